@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "./mod.ts";
+
+Deno.test("loadConfig() applies defaults and treats empty strings as unset", () => {
+  const config = loadConfig({ PORT: "", KV_PATH: ":memory:" });
+  assert.equal(config.PORT, 8000);
+  assert.equal(config.KV_PATH, ":memory:");
+  assert.equal(config.MAX_UPLOAD_BYTES, 100 * 1024 * 1024);
+  assert.deepEqual(loadConfig({ TURN_URLS: "turn:a:3478, turn:b:3478" }).TURN_URLS, [
+    "turn:a:3478",
+    "turn:b:3478",
+  ]);
+});
+
+Deno.test("loadConfig() names the variable that is wrong", () => {
+  assert.throws(() => loadConfig({ BROADCAST_CHANNEL: "maybe" }), (error: Error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, /^Invalid configuration: BROADCAST_CHANNEL="maybe"/);
+    return true;
+  });
+  assert.throws(() => loadConfig({ SSE_HEARTBEAT_SECONDS: "30" }), /SSE_HEARTBEAT_SECONDS/);
+});

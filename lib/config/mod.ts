@@ -1,0 +1,83 @@
+/**
+ * @module
+ * Configuration from the environment, validated with zod. A bad value stops the
+ * start with one line that names the variable (see {@linkcode ConfigError}).
+ */
+import { z } from "zod";
+
+const onOff = z.enum(["on", "off"]);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+const commaList = z.string().transform((value) =>
+  value.split(",").map((item) => item.trim()).filter((item) => item.length > 0)
+);
+
+/** The schema of every environment variable Switchboard reads, with its default. */
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOSTNAME: z.string().min(1).default("0.0.0.0"),
+  KV_PATH: z.string().min(1).default("./data/switchboard.sqlite3"),
+  PUBLIC_URL: z.url().optional(),
+  SWITCHBOARD_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  SWITCHBOARD_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  SWITCHBOARD_GUESTS: onOff.default("on"),
+  BROADCAST_CHANNEL: onOff.default("on"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  MAX_MESSAGE_BYTES: positiveInt.default(65536),
+  CONNECTION_MESSAGES_PER_SECOND: positiveInt.default(20),
+  SEND_QUEUE_LIMIT: positiveInt.default(1024),
+  IDLE_TIMEOUT_SECONDS: positiveInt.default(60),
+  SSE_HEARTBEAT_SECONDS: positiveInt.max(20).default(15),
+  PRESENCE_TTL_SECONDS: positiveInt.default(30),
+  REQUESTS_PER_MINUTE: positiveInt.default(600),
+  JOIN_ATTEMPTS_PER_MINUTE: positiveInt.default(20),
+  UPLOADS_PER_HOUR: positiveInt.default(60),
+  MAX_UPLOAD_BYTES: positiveInt.default(100 * 1024 * 1024),
+  UPLOAD_TTL_SECONDS: positiveInt.max(86400).default(3600),
+  TRANSFER_TTL_SECONDS: positiveInt.max(86400).default(1800),
+  STUN_URLS: commaList.default(["stun:stun.l.google.com:19302", "stun:stun.cloudflare.com:3478"]),
+  TURN_URLS: commaList.default([]),
+  TURN_USERNAME: z.string().optional(),
+  TURN_CREDENTIAL: z.string().optional(),
+  TURN_SECRET: z.string().optional(),
+  TURN_TTL_SECONDS: positiveInt.default(3600),
+  TURN_SERVICE_ID: z.string().optional(),
+  TURN_SERVICE_TOKEN: z.string().optional(),
+  TURN_SERVICE_URL: z.url().default("https://rtc.live.cloudflare.com"),
+  NOTIFY_RETRY_INTERVAL_MS: positiveInt.default(5000),
+  NOTIFY_MAX_RETRIES: nonNegativeInt.default(3),
+  CHANNEL_MAX_CONNECTIONS: positiveInt.default(1000),
+  FALLBACK_TIMEOUT_MS: positiveInt.default(12000),
+});
+
+/** Validated configuration. */
+export type Config = z.infer<typeof configSchema>;
+
+/** Thrown when an environment variable has a value Switchboard cannot use. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses configuration from an environment map. Empty strings count as unset.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ PORT: "9000" });
+ * config.PORT; // 9000
+ * ```
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "") present[key] = value;
+  }
+  const result = configSchema.safeParse(present);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const name = String(issue.path[0] ?? "configuration");
+  throw new ConfigError(
+    `Invalid configuration: ${name}=${JSON.stringify(present[name] ?? "")}: ${issue.message}`,
+  );
+}

@@ -1,0 +1,24 @@
+/**
+ * @module
+ * The services one isolate runs, built once by `main.ts` and handed to every route.
+ */
+import type { Config } from "./config/mod.ts";
+import type { ServerSecrets } from "./identity/secrets.ts";
+import type { IslandManifest } from "./islands/mod.ts";
+import type { Logger } from "./log/mod.ts";
+import type { KvMetricsSharing, MetricsRegistry } from "./metrics/mod.ts";
+
+/** Everything a route may use. */
+export interface AppContext {
+  config: Config;
+  kv: Deno.Kv;
+  secrets: ServerSecrets;
+  /** Identifies this isolate in `/healthz`, logs and metrics. */
+  isolate: string;
+  log: Logger;
+  metrics: MetricsRegistry;
+  metricsSharing: KvMetricsSharing;
+  manifest: IslandManifest;
+  /** Aborted when the isolate shuts down. */
+  shutdown: AbortSignal;
+}

@@ -1,0 +1,10 @@
+/**
+ * @module
+ * Counters and gauges for `/metrics`. Each isolate counts in memory and writes a
+ * snapshot to KV every few seconds (and right before it answers `/metrics`); the
+ * answer sums the snapshots of every live isolate, so it covers the whole
+ * process (and every instance sharing the KV), not only the isolate that answered.
+ */
+export { MetricsRegistry, type MetricsSnapshot } from "./registry.ts";
+export { KvMetricsSharing } from "./kv_sharing.ts";
+export { renderPrometheus } from "./prometheus.ts";

@@ -1,0 +1,86 @@
+/**
+ * @module
+ * Composition root: configuration → KV → secrets → services → Hono app.
+ *
+ * Run it with `deno serve` (this module's default export has `fetch`), which is
+ * what `deno task start` does with `--parallel`, or with `deno run -A main.ts`,
+ * which starts its own `Deno.serve` on `PORT`/`HOSTNAME`.
+ */
+import { ConfigError, loadConfig } from "./lib/config/mod.ts";
+import { openKv } from "./lib/kv/mod.ts";
+import { ensureServerSecrets } from "./lib/identity/secrets.ts";
+import { readIslandManifest } from "./lib/islands/mod.ts";
+import { createLogger } from "./lib/log/mod.ts";
+import { KvMetricsSharing, MetricsRegistry } from "./lib/metrics/mod.ts";
+import type { AppContext } from "./lib/context.ts";
+import { createApp } from "./app.ts";
+
+const isolate = crypto.randomUUID().slice(0, 8);
+
+async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
+  const config = loadConfig(Deno.env.toObject());
+  const log = createLogger({ level: config.LOG_LEVEL, isolate });
+  const kv = await openKv(config.KV_PATH);
+  const secrets = await ensureServerSecrets(kv, {
+    secret: config.SWITCHBOARD_SECRET,
+    apiKey: config.SWITCHBOARD_API_KEY,
+  });
+  if (secrets.apiKeyIsNew) {
+    // Printed once, on the start that generated it; never logged as a field.
+    console.log(
+      `Switchboard API key (generated, stored in KV): ${secrets.apiKey}\n` +
+        `Read it again any time with: deno task api-key`,
+    );
+  }
+  const manifest = await readIslandManifest(
+    new URL("./_build/islands/manifest.json", import.meta.url).pathname,
+  );
+  const metrics = new MetricsRegistry();
+  const metricsSharing = new KvMetricsSharing(kv, metrics, { isolate });
+  const shutdown = new AbortController();
+  const ctx: AppContext = {
+    config,
+    kv,
+    secrets,
+    isolate,
+    log,
+    metrics,
+    metricsSharing,
+    manifest,
+    shutdown: shutdown.signal,
+  };
+  const app = createApp(ctx);
+  log.info("isolate_started", {
+    kvPath: config.KV_PATH.startsWith("http") ? "remote" : config.KV_PATH,
+  });
+  return { ctx, fetch: (request, info) => app.fetch(request, info) };
+}
+
+let booted: Awaited<ReturnType<typeof boot>>;
+try {
+  booted = await boot();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    Deno.exit(1);
+  }
+  throw error;
+}
+
+/** True when this process was started with `deno run` (not `deno serve`). */
+function startedWithDenoRun(): boolean {
+  // Deno 2.9 sets import.meta.main under `deno serve` too, so ask the command line.
+  try {
+    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+    return args.includes("run") && !args.includes("serve");
+  } catch {
+    return false;
+  }
+}
+
+if (import.meta.main && startedWithDenoRun()) {
+  const { config } = booted.ctx;
+  Deno.serve({ port: config.PORT, hostname: config.HOSTNAME }, booted.fetch);
+}
+
+export default { fetch: booted.fetch } satisfies Deno.ServeDefaultExport;

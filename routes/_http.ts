@@ -1,0 +1,42 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { ApiError, invalidRequest } from "../lib/errors/mod.ts";
+
+/** Reads and validates a JSON body; a bad body is a 400 with the zod issues. */
+export async function readJson<T extends z.ZodType>(
+  c: Context,
+  schema: T,
+  options: { maxBytes?: number } = {},
+): Promise<z.infer<T>> {
+  const maxBytes = options.maxBytes ?? 64 * 1024;
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > maxBytes) {
+    throw new ApiError(413, "body_too_large", `Request body is larger than ${maxBytes} bytes`);
+  }
+  const text = await c.req.text();
+  if (new TextEncoder().encode(text).byteLength > maxBytes) {
+    throw new ApiError(413, "body_too_large", `Request body is larger than ${maxBytes} bytes`);
+  }
+  let raw: unknown;
+  try {
+    raw = text.length ? JSON.parse(text) : {};
+  } catch {
+    throw new ApiError(400, "invalid_json", "Request body is not valid JSON");
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) throw invalidRequest(result.error.issues);
+  return result.data;
+}
+
+/** Validates query parameters the same way. */
+export function readQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
+  const result = schema.safeParse(c.req.query());
+  if (!result.success) throw invalidRequest(result.error.issues);
+  return result.data;
+}
+
+/** The client address for rate limits (the socket's, or the first proxy hop when trusted). */
+export function clientAddress(c: Context): string {
+  const info = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
+  return info?.hostname ?? "unknown";
+}

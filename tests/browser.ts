@@ -1,0 +1,72 @@
+/**
+ * @module
+ * Headless Debian Chromium driven by playwright-core (recipe: shared/E2E_BROWSER.md).
+ * Without Chromium the browser tests say so loudly and skip, unless
+ * REQUIRE_BROWSER=1 (CI), where they fail.
+ */
+import { type Browser, chromium, type Page } from "playwright-core";
+
+const CANDIDATES = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"];
+
+/** The Chromium binary, or null when none is installed. */
+export function findChromium(): string | null {
+  for (const path of CANDIDATES) {
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+/** True when browser tests can run; throws when they must but cannot. */
+export function browserAvailable(): boolean {
+  if (findChromium()) return true;
+  if (Deno.env.get("REQUIRE_BROWSER") === "1") {
+    throw new Error("REQUIRE_BROWSER=1 but no Chromium found (apt-get install -y chromium)");
+  }
+  console.warn(
+    "\n!!! Chromium not found: browser tests are SKIPPED. Install it with " +
+      "`apt-get install -y chromium`, or set REQUIRE_BROWSER=1 to make this an error. !!!\n",
+  );
+  return false;
+}
+
+/** Launches headless Chromium with the flags this machine needs. */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+  const executablePath = findChromium();
+  if (!executablePath) throw new Error("Chromium is not installed");
+  return await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--allow-loopback-in-peer-connection",
+      ...extraArgs,
+    ],
+  });
+}
+
+/** Collects console errors and page errors, to assert a page stayed clean. */
+export function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(String(error)));
+  return errors;
+}
+
+/** Saves a screenshot under `tests/screenshots/` (git-ignored) for a person to look at. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  const dir = new URL("./screenshots/", import.meta.url).pathname;
+  await Deno.mkdir(dir, { recursive: true });
+  const path = `${dir}${name}.png`;
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
