@@ -12,6 +12,7 @@ import { ensureServerSecrets } from "./lib/identity/secrets.ts";
 import { readIslandManifest } from "./lib/islands/mod.ts";
 import { createLogger } from "./lib/log/mod.ts";
 import { KvMetricsSharing, MetricsRegistry } from "./lib/metrics/mod.ts";
+import { KvRateLimiter } from "./lib/rate_limit/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { createApp } from "./app.ts";
 
@@ -37,6 +38,9 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   );
   const metrics = new MetricsRegistry();
   const metricsSharing = new KvMetricsSharing(kv, metrics, { isolate });
+  const rateLimiter = new KvRateLimiter(kv, {
+    onReject: (bucket) => metrics.increment("switchboard_rate_limited_total", { bucket }),
+  });
   const shutdown = new AbortController();
   const ctx: AppContext = {
     config,
@@ -47,6 +51,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     metrics,
     metricsSharing,
     manifest,
+    rateLimiter,
     shutdown: shutdown.signal,
   };
   const app = createApp(ctx);

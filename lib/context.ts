@@ -7,6 +7,7 @@ import type { ServerSecrets } from "./identity/secrets.ts";
 import type { IslandManifest } from "./islands/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import type { KvMetricsSharing, MetricsRegistry } from "./metrics/mod.ts";
+import type { RateLimiter } from "./rate_limit/mod.ts";
 
 /** Everything a route may use. */
 export interface AppContext {
@@ -19,6 +20,8 @@ export interface AppContext {
   metrics: MetricsRegistry;
   metricsSharing: KvMetricsSharing;
   manifest: IslandManifest;
+  /** Per-address and per-token limits shared by every isolate through KV. */
+  rateLimiter: RateLimiter;
   /** Aborted when the isolate shuts down. */
   shutdown: AbortSignal;
 }

@@ -25,3 +25,27 @@ export async function listAll<T>(
   for await (const entry of kv.list<T>(selector, options)) entries.push(entry);
   return entries;
 }
+
+/** True for the transient error a local SQLite KV gives when another isolate holds the write lock. */
+export function isKvBusy(error: unknown): boolean {
+  return error instanceof Error && /database is locked|SQLITE_BUSY/i.test(error.message);
+}
+
+/**
+ * Runs `operation`, retrying while the KV file is busy. Under `deno serve --parallel`
+ * every isolate opens the same SQLite file, so concurrent commits can meet a lock.
+ */
+export async function retryWhileBusy<T>(
+  operation: () => Promise<T>,
+  options: { attempts?: number } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 50;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isKvBusy(error) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, attempt * 2) * Math.random()));
+    }
+  }
+}
