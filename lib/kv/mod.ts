@@ -45,7 +45,9 @@ export async function retryWhileBusy<T>(
       return await operation();
     } catch (error) {
       if (!isKvBusy(error) || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(50, attempt * 2) * Math.random()));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(50, attempt * 2) * Math.random())
+      );
     }
   }
 }

@@ -9,12 +9,15 @@ Deno.test("KvRateLimiter counts across two KV handles of one database", async ()
   try {
     const rule = { limit: 5, windowMs: 60_000 };
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, index) =>
-        (index % 2 ? new KvRateLimiter(first) : new KvRateLimiter(second)).consume(
-          "join",
-          "10.0.0.1",
-          rule,
-        )),
+      Array.from(
+        { length: 8 },
+        (_, index) =>
+          (index % 2 ? new KvRateLimiter(first) : new KvRateLimiter(second)).consume(
+            "join",
+            "10.0.0.1",
+            rule,
+          ),
+      ),
     );
     assert.equal(results.filter((result) => result.allowed).length, 5);
     const other = await new KvRateLimiter(first).consume("join", "10.0.0.2", rule);

@@ -1,0 +1,123 @@
+import type { TopicLog } from "./_topic_log.ts";
+import type { Position, TopicEvent } from "./types.ts";
+
+/**
+ * One isolate's view of one topic while it has local subscribers: the highest
+ * offset known to be stored (contiguously), a buffer of recent events, and a
+ * wake-up for subscribers. Events arrive from local publishes, the
+ * BroadcastChannel and head watches in any order and any number of times; only
+ * the next offset is appended and gaps are read from the log, so every path
+ * together yields each offset exactly once.
+ */
+export class TopicFeed {
+  readonly topic: string;
+  readonly ready: Promise<void>;
+  /** Offsets up to here are stored and known to this isolate. */
+  knownHead = 0;
+  epoch: string | null = null;
+  /** Local subscriptions holding this feed. */
+  references = 0;
+  #log: TopicLog;
+  #buffer: TopicEvent[] = [];
+  #bufferSize: number;
+  #waiters = new Set<() => void>();
+  #filling: Promise<void> = Promise.resolve();
+
+  constructor(topic: string, log: TopicLog, options: { bufferSize?: number } = {}) {
+    this.topic = topic;
+    this.#log = log;
+    this.#bufferSize = options.bufferSize ?? 512;
+    this.ready = log.head(topic).then((head) => {
+      if (this.epoch === null && head) {
+        this.epoch = head.epoch;
+        this.knownHead = Math.max(this.knownHead, head.offset);
+      }
+    });
+    this.#filling = this.ready.catch(() => {});
+  }
+
+  /** Takes an event from any delivery path. */
+  offer(event: TopicEvent): void {
+    if (this.epoch === null && this.knownHead === 0 && event.offset === 1) {
+      this.epoch = event.epoch;
+    }
+    if (event.epoch === this.epoch && event.offset === this.knownHead + 1) {
+      this.#append(event);
+    } else if (event.epoch !== this.epoch || event.offset > this.knownHead) {
+      void this.advanceTo({ offset: event.offset, epoch: event.epoch });
+    }
+  }
+
+  /** Makes sure every offset up to `position` is known, reading missing ones from the log. */
+  advanceTo(position: Position): Promise<void> {
+    this.#filling = this.#filling.then(() => this.#fill(position)).catch(() => {});
+    return this.#filling;
+  }
+
+  /** Buffered events `from..to` (inclusive), or null when the buffer does not reach back. */
+  range(from: number, to: number): TopicEvent[] | null {
+    const first = this.#buffer[0];
+    if (!first || from < first.offset) return null;
+    return this.#buffer.slice(from - first.offset, to - first.offset + 1);
+  }
+
+  /** Resolves on the next change of `knownHead` or `epoch`, or on abort. */
+  changed(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const wake = () => {
+        this.#waiters.delete(wake);
+        signal?.removeEventListener("abort", wake);
+        resolve();
+      };
+      this.#waiters.add(wake);
+      signal?.addEventListener("abort", wake, { once: true });
+    });
+  }
+
+  #notify(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  #append(event: TopicEvent): void {
+    this.#buffer.push(event);
+    if (this.#buffer.length > this.#bufferSize) this.#buffer.shift();
+    this.knownHead = event.offset;
+    this.#notify();
+  }
+
+  async #fill(target: Position): Promise<void> {
+    if (this.epoch !== null && target.epoch !== this.epoch) {
+      const head = await this.#log.head(this.topic);
+      if (!head || head.epoch === this.epoch) return; // a stale message from an old epoch
+      this.epoch = head.epoch;
+      this.knownHead = 0;
+      this.#buffer = [];
+      this.#notify();
+      target = head;
+    }
+    this.epoch ??= target.epoch;
+    while (this.knownHead < target.offset) {
+      const events = await this.#log.read(this.topic, {
+        after: this.knownHead,
+        before: target.offset + 1,
+        limit: 500,
+      });
+      const first = events[0];
+      if (!first) {
+        // Everything up to the target left retention: jump, subscribers see the gap.
+        this.#buffer = [];
+        this.knownHead = target.offset;
+        this.#notify();
+        return;
+      }
+      if (first.offset !== this.knownHead + 1) {
+        this.#buffer = [];
+        this.knownHead = first.offset - 1;
+      }
+      for (const event of events) {
+        if (event.offset === this.knownHead + 1) this.#append(event);
+      }
+    }
+  }
+}

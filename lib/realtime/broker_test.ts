@@ -1,0 +1,241 @@
+import assert from "node:assert/strict";
+import { type Broker, KvBroker, MemoryBroker, type TopicItem } from "./mod.ts";
+
+/** Collects `count` items from a subscription. */
+async function take<T>(
+  iterable: AsyncIterable<TopicItem<T>>,
+  count: number,
+  controller: AbortController,
+): Promise<TopicItem<T>[]> {
+  const items: TopicItem<T>[] = [];
+  const timer = setTimeout(() => controller.abort(), 10_000);
+  for await (const item of iterable) {
+    items.push(item);
+    if (items.length >= count) break;
+  }
+  clearTimeout(timer);
+  controller.abort();
+  return items;
+}
+
+function offsets(items: TopicItem[]): number[] {
+  return items.flatMap((item) => item.kind === "event" ? [item.event.offset] : []);
+}
+
+async function withKvPair(
+  broadcastChannel: boolean,
+  run: (first: Broker, second: Broker) => Promise<void>,
+): Promise<void> {
+  const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
+  const kvA = await Deno.openKv(path);
+  const kvB = await Deno.openKv(path);
+  const channelName = `test-${crypto.randomUUID()}`;
+  const first = new KvBroker(kvA, { broadcastChannel, channelName });
+  const second = new KvBroker(kvB, { broadcastChannel, channelName });
+  try {
+    await run(first, second);
+  } finally {
+    await first[Symbol.asyncDispose]();
+    await second[Symbol.asyncDispose]();
+    kvA.close();
+    kvB.close();
+  }
+}
+
+const implementations: Array<[string, (run: (broker: Broker) => Promise<void>) => Promise<void>]> =
+  [
+    ["MemoryBroker", (run) => run(new MemoryBroker())],
+    ["KvBroker", async (run) => {
+      const kv = await Deno.openKv(":memory:");
+      const broker = new KvBroker(kv, { channelName: `test-${crypto.randomUUID()}` });
+      try {
+        await run(broker);
+      } finally {
+        await broker[Symbol.asyncDispose]();
+        kv.close();
+      }
+    }],
+  ];
+
+for (const [name, withBroker] of implementations) {
+  Deno.test(`${name}: publish() gives gapless offsets in one epoch`, () =>
+    withBroker(async (broker) => {
+      const events = await Promise.all(
+        Array.from({ length: 20 }, (_, index) => broker.publish("app:numbers", { index })),
+      );
+      assert.deepEqual(events.map((event) => event.offset).sort((a, b) => a - b), [
+        ...Array.from({ length: 20 }, (_, index) => index + 1),
+      ]);
+      assert.equal(new Set(events.map((event) => event.epoch)).size, 1);
+      const head = await broker.head("app:numbers");
+      assert.deepEqual(head, { offset: 20, epoch: events[0]!.epoch });
+    }));
+
+  Deno.test(`${name}: subscribe({since}) replays then goes live without gap or duplicate`, () =>
+    withBroker(async (broker) => {
+      const first = await broker.publish("app:replay", "a");
+      await broker.publish("app:replay", "b");
+      const controller = new AbortController();
+      const received = take(
+        broker.subscribe("app:replay", {
+          since: { offset: 1, epoch: first.epoch },
+          signal: controller.signal,
+        }),
+        3,
+        controller,
+      );
+      await broker.publish("app:replay", "c");
+      await broker.publish("app:replay", "d");
+      const items = await received;
+      assert.deepEqual(offsets(items), [2, 3, 4]);
+      assert.deepEqual(items.map((item) => item.kind === "event" && item.event.data), [
+        "b",
+        "c",
+        "d",
+      ]);
+    }));
+
+  Deno.test(`${name}: subscribe() without since gets only new events`, () =>
+    withBroker(async (broker) => {
+      await broker.publish("app:new", "old");
+      const controller = new AbortController();
+      const iterator = broker.subscribe<string>("app:new", { signal: controller.signal })
+        [Symbol.asyncIterator]();
+      const next = iterator.next();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await broker.publish("app:new", "fresh");
+      const item = (await next).value as TopicItem<string>;
+      controller.abort();
+      assert.equal(item.kind === "event" && item.event.data, "fresh");
+    }));
+
+  Deno.test(`${name}: the same idempotency key publishes once`, () =>
+    withBroker(async (broker) => {
+      const first = await broker.publish("app:idem", { n: 1 }, { idempotencyKey: "k1" });
+      const again = await broker.publish("app:idem", { n: 2 }, { idempotencyKey: "k1" });
+      assert.equal(first.duplicate, false);
+      assert.equal(again.duplicate, true);
+      assert.equal(again.offset, first.offset);
+      assert.deepEqual(again.data, { n: 1 });
+      assert.equal((await broker.history("app:idem")).length, 1);
+    }));
+
+  Deno.test(`${name}: history() pages forwards and backwards`, () =>
+    withBroker(async (broker) => {
+      for (let index = 1; index <= 10; index++) await broker.publish("app:history", index);
+      const page = await broker.history<number>("app:history", {
+        before: 8,
+        limit: 3,
+        reverse: true,
+      });
+      assert.deepEqual(page.map((event) => event.data), [7, 6, 5]);
+      const after = await broker.history<number>("app:history", { after: 8 });
+      assert.deepEqual(after.map((event) => event.data), [9, 10]);
+    }));
+}
+
+Deno.test("a resume from an offset that left retention gets too_far_behind, then the rest", async () => {
+  const broker = new MemoryBroker({ retention: { app: { maxCount: 5 } } });
+  let epoch = "";
+  for (let index = 1; index <= 12; index++) {
+    epoch = (await broker.publish("app:short", index)).epoch;
+  }
+  const controller = new AbortController();
+  const items = await take(
+    broker.subscribe("app:short", { since: { offset: 2, epoch }, signal: controller.signal }),
+    6,
+    controller,
+  );
+  assert.deepEqual(items[0], {
+    kind: "reset",
+    reason: "too_far_behind",
+    from: { offset: 7, epoch },
+  });
+  assert.deepEqual(offsets(items), [8, 9, 10, 11, 12]);
+});
+
+Deno.test("KvBroker: a trimmed resume in KV is reported as too_far_behind too", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const broker = new KvBroker(kv, {
+    retention: { app: { maxCount: 3 } },
+    channelName: `t-${crypto.randomUUID()}`,
+  });
+  try {
+    let epoch = "";
+    for (let index = 1; index <= 6; index++) {
+      epoch = (await broker.publish("app:trim", index)).epoch;
+    }
+    const controller = new AbortController();
+    const items = await take(
+      broker.subscribe("app:trim", { since: { offset: 1, epoch }, signal: controller.signal }),
+      4,
+      controller,
+    );
+    assert.equal(items[0]!.kind, "reset");
+    assert.deepEqual(offsets(items), [4, 5, 6]);
+  } finally {
+    await broker[Symbol.asyncDispose]();
+    kv.close();
+  }
+});
+
+Deno.test("a position from another epoch gets epoch_changed and the new log from its start", async () => {
+  const broker = new MemoryBroker();
+  const old = await broker.publish("app:epoch", "old");
+  broker.resetTopic("app:epoch");
+  const fresh = await broker.publish("app:epoch", "new");
+  assert.notEqual(fresh.epoch, old.epoch);
+  const controller = new AbortController();
+  const items = await take(
+    broker.subscribe("app:epoch", { since: old, signal: controller.signal }),
+    2,
+    controller,
+  );
+  assert.deepEqual(items[0], {
+    kind: "reset",
+    reason: "epoch_changed",
+    from: { offset: 0, epoch: fresh.epoch },
+  });
+  assert.deepEqual(offsets(items), [1]);
+});
+
+for (const broadcastChannel of [true, false]) {
+  Deno.test(
+    `KvBroker across two KV handles (BroadcastChannel ${
+      broadcastChannel ? "on" : "off"
+    }): concurrent publishers, every subscriber sees the exact log`,
+    () =>
+      withKvPair(broadcastChannel, async (first, second) => {
+        const total = 200;
+        const controllers = [new AbortController(), new AbortController()];
+        const seen = [first, second].map((broker, index) =>
+          take(
+            broker.subscribe("app:pair", {
+              since: { offset: 0, epoch: "" },
+              signal: controllers[index]!.signal,
+            }),
+            total,
+            controllers[index]!,
+          )
+        );
+        await Promise.all(Array.from({ length: 4 }, async (_, writer) => {
+          const broker = writer % 2 ? first : second;
+          for (let index = 0; index < total / 4; index++) {
+            await broker.publish("app:pair", { writer, index });
+          }
+        }));
+        const log = await first.history("app:pair", { limit: 1000 });
+        assert.deepEqual(
+          log.map((event) => event.offset),
+          Array.from({ length: total }, (_, index) => index + 1),
+        );
+        for (const items of await Promise.all(seen)) {
+          assert.deepEqual(offsets(items), log.map((event) => event.offset));
+          assert.deepEqual(
+            items.map((item) => item.kind === "event" ? item.event.data : null),
+            log.map((event) => event.data),
+          );
+        }
+      }),
+  );
+}

@@ -1,0 +1,99 @@
+import { TopicHub } from "./_hub.ts";
+import { HeadWatcher } from "./_head_watcher.ts";
+import { KvTopicLog } from "./_kv_topic_log.ts";
+import type {
+  Broker,
+  HistoryOptions,
+  Position,
+  PublishOptions,
+  PublishResult,
+  RetentionPolicy,
+  SubscribeOptions,
+  TopicEvent,
+  TopicItem,
+} from "./types.ts";
+
+/** Options for {@linkcode KvBroker}. */
+export interface KvBrokerOptions {
+  /** Post each event on a BroadcastChannel (fast path between isolates of one process). Default true. */
+  broadcastChannel?: boolean;
+  /** Channel name; isolates that should see each other's events use the same one. */
+  channelName?: string;
+  /** Per-kind retention overrides. */
+  retention?: Record<string, Partial<RetentionPolicy>>;
+  /** Called with counts for metrics. */
+  onStats?: (stats: { feeds: number; watches: number }) => void;
+  /** Called when a subscription resumes from a position. */
+  onResume?: (topic: string) => void;
+}
+
+/**
+ * The broker for real use: topic logs in Deno KV, delivered to subscribers on
+ * every isolate and instance. Two paths carry events between isolates: a
+ * BroadcastChannel post (fast, same process only) and `kv.watch` on topic heads
+ * (works on Deno Deploy and self-hosted denokv). Deliveries are keyed by offset,
+ * so whichever path arrives first, subscribers see no duplicate and no gap.
+ */
+export class KvBroker implements Broker {
+  #log: KvTopicLog;
+  #hub: TopicHub;
+  #watcher: HeadWatcher;
+  #channel: BroadcastChannel | null = null;
+  #onStats: NonNullable<KvBrokerOptions["onStats"]>;
+
+  constructor(kv: Deno.Kv, options: KvBrokerOptions = {}) {
+    this.#log = new KvTopicLog(kv, options.retention);
+    this.#onStats = options.onStats ?? (() => {});
+    this.#watcher = new HeadWatcher(kv, (topic, head) => this.#hub.headMoved(topic, head), {
+      onCountChanged: () => this.#reportStats(),
+    });
+    this.#hub = new TopicHub(this.#log, {
+      opened: (topic) => {
+        this.#watcher.add(topic);
+        this.#reportStats();
+      },
+      closed: (topic) => {
+        this.#watcher.remove(topic);
+        this.#reportStats();
+      },
+      resumed: options.onResume,
+    });
+    if (options.broadcastChannel ?? true) {
+      this.#channel = new BroadcastChannel(options.channelName ?? "switchboard:topics");
+      this.#channel.onmessage = (message: MessageEvent<TopicEvent>) =>
+        this.#hub.offer(message.data);
+    }
+  }
+
+  #reportStats(): void {
+    this.#onStats({ feeds: this.#hub.topics.length, watches: this.#watcher.watchCount });
+  }
+
+  async publish<T>(topic: string, data: T, options?: PublishOptions): Promise<PublishResult<T>> {
+    const event = await this.#log.append(topic, data, options);
+    if (!event.duplicate) {
+      const { duplicate: _, ...plain } = event;
+      this.#hub.offer(plain);
+      this.#channel?.postMessage(plain);
+    }
+    return event;
+  }
+
+  subscribe<T>(topic: string, options?: SubscribeOptions): AsyncIterable<TopicItem<T>> {
+    return this.#hub.subscribe<T>(topic, options);
+  }
+
+  history<T>(topic: string, options?: HistoryOptions): Promise<TopicEvent<T>[]> {
+    return this.#log.read<T>(topic, options);
+  }
+
+  head(topic: string): Promise<Position | null> {
+    return this.#log.head(topic);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#channel?.close();
+    this.#channel = null;
+    await this.#watcher[Symbol.asyncDispose]();
+  }
+}

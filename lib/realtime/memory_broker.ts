@@ -1,0 +1,109 @@
+import { historyLimit, newEpoch, type TopicLog } from "./_topic_log.ts";
+import { TopicHub } from "./_hub.ts";
+import { retentionFor } from "./retention.ts";
+import type {
+  Broker,
+  HistoryOptions,
+  Position,
+  PublishOptions,
+  PublishResult,
+  RetentionPolicy,
+  SubscribeOptions,
+  TopicEvent,
+  TopicItem,
+} from "./types.ts";
+
+interface MemoryTopic {
+  epoch: string;
+  head: number;
+  events: TopicEvent[];
+  dedupe: Map<string, TopicEvent>;
+}
+
+class MemoryTopicLog implements TopicLog {
+  topics = new Map<string, MemoryTopic>();
+  #retention: Record<string, Partial<RetentionPolicy>>;
+
+  constructor(retention: Record<string, Partial<RetentionPolicy>>) {
+    this.#retention = retention;
+  }
+
+  append<T>(topic: string, data: T, options: PublishOptions = {}): Promise<PublishResult<T>> {
+    let state = this.topics.get(topic);
+    if (!state) {
+      state = { epoch: newEpoch(), head: 0, events: [], dedupe: new Map() };
+      this.topics.set(topic, state);
+    }
+    const existing = options.idempotencyKey ? state.dedupe.get(options.idempotencyKey) : undefined;
+    if (existing) return Promise.resolve({ ...(existing as TopicEvent<T>), duplicate: true });
+    state.head += 1;
+    const event: TopicEvent<T> = {
+      topic,
+      offset: state.head,
+      epoch: state.epoch,
+      time: Date.now(),
+      data: structuredClone(data),
+    };
+    state.events.push(event);
+    const { maxCount } = retentionFor(topic, this.#retention);
+    if (state.events.length > maxCount) state.events.splice(0, state.events.length - maxCount);
+    if (options.idempotencyKey) state.dedupe.set(options.idempotencyKey, event);
+    return Promise.resolve({ ...event, duplicate: false });
+  }
+
+  head(topic: string): Promise<Position | null> {
+    const state = this.topics.get(topic);
+    return Promise.resolve(state ? { offset: state.head, epoch: state.epoch } : null);
+  }
+
+  read<T>(topic: string, options: HistoryOptions = {}): Promise<TopicEvent<T>[]> {
+    const state = this.topics.get(topic);
+    if (!state) return Promise.resolve([]);
+    const after = options.after ?? 0;
+    const before = options.before ?? Infinity;
+    let events = state.events.filter((event) => event.offset > after && event.offset < before);
+    if (options.reverse) events = events.reverse();
+    return Promise.resolve(events.slice(0, historyLimit(options)) as TopicEvent<T>[]);
+  }
+}
+
+/**
+ * A broker in memory, for unit tests and single-process tools: the same
+ * semantics as {@linkcode KvBroker} within one isolate.
+ */
+export class MemoryBroker implements Broker {
+  #log: MemoryTopicLog;
+  #hub: TopicHub;
+
+  constructor(options: { retention?: Record<string, Partial<RetentionPolicy>> } = {}) {
+    this.#log = new MemoryTopicLog(options.retention ?? {});
+    this.#hub = new TopicHub(this.#log);
+  }
+
+  async publish<T>(topic: string, data: T, options?: PublishOptions): Promise<PublishResult<T>> {
+    const event = await this.#log.append(topic, data, options);
+    if (!event.duplicate) this.#hub.offer(event);
+    return event;
+  }
+
+  subscribe<T>(topic: string, options?: SubscribeOptions): AsyncIterable<TopicItem<T>> {
+    return this.#hub.subscribe<T>(topic, options);
+  }
+
+  history<T>(topic: string, options?: HistoryOptions): Promise<TopicEvent<T>[]> {
+    return this.#log.read<T>(topic, options);
+  }
+
+  head(topic: string): Promise<Position | null> {
+    return this.#log.head(topic);
+  }
+
+  /** Starts a topic's log over in a new epoch (for tests of epoch handling). */
+  resetTopic(topic: string): void {
+    this.#log.topics.delete(topic);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return Promise.resolve();
+  }
+}

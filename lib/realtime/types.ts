@@ -1,0 +1,87 @@
+/** Where a subscriber is in a topic: the last offset it has, in which epoch of the topic. */
+export interface Position {
+  offset: number;
+  epoch: string;
+}
+
+/** One event of a topic's log. */
+export interface TopicEvent<T = unknown> {
+  topic: string;
+  /** Gapless and strictly increasing per topic, starting at 1. */
+  offset: number;
+  /** Changes only when a topic's log starts over; a position from another epoch is void. */
+  epoch: string;
+  /** Milliseconds since the Unix epoch, when it was published. */
+  time: number;
+  data: T;
+}
+
+/** What a subscription yields: an event, or an explicit notice that events were skipped. */
+export type TopicItem<T = unknown> =
+  | { kind: "event"; event: TopicEvent<T> }
+  | {
+    kind: "reset";
+    /** `too_far_behind`: the events after the position left retention; `epoch_changed`: the log started over. */
+    reason: "too_far_behind" | "epoch_changed";
+    /** The subscription continues after this position. */
+    from: Position;
+  };
+
+/** Options for {@linkcode Broker.subscribe}. */
+export interface SubscribeOptions {
+  /** Resume after this position; default: only events published from now on. */
+  since?: Position | null | undefined;
+  /** Ends the subscription. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options for {@linkcode Broker.publish}. */
+export interface PublishOptions {
+  /** Publishing again with the same key returns the first event instead of a new one. */
+  idempotencyKey?: string | undefined;
+}
+
+/** The published event and whether it was already there. */
+export type PublishResult<T> = TopicEvent<T> & { duplicate: boolean };
+
+/** Options for {@linkcode Broker.history}. */
+export interface HistoryOptions {
+  /** Events with offset > after (default 0). */
+  after?: number | undefined;
+  /** Events with offset < before (default: no bound). */
+  before?: number | undefined;
+  /** At most this many (default 100, at most 1000). */
+  limit?: number | undefined;
+  /** Newest first (default false). */
+  reverse?: boolean | undefined;
+}
+
+/** How long a topic keeps its events. */
+export interface RetentionPolicy {
+  /** Newest events kept per topic. */
+  maxCount: number;
+  /** Age after which events are removed. */
+  maxAgeMs: number;
+}
+
+/** Ordered topics with gapless offsets, delivered to subscribers on every isolate. */
+export interface Broker extends AsyncDisposable {
+  /** Appends `data` under the topic's next offset. */
+  publish<T>(topic: string, data: T, options?: PublishOptions): Promise<PublishResult<T>>;
+  /** Yields the topic's events in offset order, first those after `since`, then live ones. */
+  subscribe<T>(topic: string, options?: SubscribeOptions): AsyncIterable<TopicItem<T>>;
+  /** Stored events of a topic. */
+  history<T>(topic: string, options?: HistoryOptions): Promise<TopicEvent<T>[]>;
+  /** The topic's last position, or null when nothing was published. */
+  head(topic: string): Promise<Position | null>;
+}
+
+/** A publish was refused. */
+export class PublishError extends Error {
+  override name = "PublishError";
+  readonly code: "event_too_large" | "invalid_topic";
+  constructor(code: PublishError["code"], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
