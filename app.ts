@@ -9,6 +9,12 @@ import type { AppContext } from "./lib/context.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { pageRoutes, renderErrorPage } from "./routes/pages.tsx";
 import { staticRoutes } from "./routes/static.ts";
+import { linkRoutes } from "./routes/link.ts";
+import { identityRoutes } from "./routes/identity.ts";
+import { topicRoutes } from "./routes/topics.ts";
+import { hasApiKey } from "./routes/_auth.ts";
+import { clientAddress } from "./routes/_http.ts";
+import { enforceRateLimit } from "./lib/rate_limit/mod.ts";
 
 /** Builds the application for one isolate. */
 export function createApp(ctx: AppContext): Hono {
@@ -32,7 +38,21 @@ export function createApp(ctx: AppContext): Hono {
     permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
   }));
 
+  // Per-address limit on the API; backends holding the API key are trusted.
+  app.use("/api/*", async (c, next) => {
+    if (!hasApiKey(c, ctx)) {
+      await enforceRateLimit(ctx.rateLimiter, "requests", clientAddress(c), {
+        limit: ctx.config.REQUESTS_PER_MINUTE,
+        windowMs: 60_000,
+      });
+    }
+    await next();
+  });
+
   app.route("/", healthRoutes(ctx));
+  app.route("/", identityRoutes(ctx));
+  app.route("/", topicRoutes(ctx));
+  app.route("/", linkRoutes(ctx));
   app.route("/", staticRoutes(ctx));
   app.route("/", pageRoutes(ctx));
 

@@ -13,7 +13,10 @@ import { readIslandManifest } from "./lib/islands/mod.ts";
 import { createLogger } from "./lib/log/mod.ts";
 import { KvMetricsSharing, MetricsRegistry } from "./lib/metrics/mod.ts";
 import { KvRateLimiter } from "./lib/rate_limit/mod.ts";
+import { KvBroker } from "./lib/realtime/mod.ts";
+import { KvPresence } from "./lib/presence/mod.ts";
 import type { AppContext } from "./lib/context.ts";
+import { CLOSE_CODES } from "./lib/transport/mod.ts";
 import { createApp } from "./app.ts";
 
 const isolate = crypto.randomUUID().slice(0, 8);
@@ -41,6 +44,16 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   const rateLimiter = new KvRateLimiter(kv, {
     onReject: (bucket) => metrics.increment("switchboard_rate_limited_total", { bucket }),
   });
+  const broker = new KvBroker(kv, {
+    broadcastChannel: config.BROADCAST_CHANNEL === "on",
+    onStats: ({ feeds, watches }) => {
+      metrics.set("switchboard_topic_feeds", {}, feeds);
+      metrics.set("switchboard_topic_watches", {}, watches);
+    },
+    onResume: (topic) =>
+      metrics.increment("switchboard_resumes_total", { kind: topic.split(":")[0]! }),
+  });
+  const presence = new KvPresence(kv, broker, { ttlMs: config.PRESENCE_TTL_SECONDS * 1000 });
   const shutdown = new AbortController();
   const ctx: AppContext = {
     config,
@@ -52,9 +65,33 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     metricsSharing,
     manifest,
     rateLimiter,
+    broker,
+    presence,
+    connections: new Set(),
     shutdown: shutdown.signal,
   };
   const app = createApp(ctx);
+  const stop = async (signal: string) => {
+    if (shutdown.signal.aborted) return;
+    shutdown.abort();
+    log.info("isolate_stopping", { signal, connections: ctx.connections.size });
+    // Clients reconnect and resume from their cursors on another isolate or after the restart.
+    for (const connection of [...ctx.connections]) {
+      connection.close(CLOSE_CODES.serviceRestart, "server restarting, resume");
+    }
+    await Promise.allSettled([
+      presence[Symbol.asyncDispose](),
+      broker[Symbol.asyncDispose](),
+      metricsSharing[Symbol.asyncDispose](),
+    ]);
+    kv.close();
+    Deno.exit(0);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, () => void stop(signal));
+    } catch { /* platforms without signals (Deno Deploy) */ }
+  }
   log.info("isolate_started", {
     kvPath: config.KV_PATH.startsWith("http") ? "remote" : config.KV_PATH,
   });

@@ -8,6 +8,9 @@ import type { IslandManifest } from "./islands/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import type { KvMetricsSharing, MetricsRegistry } from "./metrics/mod.ts";
 import type { RateLimiter } from "./rate_limit/mod.ts";
+import type { Broker } from "./realtime/mod.ts";
+import type { Presence } from "./presence/mod.ts";
+import type { Connection } from "./transport/mod.ts";
 
 /** Everything a route may use. */
 export interface AppContext {
@@ -22,6 +25,12 @@ export interface AppContext {
   manifest: IslandManifest;
   /** Per-address and per-token limits shared by every isolate through KV. */
   rateLimiter: RateLimiter;
+  /** Topics with gapless offsets, delivered across isolates. */
+  broker: Broker;
+  /** Who is online in which scope. */
+  presence: Presence;
+  /** Open realtime connections of this isolate (closed with 1012 on shutdown). */
+  connections: Set<Connection>;
   /** Aborted when the isolate shuts down. */
   shutdown: AbortSignal;
 }

@@ -25,7 +25,7 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   MAX_MESSAGE_BYTES: positiveInt.default(65536),
   CONNECTION_MESSAGES_PER_SECOND: positiveInt.default(20),
-  SEND_QUEUE_LIMIT: positiveInt.default(1024),
+  SEND_QUEUE_BYTES: positiveInt.default(1024 * 1024),
   IDLE_TIMEOUT_SECONDS: positiveInt.default(60),
   SSE_HEARTBEAT_SECONDS: positiveInt.max(20).default(15),
   PRESENCE_TTL_SECONDS: positiveInt.default(30),

@@ -1,0 +1,198 @@
+import { retryWhileBusy } from "../kv/mod.ts";
+import type { Broker } from "../realtime/mod.ts";
+import {
+  groupMembers,
+  type Presence,
+  type PresenceEntry,
+  type PresenceEvent,
+  type PresenceHandle,
+  type PresenceMember,
+  type PresenceStatus,
+  presenceTopic,
+} from "./types.ts";
+
+interface StoredEntry {
+  userId: string;
+  name: string;
+  status: PresenceStatus;
+  expiresAt: number;
+}
+
+function entryKey(scope: string, userId: string, connectionId: string): Deno.KvKey {
+  return ["presence", scope, userId, connectionId];
+}
+function markerKey(scope: string, userId: string): Deno.KvKey {
+  return ["presence_online", scope, userId];
+}
+
+/**
+ * Presence in Deno KV. Each connection has an entry with `expireIn`, refreshed
+ * by heartbeats; a user's "online" marker decides who announces join and leave
+ * (claimed with an atomic check, so exactly one isolate publishes each). When a
+ * process dies without saying goodbye its entries expire and the sweep of any
+ * isolate still serving the scope publishes `user_left`.
+ */
+export class KvPresence implements Presence {
+  #kv: Deno.Kv;
+  #broker: Broker;
+  #ttlMs: number;
+  #handles = new Map<string, { scope: string; entry: StoredEntry; connectionId: string }>();
+  #heartbeat: ReturnType<typeof setInterval>;
+  #sweeper: ReturnType<typeof setInterval>;
+
+  constructor(kv: Deno.Kv, broker: Broker, options: { ttlMs?: number } = {}) {
+    this.#kv = kv;
+    this.#broker = broker;
+    this.#ttlMs = options.ttlMs ?? 30_000;
+    this.#heartbeat = setInterval(() => void this.#refreshAll(), this.#ttlMs / 3);
+    this.#sweeper = setInterval(() => void this.#sweepAll(), this.#ttlMs / 2);
+    Deno.unrefTimer(Number(this.#heartbeat));
+    Deno.unrefTimer(Number(this.#sweeper));
+  }
+
+  async enter(scope: string, entry: PresenceEntry): Promise<PresenceHandle> {
+    const stored: StoredEntry = {
+      userId: entry.userId,
+      name: entry.name,
+      status: entry.status ?? "online",
+      expiresAt: Date.now() + this.#ttlMs,
+    };
+    const handleKey = `${scope}\u0000${entry.connectionId}`;
+    this.#handles.set(handleKey, { scope, entry: stored, connectionId: entry.connectionId });
+    await this.#write(scope, entry.connectionId, stored);
+    await this.#claimJoin(scope, stored);
+    let left = false;
+    const leave = async () => {
+      if (left) return;
+      left = true;
+      this.#handles.delete(handleKey);
+      await retryWhileBusy(() =>
+        this.#kv.delete(entryKey(scope, stored.userId, entry.connectionId))
+      );
+      await this.#announceLeaveIfGone(scope, stored.userId);
+    };
+    return {
+      setStatus: async (status) => {
+        if (left || stored.status === status) return;
+        stored.status = status;
+        await this.#write(scope, entry.connectionId, stored);
+        await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
+          type: "presence",
+          userId: stored.userId,
+          name: stored.name,
+          status,
+        });
+      },
+      leave,
+      [Symbol.asyncDispose]: leave,
+    };
+  }
+
+  async list(scope: string): Promise<PresenceMember[]> {
+    return groupMembers(await this.#liveEntries(scope));
+  }
+
+  /** Publishes `user_left` for users whose every entry expired. Returns their ids. */
+  async sweep(scope: string): Promise<string[]> {
+    const live = new Set((await this.#liveEntries(scope)).map((entry) => entry.userId));
+    const gone: string[] = [];
+    for await (
+      const marker of this.#kv.list<{ name: string }>({ prefix: ["presence_online", scope] })
+    ) {
+      const userId = String(marker.key[2]);
+      if (live.has(userId)) continue;
+      if (await this.#releaseMarker(scope, userId, marker)) gone.push(userId);
+    }
+    return gone;
+  }
+
+  async #liveEntries(scope: string): Promise<StoredEntry[]> {
+    const now = Date.now();
+    const entries: StoredEntry[] = [];
+    for await (const entry of this.#kv.list<StoredEntry>({ prefix: ["presence", scope] })) {
+      if (entry.value && entry.value.expiresAt > now) entries.push(entry.value);
+    }
+    return entries;
+  }
+
+  async #write(scope: string, connectionId: string, stored: StoredEntry): Promise<void> {
+    stored.expiresAt = Date.now() + this.#ttlMs;
+    await retryWhileBusy(() =>
+      this.#kv.set(entryKey(scope, stored.userId, connectionId), stored, { expireIn: this.#ttlMs })
+    );
+  }
+
+  async #claimJoin(scope: string, stored: StoredEntry): Promise<void> {
+    const key = markerKey(scope, stored.userId);
+    const claimed = await retryWhileBusy(() =>
+      this.#kv.atomic().check({ key, versionstamp: null }).set(key, { name: stored.name }).commit()
+    );
+    if (!claimed.ok) return;
+    await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
+      type: "user_joined",
+      userId: stored.userId,
+      name: stored.name,
+      status: stored.status,
+    });
+  }
+
+  async #announceLeaveIfGone(scope: string, userId: string): Promise<void> {
+    const now = Date.now();
+    for await (const entry of this.#kv.list<StoredEntry>({ prefix: ["presence", scope, userId] })) {
+      if (entry.value && entry.value.expiresAt > now) return;
+    }
+    const marker = await this.#kv.get<{ name: string }>(markerKey(scope, userId));
+    if (marker.versionstamp) await this.#releaseMarker(scope, userId, marker);
+  }
+
+  async #releaseMarker(
+    scope: string,
+    userId: string,
+    marker: Deno.KvEntryMaybe<{ name: string }>,
+  ): Promise<boolean> {
+    const released = await retryWhileBusy(() =>
+      this.#kv.atomic().check(marker).delete(markerKey(scope, userId)).commit()
+    );
+    if (!released.ok) return false;
+    await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
+      type: "user_left",
+      userId,
+      name: marker.value?.name ?? userId,
+    });
+    return true;
+  }
+
+  async #refreshAll(): Promise<void> {
+    const handles = [...this.#handles.values()];
+    for (let index = 0; index < handles.length; index += 100) {
+      const operation = this.#kv.atomic();
+      for (const handle of handles.slice(index, index + 100)) {
+        handle.entry.expiresAt = Date.now() + this.#ttlMs;
+        operation.set(
+          entryKey(handle.scope, handle.entry.userId, handle.connectionId),
+          handle.entry,
+          {
+            expireIn: this.#ttlMs,
+          },
+        );
+      }
+      await retryWhileBusy(() => operation.commit()).catch(() => {});
+    }
+  }
+
+  async #sweepAll(): Promise<void> {
+    const scopes = new Set([...this.#handles.values()].map((handle) => handle.scope));
+    for (const scope of scopes) await this.sweep(scope).catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    clearInterval(this.#heartbeat);
+    clearInterval(this.#sweeper);
+    const handles = [...this.#handles.values()];
+    this.#handles.clear();
+    for (const handle of handles) {
+      await this.#kv.delete(entryKey(handle.scope, handle.entry.userId, handle.connectionId))
+        .catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import type { Broker } from "../realtime/mod.ts";
+import {
+  groupMembers,
+  type Presence,
+  type PresenceEntry,
+  type PresenceEvent,
+  type PresenceHandle,
+  type PresenceMember,
+  type PresenceStatus,
+  presenceTopic,
+} from "./types.ts";
+
+/** Presence in memory for unit tests: one process, no expiry. */
+export class MemoryPresence implements Presence {
+  #broker: Broker;
+  #scopes = new Map<
+    string,
+    Map<string, { userId: string; name: string; status: PresenceStatus }>
+  >();
+
+  constructor(broker: Broker) {
+    this.#broker = broker;
+  }
+
+  async enter(scope: string, entry: PresenceEntry): Promise<PresenceHandle> {
+    const connections = this.#scopes.get(scope) ?? new Map();
+    this.#scopes.set(scope, connections);
+    const first = ![...connections.values()].some((other) => other.userId === entry.userId);
+    const stored = { userId: entry.userId, name: entry.name, status: entry.status ?? "online" };
+    connections.set(entry.connectionId, stored);
+    if (first) {
+      await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
+        type: "user_joined",
+        ...stored,
+      });
+    }
+    let left = false;
+    const leave = async () => {
+      if (left) return;
+      left = true;
+      connections.delete(entry.connectionId);
+      if (![...connections.values()].some((other) => other.userId === entry.userId)) {
+        await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
+          type: "user_left",
+          userId: entry.userId,
+          name: entry.name,
+        });
+      }
+    };
+    return {
+      setStatus: async (status) => {
+        stored.status = status;
+        await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
+          type: "presence",
+          userId: entry.userId,
+          name: entry.name,
+          status,
+        });
+      },
+      leave,
+      [Symbol.asyncDispose]: leave,
+    };
+  }
+
+  list(scope: string): Promise<PresenceMember[]> {
+    return Promise.resolve(groupMembers(this.#scopes.get(scope)?.values() ?? []));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { KvBroker, MemoryBroker } from "../realtime/mod.ts";
+import { KvPresence, MemoryPresence, type PresenceEvent } from "./mod.ts";
+
+Deno.test("MemoryPresence: a second tab keeps a user online until the last one leaves", async () => {
+  const broker = new MemoryBroker();
+  const presence = new MemoryPresence(broker);
+  const tabA = await presence.enter("lobby", { userId: "ada", name: "Ada", connectionId: "a" });
+  const tabB = await presence.enter("lobby", { userId: "ada", name: "Ada", connectionId: "b" });
+  assert.deepEqual(await presence.list("lobby"), [
+    { userId: "ada", name: "Ada", status: "online", connections: 2 },
+  ]);
+  await tabA.leave();
+  assert.equal((await presence.list("lobby")).length, 1);
+  await tabB.leave();
+  assert.equal((await presence.list("lobby")).length, 0);
+  const events = await broker.history<PresenceEvent>("presence:lobby");
+  assert.deepEqual(events.map((event) => event.data.type), ["user_joined", "user_left"]);
+});
+
+Deno.test("KvPresence: join once, leave once, and entries of a vanished process expire", async () => {
+  const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
+  const kvA = await Deno.openKv(path);
+  const kvB = await Deno.openKv(path);
+  const brokerA = new KvBroker(kvA, { channelName: `p-${crypto.randomUUID()}` });
+  const brokerB = new KvBroker(kvB, { channelName: `p-${crypto.randomUUID()}` });
+  const survivor = new KvPresence(kvA, brokerA, { ttlMs: 600 });
+  const doomed = new KvPresence(kvB, brokerB, { ttlMs: 600 });
+  try {
+    await survivor.enter("room", { userId: "ada", name: "Ada", connectionId: "a1" });
+    await survivor.enter("room", { userId: "ada", name: "Ada", connectionId: "a2" });
+    await doomed.enter("room", { userId: "bob", name: "Bob", connectionId: "b1" });
+    assert.deepEqual((await survivor.list("room")).map((member) => member.userId), ["ada", "bob"]);
+    // The "process" holding Bob stops heartbeating without saying goodbye.
+    await doomed[Symbol.asyncDispose]().catch(() => {});
+    await kvB.set(["presence", "room", "bob", "b1"], {
+      userId: "bob",
+      name: "Bob",
+      status: "online",
+      expiresAt: Date.now() - 1,
+    });
+    const deadline = Date.now() + 3000;
+    while ((await survivor.list("room")).length > 1 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual((await survivor.list("room")).map((member) => member.userId), ["ada"]);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // one sweep
+    const events = await brokerA.history<PresenceEvent>("presence:room");
+    assert.deepEqual(events.map((event) => `${event.data.type}:${event.data.userId}`), [
+      "user_joined:ada",
+      "user_joined:bob",
+      "user_left:bob",
+    ]);
+  } finally {
+    await survivor[Symbol.asyncDispose]();
+    await brokerA[Symbol.asyncDispose]();
+    await brokerB[Symbol.asyncDispose]();
+    kvA.close();
+    kvB.close();
+  }
+});

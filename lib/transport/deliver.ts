@@ -1,0 +1,67 @@
+import { type Broker, formatCursor, type Position, type TopicEvent } from "../realtime/mod.ts";
+import { CLOSE_CODES } from "./close_codes.ts";
+import type { Connection } from "./connection.ts";
+
+/** How {@linkcode deliverTopic} turns events into frames. */
+export interface DeliverOptions<T> {
+  /** Resume after this position; default: from now on. */
+  since?: Position | null | undefined;
+  /** The frame for an event, or null to skip it. `cursor` is the event's resume cursor. */
+  toFrame(event: TopicEvent<T>, cursor: string): object | null;
+  /** SSE event name for a frame (default none, i.e. "message"). */
+  eventName?(event: TopicEvent<T>): string | undefined;
+  /** Called after each delivered event. */
+  onDelivered?(event: TopicEvent<T>): void;
+  /** A client whose queue does not drain within this time is closed as slow (default 10 s). */
+  drainTimeoutMs?: number;
+}
+
+/**
+ * Streams a topic to a connection until it closes: replay after `since`, then
+ * live events, each with its cursor (the SSE `id:`). Skipped ranges are reported
+ * as an error frame (`too_far_behind` or `epoch_changed`) carrying the cursor
+ * the stream continues from. Waits for the send queue to drain between events,
+ * so a slow client is paced, and closed (4008) only when it stops reading.
+ */
+export async function deliverTopic<T>(
+  broker: Broker,
+  topic: string,
+  connection: Connection,
+  options: DeliverOptions<T>,
+): Promise<void> {
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  const subscription = broker.subscribe<T>(topic, {
+    since: options.since,
+    signal: connection.signal,
+  });
+  for await (const item of subscription) {
+    if (item.kind === "reset") {
+      const message = item.reason === "too_far_behind"
+        ? "Events after your cursor are no longer retained; continuing from the oldest kept"
+        : "The topic's log started over; continuing from its beginning";
+      connection.send(
+        { type: "error", code: item.reason, message, cursor: formatCursor(item.from) },
+        { event: "error" },
+      );
+      continue;
+    }
+    const cursor = formatCursor(item.event);
+    const frame = options.toFrame(item.event, cursor);
+    if (frame) {
+      const event = options.eventName?.(item.event);
+      connection.send(frame, event ? { id: cursor, event } : { id: cursor });
+      options.onDelivered?.(item.event);
+    }
+    if (!connection.congested) continue;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      connection.drained().then(() => false),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), drainTimeoutMs)),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      connection.close(CLOSE_CODES.slowConsumer, "slow consumer: reconnect and resume");
+      return;
+    }
+  }
+}

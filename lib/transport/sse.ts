@@ -1,0 +1,119 @@
+import { ulid } from "ulid";
+import type { Connection, TransportObserver } from "./connection.ts";
+
+/** Options of one SSE stream. */
+export interface SseOptions {
+  label: string;
+  /** Comment heartbeat interval (default 15 s, at most 20 s). */
+  heartbeatMs?: number;
+  /** Bytes queued before the client counts as slow (default 1 MiB). */
+  sendQueueBytes?: number;
+  /** Suggested reconnect delay for EventSource (default 1000 ms). */
+  retryMs?: number;
+  observer?: TransportObserver;
+  onOpen?(connection: Connection): void | Promise<void>;
+  onClose?(connection: Connection): void | Promise<void>;
+  onError?(error: unknown): void;
+}
+
+const encoder = new TextEncoder();
+
+/** Formats one SSE event; multi-line data is split into several `data:` lines. */
+export function formatSseEvent(
+  data: string,
+  options: { id?: string; event?: string } = {},
+): string {
+  let text = "";
+  if (options.id) text += `id: ${options.id.replace(/[\r\n]/g, "")}\n`;
+  if (options.event) text += `event: ${options.event.replace(/[\r\n]/g, "")}\n`;
+  for (const line of data.split(/\r?\n/)) text += `data: ${line}\n`;
+  return text + "\n";
+}
+
+/**
+ * Opens a Server-Sent Events stream as a {@linkcode Connection}. Comment
+ * heartbeats keep proxies from closing it; a client that does not read closes
+ * the stream once its queue passes the limit (EventSource then reconnects
+ * with `Last-Event-ID`, so nothing is lost).
+ */
+export function openSse(options: SseOptions): Response {
+  const heartbeatMs = Math.min(options.heartbeatMs ?? 15_000, 20_000);
+  const sendQueueBytes = options.sendQueueBytes ?? 1024 * 1024;
+  const observer = options.observer ?? {};
+  const closed = new AbortController();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let finished = false;
+
+  function finish(): void {
+    if (finished) return;
+    finished = true;
+    clearInterval(heartbeat);
+    closed.abort();
+    observer.closed?.("sse", options.label, connection);
+    Promise.resolve(options.onClose?.(connection)).catch((error) => options.onError?.(error));
+  }
+
+  function enqueue(text: string): boolean {
+    if (finished) return false;
+    if ((controller.desiredSize ?? 0) <= 0) {
+      observer.slowConsumer?.(options.label);
+      connection.close();
+      return false;
+    }
+    controller.enqueue(encoder.encode(text));
+    return true;
+  }
+
+  const connection: Connection = {
+    id: ulid(),
+    kind: "sse",
+    signal: closed.signal,
+    send(frame, sendOptions = {}) {
+      const sent = enqueue(formatSseEvent(JSON.stringify(frame), sendOptions));
+      if (sent) observer.frameOut?.(options.label);
+      return sent;
+    },
+    get congested() {
+      return !finished && (controller.desiredSize ?? 0) < sendQueueBytes / 2;
+    },
+    async drained() {
+      while (!finished && (controller.desiredSize ?? 0) < sendQueueBytes / 2) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+    close() {
+      if (!finished) {
+        try {
+          controller.close();
+        } catch { /* already closed */ }
+      }
+      finish();
+    },
+  };
+
+  const stream = new ReadableStream<Uint8Array>({
+    start(streamController) {
+      controller = streamController;
+      controller.enqueue(encoder.encode(`retry: ${options.retryMs ?? 1000}\n: connected\n\n`));
+      heartbeat = setInterval(() => enqueue(": heartbeat\n\n"), heartbeatMs);
+      observer.opened?.("sse", options.label, connection);
+      Promise.resolve(options.onOpen?.(connection)).catch((error) => {
+        options.onError?.(error);
+        connection.close();
+      });
+    },
+    cancel() {
+      finish();
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark: sendQueueBytes }));
+
+  return new Response(stream, {
+    headers: {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-cache, no-transform",
+      "X-Accel-Buffering": "no",
+      "Connection": "keep-alive",
+    },
+  });
+}

@@ -1,0 +1,141 @@
+import { ulid } from "ulid";
+import { CLOSE_CODES, TRANSPORT_ERRORS } from "./close_codes.ts";
+import { type Connection, FrameRateLimiter, type TransportObserver } from "./connection.ts";
+import { type FrameSchemas, parseFrame } from "./frames.ts";
+
+/** Limits and handlers of one WebSocket endpoint. */
+export interface WebSocketOptions<F> {
+  /** Used in metrics labels: "notifications", "chat", "signaling", "topics". */
+  label: string;
+  frames: FrameSchemas<F>;
+  /** Largest inbound frame in bytes (default 64 KiB). */
+  maxFrameBytes?: number;
+  /** Inbound frames per second (default 20; bursts of twice that). */
+  messagesPerSecond?: number;
+  /** Bytes buffered for sending before the client counts as slow (default 1 MiB). */
+  sendQueueBytes?: number;
+  /** Seconds without a pong to the server's pings before the socket is closed (default 60). */
+  idleTimeoutSeconds?: number;
+  observer?: TransportObserver;
+  onOpen?(connection: Connection): void | Promise<void>;
+  onFrame(connection: Connection, frame: F): void | Promise<void>;
+  onClose?(connection: Connection): void | Promise<void>;
+  onError?(error: unknown): void;
+}
+
+/**
+ * Upgrades a request to a WebSocket {@linkcode Connection}. Every inbound frame
+ * is size-checked, rate-limited, parsed and validated before `onFrame`; a bad
+ * frame gets an error frame and the connection stays open. `ping` frames are
+ * answered with `pong` here. Frames are handled one at a time, in order.
+ */
+export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F>): Response {
+  const { socket, response } = Deno.upgradeWebSocket(request, {
+    idleTimeout: options.idleTimeoutSeconds ?? 60,
+  });
+  const maxFrameBytes = options.maxFrameBytes ?? 64 * 1024;
+  const sendQueueBytes = options.sendQueueBytes ?? 1024 * 1024;
+  const limiter = new FrameRateLimiter(options.messagesPerSecond ?? 20);
+  const observer = options.observer ?? {};
+  const closed = new AbortController();
+  let strikes = 0;
+  let queue: Promise<void> = Promise.resolve();
+
+  const connection: Connection = {
+    id: ulid(),
+    kind: "websocket",
+    signal: closed.signal,
+    send(frame) {
+      if (closed.signal.aborted || socket.readyState !== WebSocket.OPEN) return false;
+      if (socket.bufferedAmount > sendQueueBytes) {
+        observer.slowConsumer?.(options.label);
+        connection.close(CLOSE_CODES.slowConsumer, "slow consumer: reconnect and resume");
+        return false;
+      }
+      socket.send(JSON.stringify(frame));
+      observer.frameOut?.(options.label);
+      return true;
+    },
+    get congested() {
+      return socket.bufferedAmount > sendQueueBytes / 2;
+    },
+    async drained() {
+      while (!closed.signal.aborted && socket.bufferedAmount > sendQueueBytes / 2) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+    close(code = CLOSE_CODES.normal, reason = "") {
+      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+        try {
+          socket.close(code, reason);
+        } catch { /* already closing */ }
+      }
+      finish();
+    },
+  };
+
+  function sendError(code: keyof typeof TRANSPORT_ERRORS, message?: string): void {
+    observer.rejected?.(options.label, code);
+    connection.send({ type: "error", code, message: message ?? TRANSPORT_ERRORS[code] });
+  }
+
+  let finished = false;
+  function finish(): void {
+    if (finished) return;
+    finished = true;
+    closed.abort();
+    observer.closed?.("websocket", options.label, connection);
+    queue = queue.then(async () => {
+      try {
+        await options.onClose?.(connection);
+      } catch (error) {
+        options.onError?.(error);
+      }
+    });
+  }
+
+  socket.onopen = () => {
+    observer.opened?.("websocket", options.label, connection);
+    queue = queue.then(async () => {
+      try {
+        await options.onOpen?.(connection);
+      } catch (error) {
+        options.onError?.(error);
+        connection.close(CLOSE_CODES.internalError, "internal error");
+      }
+    });
+  };
+  socket.onmessage = (event: MessageEvent) => {
+    observer.frameIn?.(options.label);
+    if (!limiter.take()) {
+      strikes += 1;
+      if (strikes > 50) connection.close(CLOSE_CODES.policyViolation, "rate limit exceeded");
+      else sendError("rate_limited");
+      return;
+    }
+    strikes = 0;
+    if (typeof event.data !== "string") return sendError("binary_not_supported");
+    const text = event.data;
+    if (text.length > maxFrameBytes || new TextEncoder().encode(text).byteLength > maxFrameBytes) {
+      return sendError("message_too_large", `Frames are limited to ${maxFrameBytes} bytes`);
+    }
+    if (text === '{"type":"ping"}' || /^\s*\{\s*"type"\s*:\s*"ping"\s*\}\s*$/.test(text)) {
+      connection.send({ type: "pong" });
+      return;
+    }
+    const parsed = parseFrame(text, options.frames);
+    if (!parsed.ok) return sendError(parsed.code, parsed.message);
+    queue = queue.then(async () => {
+      if (closed.signal.aborted) return;
+      try {
+        await options.onFrame(connection, parsed.frame);
+      } catch (error) {
+        options.onError?.(error);
+        sendError("internal_error");
+      }
+    });
+  };
+  socket.onclose = () => finish();
+  socket.onerror = () => finish();
+  return response;
+}

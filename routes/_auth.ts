@@ -1,0 +1,61 @@
+import type { Context } from "hono";
+import type { AppContext } from "../lib/context.ts";
+import { ApiError } from "../lib/errors/mod.ts";
+import {
+  AuthError,
+  timingSafeEqual,
+  type TokenClaims,
+  verifyStreamToken,
+  verifyToken,
+} from "../lib/identity/mod.ts";
+
+function bearer(c: Context): string | null {
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+function toApiError(error: unknown): unknown {
+  if (error instanceof AuthError) return new ApiError(401, error.code, error.message);
+  return error;
+}
+
+/** True when the request carries the API key. */
+export function hasApiKey(c: Context, ctx: AppContext): boolean {
+  const token = bearer(c);
+  return token !== null && timingSafeEqual(token, ctx.secrets.apiKey);
+}
+
+/** Requires `Authorization: Bearer <API key>`; 401 otherwise. */
+export function requireApiKey(c: Context, ctx: AppContext): void {
+  if (!bearer(c)) {
+    throw new ApiError(401, "missing_api_key", "This endpoint needs the API key as a Bearer token");
+  }
+  if (!hasApiKey(c, ctx)) throw new ApiError(401, "invalid_api_key", "The API key is not valid");
+}
+
+/** Requires a user or guest token in `Authorization: Bearer`; 401 otherwise. */
+export async function requireUser(c: Context, ctx: AppContext): Promise<TokenClaims> {
+  try {
+    const claims = await verifyToken(ctx.secrets.secret, bearer(c));
+    if (claims.kind === "stream") {
+      throw new AuthError("invalid_token", "A stream token only opens a stream");
+    }
+    return claims;
+  } catch (error) {
+    throw toApiError(error);
+  }
+}
+
+/**
+ * Authenticates a stream request before upgrade: `?token=` (browsers cannot set
+ * headers on EventSource/WebSocket) or `Authorization: Bearer`. Stream tokens
+ * are single-use; user and guest tokens are accepted too.
+ */
+export async function requireStreamToken(c: Context, ctx: AppContext): Promise<TokenClaims> {
+  try {
+    return await verifyStreamToken(ctx.kv, ctx.secrets.secret, c.req.query("token") ?? bearer(c));
+  } catch (error) {
+    throw toApiError(error);
+  }
+}

@@ -1,0 +1,66 @@
+import type { Context } from "hono";
+import type { AppContext } from "../lib/context.ts";
+import { ApiError } from "../lib/errors/mod.ts";
+import { parseCursor, type Position } from "../lib/realtime/mod.ts";
+import type { TransportObserver } from "../lib/transport/mod.ts";
+
+/** Metrics for every transport, labelled by endpoint kind. */
+export function transportObserver(ctx: AppContext): TransportObserver {
+  const { metrics } = ctx;
+  return {
+    opened: (transport, kind, connection) => {
+      ctx.connections.add(connection);
+      metrics.adjust("switchboard_connections_open", { kind, transport }, 1);
+      metrics.increment("switchboard_connections_total", { kind, transport });
+    },
+    closed: (transport, kind, connection) => {
+      ctx.connections.delete(connection);
+      metrics.adjust("switchboard_connections_open", { kind, transport }, -1);
+    },
+    frameIn: (kind) => metrics.increment("switchboard_messages_in_total", { kind }),
+    frameOut: (kind) => metrics.increment("switchboard_messages_out_total", { kind }),
+    rejected: (kind, code) => {
+      metrics.increment("switchboard_frames_rejected_total", { kind, code });
+      if (code === "rate_limited") {
+        metrics.increment("switchboard_rate_limited_total", { bucket: `frames_${kind}` });
+      }
+    },
+    slowConsumer: (kind) => metrics.increment("switchboard_slow_consumers_total", { kind }),
+  };
+}
+
+/** Limits of every WebSocket endpoint, from configuration. */
+export function socketLimits(ctx: AppContext): {
+  maxFrameBytes: number;
+  messagesPerSecond: number;
+  sendQueueBytes: number;
+  idleTimeoutSeconds: number;
+} {
+  return {
+    maxFrameBytes: ctx.config.MAX_MESSAGE_BYTES,
+    messagesPerSecond: ctx.config.CONNECTION_MESSAGES_PER_SECOND,
+    sendQueueBytes: ctx.config.SEND_QUEUE_BYTES,
+    idleTimeoutSeconds: ctx.config.IDLE_TIMEOUT_SECONDS,
+  };
+}
+
+/**
+ * The resume position of a stream request: `?since=` (a cursor or a bare offset)
+ * or the `Last-Event-ID` header EventSource sends on reconnect. 400 when malformed.
+ */
+export function resumePosition(c: Context): Position | null {
+  const text = c.req.query("since") ?? c.req.header("last-event-id") ?? null;
+  if (text === null || text === "") return null;
+  const position = parseCursor(text);
+  if (!position) {
+    throw new ApiError(400, "invalid_cursor", `"${text.slice(0, 40)}" is not a cursor`);
+  }
+  return position;
+}
+
+/** 426 unless the request asks for a WebSocket upgrade. */
+export function requireUpgrade(c: Context): void {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ApiError(426, "upgrade_required", "This endpoint speaks WebSocket");
+  }
+}

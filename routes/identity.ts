@@ -1,0 +1,65 @@
+import { Hono } from "hono";
+import { ulid } from "ulid";
+import { z } from "zod";
+import type { AppContext } from "../lib/context.ts";
+import { ApiError } from "../lib/errors/mod.ts";
+import { DEFAULT_PERMISSIONS, issueToken, PERMISSIONS } from "../lib/identity/mod.ts";
+import { requireApiKey, requireUser } from "./_auth.ts";
+import { readJson } from "./_http.ts";
+
+const userIdSchema = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, "1-64 letters, digits, _ . @ -");
+const nameSchema = z.string().trim().min(1).max(64).refine(
+  (name) => !/[\u0000-\u001f\u007f]/.test(name),
+  "must not contain control characters",
+);
+
+/** Schemas of the identity endpoints (also used for the API reference). */
+export const tokenRequestSchema = z.object({
+  userId: userIdSchema,
+  name: nameSchema.optional(),
+  perms: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length).optional(),
+  ttlSeconds: z.number().int().min(60).max(30 * 86400).optional(),
+}).strict();
+export const guestRequestSchema = z.object({ name: nameSchema }).strict();
+
+/** `POST /api/tokens`, `POST /api/auth/guest`, `POST /api/notifications/stream-token`. */
+export function identityRoutes(ctx: AppContext): Hono {
+  const app = new Hono();
+  app.post("/api/tokens", async (c) => {
+    requireApiKey(c, ctx);
+    const body = await readJson(c, tokenRequestSchema);
+    const issued = await issueToken(ctx.secrets.secret, {
+      userId: body.userId,
+      name: body.name,
+      perms: body.perms,
+      ttlSeconds: body.ttlSeconds,
+    });
+    return c.json(issued, 201);
+  });
+  app.post("/api/auth/guest", async (c) => {
+    if (ctx.config.SWITCHBOARD_GUESTS === "off") {
+      throw new ApiError(403, "guests_disabled", "Guest access is turned off on this server");
+    }
+    const body = await readJson(c, guestRequestSchema);
+    const userId = `guest_${ulid().toLowerCase()}`;
+    const issued = await issueToken(ctx.secrets.secret, {
+      userId,
+      name: body.name,
+      perms: DEFAULT_PERMISSIONS,
+      kind: "guest",
+      ttlSeconds: 7 * 86400,
+    });
+    return c.json({ ...issued, userId, name: body.name }, 201);
+  });
+  app.post("/api/notifications/stream-token", async (c) => {
+    const claims = await requireUser(c, ctx);
+    const issued = await issueToken(ctx.secrets.secret, {
+      userId: claims.sub,
+      name: claims.name,
+      perms: claims.perms,
+      kind: "stream",
+    });
+    return c.json(issued, 201);
+  });
+  return app;
+}
