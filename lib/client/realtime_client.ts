@@ -1,0 +1,257 @@
+import { backoffDelay } from "./backoff.ts";
+import { CursorTracker } from "./cursor_tracker.ts";
+
+/** Connection states a UI can show. */
+export type ClientStatus = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+/** A frame from the server: JSON with a `type`. */
+export interface ServerFrame {
+  type: string;
+  cursor?: string;
+  [key: string]: unknown;
+}
+
+/** Options of {@linkcode RealtimeClient}. */
+export interface RealtimeClientOptions<F extends ServerFrame = ServerFrame> {
+  /**
+   * The URL of each (re)connect, given the cursor to resume from (null at first).
+   * May be async, e.g. to mint a fresh single-use stream token first.
+   */
+  url(cursor: string | null): string | Promise<string>;
+  /** Default "websocket". SSE is receive-only: `send()` throws. */
+  transport?: "websocket" | "sse";
+  /** Every new frame, in order, duplicates dropped. */
+  onFrame(frame: F): void;
+  onStatus?(
+    status: ClientStatus,
+    detail?: { code?: number; reason?: string; delayMs?: number },
+  ): void;
+  /** An id that identifies a frame for duplicate dropping (besides its cursor). */
+  frameId?(frame: F): string | undefined;
+  /** SSE event names to listen to (default ["message"]); "error" frames are always read. */
+  sseEvents?: string[];
+  /** Resume from here on the first connect. */
+  initialCursor?: string | null;
+  /** Backoff bounds (default 1 s → 30 s). */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** Application ping interval over WebSocket (default 25 s). */
+  pingIntervalMs?: number;
+  /** Close codes after which the client does not reconnect (default 1000, 4401, 4403, 4410). */
+  finalCloseCodes?: number[];
+  /** Frames kept while offline (default 500; the oldest are dropped beyond). */
+  maxQueuedFrames?: number;
+  /** For tests: replaces `globalThis.WebSocket` / `EventSource`. */
+  WebSocket?: typeof WebSocket;
+  EventSource?: typeof EventSource;
+}
+
+/**
+ * A browser-safe realtime connection: WebSocket or SSE, reconnecting with
+ * exponential backoff and jitter (1 s → 30 s), resuming from the last cursor,
+ * queueing outgoing frames while offline and dropping duplicates.
+ *
+ * @example
+ * ```ts
+ * const client = new RealtimeClient({
+ *   url: (cursor) => `/api/ws/channels/lobby?token=${token}${cursor ? `&since=${cursor}` : ""}`,
+ *   onFrame: (frame) => console.log(frame),
+ * });
+ * client.start();
+ * client.send({ type: "message", content: "hi" });
+ * ```
+ */
+export class RealtimeClient<F extends ServerFrame = ServerFrame> {
+  #options: RealtimeClientOptions<F>;
+  #tracker: CursorTracker;
+  #status: ClientStatus = "idle";
+  #socket: WebSocket | null = null;
+  #source: EventSource | null = null;
+  #queue: unknown[] = [];
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #ping: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+
+  constructor(options: RealtimeClientOptions<F>) {
+    this.#options = options;
+    this.#tracker = new CursorTracker({ initial: options.initialCursor ?? null });
+  }
+
+  /** The current state. */
+  get status(): ClientStatus {
+    return this.#status;
+  }
+
+  /** The cursor a reconnect resumes from. */
+  get cursor(): string | null {
+    return this.#tracker.cursor;
+  }
+
+  /** Frames waiting for the connection. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Connects (once; later calls do nothing). */
+  start(): void {
+    if (this.#status !== "idle") return;
+    void this.#connect();
+  }
+
+  /** Sends a frame now, or queues it until the connection is open. */
+  send(frame: unknown): void {
+    if (this.#options.transport === "sse") throw new Error("An SSE connection cannot send");
+    if (this.#socket?.readyState === 1 && this.#status === "open") {
+      this.#socket.send(JSON.stringify(frame));
+      return;
+    }
+    this.#queue.push(frame);
+    const max = this.#options.maxQueuedFrames ?? 500;
+    if (this.#queue.length > max) this.#queue.splice(0, this.#queue.length - max);
+  }
+
+  /** Closes for good. */
+  close(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#ping);
+    this.#socket?.close(1000, "client closed");
+    this.#source?.close();
+    this.#setStatus("closed");
+  }
+
+  /** Drops the connection and reconnects at once (e.g. after the browser comes back online). */
+  reconnectNow(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#attempt = 0;
+    this.#teardown();
+    void this.#connect();
+  }
+
+  #setStatus(
+    status: ClientStatus,
+    detail?: { code?: number; reason?: string; delayMs?: number },
+  ): void {
+    this.#status = status;
+    this.#options.onStatus?.(status, detail);
+  }
+
+  #teardown(): void {
+    clearInterval(this.#ping);
+    if (this.#socket) {
+      this.#socket.onclose = null;
+      this.#socket.onmessage = null;
+      this.#socket.onopen = null;
+      this.#socket.onerror = null;
+      try {
+        this.#socket.close();
+      } catch { /* closing */ }
+      this.#socket = null;
+    }
+    this.#source?.close();
+    this.#source = null;
+  }
+
+  #handleText(text: string): void {
+    let frame: F;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (
+      frame.type === "error" && (frame.code === "too_far_behind" || frame.code === "epoch_changed")
+    ) {
+      this.#tracker.reset(typeof frame.cursor === "string" ? frame.cursor : null);
+      this.#options.onFrame(frame);
+      return;
+    }
+    if (!this.#tracker.accept(frame.cursor, this.#options.frameId?.(frame))) return;
+    this.#options.onFrame(frame);
+  }
+
+  #scheduleReconnect(detail: { code?: number; reason?: string }): void {
+    if (this.#stopped) return;
+    const final = this.#options.finalCloseCodes ?? [1000, 4401, 4403, 4410];
+    if (detail.code !== undefined && final.includes(detail.code)) {
+      this.#stopped = true;
+      this.#setStatus("closed", detail);
+      return;
+    }
+    const delayMs = backoffDelay(this.#attempt, {
+      minMs: this.#options.minDelayMs ?? 1000,
+      maxMs: this.#options.maxDelayMs ?? 30_000,
+    });
+    this.#attempt += 1;
+    this.#setStatus("reconnecting", { ...detail, delayMs });
+    this.#timer = setTimeout(() => void this.#connect(), delayMs);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#stopped) return;
+    this.#setStatus(this.#attempt === 0 && this.#status === "idle" ? "connecting" : "reconnecting");
+    let url: string;
+    try {
+      url = await this.#options.url(this.#tracker.cursor);
+    } catch (error) {
+      this.#scheduleReconnect({ reason: String(error) });
+      return;
+    }
+    if (this.#stopped) return;
+    if (this.#options.transport === "sse") this.#openSse(url);
+    else this.#openWebSocket(url);
+  }
+
+  #openWebSocket(url: string): void {
+    const WebSocketClass = this.#options.WebSocket ?? globalThis.WebSocket;
+    const absolute = new URL(url, globalThis.location?.href);
+    if (absolute.protocol === "http:") absolute.protocol = "ws:";
+    if (absolute.protocol === "https:") absolute.protocol = "wss:";
+    const socket = new WebSocketClass(absolute.href);
+    this.#socket = socket;
+    socket.onopen = () => {
+      this.#attempt = 0;
+      this.#setStatus("open");
+      const queued = this.#queue.splice(0);
+      for (const frame of queued) socket.send(JSON.stringify(frame));
+      this.#ping = setInterval(() => {
+        if (socket.readyState === 1) socket.send('{"type":"ping"}');
+      }, this.#options.pingIntervalMs ?? 25_000);
+    };
+    socket.onmessage = (event) => {
+      if (typeof event.data === "string") this.#handleText(event.data);
+    };
+    socket.onclose = (event) => {
+      clearInterval(this.#ping);
+      this.#socket = null;
+      this.#scheduleReconnect({ code: event.code, reason: event.reason });
+    };
+  }
+
+  #openSse(url: string): void {
+    const EventSourceClass = this.#options.EventSource ?? globalThis.EventSource;
+    const source = new EventSourceClass(url);
+    this.#source = source;
+    let opened = false;
+    source.onopen = () => {
+      opened = true;
+      this.#attempt = 0;
+      this.#setStatus("open");
+    };
+    const onMessage = (event: MessageEvent) => this.#handleText(String(event.data));
+    for (const name of new Set([...(this.#options.sseEvents ?? ["message"]), "error"])) {
+      source.addEventListener(name, (event) => {
+        if (event instanceof MessageEvent && typeof event.data === "string") onMessage(event);
+      });
+    }
+    source.onerror = () => {
+      // EventSource would retry with the same (single-use) token: take over instead.
+      source.close();
+      if (this.#source !== source) return;
+      this.#source = null;
+      this.#scheduleReconnect({ reason: opened ? "stream ended" : "could not connect" });
+    };
+  }
+}
