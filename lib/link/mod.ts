@@ -1,0 +1,48 @@
+/**
+ * @module
+ * Link mode's storage: files streamed into Deno KV in chunks, visible only once
+ * complete, with expiry, download limits, delete tokens and a sweeper; plus the
+ * HTTP-level helpers the routes need (streaming multipart, safe file names, ranges).
+ *
+ * @example
+ * ```ts
+ * import { KvLinkStore, startSweeper } from "./lib/link/mod.ts";
+ * const store = new KvLinkStore(kv);
+ * startSweeper(store, { intervalMs: 60_000 });
+ * ```
+ */
+export {
+  type AvailableFile,
+  type ByteRange,
+  CHUNK_SIZE,
+  CHUNKS_PER_COMMIT,
+  isFileId,
+  KvLinkStore,
+  type LinkStore,
+  type LinkStoreOptions,
+  type PutOptions,
+  type StoredFile,
+  type SweepReport,
+} from "./store.ts";
+export { startSweeper, type SweeperOptions } from "./sweeper.ts";
+export type { FileRecord } from "./record.ts";
+export {
+  contentDisposition,
+  decodeFilenameHeader,
+  normalizeMediaType,
+  sanitizeFilename,
+  servedContentType,
+} from "./filename.ts";
+export { parseRange, type RangeRequest } from "./range.ts";
+export { multipartBoundary, type MultipartFile, readMultipartFile } from "./multipart.ts";
+export {
+  FileGoneError,
+  FileNotFoundError,
+  FileTooLargeError,
+  type GoneReason,
+  InvalidFilenameError,
+  MultipartError,
+  UploadAbortedError,
+  UploadInterruptedError,
+  WrongDeleteTokenError,
+} from "./errors.ts";

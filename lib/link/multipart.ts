@@ -1,0 +1,264 @@
+/**
+ * A streaming reader for `multipart/form-data` uploads: it finds the first part
+ * that carries a file and hands its bytes over as they arrive, so a large upload
+ * never sits in memory. Other parts before it (small form fields) are skipped.
+ */
+import { MultipartError } from "./errors.ts";
+
+/** The file part of a multipart body. */
+export interface MultipartFile {
+  /** The file name as the client sent it (not yet cleaned). */
+  filename: string;
+  /** The part's `Content-Type`, if any. */
+  contentType: string | undefined;
+  /**
+   * The file's bytes, as they stream in. Ends after the part's closing boundary
+   * was seen and the rest of the body was read; throws {@linkcode MultipartError}
+   * when the body ends early.
+   */
+  content: AsyncIterable<Uint8Array>;
+}
+
+/** Options of {@linkcode readMultipartFile}. */
+export interface MultipartOptions {
+  /** Most bytes of preamble, part headers and skipped fields before the file. Default 64 KiB. */
+  maxHeaderBytes?: number;
+  /** Most bytes accepted after the file part (other parts, epilogue). Default 64 KiB. */
+  maxTrailingBytes?: number;
+}
+
+const CRLF = new Uint8Array([13, 10]);
+const HEADER_END = new Uint8Array([13, 10, 13, 10]);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The boundary of a `multipart/form-data` content type, or null when it is not one. */
+export function multipartBoundary(contentType: string | null | undefined): string | null {
+  if (!contentType || !/^\s*multipart\/form-data\s*(;|$)/i.test(contentType)) return null;
+  const match = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
+  return match ? (match[1] ?? match[2] ?? null) : null;
+}
+
+/** Index of `needle` in `haystack` from `from`, or -1. */
+export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
+  const first = needle[0]!;
+  const lastStart = haystack.length - needle.length;
+  for (let index = haystack.indexOf(first, from); index !== -1 && index <= lastStart;) {
+    let matched = true;
+    for (let offset = 1; offset < needle.length; offset++) {
+      if (haystack[index + offset] !== needle[offset]) {
+        matched = false;
+        break;
+      }
+    }
+    if (matched) return index;
+    index = haystack.indexOf(first, index + 1);
+  }
+  return -1;
+}
+
+/** A growable window over a byte stream. */
+class Scanner {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  buffer: Uint8Array;
+  #ended = false;
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>, initial: Uint8Array) {
+    this.#reader = reader;
+    this.buffer = initial;
+  }
+
+  /** Reads one more piece of the stream into the buffer; false at the end. */
+  async more(): Promise<boolean> {
+    if (this.#ended) return false;
+    const { value, done } = await this.#reader.read();
+    if (done) {
+      this.#ended = true;
+      return false;
+    }
+    if (this.buffer.length === 0) {
+      this.buffer = value;
+    } else {
+      const joined = new Uint8Array(this.buffer.length + value.length);
+      joined.set(this.buffer);
+      joined.set(value, this.buffer.length);
+      this.buffer = joined;
+    }
+    return true;
+  }
+
+  consume(count: number): void {
+    this.buffer = this.buffer.subarray(count);
+  }
+
+  cancel(): void {
+    this.#reader.cancel().catch(() => {});
+  }
+}
+
+/** Splits `name=value` parameters of a header (quoted values kept verbatim, as browsers send them). */
+function headerParameters(value: string): Map<string, string> {
+  const parameters = new Map<string, string>();
+  const pattern = /;\s*([^\s=;]+)\s*=\s*(?:"([^"]*)"|([^;]*))/g;
+  for (const match of value.matchAll(pattern)) {
+    parameters.set(match[1]!.toLowerCase(), match[2] ?? match[3]!.trim());
+  }
+  return parameters;
+}
+
+/**
+ * The file name of a part: `filename*` (RFC 5987) when present, else `filename`,
+ * where browsers escape `"`, CR and LF as `%22`, `%0D`, `%0A` (WHATWG form encoding).
+ */
+function partFilename(disposition: string): string | null {
+  const parameters = headerParameters(disposition);
+  const extended = parameters.get("filename*");
+  if (extended) {
+    const match = /^([\w-]+)'[^']*'(.*)$/.exec(extended);
+    if (match && match[1]!.toLowerCase() === "utf-8") {
+      try {
+        return decodeURIComponent(match[2]!);
+      } catch { /* fall back to filename */ }
+    }
+  }
+  const plain = parameters.get("filename");
+  if (plain === undefined) return null;
+  return plain.replace(/%(22|0D|0A)/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/**
+ * Reads a `multipart/form-data` body up to its first file part and returns that
+ * part's name, type and streaming content.
+ *
+ * @example
+ * ```ts
+ * const boundary = multipartBoundary(request.headers.get("content-type"));
+ * if (boundary) {
+ *   const file = await readMultipartFile(request.body!, boundary);
+ *   for await (const bytes of file.content) store(bytes);
+ * }
+ * ```
+ */
+export async function readMultipartFile(
+  body: ReadableStream<Uint8Array>,
+  boundary: string,
+  options: MultipartOptions = {},
+): Promise<MultipartFile> {
+  const maxHeaderBytes = options.maxHeaderBytes ?? 64 * 1024;
+  const maxTrailingBytes = options.maxTrailingBytes ?? 64 * 1024;
+  const delimiter = encoder.encode(`\r\n--${boundary}`);
+  // A CRLF in front lets the first boundary match the same delimiter as the others.
+  const scanner = new Scanner(body.getReader(), CRLF.slice());
+  let headerBytes = 0;
+
+  const fail = (reason: string): never => {
+    scanner.cancel();
+    throw new MultipartError(reason);
+  };
+
+  /** Discards bytes up to and including the next delimiter. */
+  async function skipToDelimiter(): Promise<void> {
+    while (true) {
+      const at = indexOfBytes(scanner.buffer, delimiter);
+      if (at !== -1) {
+        headerBytes += at;
+        scanner.consume(at + delimiter.length);
+        break;
+      }
+      const keep = delimiter.length - 1;
+      const drop = Math.max(0, scanner.buffer.length - keep);
+      headerBytes += drop;
+      scanner.consume(drop);
+      if (headerBytes > maxHeaderBytes) fail("too many bytes before the file part");
+      if (!await scanner.more()) fail("no boundary found");
+    }
+    if (headerBytes > maxHeaderBytes) fail("too many bytes before the file part");
+  }
+
+  /** After a delimiter: true when it closed the body (`--`), else the line is skipped. */
+  async function afterDelimiter(): Promise<boolean> {
+    while (scanner.buffer.length < 2) {
+      if (!await scanner.more()) fail("body ended after a boundary");
+    }
+    if (scanner.buffer[0] === 45 && scanner.buffer[1] === 45) return true;
+    return false;
+  }
+
+  /** Reads part headers: from the CRLF that ends the boundary line to the empty line. */
+  async function readHeaders(): Promise<Map<string, string>> {
+    // Transport padding (spaces, tabs) may follow the boundary before its CRLF.
+    while (true) {
+      const lineEnd = indexOfBytes(scanner.buffer, CRLF);
+      if (lineEnd !== -1) {
+        if (!/^[ \t]*$/.test(decoder.decode(scanner.buffer.subarray(0, lineEnd)))) {
+          fail("malformed boundary line");
+        }
+        scanner.consume(lineEnd);
+        break;
+      }
+      if (scanner.buffer.length > 256) fail("malformed boundary line");
+      if (!await scanner.more()) fail("body ended in a boundary line");
+    }
+    while (true) {
+      const end = indexOfBytes(scanner.buffer, HEADER_END);
+      if (end !== -1) {
+        const text = decoder.decode(scanner.buffer.subarray(2, Math.max(2, end)));
+        headerBytes += end + HEADER_END.length;
+        scanner.consume(end + HEADER_END.length);
+        const headers = new Map<string, string>();
+        for (const line of end > 0 ? text.split("\r\n") : []) {
+          const colon = line.indexOf(":");
+          if (colon <= 0) fail("malformed part header");
+          headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+        }
+        return headers;
+      }
+      if (headerBytes + scanner.buffer.length > maxHeaderBytes) fail("part headers are too long");
+      if (!await scanner.more()) fail("body ended in part headers");
+    }
+  }
+
+  await skipToDelimiter();
+  headerBytes = 0;
+  while (true) {
+    if (await afterDelimiter()) fail("no file part in the body");
+    const headers = await readHeaders();
+    const disposition = headers.get("content-disposition") ?? "";
+    const filename = /^\s*form-data\b/i.test(disposition) ? partFilename(disposition) : null;
+    if (filename === null) {
+      await skipToDelimiter();
+      continue;
+    }
+    return { filename, contentType: headers.get("content-type"), content: fileContent() };
+  }
+
+  async function* fileContent(): AsyncGenerator<Uint8Array> {
+    const keep = delimiter.length - 1;
+    try {
+      while (true) {
+        const at = indexOfBytes(scanner.buffer, delimiter);
+        if (at !== -1) {
+          if (at > 0) yield scanner.buffer.subarray(0, at);
+          scanner.consume(at + delimiter.length);
+          break;
+        }
+        const safe = scanner.buffer.length - keep;
+        if (safe > 0) {
+          yield scanner.buffer.subarray(0, safe);
+          scanner.consume(safe);
+        }
+        if (!await scanner.more()) fail("body ended before the closing boundary");
+      }
+      // The rest (more parts, the close delimiter, an epilogue) is read and dropped.
+      let trailing = scanner.buffer.length;
+      scanner.consume(scanner.buffer.length);
+      while (await scanner.more()) {
+        trailing += scanner.buffer.length;
+        scanner.consume(scanner.buffer.length);
+        if (trailing > maxTrailingBytes) fail("too many bytes after the file part");
+      }
+    } finally {
+      scanner.cancel();
+    }
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * @module
+ * Link mode over HTTP (SPEC §3): `POST /api/upload`, `GET|HEAD|DELETE
+ * /api/download/:id`, and `GET /api/files/:id` (metadata for the download page).
+ * Validates, calls `lib/link`, responds; the sweeper of this isolate starts here.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppContext } from "../lib/context.ts";
+import { ApiError } from "../lib/errors/mod.ts";
+import { encodeBase64Url } from "../lib/identity/_encoding.ts";
+import {
+  contentDisposition,
+  decodeFilenameHeader,
+  type FileRecord,
+  FileTooLargeError,
+  KvLinkStore,
+  type LinkStore,
+  multipartBoundary,
+  MultipartError,
+  normalizeMediaType,
+  parseRange,
+  readMultipartFile,
+  sanitizeFilename,
+  servedContentType,
+  startSweeper,
+  UploadAbortedError,
+} from "../lib/link/mod.ts";
+import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
+import { clientAddress, readQuery } from "./_http.ts";
+import { publicOrigin } from "./pages.tsx";
+
+/** Room for multipart boundaries, part headers and small fields on top of the file. */
+const MULTIPART_OVERHEAD_BYTES = 128 * 1024;
+/** Bytes of an encrypted file's start that `/api/files/:id` hands out (its encrypted header). */
+export const ENCRYPTION_HEADER_BYTES = 4096;
+/** Name used for raw uploads without `X-Filename`. */
+const DEFAULT_FILENAME = "upload.bin";
+
+const uploadQuery = z.object({
+  ttlSeconds: z.coerce.number().int().min(1).max(86400).optional(),
+  maxDownloads: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  encrypted: z.enum(["0", "1", "true", "false"]).optional(),
+});
+
+function isTrue(value: string | undefined): boolean {
+  return value === "1" || value === "true";
+}
+
+function hexToBase64(hex: string): string {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let index = 0; index < bytes.length; index++) {
+    bytes[index] = parseInt(hex.slice(index * 2, index * 2 + 2), 16);
+  }
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/** Headers every download response carries. */
+function downloadHeaders(file: FileRecord): Record<string, string> {
+  const headers: Record<string, string> = {
+    "Content-Type": servedContentType(file.type),
+    "Content-Disposition": contentDisposition(file.name),
+    "Accept-Ranges": "bytes",
+    "Cache-Control": "private, no-store",
+    "ETag": `"${file.sha256}"`,
+    "Repr-Digest": `sha-256=:${hexToBase64(file.sha256)}:`,
+    "X-Content-Type-Options": "nosniff",
+  };
+  if (file.encrypted) headers["X-Encrypted"] = "1";
+  return headers;
+}
+
+/** Reads a stream to its end, at most `limit` bytes. */
+async function readPrefix(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const result = new Uint8Array(limit);
+  let filled = 0;
+  for await (const piece of stream) {
+    result.set(piece.subarray(0, limit - filled), filled);
+    filled += Math.min(piece.byteLength, limit - filled);
+    if (filled >= limit) break;
+  }
+  return result.subarray(0, filled);
+}
+
+/** The JSON that describes a stored file (never the delete token or its hash). */
+function describe(file: FileRecord, downloadsLeft: number | null, origin: string) {
+  return {
+    id: file.id,
+    name: file.name,
+    size: file.size,
+    type: file.type,
+    sha256: file.sha256,
+    encrypted: file.encrypted,
+    createdAt: new Date(file.createdAt).toISOString(),
+    expiresAt: new Date(file.expiresAt).toISOString(),
+    maxDownloads: file.maxDownloads,
+    downloadsLeft,
+    url: `${origin}/d/${file.id}`,
+    downloadUrl: `${origin}/api/download/${file.id}`,
+  };
+}
+
+/** Link-mode routes for one isolate. Pass `store` to use another store than KV. */
+export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {}): Hono {
+  const store = options.store ?? new KvLinkStore(ctx.kv);
+  startSweeper(store, {
+    signal: ctx.shutdown,
+    onSweep: (report) => {
+      if (report.files || report.uploads) ctx.log.info("link_swept", { ...report });
+    },
+    onError: (error) => ctx.log.warn("link_sweep_failed", { error }),
+  });
+  const app = new Hono();
+
+  app.post("/api/upload", async (c) => {
+    const query = readQuery(c, uploadQuery);
+    await enforceRateLimit(ctx.rateLimiter, "upload", clientAddress(c), {
+      limit: ctx.config.UPLOADS_PER_HOUR,
+      windowMs: 3600_000,
+    });
+    const maxBytes = ctx.config.MAX_UPLOAD_BYTES;
+    const contentType = c.req.header("content-type");
+    const boundary = multipartBoundary(contentType);
+    if (!boundary && /^\s*multipart\//i.test(contentType ?? "")) {
+      throw new MultipartError("only multipart/form-data with a boundary is accepted");
+    }
+    // A declared length over the cap is refused before a single byte is read.
+    const declared = Number(c.req.header("content-length"));
+    if (declared > maxBytes + (boundary ? MULTIPART_OVERHEAD_BYTES : 0)) {
+      throw new FileTooLargeError(maxBytes);
+    }
+    const body = c.req.raw.body ?? new Blob([]).stream();
+    let rawName: string;
+    let declaredType: string | undefined;
+    let source: AsyncIterable<Uint8Array>;
+    if (boundary) {
+      let part;
+      try {
+        part = await readMultipartFile(body, boundary);
+      } catch (error) {
+        if (error instanceof ApiError) throw error;
+        throw new UploadAbortedError({ cause: error });
+      }
+      rawName = part.filename;
+      declaredType = part.contentType;
+      source = part.content;
+    } else {
+      const header = c.req.header("x-filename");
+      rawName = header === undefined ? DEFAULT_FILENAME : decodeFilenameHeader(header);
+      declaredType = contentType;
+      source = body;
+    }
+    let name: string;
+    try {
+      name = sanitizeFilename(rawName);
+    } catch (error) {
+      await body.cancel().catch(() => {});
+      throw error;
+    }
+    const encrypted = isTrue(c.req.header("x-encrypted")) || isTrue(query.encrypted);
+    const { file, deleteToken } = await store.put(source, {
+      name,
+      type: encrypted ? "application/octet-stream" : normalizeMediaType(declaredType),
+      encrypted,
+      ttlSeconds: query.ttlSeconds ?? ctx.config.UPLOAD_TTL_SECONDS,
+      maxDownloads: query.maxDownloads ?? null,
+      maxBytes,
+    });
+    ctx.metrics.increment("switchboard_uploads_total");
+    ctx.log.info("link_uploaded", { id: file.id, size: file.size, encrypted });
+    const origin = publicOrigin(ctx, c.req.url);
+    c.header("Location", `/api/download/${file.id}`);
+    c.header("Cache-Control", "no-store");
+    return c.json({ ...describe(file, file.maxDownloads, origin), deleteToken }, 201);
+  });
+
+  app.get("/api/download/:id", async (c) => {
+    const id = c.req.param("id");
+    const { file } = await store.get(id);
+    const ifRange = c.req.header("if-range");
+    const rangeHeader = ifRange && ifRange !== `"${file.sha256}"`
+      ? undefined
+      : c.req.header("range");
+    const range = parseRange(rangeHeader, file.size);
+    if (range.kind === "unsatisfiable") {
+      throw new ApiError(
+        416,
+        "range_not_satisfiable",
+        `Range "${rangeHeader}" is outside the file's ${file.size} bytes`,
+        { headers: { "Content-Range": `bytes */${file.size}` } },
+      );
+    }
+    const headers = downloadHeaders(file);
+    let status = 200;
+    let start = 0;
+    let end = file.size - 1;
+    if (range.kind === "partial") {
+      ({ start, end } = range);
+      status = 206;
+      headers["Content-Range"] = `bytes ${start}-${end}/${file.size}`;
+    }
+    headers["Content-Length"] = String(end - start + 1);
+    // HEAD reaches this GET handler too; it shows the headers without counting a download.
+    if (c.req.method === "HEAD") return new Response(null, { status, headers });
+    const { file: claimed } = await store.claimDownload(id);
+    ctx.metrics.increment("switchboard_downloads_total");
+    const stream = file.size === 0 ? null : store.read(claimed, { start, end });
+    return new Response(stream, { status, headers });
+  });
+
+  app.delete("/api/download/:id", async (c) => {
+    const id = c.req.param("id");
+    const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    const token = c.req.header("x-delete-token") ?? bearer ?? c.req.query("deleteToken");
+    if (!token) {
+      throw new ApiError(
+        401,
+        "delete_token_required",
+        "Send the delete token in X-Delete-Token (or Authorization: Bearer)",
+      );
+    }
+    await store.delete(id, token);
+    ctx.log.info("link_deleted", { id });
+    return c.json({ id, deleted: true });
+  });
+
+  app.get("/api/files/:id", async (c) => {
+    const { file, downloadsLeft } = await store.get(c.req.param("id"));
+    const description: Record<string, unknown> = describe(
+      file,
+      downloadsLeft,
+      publicOrigin(ctx, c.req.url),
+    );
+    if (file.encrypted && file.size > 0) {
+      // The encrypted header lets the page show the name before a download is counted.
+      const limit = Math.min(file.size, ENCRYPTION_HEADER_BYTES);
+      const prefix = await readPrefix(store.read(file, { start: 0, end: limit - 1 }), limit);
+      description.encryptionHeader = encodeBase64Url(prefix);
+    }
+    c.header("Cache-Control", "no-store");
+    return c.json(description);
+  });
+
+  return app;
+}
