@@ -50,6 +50,8 @@ export interface TestServer extends AsyncDisposable {
   wsUrl: string;
   port: number;
   kvPath: string;
+  /** The server process id (for memory readings in benchmarks). */
+  pid: number;
   /** Everything the server printed so far. */
   output(): string;
   /** SIGTERM and wait. */
@@ -131,6 +133,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     wsUrl: url.replace("http", "ws"),
     port,
     kvPath,
+    pid: child.pid,
     output: () => printed,
     stop: () => end("SIGTERM"),
     kill: () => end("SIGKILL"),
