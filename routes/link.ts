@@ -1,11 +1,15 @@
 /**
  * @module
  * Link mode over HTTP (SPEC §3): `POST /api/upload`, `GET|HEAD|DELETE
- * /api/download/:id`, and `GET /api/files/:id` (metadata for the download page).
- * Validates, calls `lib/link`, responds; the sweeper of this isolate starts here.
+ * /api/download/:id`, `GET /api/files/:id` (metadata for the download page), and
+ * the pages `/share` and `/d/:id`. Validates, calls `lib/link`, responds; the
+ * sweeper of this isolate starts here.
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { DownloadPage } from "../components/DownloadPage.tsx";
+import { renderPage } from "../components/render_page.tsx";
+import { SharePage } from "../components/SharePage.tsx";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import { encodeBase64Url } from "../lib/identity/_encoding.ts";
@@ -239,6 +243,39 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
     }
     c.header("Cache-Control", "no-store");
     return c.json(description);
+  });
+
+  app.get("/share", (c) =>
+    c.html(renderPage({
+      title: "Share files · Switchboard",
+      description: "Send a file with an end-to-end encrypted link that expires.",
+      manifest: ctx.manifest,
+      body: SharePage({
+        link: {
+          maxBytes: ctx.config.MAX_UPLOAD_BYTES,
+          defaultTtlSeconds: ctx.config.UPLOAD_TTL_SECONDS,
+        },
+      }),
+    })));
+
+  app.get("/d/:id", async (c) => {
+    const { file, downloadsLeft } = await store.get(c.req.param("id"));
+    c.header("Cache-Control", "no-store");
+    return c.html(renderPage({
+      title: file.encrypted ? "Encrypted file · Switchboard" : `${file.name} · Switchboard`,
+      description: "A file shared with Switchboard link mode.",
+      manifest: ctx.manifest,
+      body: DownloadPage({
+        file: {
+          id: file.id,
+          name: file.name,
+          size: file.size,
+          expiresAt: new Date(file.expiresAt).toISOString(),
+          encrypted: file.encrypted,
+          downloadsLeft,
+        },
+      }),
+    }));
   });
 
   return app;

@@ -45,3 +45,4 @@ export {
 } from "./format.ts";
 export { DecryptionError, LinkClientError } from "./errors.ts";
 export { decodeBase64Url, encodeBase64Url } from "./base64.ts";
+export { formatBytes, formatDuration, formatTimeLeft } from "./display.ts";
