@@ -3,10 +3,19 @@ import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import { parseCursor, type Position } from "../lib/realtime/mod.ts";
 import type { TransportObserver } from "../lib/transport/mod.ts";
+import type { SeriesHandle } from "../lib/metrics/mod.ts";
 
 /** Metrics for every transport, labelled by endpoint kind. */
 export function transportObserver(ctx: AppContext): TransportObserver {
   const { metrics } = ctx;
+  // Frame counters sit on the hottest path: keep one handle per kind.
+  const framesIn = new Map<string, SeriesHandle>();
+  const framesOut = new Map<string, SeriesHandle>();
+  const perKind = (cache: Map<string, SeriesHandle>, name: string, kind: string) => {
+    let handle = cache.get(kind);
+    if (!handle) cache.set(kind, handle = metrics.series(name, { kind }));
+    return handle;
+  };
   return {
     opened: (transport, kind, connection) => {
       ctx.connections.add(connection);
@@ -17,8 +26,8 @@ export function transportObserver(ctx: AppContext): TransportObserver {
       ctx.connections.delete(connection);
       metrics.adjust("switchboard_connections_open", { kind, transport }, -1);
     },
-    frameIn: (kind) => metrics.increment("switchboard_messages_in_total", { kind }),
-    frameOut: (kind) => metrics.increment("switchboard_messages_out_total", { kind }),
+    frameIn: (kind) => perKind(framesIn, "switchboard_messages_in_total", kind).add(),
+    frameOut: (kind) => perKind(framesOut, "switchboard_messages_out_total", kind).add(),
     rejected: (kind, code) => {
       metrics.increment("switchboard_frames_rejected_total", { kind, code });
       if (code === "rate_limited") {

@@ -60,12 +60,13 @@ function checkReadAccess(topic: string, claims: TokenClaims): void {
 export function topicRoutes(ctx: AppContext): Hono {
   const app = new Hono();
   const observer = transportObserver(ctx);
+  const deliveries = ctx.metrics.series("switchboard_deliveries_total", { kind: "topics" });
 
   function stream(connection: Connection, topic: string, since: ReturnType<typeof resumePosition>) {
     void deliverTopic(ctx.broker, topic, connection, {
       since,
       toFrame: topicEventFrame,
-      onDelivered: () => ctx.metrics.increment("switchboard_deliveries_total", { kind: "topics" }),
+      onDelivered: () => deliveries.add(),
     }).catch((error) => ctx.log.warn("topic_delivery_failed", { topic, error }));
   }
 

@@ -5,6 +5,6 @@
  * answer sums the snapshots of every live isolate, so it covers the whole
  * process (and every instance sharing the KV), not only the isolate that answered.
  */
-export { MetricsRegistry, type MetricsSnapshot } from "./registry.ts";
+export { MetricsRegistry, type MetricsSnapshot, type SeriesHandle } from "./registry.ts";
 export { KvMetricsSharing } from "./kv_sharing.ts";
 export { renderPrometheus } from "./prometheus.ts";

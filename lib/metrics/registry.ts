@@ -27,6 +27,10 @@ export const METRIC_HELP: Record<string, { help: string; kind: "counter" | "gaug
   switchboard_transfer_sessions_total: { help: "Transfer session events by kind", kind: "counter" },
   switchboard_transfer_join_rejections_total: { help: "Rejected joins by reason", kind: "counter" },
   switchboard_signaling_relayed_total: { help: "Signaling messages relayed", kind: "counter" },
+  switchboard_turn_service_errors_total: {
+    help: "Failed requests for TURN service credentials",
+    kind: "counter",
+  },
   switchboard_uploads_total: { help: "Link-mode uploads completed", kind: "counter" },
   switchboard_downloads_total: { help: "Link-mode downloads started", kind: "counter" },
   switchboard_notifications_total: { help: "Notifications by event", kind: "counter" },
@@ -41,9 +45,27 @@ function seriesKey(name: string, labels: Record<string, string>): string {
   return parts.length ? `${name}{${parts.join(",")}}` : name;
 }
 
+/** A handle on one series, for hot paths (no key building per call). */
+export interface SeriesHandle {
+  add(amount?: number): void;
+}
+
 /** In-memory metrics of one isolate. */
 export class MetricsRegistry {
   #values = new Map<string, number>();
+  #handles = new Map<string, SeriesHandle>();
+
+  /** A cached handle on one counter or gauge series. */
+  series(name: string, labels: Record<string, string> = {}): SeriesHandle {
+    const key = seriesKey(name, labels);
+    let handle = this.#handles.get(key);
+    if (!handle) {
+      const values = this.#values;
+      handle = { add: (amount = 1) => values.set(key, (values.get(key) ?? 0) + amount) };
+      this.#handles.set(key, handle);
+    }
+    return handle;
+  }
 
   /** Adds `amount` (default 1) to a counter. */
   increment(name: string, labels: Record<string, string> = {}, amount = 1): void {

@@ -31,6 +31,38 @@ interface StoredHead {
   time: number;
 }
 
+interface Pending {
+  data: unknown;
+  size: number;
+  key: string | undefined;
+  resolve(event: PublishResult<unknown>): void;
+  reject(error: unknown): void;
+}
+
+interface PendingQueue {
+  items: Pending[];
+  flushing: boolean;
+}
+
+/**
+ * Takes the next batch within Deno KV's limits: ≤ 800 KiB and ≤ 1000 mutations
+ * per atomic operation, and at most 10 checks (KV Connect's limit) — the head
+ * plus up to 9 idempotency keys.
+ */
+function takeBatch(items: Pending[]): Pending[] {
+  let bytes = 0;
+  let keys = 0;
+  let count = 0;
+  for (const item of items) {
+    if (count >= 200 || bytes + item.size > 600 * 1024) break;
+    if (item.key && keys >= 9) break;
+    if (item.key) keys += 1;
+    bytes += item.size + 200;
+    count += 1;
+  }
+  return items.splice(0, Math.max(1, count));
+}
+
 /**
  * Topic logs in Deno KV. A publish is one atomic commit that checks the head's
  * versionstamp, writes the event under the next offset, moves the head and trims
@@ -39,49 +71,121 @@ interface StoredHead {
 export class KvTopicLog implements TopicLog {
   #kv: Deno.Kv;
   #retention: Record<string, Partial<RetentionPolicy>>;
+  #pending = new Map<string, PendingQueue>();
 
   constructor(kv: Deno.Kv, retention: Record<string, Partial<RetentionPolicy>> = {}) {
     this.#kv = kv;
     this.#retention = retention;
   }
 
-  async append<T>(topic: string, data: T, options: PublishOptions = {}): Promise<PublishResult<T>> {
-    const policy = retentionFor(topic, this.#retention);
+  append<T>(topic: string, data: T, options: PublishOptions = {}): Promise<PublishResult<T>> {
     const size = new TextEncoder().encode(JSON.stringify(data) ?? "").byteLength;
     if (size > MAX_EVENT_BYTES) {
-      throw new PublishError(
-        "event_too_large",
-        `Cannot publish to "${topic}": the event is ${size} bytes, at most ${MAX_EVENT_BYTES}`,
+      return Promise.reject(
+        new PublishError(
+          "event_too_large",
+          `Cannot publish to "${topic}": the event is ${size} bytes, at most ${MAX_EVENT_BYTES}`,
+        ),
       );
     }
-    for (let attempt = 0;; attempt++) {
-      const idempotencyKey = options.idempotencyKey;
-      const [head, dedupe] = idempotencyKey
-        ? await retryWhileBusy(() =>
-          this.#kv.getMany<[StoredHead, number]>([headKey(topic), dedupeKey(topic, idempotencyKey)])
-        )
-        : [await retryWhileBusy(() => this.#kv.get<StoredHead>(headKey(topic))), null];
-      if (dedupe?.value != null) {
-        const existing = await this.#kv.get<TopicEvent<T>>(eventKey(topic, dedupe.value));
-        if (existing.value) return { ...existing.value, duplicate: true };
+    return new Promise((resolve, reject) => {
+      let queue = this.#pending.get(topic);
+      if (!queue) {
+        queue = { items: [], flushing: false };
+        this.#pending.set(topic, queue);
       }
-      const offset = (head.value?.offset ?? 0) + 1;
-      const epoch = head.value?.epoch ?? newEpoch();
-      const event: TopicEvent<T> = { topic, offset, epoch, time: Date.now(), data };
-      const operation = this.#kv.atomic()
-        .check(head)
-        .set(headKey(topic), { offset, epoch, time: event.time } satisfies StoredHead)
-        .set(eventKey(topic, offset), event, { expireIn: policy.maxAgeMs });
-      if (offset > policy.maxCount) operation.delete(eventKey(topic, offset - policy.maxCount));
-      if (idempotencyKey && dedupe) {
-        operation.check(dedupe).set(dedupeKey(topic, idempotencyKey), offset, {
-          expireIn: policy.maxAgeMs,
-        });
+      queue.items.push({ data, size, key: options.idempotencyKey, resolve, reject } as Pending);
+      if (!queue.flushing) void this.#flush(topic, queue);
+    });
+  }
+
+  /**
+   * Group commit: publishes that arrive while a commit for the same topic is in
+   * flight are written together in the next one (consecutive offsets, one atomic
+   * operation), so a busy topic costs one KV round trip per batch, not per event.
+   */
+  async #flush(topic: string, queue: PendingQueue): Promise<void> {
+    queue.flushing = true;
+    try {
+      while (queue.items.length > 0) {
+        const batch = takeBatch(queue.items);
+        try {
+          await this.#commitBatch(topic, batch);
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+        }
+      }
+    } finally {
+      queue.flushing = false;
+      if (queue.items.length === 0) this.#pending.delete(topic);
+    }
+  }
+
+  async #commitBatch(topic: string, batch: Pending[]): Promise<void> {
+    const policy = retentionFor(topic, this.#retention);
+    for (let attempt = 0;; attempt++) {
+      const keyed = [...new Set(batch.flatMap((item) => item.key ? [item.key] : []))];
+      const [head, ...dedupes] = await retryWhileBusy(() =>
+        this.#kv.getMany<[StoredHead, ...number[]]>([
+          headKey(topic),
+          ...keyed.map((key) => dedupeKey(topic, key)),
+        ])
+      );
+      const known = new Map<string, number>();
+      dedupes.forEach((entry, index) => {
+        if (entry?.value != null) known.set(keyed[index]!, entry.value as number);
+      });
+      let offset = head!.value?.offset ?? 0;
+      const epoch = head!.value?.epoch ?? newEpoch();
+      const time = Date.now();
+      const operation = this.#kv.atomic().check(head!);
+      const outcomes: Array<{ item: Pending; event?: TopicEvent; existing?: number }> = [];
+      const assigned = new Map<string, TopicEvent>();
+      for (const item of batch) {
+        if (item.key && known.has(item.key)) {
+          outcomes.push({ item, existing: known.get(item.key)! });
+          continue;
+        }
+        const sameBatch = item.key ? assigned.get(item.key) : undefined;
+        if (sameBatch) {
+          outcomes.push({ item, existing: sameBatch.offset });
+          continue;
+        }
+        offset += 1;
+        const event: TopicEvent = { topic, offset, epoch, time, data: item.data };
+        operation.set(eventKey(topic, offset), event, { expireIn: policy.maxAgeMs });
+        if (offset > policy.maxCount) operation.delete(eventKey(topic, offset - policy.maxCount));
+        if (item.key) {
+          assigned.set(item.key, event);
+          operation.set(dedupeKey(topic, item.key), offset, { expireIn: policy.maxAgeMs });
+        }
+        outcomes.push({ item, event });
+      }
+      for (const [index, key] of keyed.entries()) {
+        if (!known.has(key)) operation.check(dedupes[index]!);
+      }
+      if (offset > (head!.value?.offset ?? 0)) {
+        operation.set(headKey(topic), { offset, epoch, time } satisfies StoredHead);
       }
       const result = await retryWhileBusy(() => operation.commit());
-      if (result.ok) return { ...event, duplicate: false };
-      // Lost a race with another publisher: back off a little, with jitter, and retry.
-      if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
+      if (!result.ok) {
+        // Lost a race with a publisher on another isolate: back off with jitter and retry.
+        if (attempt > 2) {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
+        }
+        continue;
+      }
+      for (const outcome of outcomes) {
+        if (outcome.event) {
+          outcome.item.resolve({ ...outcome.event, duplicate: false });
+          continue;
+        }
+        const existing = assigned.get(outcome.item.key ?? "") ??
+          (await this.#kv.get<TopicEvent>(eventKey(topic, outcome.existing!))).value;
+        if (existing) outcome.item.resolve({ ...existing, duplicate: true });
+        else outcome.item.reject(new Error(`The event published with this id has expired`));
+      }
+      return;
     }
   }
 

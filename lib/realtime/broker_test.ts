@@ -120,6 +120,22 @@ for (const [name, withBroker] of implementations) {
       assert.equal((await broker.history("app:idem")).length, 1);
     }));
 
+  Deno.test(`${name}: concurrent publishes with repeated idempotency keys store each key once`, () =>
+    withBroker(async (broker) => {
+      const results = await Promise.all([
+        broker.publish("app:batch", "a", { idempotencyKey: "a" }),
+        broker.publish("app:batch", "b", { idempotencyKey: "b" }),
+        broker.publish("app:batch", "a again", { idempotencyKey: "a" }),
+        broker.publish("app:batch", "plain"),
+      ]);
+      const log = await broker.history<string>("app:batch");
+      assert.deepEqual(log.map((event) => event.data).sort(), ["a", "b", "plain"]);
+      assert.deepEqual(log.map((event) => event.offset), [1, 2, 3]);
+      assert.equal(results[2]!.duplicate, true);
+      assert.equal(results[2]!.offset, results[0]!.offset);
+      assert.equal(results[2]!.data, "a");
+    }));
+
   Deno.test(`${name}: history() pages forwards and backwards`, () =>
     withBroker(async (broker) => {
       for (let index = 1; index <= 10; index++) await broker.publish("app:history", index);

@@ -5,11 +5,11 @@ export interface Connection {
   /** Aborted when the connection is closed, for whatever reason. */
   readonly signal: AbortSignal;
   /**
-   * Queues a frame. SSE uses `id` (resume cursor) and `event` (event name).
+   * Queues a frame (an object, or its JSON text when already serialized). SSE uses `id` (resume cursor) and `event` (event name).
    * Returns false when the connection is closed. A full queue closes the
    * connection as a slow consumer (code 4008), so memory never grows unbounded.
    */
-  send(frame: object, options?: { id?: string; event?: string }): boolean;
+  send(frame: object | string, options?: { id?: string; event?: string }): boolean;
   /** True while the send queue is above half its limit. */
   readonly congested: boolean;
   /** Resolves when the send queue is below half its limit (or the connection closed). */

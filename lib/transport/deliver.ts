@@ -2,12 +2,39 @@ import { type Broker, formatCursor, type Position, type TopicEvent } from "../re
 import { CLOSE_CODES } from "./close_codes.ts";
 import type { Connection } from "./connection.ts";
 
+// Subscribers of one topic on one isolate share each event object, so its frame is
+// serialized once per (event, toFrame) instead of once per connection.
+const serialized = new WeakMap<object, Map<unknown, string | null>>();
+
+function frameText<T>(
+  event: TopicEvent<T>,
+  cursor: string,
+  toFrame: DeliverOptions<T>["toFrame"],
+): string | null {
+  let byFunction = serialized.get(event);
+  if (!byFunction) {
+    byFunction = new Map();
+    serialized.set(event, byFunction);
+  }
+  if (byFunction.has(toFrame)) return byFunction.get(toFrame)!;
+  const frame = toFrame(event, cursor);
+  const text = frame === null ? null : JSON.stringify(frame);
+  byFunction.set(toFrame, text);
+  return text;
+}
+
 /** How {@linkcode deliverTopic} turns events into frames. */
 export interface DeliverOptions<T> {
   /** Resume after this position; default: from now on. */
   since?: Position | null | undefined;
-  /** The frame for an event, or null to skip it. `cursor` is the event's resume cursor. */
+  /**
+   * The frame for an event, or null to skip it. `cursor` is the event's resume
+   * cursor. Must depend only on the event: the result is shared by every
+   * connection using the same function (pass `perConnection` otherwise).
+   */
   toFrame(event: TopicEvent<T>, cursor: string): object | null;
+  /** Set when `toFrame` differs per connection (disables sharing serialized frames). */
+  perConnection?: boolean;
   /** SSE event name for a frame (default none, i.e. "message"). */
   eventName?(event: TopicEvent<T>): string | undefined;
   /** Called after each delivered event. */
@@ -46,7 +73,9 @@ export async function deliverTopic<T>(
       continue;
     }
     const cursor = formatCursor(item.event);
-    const frame = options.toFrame(item.event, cursor);
+    const frame = options.perConnection
+      ? options.toFrame(item.event, cursor)
+      : frameText(item.event, cursor, options.toFrame);
     if (frame) {
       const event = options.eventName?.(item.event);
       connection.send(frame, event ? { id: cursor, event } : { id: cursor });

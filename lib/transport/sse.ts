@@ -18,6 +18,26 @@ export interface SseOptions {
 
 const encoder = new TextEncoder();
 
+// Fan-out sends the same serialized frame to every subscriber of a topic: encode it once.
+let lastEncoded: {
+  text: string;
+  id?: string | undefined;
+  event?: string | undefined;
+  bytes: Uint8Array;
+} | null = null;
+
+function encodeEvent(text: string, options: { id?: string; event?: string }): Uint8Array {
+  const cached = lastEncoded;
+  if (
+    cached && cached.text === text && cached.id === options.id && cached.event === options.event
+  ) {
+    return cached.bytes;
+  }
+  const bytes = encoder.encode(formatSseEvent(text, options));
+  lastEncoded = { text, id: options.id, event: options.event, bytes };
+  return bytes;
+}
+
 /** Formats one SSE event; multi-line data is split into several `data:` lines. */
 export function formatSseEvent(
   data: string,
@@ -54,14 +74,14 @@ export function openSse(options: SseOptions): Response {
     Promise.resolve(options.onClose?.(connection)).catch((error) => options.onError?.(error));
   }
 
-  function enqueue(text: string): boolean {
+  function enqueue(chunk: string | Uint8Array): boolean {
     if (finished) return false;
     if ((controller.desiredSize ?? 0) <= 0) {
       observer.slowConsumer?.(options.label);
       connection.close();
       return false;
     }
-    controller.enqueue(encoder.encode(text));
+    controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
     return true;
   }
 
@@ -70,7 +90,8 @@ export function openSse(options: SseOptions): Response {
     kind: "sse",
     signal: closed.signal,
     send(frame, sendOptions = {}) {
-      const sent = enqueue(formatSseEvent(JSON.stringify(frame), sendOptions));
+      const text = typeof frame === "string" ? frame : JSON.stringify(frame);
+      const sent = enqueue(encodeEvent(text, sendOptions));
       if (sent) observer.frameOut?.(options.label);
       return sent;
     },

@@ -52,7 +52,7 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
         connection.close(CLOSE_CODES.slowConsumer, "slow consumer: reconnect and resume");
         return false;
       }
-      socket.send(JSON.stringify(frame));
+      socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
       observer.frameOut?.(options.label);
       return true;
     },

@@ -1,0 +1,96 @@
+/**
+ * @module
+ * Shared pieces of the benchmarks: processes, memory readings, percentiles,
+ * result files.
+ */
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
+export function wallNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Resident memory of a process in KiB (Linux /proc). */
+export function rssKiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+/** A child process that prints "ready" when it is ready and a JSON line as its result. */
+export interface ChildRun<T> {
+  ready: Promise<void>;
+  result: Promise<T>;
+  child: Deno.ChildProcess;
+  stdin: WritableStreamDefaultWriter<Uint8Array> | null;
+}
+
+/** Spawns `deno run -A <script> <args>` and reads its "ready" line and its final JSON line. */
+export function spawnScript<T>(
+  script: string,
+  args: string[],
+  options: { stdin?: boolean } = {},
+): ChildRun<T> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: options.stdin ? "piped" : "null",
+  }).spawn();
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => markReady = resolve);
+  const result = (async () => {
+    let last = "";
+    const lines = child.stdout.pipeThrough(new TextDecoderStream());
+    let buffer = "";
+    for await (const chunk of lines) {
+      buffer += chunk;
+      let index;
+      while ((index = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, index).trim();
+        buffer = buffer.slice(index + 1);
+        if (line === "ready") markReady();
+        else if (line.startsWith("{")) last = line;
+      }
+    }
+    await child.status;
+    return JSON.parse(last || "null") as T;
+  })();
+  return { ready, result, child, stdin: options.stdin ? child.stdin.getWriter() : null };
+}
+
+/** Sends `count` POSTs at most `concurrency` at a time, or paced at `ratePerSecond`. */
+export async function publishMany(
+  count: number,
+  send: (sequence: number) => Promise<void>,
+  options: { concurrency?: number; ratePerSecond?: number } = {},
+): Promise<void> {
+  if (options.ratePerSecond) {
+    const interval = 1000 / options.ratePerSecond;
+    const start = performance.now();
+    const inFlight: Promise<void>[] = [];
+    for (let sequence = 0; sequence < count; sequence++) {
+      const due = start + sequence * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      inFlight.push(send(sequence));
+    }
+    await Promise.all(inFlight);
+    return;
+  }
+  let next = 0;
+  await Promise.all(Array.from({ length: options.concurrency ?? 4 }, async () => {
+    while (next < count) await send(next++);
+  }));
+}
+
+/** Writes a result file under bench/results/. */
+export async function writeResult(name: string, result: unknown): Promise<string> {
+  const path = new URL(`./results/${name}.json`, import.meta.url).pathname;
+  await Deno.mkdir(new URL("./results/", import.meta.url).pathname, { recursive: true });
+  await Deno.writeTextFile(path, JSON.stringify(result, null, 2) + "\n");
+  return path;
+}
+
+/** Formats a number for tables. */
+export function fixed(value: number, digits = 1): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
+}
