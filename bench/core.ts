@@ -136,8 +136,7 @@ async function fanOut(
   };
 }
 
-async function idleMemory(target: Target, sockets: number): Promise<number> {
-  const before = rssKiB(target.pid);
+async function holdSockets(target: Target, sockets: number) {
   const load = spawnScript<never>("./_load.ts", [JSON.stringify({
     url: target.subscribeUrl("ws"),
     count: sockets,
@@ -146,10 +145,25 @@ async function idleMemory(target: Target, sockets: number): Promise<number> {
     hold: true,
   })], { stdin: true });
   await load.ready;
+  return load;
+}
+
+/**
+ * Marginal memory of one idle subscribed WebSocket: 1,000 sockets first warm the
+ * server up (heap growth that any first connections cause), then the RSS grows
+ * by `sockets` more, measured after a pause.
+ */
+async function idleMemory(target: Target, sockets: number): Promise<number> {
+  const warm = await holdSockets(target, 1000);
   await new Promise((resolve) => setTimeout(resolve, 2000));
+  const before = rssKiB(target.pid);
+  const load = await holdSockets(target, sockets);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
   const after = rssKiB(target.pid);
-  await load.stdin!.close();
-  await load.child.status;
+  for (const run of [load, warm]) {
+    await run.stdin!.close();
+    await run.child.status;
+  }
   return (after - before) / sockets;
 }
 
