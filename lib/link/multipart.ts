@@ -3,6 +3,7 @@
  * that carries a file and hands its bytes over as they arrive, so a large upload
  * never sits in memory. Other parts before it (small form fields) are skipped.
  */
+import { ByteReader } from "./_byte_reader.ts";
 import { MultipartError } from "./errors.ts";
 
 /** The file part of a multipart body. */
@@ -57,42 +58,65 @@ export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from = 0)
   return -1;
 }
 
-/** A growable window over a byte stream. */
+/**
+ * A window over a byte stream in one reusable buffer: reads land in it (BYOB for
+ * byte streams), consumed bytes are dropped by moving the window, and the buffer
+ * grows only when one unconsumed stretch needs more room (headers).
+ */
 class Scanner {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  buffer: Uint8Array;
+  #reader: ByteReader;
+  #memory: ArrayBuffer;
+  #start = 0;
+  #end = 0;
   #ended = false;
 
-  constructor(reader: ReadableStreamDefaultReader<Uint8Array>, initial: Uint8Array) {
-    this.#reader = reader;
-    this.buffer = initial;
+  constructor(stream: ReadableStream<Uint8Array>, initial: Uint8Array, capacity: number) {
+    this.#reader = new ByteReader(stream);
+    this.#memory = new ArrayBuffer(Math.max(capacity, initial.byteLength * 2));
+    new Uint8Array(this.#memory).set(initial);
+    this.#end = initial.byteLength;
   }
 
-  /** Reads one more piece of the stream into the buffer; false at the end. */
+  /** The unconsumed bytes; valid until the next {@linkcode more}. */
+  get buffer(): Uint8Array {
+    return new Uint8Array(this.#memory, this.#start, this.#end - this.#start);
+  }
+
+  /** Reads more of the stream behind the unconsumed bytes; false at the end. */
   async more(): Promise<boolean> {
     if (this.#ended) return false;
-    const { value, done } = await this.#reader.read();
+    const capacity = this.#memory.byteLength;
+    if (this.#end > capacity * 0.75) {
+      const kept = this.#end - this.#start;
+      if (kept > capacity / 2) {
+        const grown = new ArrayBuffer(capacity * 2);
+        new Uint8Array(grown).set(this.buffer);
+        this.#memory = grown;
+      } else {
+        new Uint8Array(this.#memory).copyWithin(0, this.#start, this.#end);
+      }
+      this.#start = 0;
+      this.#end = kept;
+    }
+    const { value, done } = await this.#reader.readInto(
+      new Uint8Array(this.#memory, this.#end, this.#memory.byteLength - this.#end),
+    );
+    this.#memory = value.buffer;
     if (done) {
       this.#ended = true;
       return false;
     }
-    if (this.buffer.length === 0) {
-      this.buffer = value;
-    } else {
-      const joined = new Uint8Array(this.buffer.length + value.length);
-      joined.set(this.buffer);
-      joined.set(value, this.buffer.length);
-      this.buffer = joined;
-    }
+    this.#end += value.byteLength;
     return true;
   }
 
   consume(count: number): void {
-    this.buffer = this.buffer.subarray(count);
+    this.#start += count;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
   }
 
   cancel(): void {
-    this.#reader.cancel().catch(() => {});
+    this.#reader.cancel();
   }
 }
 
@@ -148,7 +172,7 @@ export async function readMultipartFile(
   const maxTrailingBytes = options.maxTrailingBytes ?? 64 * 1024;
   const delimiter = encoder.encode(`\r\n--${boundary}`);
   // A CRLF in front lets the first boundary match the same delimiter as the others.
-  const scanner = new Scanner(body.getReader(), CRLF.slice());
+  const scanner = new Scanner(body, CRLF, 256 * 1024);
   let headerBytes = 0;
 
   const fail = (reason: string): never => {

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { retryWhileBusy } from "../kv/mod.ts";
+import { ByteReader } from "./_byte_reader.ts";
 import { encodeBase64Url, timingSafeEqual } from "../identity/_encoding.ts";
 import {
   chunkKey,
@@ -110,7 +111,10 @@ export interface SweepReport {
 /** Where link-mode files live. */
 export interface LinkStore {
   /** Streams `source` into storage; the file becomes visible only when complete. */
-  put(source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<StoredFile>;
+  put(
+    source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+    options: PutOptions,
+  ): Promise<StoredFile>;
   /** A downloadable file; throws 404 `not_found` or 410 `expired`. */
   get(id: string): Promise<AvailableFile>;
   /** Like {@linkcode get}, and counts one download against `maxDownloads` atomically. */
@@ -179,7 +183,10 @@ export class KvLinkStore implements LinkStore {
     return result.ok ? result.versionstamp : null;
   }
 
-  async put(source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<StoredFile> {
+  async put(
+    source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+    options: PutOptions,
+  ): Promise<StoredFile> {
     const kv = this.#kv;
     const id = randomToken(16);
     const deleteToken = `dt_${randomToken(24)}`;
@@ -215,56 +222,94 @@ export class KvLinkStore implements LinkStore {
       leaseStamp = stamp;
     };
     // One commit runs while the next batch is read from the body.
-    const flush = async (chunks: Uint8Array[]): Promise<void> => {
+    const flush = async (chunks: Uint8Array[], done: () => void): Promise<void> => {
       await committing;
       const first = written;
       written += chunks.length;
-      committing = writeBatch(first, chunks);
+      committing = writeBatch(first, chunks).then(done);
       committing.catch(() => {}); // observed at the next await
     };
 
     const hash = createHash("sha256");
     let size = 0;
-    let current = new Uint8Array(this.#chunkSize);
+    // Chunk buffers are reused once their commit is done: no garbage per chunk.
+    const pool: Uint8Array<ArrayBuffer>[] = [];
+    const takeBuffer = () => pool.pop() ?? new Uint8Array(this.#chunkSize);
+    let current = takeBuffer();
     let filled = 0;
-    let batch: Uint8Array[] = [];
-    const iterator = source[Symbol.asyncIterator]();
+    let batch: Uint8Array<ArrayBuffer>[] = [];
+    const completeChunk = async (): Promise<void> => {
+      batch.push(current);
+      current = takeBuffer();
+      filled = 0;
+      if (batch.length === this.#chunksPerCommit) {
+        const full = batch;
+        batch = [];
+        await flush(full, () => pool.push(...full));
+      }
+    };
+    const count = (bytes: number): void => {
+      size += bytes;
+      if (size > options.maxBytes) throw new FileTooLargeError(options.maxBytes);
+    };
     try {
-      while (true) {
-        let step: IteratorResult<Uint8Array>;
+      if (source instanceof ReadableStream) {
+        // Byte streams (request bodies) are read straight into the chunk buffers.
+        const reader = new ByteReader(source);
         try {
-          step = await iterator.next();
+          while (true) {
+            let got: Uint8Array<ArrayBuffer>;
+            try {
+              const read = await reader.readInto(
+                new Uint8Array(current.buffer, filled, this.#chunkSize - filled),
+              );
+              // The read moved the chunk's memory to a new ArrayBuffer (also at the end).
+              current = new Uint8Array(read.value.buffer);
+              if (read.done) break;
+              got = read.value;
+            } catch (error) {
+              throw new UploadAbortedError({ cause: error });
+            }
+            count(got.byteLength);
+            hash.update(got);
+            filled += got.byteLength;
+            if (filled === this.#chunkSize) await completeChunk();
+          }
         } catch (error) {
-          if (error instanceof ApiError) throw error;
-          throw new UploadAbortedError({ cause: error });
+          await reader.cancel();
+          throw error;
         }
-        if (step.done) break;
-        const piece = step.value;
-        size += piece.byteLength;
-        if (size > options.maxBytes) {
-          await iterator.return?.().catch(() => {});
-          throw new FileTooLargeError(options.maxBytes);
-        }
-        hash.update(piece);
-        let offset = 0;
-        while (offset < piece.byteLength) {
-          const take = Math.min(this.#chunkSize - filled, piece.byteLength - offset);
-          current.set(piece.subarray(offset, offset + take), filled);
-          filled += take;
-          offset += take;
-          if (filled === this.#chunkSize) {
-            batch.push(current);
-            current = new Uint8Array(this.#chunkSize);
-            filled = 0;
-            if (batch.length === this.#chunksPerCommit) {
-              await flush(batch);
-              batch = [];
+      } else {
+        const iterator = source[Symbol.asyncIterator]();
+        try {
+          while (true) {
+            let step: IteratorResult<Uint8Array>;
+            try {
+              step = await iterator.next();
+            } catch (error) {
+              if (error instanceof ApiError) throw error;
+              throw new UploadAbortedError({ cause: error });
+            }
+            if (step.done) break;
+            const piece = step.value;
+            count(piece.byteLength);
+            hash.update(piece);
+            let offset = 0;
+            while (offset < piece.byteLength) {
+              const take = Math.min(this.#chunkSize - filled, piece.byteLength - offset);
+              current.set(piece.subarray(offset, offset + take), filled);
+              filled += take;
+              offset += take;
+              if (filled === this.#chunkSize) await completeChunk();
             }
           }
+        } catch (error) {
+          await iterator.return?.().catch(() => {});
+          throw error;
         }
       }
       if (filled > 0) batch.push(current.slice(0, filled));
-      if (batch.length > 0) await flush(batch);
+      if (batch.length > 0) await flush(batch, () => {});
       await committing;
 
       const createdAt = this.#now();

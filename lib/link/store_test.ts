@@ -71,6 +71,45 @@ Deno.test("put() stores chunks and read() gives back the same bytes with their S
   assert.deepEqual(await readAll(env.store.read(found)), bytes);
 });
 
+Deno.test("put() reads a byte stream straight into its chunks, whatever the piece sizes", async () => {
+  using env = await setup();
+  const bytes = randomBytes(23_456);
+  let offset = 0;
+  const stream = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (offset >= bytes.length) {
+        controller.close();
+        // A byte source answers a pending BYOB read after close (Streams spec).
+        return controller.byobRequest?.respond(0);
+      }
+      const size = 1 + Math.floor(Math.random() * 3000);
+      controller.enqueue(bytes.slice(offset, offset + size));
+      offset += size;
+    },
+  });
+  const { file } = await env.store.put(stream, { ...base, maxBytes: 1 << 20 });
+  assert.equal(file.sha256, createHash("sha256").update(bytes).digest("hex"));
+  assert.deepEqual(await readAll(env.store.read(file)), bytes);
+});
+
+Deno.test("put() of a byte stream past maxBytes cancels it and leaves nothing", async () => {
+  using env = await setup();
+  let cancelled = false;
+  const stream = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      controller.enqueue(randomBytes(4096));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  await assert.rejects(env.store.put(stream, { ...base, maxBytes: 50_000 }), FileTooLargeError);
+  assert.ok(cancelled);
+  await assertNothingStored(env.kv);
+});
+
 Deno.test("read() returns exactly the requested range across chunk borders", async () => {
   using env = await setup();
   const bytes = randomBytes(5_500);

@@ -1,0 +1,51 @@
+/**
+ * Reads a byte stream into memory the caller owns. With a byte stream (a request
+ * body) this is a BYOB read: the bytes land in the caller's buffer and no
+ * per-piece buffers are left for the garbage collector, which keeps a server's
+ * memory flat under large uploads. Other streams are read and copied.
+ */
+export class ByteReader {
+  #byob: ReadableStreamBYOBReader | null = null;
+  #default: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  #leftover: Uint8Array | null = null;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    try {
+      this.#byob = stream.getReader({ mode: "byob" });
+    } catch {
+      this.#default = stream.getReader();
+    }
+  }
+
+  /**
+   * Reads at most `view.byteLength` (> 0) bytes into `view`. `value` is the filled
+   * part (empty at the end of the stream, when `done` is true). A BYOB read
+   * transfers the memory, also the last one: `value.buffer` replaces
+   * `view.buffer`, which is detached.
+   */
+  async readInto(
+    view: Uint8Array<ArrayBuffer>,
+  ): Promise<{ value: Uint8Array<ArrayBuffer>; done: boolean }> {
+    if (this.#byob) {
+      const { value, done } = await this.#byob.read(view);
+      // A cancelled stream answers without a view; the memory is then gone too.
+      return { value: value ?? new Uint8Array(view.byteLength).subarray(0, 0), done };
+    }
+    let piece = this.#leftover;
+    this.#leftover = null;
+    while (!piece || piece.byteLength === 0) {
+      const { value, done } = await this.#default!.read();
+      if (done) return { value: view.subarray(0, 0), done: true };
+      piece = value;
+    }
+    const count = Math.min(piece.byteLength, view.byteLength);
+    view.set(piece.subarray(0, count));
+    if (count < piece.byteLength) this.#leftover = piece.subarray(count);
+    return { value: view.subarray(0, count), done: false };
+  }
+
+  /** Stops reading; the stream is cancelled. */
+  async cancel(): Promise<void> {
+    await (this.#byob ?? this.#default)?.cancel().catch(() => {});
+  }
+}
