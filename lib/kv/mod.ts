@@ -4,15 +4,45 @@
  * or a URL for KV Connect (a self-hosted `denokv` or Deno Deploy).
  */
 
-/** Opens KV at `path`. A local path's parent folder is created first. */
+/**
+ * Opens KV at `path`. A local path's parent folder is created first. The handle
+ * retries single reads, writes and atomic commits while a local SQLite file is
+ * busy (see {@linkcode retryWhileBusy}), so callers never see that transient error.
+ */
 export async function openKv(path: string): Promise<Deno.Kv> {
-  if (path === ":memory:") return await Deno.openKv(":memory:");
+  if (path === ":memory:") return retryingKv(await Deno.openKv(":memory:"));
   // "default" is the platform's own KV: the managed database on Deno Deploy.
   if (path === "default") return await Deno.openKv();
   if (/^https?:\/\//.test(path)) return await Deno.openKv(path);
   const slash = path.lastIndexOf("/");
   if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  return await Deno.openKv(path);
+  return retryingKv(await Deno.openKv(path));
+}
+
+const RETRIED = new Set(["get", "getMany", "set", "delete"]);
+
+/** Wraps a KV handle so that busy errors of a shared SQLite file are retried. */
+export function retryingKv(kv: Deno.Kv): Deno.Kv {
+  return new Proxy(kv, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === "atomic") {
+        return () => {
+          const operation = target.atomic();
+          const commit = operation.commit.bind(operation);
+          operation.commit = () => retryWhileBusy(commit);
+          return operation;
+        };
+      }
+      if (typeof property === "string" && RETRIED.has(property)) {
+        return (...args: unknown[]) =>
+          retryWhileBusy(() =>
+            (value as (...args: unknown[]) => Promise<unknown>).apply(target, args)
+          );
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Reads every entry under `prefix` into an array (for small prefixes only). */

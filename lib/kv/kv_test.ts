@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { openKv } from "./mod.ts";
+
+Deno.test("openKv() handles of one file survive concurrent atomic commits without 'database is locked'", async () => {
+  const path = `${await Deno.makeTempDir()}/nested/kv.sqlite3`;
+  const handles = await Promise.all([openKv(path), openKv(path), openKv(path)]);
+  try {
+    await Promise.all(Array.from({ length: 60 }, (_, index) => {
+      const kv = handles[index % handles.length]!;
+      return kv.atomic().set(["counter", index], index).commit();
+    }));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, index) => handles[index % 3]!.set(["plain", index], index)),
+    );
+    let count = 0;
+    for await (const _ of handles[0]!.list({ prefix: ["counter"] })) count += 1;
+    assert.equal(count, 60);
+    assert.equal((await handles[1]!.get<number>(["plain", 29])).value, 29);
+  } finally {
+    for (const kv of handles) kv.close();
+  }
+});
