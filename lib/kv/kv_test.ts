@@ -5,16 +5,19 @@ Deno.test("openKv() handles of one file survive concurrent atomic commits withou
   const path = `${await Deno.makeTempDir()}/nested/kv.sqlite3`;
   const handles = await Promise.all([openKv(path), openKv(path), openKv(path)]);
   try {
-    await Promise.all(Array.from({ length: 60 }, (_, index) => {
+    // Read-check-write on one shared key is what meets SQLite's lock upgrade conflict.
+    await Promise.all(Array.from({ length: 300 }, async (_, index) => {
       const kv = handles[index % handles.length]!;
-      return kv.atomic().set(["counter", index], index).commit();
+      const shared = await kv.get(["shared"]);
+      await kv.atomic().check(shared).set(["shared"], index).commit();
+      await kv.atomic().set(["counter", index], index).commit();
     }));
     await Promise.all(
       Array.from({ length: 30 }, (_, index) => handles[index % 3]!.set(["plain", index], index)),
     );
     let count = 0;
     for await (const _ of handles[0]!.list({ prefix: ["counter"] })) count += 1;
-    assert.equal(count, 60);
+    assert.equal(count, 300);
     assert.equal((await handles[1]!.get<number>(["plain", 29])).value, 29);
   } finally {
     for (const kv of handles) kv.close();
