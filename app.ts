@@ -12,6 +12,7 @@ import { staticRoutes } from "./routes/static.ts";
 import { linkRoutes } from "./routes/link.ts";
 import { identityRoutes } from "./routes/identity.ts";
 import { topicRoutes } from "./routes/topics.ts";
+import { transferRoutes } from "./routes/transfer.ts";
 import { hasApiKey } from "./routes/_auth.ts";
 import { clientAddress } from "./routes/_http.ts";
 import { enforceRateLimit } from "./lib/rate_limit/mod.ts";
@@ -52,6 +53,7 @@ export function createApp(ctx: AppContext): Hono {
   app.route("/", healthRoutes(ctx));
   app.route("/", identityRoutes(ctx));
   app.route("/", topicRoutes(ctx));
+  app.route("/", transferRoutes(ctx));
   app.route("/", linkRoutes(ctx));
   app.route("/", staticRoutes(ctx));
   app.route("/", pageRoutes(ctx));

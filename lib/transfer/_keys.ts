@@ -1,0 +1,22 @@
+/** KV keys of transfer sessions, in one place so the layout is easy to read. */
+
+/** A session's record. */
+export function recordKey(id: string): Deno.KvKey {
+  return ["transfer", id];
+}
+
+/** The code index: which session holds a code. */
+export function codeKey(code: string): Deno.KvKey {
+  return ["transfer_code", code];
+}
+
+/**
+ * When a session is due for the sweeper: its expiry while live, its purge once
+ * ended. Ordered by time, so a sweep reads only what is due.
+ */
+export function dueKey(at: number, id: string): Deno.KvKey {
+  return ["transfer_due", at, id];
+}
+
+/** Prefix of every due entry. */
+export const DUE_PREFIX: Deno.KvKey = ["transfer_due"];

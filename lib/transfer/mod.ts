@@ -1,0 +1,84 @@
+/**
+ * @module
+ * Live transfer sessions: single-join codes, sender and receiver tokens, the
+ * `created → joined → closed | expired` lifecycle in Deno KV with a sweeper,
+ * the signaling relay over the realtime core (one topic per direction, so what
+ * a peer sends while the other is away is delivered in order when it comes
+ * back), and ICE server lists with STUN and TURN credentials.
+ *
+ * @example
+ * ```ts
+ * const store = new KvTransferStore(kv);
+ * const { record, senderToken } = await store.create({ files: [{ name: "a.txt", size: 3, type: "text/plain" }] });
+ * const { receiverToken } = await store.join(record.code.toLowerCase());
+ * await store.join(record.code); // throws TransferError "session_already_joined" (409)
+ * ```
+ */
+export { CODE_ALPHABET, CODE_LENGTH, CODE_SPACE, generateCode, normalizeCode } from "./code.ts";
+export { TransferError, type TransferErrorCode } from "./errors.ts";
+export {
+  effectiveState,
+  type FileInfo,
+  fileInfoSchema,
+  fileListSchema,
+  isLive,
+  joinedExpiry,
+  type LifetimePolicy,
+  MAX_FILE_NAME,
+  MAX_FILE_TYPE,
+  MAX_FILES,
+  TRANSFER_STATES,
+  type TransferRecord,
+  type TransferRole,
+  type TransferState,
+} from "./record.ts";
+export { hashTransferToken, newTransferToken, tokenMatches } from "./token.ts";
+export {
+  type ClosedTransfer,
+  type CreatedTransfer,
+  type CreateOptions,
+  type JoinedTransfer,
+  KvTransferStore,
+  type SweepReport,
+  type TransferStore,
+  type TransferStoreOptions,
+} from "./store.ts";
+export { SessionKeeper, type SessionKeeperOptions } from "./keeper.ts";
+export { startTransferSweeper, type TransferSweeperOptions } from "./sweeper.ts";
+export {
+  ALLOWED_FRAMES,
+  iceCandidateSchema,
+  inboundTopic,
+  MAX_CANDIDATE_CHARS,
+  MAX_REASON_CHARS,
+  MAX_SDP_CHARS,
+  MAX_URL_CHARS,
+  outboundTopic,
+  peerRole,
+  presenceScope,
+  sessionDescriptionSchema,
+  type SignalEvent,
+  signalEventOf,
+  type SignalingClientFrame,
+  signalingClientFrames,
+  toReceiverTopic,
+  toSenderTopic,
+} from "./signaling.ts";
+export {
+  announceEnded,
+  type RelayDependencies,
+  type RelayHandlers,
+  relayHandlers,
+  type RelaySession,
+  signalFrame,
+} from "./relay.ts";
+export {
+  hmacTurnCredentials,
+  type IceServer,
+  type IceServerList,
+  IceServerProvider,
+  type IceServerProviderOptions,
+  type IceSettings,
+  type TurnSource,
+  turnSource,
+} from "./ice.ts";

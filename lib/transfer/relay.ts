@@ -1,0 +1,214 @@
+/**
+ * The server side of one signaling connection: what a peer sends is published
+ * to the other side's topic; what the other side sent (also while this peer was
+ * away) is delivered from this side's topic, in order, with a cursor to resume
+ * from; the other side's coming and going is told through presence.
+ */
+import type { Presence, PresenceEvent, PresenceHandle } from "../presence/mod.ts";
+import { presenceTopic } from "../presence/mod.ts";
+import { type Broker, type Position, PublishError, type TopicEvent } from "../realtime/mod.ts";
+import { CLOSE_CODES, type Connection, deliverTopic } from "../transport/mod.ts";
+import type { SessionKeeper } from "./keeper.ts";
+import type { TransferRecord, TransferRole } from "./record.ts";
+import {
+  ALLOWED_FRAMES,
+  inboundTopic,
+  outboundTopic,
+  peerRole,
+  presenceScope,
+  type SignalEvent,
+  signalEventOf,
+  type SignalingClientFrame,
+  toReceiverTopic,
+  toSenderTopic,
+} from "./signaling.ts";
+import type { TransferStore } from "./store.ts";
+import { TransferError } from "./errors.ts";
+
+/** What the relay needs from the isolate. */
+export interface RelayDependencies {
+  broker: Broker;
+  presence: Presence;
+  store: Pick<TransferStore, "close">;
+  keeper: Pick<SessionKeeper, "connected" | "disconnected">;
+  /** Identifies the isolate in `offer-stored` and `answer-stored` (diagnostics, benchmarks). */
+  isolate: string;
+  /** A frame was relayed to the other side. */
+  onRelayed?(type: SignalEvent["type"]): void;
+  /** A peer closed the session with `cancel`. */
+  onClosed?(record: TransferRecord): void;
+  onError?(error: unknown): void;
+}
+
+/** Who is on the other end of one connection. */
+export interface RelaySession {
+  record: TransferRecord;
+  role: TransferRole;
+  /** The token the peer connected with (a `cancel` closes the session with it). */
+  token: string;
+  /** Resume after this position of the inbound topic; default: from its beginning. */
+  since: Position | null;
+}
+
+/** Handlers for `acceptWebSocket`. */
+export interface RelayHandlers {
+  onOpen(connection: Connection): Promise<void>;
+  onFrame(connection: Connection, frame: SignalingClientFrame): Promise<void>;
+  onClose(connection: Connection): Promise<void>;
+}
+
+/**
+ * Tells both sides (every connection, on every isolate) that a session ended:
+ * a `cancel` event on both topics. A connection closes itself with 4410 after
+ * delivering it.
+ */
+export async function announceEnded(
+  broker: Broker,
+  record: TransferRecord,
+  options: { reason: string; by: TransferRole | "server" },
+): Promise<void> {
+  const event: SignalEvent = { type: "cancel", reason: options.reason, by: options.by };
+  const key = `ended:${record.id}`;
+  await Promise.all([
+    broker.publish(toReceiverTopic(record.id), event, { idempotencyKey: key }),
+    broker.publish(toSenderTopic(record.id), event, { idempotencyKey: key }),
+  ]);
+}
+
+/** The frame a stored signal becomes on delivery. */
+export function signalFrame(event: TopicEvent<SignalEvent>, cursor: string): object {
+  return { ...event.data, cursor };
+}
+
+/**
+ * Builds the handlers of one signaling connection.
+ *
+ * @example
+ * ```ts
+ * const handlers = relayHandlers(deps, { record, role: "joiner", token, since: null });
+ * return acceptWebSocket(request, { label: "signaling", frames: signalingClientFrames, ...handlers });
+ * ```
+ */
+export function relayHandlers(deps: RelayDependencies, session: RelaySession): RelayHandlers {
+  const { broker, presence } = deps;
+  const { record, role } = session;
+  const scope = presenceScope(record.id);
+  const other = peerRole(role);
+  let handle: PresenceHandle | null = null;
+  let ended = false;
+
+  function report(error: unknown): void {
+    deps.onError?.(error);
+  }
+
+  /** Tells this connection when the other side comes or goes (only on changes). */
+  async function followPeer(connection: Connection): Promise<void> {
+    const topic = presenceTopic(scope);
+    const head = await broker.head(topic);
+    let present: boolean | null = null;
+    const update = (now: boolean) => {
+      if (now === present) return;
+      const before = present;
+      present = now;
+      if (now) connection.send({ type: "peer-joined", role: other });
+      else if (before !== null) connection.send({ type: "peer-left", role: other });
+    };
+    const members = await presence.list(scope);
+    update(members.some((member) => member.userId === other));
+    const events = broker.subscribe<PresenceEvent>(topic, {
+      since: head ?? { offset: 0, epoch: "" },
+      signal: connection.signal,
+    });
+    for await (const item of events) {
+      if (item.kind !== "event" || item.event.data.userId !== other) continue;
+      if (item.event.data.type === "user_joined") update(true);
+      if (item.event.data.type === "user_left") update(false);
+    }
+  }
+
+  async function cancel(connection: Connection, reason: string | undefined): Promise<void> {
+    try {
+      const closed = await deps.store.close(record.id, session.token);
+      if (closed.changed) deps.onClosed?.(closed.record);
+    } catch (error) {
+      if (!(error instanceof TransferError)) throw error;
+      // Expired meanwhile: the other side hears it from the sweeper; still end this one.
+    }
+    ended = true;
+    await announceEnded(broker, record, { reason: reason ?? `cancelled by the ${role}`, by: role });
+    deps.onRelayed?.("cancel");
+    connection.close(CLOSE_CODES.gone, "transfer closed");
+  }
+
+  return {
+    async onOpen(connection) {
+      handle = await presence.enter(scope, {
+        userId: role,
+        name: role,
+        connectionId: connection.id,
+      });
+      void deps.keeper.connected(record.id);
+      void deliverTopic<SignalEvent>(broker, inboundTopic(record.id, role), connection, {
+        since: session.since ?? { offset: 0, epoch: "" },
+        toFrame: signalFrame,
+        onDelivered: (event) => {
+          if (event.data.type !== "cancel") return;
+          ended = true;
+          connection.close(CLOSE_CODES.gone, "transfer closed");
+        },
+      }).catch(report);
+      void followPeer(connection).catch(report);
+    },
+
+    async onFrame(connection, frame) {
+      if (!ALLOWED_FRAMES[role].has(frame.type)) {
+        connection.send({
+          type: "error",
+          code: "not_allowed_for_role",
+          message: `A ${role} cannot send "${frame.type}"`,
+        });
+        return;
+      }
+      if (ended) {
+        connection.send({
+          type: "error",
+          code: "session_closed",
+          message: "This transfer session has ended",
+        });
+        return;
+      }
+      const event = signalEventOf(frame);
+      if (!event) return await cancel(connection, frame.type === "cancel" ? frame.reason : "");
+      let published;
+      try {
+        published = await broker.publish(outboundTopic(record.id, role), event);
+      } catch (error) {
+        if (!(error instanceof PublishError)) throw error;
+        connection.send({ type: "error", code: error.code, message: error.message });
+        return;
+      }
+      deps.onRelayed?.(event.type);
+      if (event.type === "offer") {
+        connection.send({
+          type: "offer-stored",
+          code: record.code,
+          offset: published.offset,
+          isolate: deps.isolate,
+        });
+      } else if (event.type === "answer") {
+        connection.send({ type: "answer-stored", offset: published.offset, isolate: deps.isolate });
+      }
+    },
+
+    async onClose() {
+      const leaving = handle;
+      handle = null;
+      await Promise.allSettled([
+        leaving?.leave(),
+        deps.keeper.disconnected(record.id),
+      ]).then((results) => {
+        for (const result of results) if (result.status === "rejected") report(result.reason);
+      });
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The signaling protocol of a transfer session: the frames each role may send,
+ * the topics each direction travels on, and what the server sends back. SDP and
+ * ICE candidates are checked for shape and size only, never interpreted.
+ */
+import { z } from "zod";
+import type { FrameSchemas } from "../transport/mod.ts";
+import type { TransferRole } from "./record.ts";
+
+/** Longest SDP accepted, in characters (browsers' offers are a few KiB). */
+export const MAX_SDP_CHARS = 32 * 1024;
+/** Longest ICE candidate line accepted, in characters. */
+export const MAX_CANDIDATE_CHARS = 2 * 1024;
+/** Longest cancel reason, in characters. */
+export const MAX_REASON_CHARS = 200;
+/** Longest fallback link, in characters. */
+export const MAX_URL_CHARS = 2048;
+
+/** An `RTCSessionDescriptionInit` (or a bare SDP string), size-capped. */
+export const sessionDescriptionSchema = z.union([
+  z.string().max(MAX_SDP_CHARS),
+  z.object({
+    type: z.enum(["offer", "answer", "pranswer", "rollback"]),
+    sdp: z.string().max(MAX_SDP_CHARS).optional(),
+  }).strict(),
+]);
+
+/** An `RTCIceCandidateInit` (or a bare candidate line), size-capped. */
+export const iceCandidateSchema = z.union([
+  z.string().max(MAX_CANDIDATE_CHARS),
+  z.object({
+    candidate: z.string().max(MAX_CANDIDATE_CHARS),
+    sdpMid: z.string().max(64).nullable().optional(),
+    sdpMLineIndex: z.number().int().min(0).max(1023).nullable().optional(),
+    usernameFragment: z.string().max(256).nullable().optional(),
+  }).strict(),
+]);
+
+const httpUrl = z.url({ protocol: /^https?$/ }).max(MAX_URL_CHARS);
+
+const clientFrames = {
+  offer: z.object({ type: z.literal("offer"), offer: sessionDescriptionSchema }).strict(),
+  answer: z.object({ type: z.literal("answer"), answer: sessionDescriptionSchema }).strict(),
+  "ice-candidate": z.object({
+    type: z.literal("ice-candidate"),
+    candidate: iceCandidateSchema,
+  }).strict(),
+  ready: z.object({ type: z.literal("ready") }).strict(),
+  cancel: z.object({
+    type: z.literal("cancel"),
+    reason: z.string().max(MAX_REASON_CHARS).optional(),
+  }).strict(),
+  "fallback-link": z.object({ type: z.literal("fallback-link"), url: httpUrl }).strict(),
+};
+
+/** One validated client frame. */
+export type SignalingClientFrame = z.infer<(typeof clientFrames)[keyof typeof clientFrames]>;
+
+/** Frames a client may send on the signaling socket (`ping` is answered by the transport). */
+export const signalingClientFrames: FrameSchemas<SignalingClientFrame> = clientFrames;
+
+/** Which frame types each role may send. */
+export const ALLOWED_FRAMES: Record<TransferRole, ReadonlySet<SignalingClientFrame["type"]>> = {
+  creator: new Set(["offer", "ice-candidate", "ready", "cancel", "fallback-link"]),
+  joiner: new Set(["answer", "ice-candidate", "ready", "cancel"]),
+};
+
+/** What is stored on a direction's topic and delivered, with a `cursor`, to the other side. */
+export type SignalEvent =
+  | { type: "offer"; offer: unknown }
+  | { type: "answer"; answer: unknown }
+  | { type: "ice-candidate"; candidate: unknown }
+  | { type: "ready" }
+  | { type: "fallback-link"; url: string }
+  | { type: "cancel"; reason: string; by: TransferRole | "server" };
+
+/** The other role. */
+export function peerRole(role: TransferRole): TransferRole {
+  return role === "creator" ? "joiner" : "creator";
+}
+
+/** The topic carrying what the sender sends to the receiver. */
+export function toReceiverTopic(transferId: string): string {
+  return `transfer:${transferId}:to-receiver`;
+}
+
+/** The topic carrying what the receiver sends to the sender. */
+export function toSenderTopic(transferId: string): string {
+  return `transfer:${transferId}:to-sender`;
+}
+
+/** The topic a role reads (its inbound direction). */
+export function inboundTopic(transferId: string, role: TransferRole): string {
+  return role === "creator" ? toSenderTopic(transferId) : toReceiverTopic(transferId);
+}
+
+/** The topic a role writes (the other side's inbound direction). */
+export function outboundTopic(transferId: string, role: TransferRole): string {
+  return inboundTopic(transferId, peerRole(role));
+}
+
+/** The presence scope of a session: members are roles, one per connected side. */
+export function presenceScope(transferId: string): string {
+  return `transfer:${transferId}`;
+}
+
+/** The event a client frame becomes on the outbound topic, or null for `cancel`. */
+export function signalEventOf(frame: SignalingClientFrame): SignalEvent | null {
+  switch (frame.type) {
+    case "offer":
+      return { type: "offer", offer: frame.offer };
+    case "answer":
+      return { type: "answer", answer: frame.answer };
+    case "ice-candidate":
+      return { type: "ice-candidate", candidate: frame.candidate };
+    case "ready":
+      return { type: "ready" };
+    case "fallback-link":
+      return { type: "fallback-link", url: frame.url };
+    case "cancel":
+      return null;
+  }
+}

@@ -1,0 +1,53 @@
+/** A timer that runs the store's sweep now and then, in every isolate. */
+import type { SweepReport, TransferStore } from "./store.ts";
+
+/** Options of {@linkcode startTransferSweeper}. */
+export interface TransferSweeperOptions {
+  /** Time between sweeps, jittered by ±20 % so isolates spread out. Default 30 s. */
+  intervalMs?: number;
+  /** Stops the sweeper. */
+  signal?: AbortSignal;
+  /** Called with each sweep's outcome (e.g. to tell connected peers their session expired). */
+  onSweep?: (report: SweepReport) => void | Promise<void>;
+  /** Called when a sweep fails (the next one runs anyway). */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Sweeps `store` every `intervalMs` until stopped. Sweeps of several isolates
+ * may overlap: each transition is an atomic commit, so a session is reported
+ * expired by exactly one of them. The timer never keeps a process alive.
+ *
+ * @example
+ * ```ts
+ * using sweeper = startTransferSweeper(store, { intervalMs: 30_000 });
+ * ```
+ */
+export function startTransferSweeper(
+  store: Pick<TransferStore, "sweep">,
+  options: TransferSweeperOptions = {},
+): { stop(): void; [Symbol.dispose](): void } {
+  const intervalMs = options.intervalMs ?? 30_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(run, intervalMs * (0.8 + Math.random() * 0.4));
+    Deno.unrefTimer(Number(timer));
+  };
+  const run = async (): Promise<void> => {
+    try {
+      await options.onSweep?.(await store.sweep());
+    } catch (error) {
+      options.onError?.(error);
+    }
+    schedule();
+  };
+  const stop = (): void => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+  options.signal?.addEventListener("abort", stop, { once: true });
+  schedule();
+  return { stop, [Symbol.dispose]: stop };
+}

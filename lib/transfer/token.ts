@@ -1,0 +1,19 @@
+/** Sender and receiver tokens: random secrets of which only a hash is stored. */
+import { createHash } from "node:crypto";
+import { encodeBase64Url, timingSafeEqual } from "../identity/_encoding.ts";
+
+/** A new token: 32 random bytes (256 bits), base64url, with a readable prefix. */
+export function newTransferToken(prefix: "ts" | "tr"): string {
+  return `${prefix}_${encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
+}
+
+/** SHA-256 of a token, lowercase hex: what the session record keeps. */
+export function hashTransferToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** True when `token` hashes to `hash`, compared in constant time. */
+export function tokenMatches(token: string, hash: string | null): boolean {
+  if (hash === null) return false;
+  return timingSafeEqual(hashTransferToken(token), hash);
+}

@@ -1,0 +1,215 @@
+/**
+ * Live transfer (SPEC §2): sessions with single-join codes, the signaling
+ * WebSocket, and ICE servers. File bytes never pass through here.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppContext } from "../lib/context.ts";
+import { ApiError } from "../lib/errors/mod.ts";
+import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
+import { acceptWebSocket } from "../lib/transport/mod.ts";
+import {
+  announceEnded,
+  fileListSchema,
+  IceServerProvider,
+  KvTransferStore,
+  relayHandlers,
+  SessionKeeper,
+  signalingClientFrames,
+  startTransferSweeper,
+  TransferError,
+  type TransferStore,
+} from "../lib/transfer/mod.ts";
+import { clientAddress, readJson, readQuery } from "./_http.ts";
+import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
+import { publicOrigin } from "./pages.tsx";
+
+/** The body of `POST /api/transfer/create`. */
+export function createTransferSchema(maxTtlSeconds: number) {
+  return z.object({
+    files: fileListSchema.optional(),
+    ttlSeconds: z.number().int().min(1).max(maxTtlSeconds).optional(),
+  }).strict();
+}
+
+/** The body of `POST /api/transfer/join`. */
+export const joinTransferSchema = z.object({ code: z.string().min(1).max(32) }).strict();
+
+/** The body of `POST /api/transfer/close`. */
+export const closeTransferSchema = z.object({
+  transferId: z.string().min(1).max(64),
+  token: z.string().min(1).max(256),
+}).strict();
+
+/** The query of `GET /api/ws/file-share-session`. */
+export const signalingQuerySchema = z.object({
+  code: z.string().min(1).max(32),
+  role: z.enum(["creator", "joiner"]),
+  token: z.string().min(1).max(256),
+  since: z.string().max(64).optional(),
+});
+
+function toApiError(error: unknown): unknown {
+  return error instanceof TransferError
+    ? new ApiError(error.status, error.code, error.message, { cause: error })
+    : error;
+}
+
+/** Options of {@linkcode transferRoutes} (for tests). */
+export interface TransferRouteOptions {
+  store?: TransferStore;
+}
+
+/**
+ * `POST /api/transfer/create|join|close`, `GET /api/ice-servers` and
+ * `GET /api/ws/file-share-session`. Starts this isolate's sweeper and keeper.
+ */
+export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = {}): Hono {
+  const app = new Hono();
+  const { config, metrics, broker } = ctx;
+  const store = options.store ?? new KvTransferStore(ctx.kv, {
+    defaultTtlMs: config.TRANSFER_TTL_SECONDS * 1000,
+    idleMs: config.TRANSFER_IDLE_SECONDS * 1000,
+    maxAgeMs: config.TRANSFER_MAX_SECONDS * 1000,
+  });
+  const count = (event: string) =>
+    metrics.increment("switchboard_transfer_sessions_total", { event });
+  const keeper = new SessionKeeper(store, {
+    intervalMs: Math.min(60_000, (config.TRANSFER_IDLE_SECONDS * 1000) / 4),
+    onError: (error) => ctx.log.warn("transfer_touch_failed", { error }),
+  });
+  ctx.shutdown.addEventListener("abort", () => keeper[Symbol.dispose](), { once: true });
+  startTransferSweeper(store, {
+    intervalMs: config.TRANSFER_SWEEP_SECONDS * 1000,
+    signal: ctx.shutdown,
+    onSweep: async (report) => {
+      for (const record of report.expired) {
+        count("expired");
+        await announceEnded(broker, record, { reason: "expired", by: "server" });
+      }
+      if (report.expired.length || report.purged) {
+        ctx.log.info("transfer_swept", {
+          expired: report.expired.length,
+          purged: report.purged,
+        });
+      }
+    },
+    onError: (error) => ctx.log.warn("transfer_sweep_failed", { error }),
+  });
+  const ice = new IceServerProvider({
+    stunUrls: config.STUN_URLS,
+    turnUrls: config.TURN_URLS,
+    turnUsername: config.TURN_USERNAME,
+    turnCredential: config.TURN_CREDENTIAL,
+    turnSecret: config.TURN_SECRET,
+    ttlSeconds: config.TURN_TTL_SECONDS,
+    turnServiceId: config.TURN_SERVICE_ID,
+    turnServiceToken: config.TURN_SERVICE_TOKEN,
+    turnServiceUrl: config.TURN_SERVICE_URL,
+  }, {
+    onServiceError: (error) => {
+      metrics.increment("switchboard_turn_service_errors_total");
+      ctx.log.warn("turn_service_failed", { error });
+    },
+  });
+  const observer = transportObserver(ctx);
+  const createSchema = createTransferSchema(config.TRANSFER_MAX_SECONDS);
+
+  app.post("/api/transfer/create", async (c) => {
+    const body = await readJson(c, createSchema);
+    const created = await store.create({
+      files: body.files ?? [],
+      ttlSeconds: body.ttlSeconds ?? config.TRANSFER_TTL_SECONDS,
+    }).catch((error) => {
+      throw toApiError(error);
+    });
+    count("created");
+    const { record } = created;
+    return c.json({
+      transferId: record.id,
+      code: record.code,
+      senderToken: created.senderToken,
+      expiresAt: new Date(record.expiresAt).toISOString(),
+      joinUrl: `${publicOrigin(ctx, c.req.url)}/r/${record.code}`,
+    }, 201);
+  });
+
+  app.post("/api/transfer/join", async (c) => {
+    try {
+      await enforceRateLimit(ctx.rateLimiter, "transfer_join", clientAddress(c), {
+        limit: config.JOIN_ATTEMPTS_PER_MINUTE,
+        windowMs: 60_000,
+      });
+    } catch (error) {
+      if (error instanceof ApiError) {
+        metrics.increment("switchboard_transfer_join_rejections_total", { reason: error.code });
+      }
+      throw error;
+    }
+    const body = await readJson(c, joinTransferSchema);
+    try {
+      const { record, receiverToken } = await store.join(body.code);
+      count("joined");
+      return c.json({
+        transferId: record.id,
+        receiverToken,
+        expiresAt: new Date(record.expiresAt).toISOString(),
+        files: record.files,
+      });
+    } catch (error) {
+      if (error instanceof TransferError) {
+        metrics.increment("switchboard_transfer_join_rejections_total", { reason: error.code });
+      }
+      throw toApiError(error);
+    }
+  });
+
+  app.post("/api/transfer/close", async (c) => {
+    const body = await readJson(c, closeTransferSchema);
+    const closed = await store.close(body.transferId, body.token).catch((error) => {
+      throw toApiError(error);
+    });
+    if (closed.changed) {
+      count("closed");
+      await announceEnded(broker, closed.record, {
+        reason: `closed by the ${closed.role}`,
+        by: closed.role,
+      });
+    }
+    return c.json({ transferId: closed.record.id, code: closed.record.code, state: "closed" });
+  });
+
+  app.get("/api/ice-servers", async (c) => {
+    c.header("Cache-Control", "no-store");
+    return c.json(await ice.get());
+  });
+
+  app.get("/api/ws/file-share-session", async (c) => {
+    requireUpgrade(c);
+    const query = readQuery(c, signalingQuerySchema);
+    const since = resumePosition(c);
+    const record = await store.authorize(query.code, query.role, query.token).catch((error) => {
+      throw toApiError(error);
+    });
+    const handlers = relayHandlers({
+      broker,
+      presence: ctx.presence,
+      store,
+      keeper,
+      isolate: ctx.isolate,
+      onRelayed: (type) => metrics.increment("switchboard_signaling_relayed_total", { type }),
+      onClosed: () => count("closed"),
+      onError: (error) => ctx.log.warn("signaling_error", { transferId: record.id, error }),
+    }, { record, role: query.role, token: query.token, since });
+    return acceptWebSocket(c.req.raw, {
+      label: "signaling",
+      frames: signalingClientFrames,
+      ...socketLimits(ctx),
+      observer,
+      ...handlers,
+      onError: (error) => ctx.log.warn("signaling_socket_error", { transferId: record.id, error }),
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,287 @@
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { request, startServer, waitFor } from "./harness.ts";
+import { metricValue } from "./transfer_fixtures.ts";
+import { stunBinding, turnAllocate } from "./_turn_client.ts";
+import { hmacTurnCredentials } from "../lib/transfer/mod.ts";
+
+const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
+
+function commandExists(name: string): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const hasCoturn = commandExists("turnserver");
+const requireCoturn = Deno.env.get("REQUIRE_BROWSER") === "1";
+if (!hasCoturn) {
+  console.warn(
+    requireCoturn
+      ? "\n!!! turnserver (coturn) is missing and REQUIRE_BROWSER=1: the coturn test WILL FAIL.\n"
+      : "\n!!! turnserver (coturn) is missing: SKIPPING the real-coturn HMAC test " +
+        "(install the Debian package coturn; CI sets REQUIRE_BROWSER=1 and requires it).\n",
+  );
+}
+
+/** A free UDP port on loopback. */
+async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
+  const port = socket.address().port;
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+/** A real coturn on loopback with `use-auth-secret`, stopped on dispose. */
+async function startCoturn(
+  secret: string,
+): Promise<AsyncDisposable & { port: number; log(): string }> {
+  if (!hasCoturn) throw new Error("turnserver (Debian package coturn) is not installed");
+  const port = await freeUdpPort();
+  const folder = await Deno.makeTempDir({ prefix: "switchboard-coturn-" });
+  const child = new Deno.Command("turnserver", {
+    args: [
+      "-n",
+      `--listening-ip=127.0.0.1`,
+      `--listening-port=${port}`,
+      `--relay-ip=127.0.0.1`,
+      "--min-port=49152",
+      "--max-port=65535",
+      "--use-auth-secret",
+      `--static-auth-secret=${secret}`,
+      "--realm=switchboard",
+      "--no-tls",
+      "--no-dtls",
+      "--no-cli",
+      "--allow-loopback-peers",
+      "--log-file=stdout",
+      "--simple-log",
+      `--userdb=${folder}/turndb`,
+      `--pidfile=${folder}/turnserver.pid`,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let printed = "";
+  const decoder = new TextDecoder();
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) printed += decoder.decode(chunk, { stream: true });
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await child.status;
+    await drained;
+    await Deno.remove(folder, { recursive: true }).catch(() => {});
+  };
+  try {
+    await waitFor(() => stunBinding({ address: "127.0.0.1", port }, 300), {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      message: "coturn answering STUN",
+    });
+  } catch (error) {
+    await stop();
+    throw new Error(`coturn did not start: ${error}\n${printed.slice(-2000)}`);
+  }
+  return { port, log: () => printed, [Symbol.asyncDispose]: stop };
+}
+
+Deno.test({
+  name: "ice-servers: STUN only when no TURN is configured",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({
+      env: { STUN_URLS: "stun:127.0.0.1:3478,stun:stun.example.test:19302" },
+    });
+    const response = await request(`${server.url}/api/ice-servers`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("cache-control"), "no-store");
+    assert.deepEqual(response.body, {
+      iceServers: [{ urls: ["stun:127.0.0.1:3478", "stun:stun.example.test:19302"] }],
+      ttlSeconds: 3600,
+    });
+  },
+});
+
+Deno.test({
+  name: "ice-servers: static TURN credentials are handed out as configured",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({
+      env: {
+        TURN_URLS: "turn:turn.example.test:3478?transport=udp,turns:turn.example.test:5349",
+        TURN_USERNAME: "switchboard",
+        TURN_CREDENTIAL: "correct horse",
+      },
+    });
+    const { body } = await request(`${server.url}/api/ice-servers`);
+    assert.deepEqual(body.iceServers, [
+      { urls: ["stun:127.0.0.1:3478"] },
+      {
+        urls: ["turn:turn.example.test:3478?transport=udp", "turns:turn.example.test:5349"],
+        username: "switchboard",
+        credential: "correct horse",
+      },
+    ]);
+  },
+});
+
+Deno.test({
+  name:
+    "ice-servers: HMAC credentials are accepted by a real coturn; wrong and expired ones are refused",
+  ignore: !hasCoturn && !requireCoturn,
+  ...INTEGRATION,
+  async fn() {
+    const secret = `sb-test-${crypto.randomUUID()}`;
+    await using coturn = await startCoturn(secret);
+    await using server = await startServer({
+      env: {
+        TURN_URLS: `turn:127.0.0.1:${coturn.port}?transport=udp`,
+        TURN_SECRET: secret,
+        TURN_TTL_SECONDS: "600",
+      },
+    });
+    const { body } = await request(`${server.url}/api/ice-servers`);
+    assert.equal(body.ttlSeconds, 600);
+    const turn = body.iceServers.find((server: { username?: string }) => server.username);
+    assert.deepEqual(turn.urls, [`turn:127.0.0.1:${coturn.port}?transport=udp`]);
+    const [expiry] = turn.username.split(":");
+    const lifetime = Number(expiry) - Date.now() / 1000;
+    assert.ok(lifetime > 590 && lifetime <= 601, `credential lifetime ${lifetime} s`);
+
+    const target = { address: "127.0.0.1", port: coturn.port };
+    const allocation = await turnAllocate(target, {
+      username: turn.username,
+      password: turn.credential,
+    });
+    assert.ok(
+      allocation.ok,
+      `coturn refused the credentials: ${JSON.stringify(allocation)}\n${coturn.log().slice(-1500)}`,
+    );
+    assert.equal(allocation.relayed.address, "127.0.0.1");
+    assert.ok(allocation.relayed.port >= 49152, `relayed port ${allocation.relayed.port}`);
+    assert.ok(allocation.lifetime > 0);
+    assert.ok(allocation.integrityValid, "coturn signed its answer with the same key");
+
+    const wrong = await turnAllocate(target, {
+      username: turn.username,
+      password: `${turn.credential.slice(0, -4)}AAA=`,
+    });
+    assert.deepEqual([wrong.ok, !wrong.ok && wrong.errorCode], [false, 401]);
+    const otherSecret = await hmacTurnCredentials("not-the-secret", { user: "x", ttlSeconds: 600 });
+    const forged = await turnAllocate(target, {
+      username: otherSecret.username,
+      password: otherSecret.credential,
+    });
+    assert.deepEqual([forged.ok, !forged.ok && forged.errorCode], [false, 401]);
+    // Signed with the right secret but past its expiry: coturn checks the time in the name.
+    const stale = await hmacTurnCredentials(secret, {
+      user: "x",
+      ttlSeconds: 60,
+      now: Date.now() - 3600_000,
+    });
+    const expired = await turnAllocate(target, {
+      username: stale.username,
+      password: stale.credential,
+    });
+    assert.deepEqual([expired.ok, !expired.ok && expired.errorCode], [false, 401]);
+  },
+});
+
+Deno.test({
+  name: "ice-servers: Cloudflare Calls TURN request, checked against a local fake of its API",
+  ...INTEGRATION,
+  async fn() {
+    // The real API (rtc.live.cloudflare.com) cannot be reached from tests, so this
+    // FAKE stands in for it: it records the request and answers like the documented
+    // `POST /v1/turn/keys/:id/credentials/generate` (201 {iceServers: {urls, username, credential}}).
+    const seen: {
+      method: string;
+      path: string;
+      authorization: string | null;
+      type: string | null;
+      body: unknown;
+    }[] = [];
+    let failing = false;
+    await using fake = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      async (req) => {
+        seen.push({
+          method: req.method,
+          path: new URL(req.url).pathname,
+          authorization: req.headers.get("authorization"),
+          type: req.headers.get("content-type"),
+          body: await req.json().catch(() => null),
+        });
+        if (failing) return new Response("upstream trouble", { status: 503 });
+        return Response.json({
+          iceServers: {
+            urls: ["stun:stun.cloudflare.com:3478", "turn:turn.cloudflare.com:3478?transport=udp"],
+            username: `cf-user-${seen.length}`,
+            credential: `cf-credential-${seen.length}`,
+          },
+        }, { status: 201 });
+      },
+    );
+    await using server = await startServer({
+      env: {
+        TURN_SERVICE_ID: "key_0123abcd",
+        TURN_SERVICE_TOKEN: "service-token-secret",
+        TURN_SERVICE_URL: `http://127.0.0.1:${fake.addr.port}`,
+        TURN_TTL_SECONDS: "900",
+      },
+    });
+    const first = await request(`${server.url}/api/ice-servers`);
+    const second = await request(`${server.url}/api/ice-servers`);
+    assert.equal(first.status, 200);
+    assert.deepEqual(seen, [{
+      method: "POST",
+      path: "/v1/turn/keys/key_0123abcd/credentials/generate",
+      authorization: "Bearer service-token-secret",
+      type: "application/json",
+      body: { ttl: 900 },
+    }], "one request, cached for the second answer");
+    assert.deepEqual(first.body.iceServers, [
+      { urls: ["stun:127.0.0.1:3478"] },
+      {
+        urls: ["stun:stun.cloudflare.com:3478", "turn:turn.cloudflare.com:3478?transport=udp"],
+        username: "cf-user-1",
+        credential: "cf-credential-1",
+      },
+    ]);
+    assert.ok(first.body.ttlSeconds > 890 && first.body.ttlSeconds <= 900);
+    assert.deepEqual(second.body.iceServers, first.body.iceServers);
+    assert.ok(!JSON.stringify(first.body).includes("service-token-secret"));
+
+    // A service that fails never breaks the endpoint: STUN only, counted, with a short ttl.
+    failing = true;
+    await using other = await startServer({
+      env: {
+        TURN_SERVICE_ID: "key_0123abcd",
+        TURN_SERVICE_TOKEN: "service-token-secret",
+        TURN_SERVICE_URL: `http://127.0.0.1:${fake.addr.port}`,
+      },
+    });
+    const degraded = await request(`${other.url}/api/ice-servers`);
+    assert.equal(degraded.status, 200);
+    assert.deepEqual(degraded.body, {
+      iceServers: [{ urls: ["stun:127.0.0.1:3478"] }],
+      ttlSeconds: 60,
+    });
+    assert.equal(seen.length, 2);
+    await waitFor(
+      async () => await metricValue(other, "switchboard_turn_service_errors_total") === 1,
+      {
+        message: "the failure is counted",
+      },
+    );
+  },
+});
