@@ -9,6 +9,7 @@
  * Writes bench/results/link_mode.json and prints a table.
  */
 import { startServer } from "../tests/harness.ts";
+import { postWithLength } from "../tests/link_fixtures.ts";
 import { CHUNK_SIZE, CHUNKS_PER_COMMIT } from "../lib/link/mod.ts";
 
 const MiB = 1024 * 1024;
@@ -56,49 +57,6 @@ function median(values: number[]): number {
 const data = new Uint8Array(size);
 for (let offset = 0; offset < size; offset += 65536) {
   crypto.getRandomValues(data.subarray(offset, offset + 65536));
-}
-
-const encoder = new TextEncoder();
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
-}
-
-/**
- * POSTs `body` over a plain socket with a Content-Length. Deno's fetch stalls for
- * tens of milliseconds whenever a streamed request body meets backpressure (curl
- * does not), which would measure the client instead of the server.
- */
-// deno-lint-ignore no-explicit-any -- the server's JSON
-async function rawUpload(url: string, body: Uint8Array): Promise<{ status: number; json: any }> {
-  const target = new URL(url);
-  const conn = await Deno.connect({ hostname: target.hostname, port: Number(target.port) });
-  await writeAll(
-    conn,
-    encoder.encode(
-      `POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
-        `X-Filename: bench.bin\r\nContent-Type: application/octet-stream\r\n` +
-        `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
-    ),
-  );
-  for (let offset = 0; offset < body.length; offset += MiB) {
-    await writeAll(conn, body.subarray(offset, offset + MiB));
-  }
-  const text = await new Response(conn.readable).text();
-  const [head = "", ...rest] = text.split("\r\n\r\n");
-  let payload = rest.join("\r\n\r\n");
-  if (/transfer-encoding:\s*chunked/i.test(head)) {
-    let decoded = "";
-    while (payload.length) {
-      const lineEnd = payload.indexOf("\r\n");
-      const length = parseInt(payload.slice(0, lineEnd), 16);
-      if (!length) break;
-      decoded += payload.slice(lineEnd + 2, lineEnd + 2 + length);
-      payload = payload.slice(lineEnd + 2 + length + 2);
-    }
-    payload = decoded;
-  }
-  return { status: Number(head.split(" ")[1]), json: JSON.parse(payload) };
 }
 
 /** Raw KV baseline: the same chunks and batches as the link store, nothing else. */
@@ -163,7 +121,21 @@ try {
   for (let run = 0; run < runs; run++) {
     const upload = await withPeakRss(server.pid, async () => {
       const started = performance.now();
-      const response = await rawUpload(`${server.url}/api/upload`, data);
+      // A Content-Length upload over a plain socket, as browsers and curl send it (Deno's
+      // fetch streams chunked and stalls on backpressure: it would measure the client).
+      let offset = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (offset >= size) return controller.close();
+          controller.enqueue(data.subarray(offset, offset + MiB));
+          offset += MiB;
+        },
+      });
+      const response = await postWithLength(`${server.url}/api/upload`, {
+        headers: { "X-Filename": "bench.bin" },
+        body,
+        length: size,
+      });
       if (response.status !== 201 || response.json.size !== size) {
         throw new Error(`upload failed: ${JSON.stringify(response.json)}`);
       }
@@ -224,6 +196,8 @@ await Deno.writeTextFile(
   JSON.stringify(result, null, 2) + "\n",
 );
 
+const perRun = (values: number[]) =>
+  values.map((kib) => `${(kib / 1024).toFixed(1)}`).join(", ") + " MiB";
 const rows: Array<[string, string]> = [
   [`Upload ${sizeMiB} MiB through the server`, `${result.uploadMiBs} MiB/s`],
   ["Raw KV writes, same chunks and batches", `${result.rawKvWriteMiBs} MiB/s`],
@@ -234,6 +208,8 @@ const rows: Array<[string, string]> = [
   ["Server RSS before the transfers", `${result.serverBaselineRssMiB} MiB`],
   ["Server peak RSS growth during an upload", `${result.serverPeakGrowthUploadMiB} MiB`],
   ["Server peak RSS growth during a download", `${result.serverPeakGrowthDownloadMiB} MiB`],
+  ["  … per run (upload)", perRun(samples.uploadGrowthKiB)],
+  ["  … per run (download)", perRun(samples.downloadGrowthKiB)],
 ];
 const width = Math.max(...rows.map(([label]) => label.length));
 console.log(`\nLink mode, median of ${runs} runs (Deno ${result.deno}, ${result.cpus} CPUs)`);

@@ -134,13 +134,15 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
       throw new FileTooLargeError(maxBytes);
     }
     const body = c.req.raw.body ?? new Blob([]).stream();
+    // BYOB reads keep memory flat for bodies with a length; chunked ones are copied.
+    const byob = c.req.header("content-length") !== undefined;
     let rawName: string;
     let declaredType: string | undefined;
     let source: AsyncIterable<Uint8Array>;
     if (boundary) {
       let part;
       try {
-        part = await readMultipartFile(body, boundary);
+        part = await readMultipartFile(body, boundary, { byob });
       } catch (error) {
         if (error instanceof ApiError) throw error;
         throw new UploadAbortedError({ cause: error });
@@ -169,6 +171,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
       ttlSeconds: query.ttlSeconds ?? ctx.config.UPLOAD_TTL_SECONDS,
       maxDownloads: query.maxDownloads ?? null,
       maxBytes,
+      byob,
     });
     ctx.metrics.increment("switchboard_uploads_total");
     ctx.log.info("link_uploaded", { id: file.id, size: file.size, encrypted });

@@ -135,3 +135,48 @@ export function multipartEnvelope(filename: string, type = "application/octet-st
     suffix: encoder.encode(`\r\n--${boundary}--\r\n`),
   };
 }
+
+/**
+ * POSTs a streamed body with a `Content-Length` over a plain socket and returns
+ * the status and parsed JSON answer. Deno's fetch sends every stream chunked
+ * (it ignores a Content-Length header) and stalls whenever the server applies
+ * backpressure; browsers and curl send a length, so this is what they look like.
+ */
+export async function postWithLength(
+  url: string,
+  options: { headers?: Record<string, string>; body: ReadableStream<Uint8Array>; length: number },
+  // deno-lint-ignore no-explicit-any -- JSON from the server
+): Promise<{ status: number; json: any }> {
+  const target = new URL(url);
+  const conn = await Deno.connect({ hostname: target.hostname, port: Number(target.port) });
+  const write = async (bytes: Uint8Array) => {
+    for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
+  };
+  const headers = Object.entries(options.headers ?? {})
+    .map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  await write(
+    new TextEncoder().encode(
+      `POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n${headers}` +
+        `Content-Length: ${options.length}\r\nConnection: close\r\n\r\n`,
+    ),
+  );
+  try {
+    for await (const piece of options.body) await write(piece);
+  } catch { /* the server may answer (413) and close before the body is sent */ }
+  const text = await new Response(conn.readable).text();
+  const split = text.indexOf("\r\n\r\n");
+  const head = text.slice(0, split);
+  let payload = text.slice(split + 4);
+  if (/^transfer-encoding:\s*chunked/im.test(head)) {
+    let decoded = "";
+    while (payload.length) {
+      const lineEnd = payload.indexOf("\r\n");
+      const size = parseInt(payload.slice(0, lineEnd), 16);
+      if (!size) break;
+      decoded += payload.slice(lineEnd + 2, lineEnd + 2 + size);
+      payload = payload.slice(lineEnd + 2 + size + 2);
+    }
+    payload = decoded;
+  }
+  return { status: Number(head.split(" ")[1]), json: JSON.parse(payload) };
+}

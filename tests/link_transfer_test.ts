@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startServer } from "./harness.ts";
-import { hashBody, multipartEnvelope, randomBody } from "./link_fixtures.ts";
+import { hashBody, multipartEnvelope, postWithLength, randomBody } from "./link_fixtures.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 100 * MiB;
@@ -17,14 +17,27 @@ Deno.test({
   async fn() {
     await using server = await startServer({ env: { UPLOADS_PER_HOUR: "1000" } });
 
-    // Raw body, streamed (no Content-Length): the server must stream it into KV.
+    // Raw body with a Content-Length (as browsers and curl send it), streamed as it is
+    // generated: the server must stream it into KV with flat memory (its anonymous
+    // RSS is sampled while the upload runs).
+    const anonKiB = () =>
+      Number(/RssAnon:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${server.pid}/status`))![1]);
+    const before = anonKiB();
+    let peak = before;
+    const sampler = setInterval(() => peak = Math.max(peak, anonKiB()), 5);
     const raw = randomBody(SIZE, { windows: WINDOWS });
-    const rawResponse = await fetch(`${server.url}/api/upload`, {
-      method: "POST",
+    const rawResponse = await postWithLength(`${server.url}/api/upload`, {
       headers: { "X-Filename": "big.bin", "Content-Type": "application/octet-stream" },
       body: raw.stream,
+      length: SIZE,
     });
-    const rawUpload = await rawResponse.json();
+    const rawUpload = rawResponse.json;
+    clearInterval(sampler);
+    const growthMiB = (peak - before) / 1024;
+    assert.ok(
+      growthMiB < 32,
+      `server memory grew by ${growthMiB.toFixed(1)} MiB during the upload`,
+    );
     assert.equal(rawResponse.status, 201, JSON.stringify(rawUpload));
     assert.equal(rawUpload.size, SIZE);
     assert.equal(rawUpload.sha256, raw.sha256());
@@ -56,7 +69,7 @@ Deno.test({
     assert.equal(suffix.status, 206);
     assert.deepEqual(new Uint8Array(await suffix.arrayBuffer()), raw.window(SIZE - 777));
 
-    // Multipart, streamed: a field first, then the file part.
+    // Multipart, streamed chunked (fetch sends no length): a field first, then the file part.
     const envelope = multipartEnvelope("big multipart.bin");
     const multipart = randomBody(SIZE, { prefix: envelope.prefix, suffix: envelope.suffix });
     const multipartResponse = await fetch(`${server.url}/api/upload`, {

@@ -9,12 +9,19 @@ export class ByteReader {
   #default: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #leftover: Uint8Array | null = null;
 
-  constructor(stream: ReadableStream<Uint8Array>) {
-    try {
-      this.#byob = stream.getReader({ mode: "byob" });
-    } catch {
-      this.#default = stream.getReader();
+  /**
+   * `byob: false` forces the copying reader. Deno 2.9 answers BYOB reads of a
+   * *chunked* request body one transfer frame at a time and slowly (and its memory
+   * grows), so callers pass false when a body has no Content-Length.
+   */
+  constructor(stream: ReadableStream<Uint8Array>, options: { byob?: boolean } = {}) {
+    if (options.byob ?? true) {
+      try {
+        this.#byob = stream.getReader({ mode: "byob" });
+        return;
+      } catch { /* not a byte stream */ }
     }
+    this.#default = stream.getReader();
   }
 
   /**

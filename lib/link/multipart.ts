@@ -26,6 +26,8 @@ export interface MultipartOptions {
   maxHeaderBytes?: number;
   /** Most bytes accepted after the file part (other parts, epilogue). Default 64 KiB. */
   maxTrailingBytes?: number;
+  /** Read with BYOB when the body is a byte stream (see `ByteReader`). Default true. */
+  byob?: boolean;
 }
 
 const CRLF = new Uint8Array([13, 10]);
@@ -70,8 +72,13 @@ class Scanner {
   #end = 0;
   #ended = false;
 
-  constructor(stream: ReadableStream<Uint8Array>, initial: Uint8Array, capacity: number) {
-    this.#reader = new ByteReader(stream);
+  constructor(
+    stream: ReadableStream<Uint8Array>,
+    initial: Uint8Array,
+    options: { capacity: number; byob: boolean },
+  ) {
+    const capacity = options.capacity;
+    this.#reader = new ByteReader(stream, { byob: options.byob });
     this.#memory = new ArrayBuffer(Math.max(capacity, initial.byteLength * 2));
     new Uint8Array(this.#memory).set(initial);
     this.#end = initial.byteLength;
@@ -172,7 +179,7 @@ export async function readMultipartFile(
   const maxTrailingBytes = options.maxTrailingBytes ?? 64 * 1024;
   const delimiter = encoder.encode(`\r\n--${boundary}`);
   // A CRLF in front lets the first boundary match the same delimiter as the others.
-  const scanner = new Scanner(body, CRLF, 256 * 1024);
+  const scanner = new Scanner(body, CRLF, { capacity: 256 * 1024, byob: options.byob ?? true });
   let headerBytes = 0;
 
   const fail = (reason: string): never => {

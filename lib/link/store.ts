@@ -79,6 +79,12 @@ export interface PutOptions {
   maxDownloads?: number | null;
   /** The bytes are ciphertext made by the uploader's browser. Default false. */
   encrypted?: boolean;
+  /**
+   * Read a byte-stream `source` with BYOB straight into the chunks (no garbage per
+   * piece). Pass false for a request body without Content-Length (see `ByteReader`).
+   * Default true.
+   */
+  byob?: boolean;
 }
 
 /** A stored file and the token that deletes it (shown once, never stored). */
@@ -255,7 +261,7 @@ export class KvLinkStore implements LinkStore {
     try {
       if (source instanceof ReadableStream) {
         // Byte streams (request bodies) are read straight into the chunk buffers.
-        const reader = new ByteReader(source);
+        const reader = new ByteReader(source, { byob: options.byob ?? true });
         try {
           while (true) {
             let got: Uint8Array<ArrayBuffer>;
