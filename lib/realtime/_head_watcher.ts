@@ -13,24 +13,30 @@ interface Batch {
  * Watches the heads of the topics this isolate has subscribers for, at most ten
  * keys per `kv.watch` call (Deno KV's limit). Watches coalesce, so a head seen
  * here may have moved several offsets: the callback gets the latest position and
- * the feed reads the missing range from KV.
+ * the feed reads the missing range from KV. With `keyOf` it watches another key
+ * per topic (the ephemeral mailbox) and hands over its value as it is.
  */
-export class HeadWatcher implements AsyncDisposable {
+export class HeadWatcher<V = Position> implements AsyncDisposable {
   #kv: Deno.Kv;
-  #onHead: (topic: string, head: Position) => void;
+  #onHead: (topic: string, head: V) => void;
   #onCountChanged: (watches: number) => void;
+  #keyOf: (topic: string) => Deno.KvKey;
   #batches: Batch[] = [];
   #batchOf = new Map<string, Batch>();
   #disposed = false;
 
   constructor(
     kv: Deno.Kv,
-    onHead: (topic: string, head: Position) => void,
-    options: { onCountChanged?: (watches: number) => void } = {},
+    onHead: (topic: string, head: V) => void,
+    options: {
+      onCountChanged?: (watches: number) => void;
+      keyOf?: (topic: string) => Deno.KvKey;
+    } = {},
   ) {
     this.#kv = kv;
     this.#onHead = onHead;
     this.#onCountChanged = options.onCountChanged ?? (() => {});
+    this.#keyOf = options.keyOf ?? headKey;
   }
 
   /** Number of running watch streams. */
@@ -77,7 +83,7 @@ export class HeadWatcher implements AsyncDisposable {
 
   async #run(topics: string[], signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const stream = this.#kv.watch<{ offset: number; epoch: string }[]>(topics.map(headKey));
+      const stream = this.#kv.watch<V[]>(topics.map(this.#keyOf));
       const reader = stream.getReader();
       const cancel = () => reader.cancel().catch(() => {});
       signal.addEventListener("abort", cancel, { once: true });
@@ -86,8 +92,7 @@ export class HeadWatcher implements AsyncDisposable {
           const { value, done } = await reader.read();
           if (done || signal.aborted) break;
           value.forEach((entry, index) => {
-            const head = entry.value as { offset: number; epoch: string } | null;
-            if (head) this.#onHead(topics[index]!, { offset: head.offset, epoch: head.epoch });
+            if (entry.value !== null) this.#onHead(topics[index]!, entry.value as V);
           });
         }
       } catch {

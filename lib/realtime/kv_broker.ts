@@ -1,9 +1,18 @@
 import { TopicHub } from "./_hub.ts";
 import { HeadWatcher } from "./_head_watcher.ts";
 import { KvTopicLog } from "./_kv_topic_log.ts";
+import {
+  appendToMailbox,
+  EphemeralHub,
+  ephemeralMessage,
+  type Mailbox,
+  mailboxKey,
+} from "./_ephemeral.ts";
 import type {
   Broker,
+  EphemeralMessage,
   HistoryOptions,
+  ListenOptions,
   Position,
   PublishOptions,
   PublishResult,
@@ -33,16 +42,31 @@ export interface KvBrokerOptions {
  * BroadcastChannel post (fast, same process only) and `kv.watch` on topic heads
  * (works on Deno Deploy and self-hosted denokv). Deliveries are keyed by offset,
  * so whichever path arrives first, subscribers see no duplicate and no gap.
+ *
+ * Ephemeral messages skip the log: each topic has a small KV mailbox of the
+ * last few seconds' messages (it expires when the topic falls silent) that
+ * every isolate with listeners watches; ids make each arrive once.
  */
 export class KvBroker implements Broker {
+  #kv: Deno.Kv;
   #log: KvTopicLog;
   #hub: TopicHub;
   #watcher: HeadWatcher;
+  #ephemeral: EphemeralHub;
+  #mailboxWatcher: HeadWatcher<Mailbox>;
   #channel: BroadcastChannel | null = null;
   #onStats: NonNullable<KvBrokerOptions["onStats"]>;
 
   constructor(kv: Deno.Kv, options: KvBrokerOptions = {}) {
+    this.#kv = kv;
     this.#log = new KvTopicLog(kv, options.retention);
+    this.#mailboxWatcher = new HeadWatcher<Mailbox>(kv, (_topic, mailbox) => {
+      for (const message of mailbox.messages ?? []) this.#ephemeral.offer(message);
+    }, { keyOf: mailboxKey });
+    this.#ephemeral = new EphemeralHub({
+      opened: (topic) => this.#mailboxWatcher.add(topic),
+      closed: (topic) => this.#mailboxWatcher.remove(topic),
+    });
     this.#onStats = options.onStats ?? (() => {});
     this.#watcher = new HeadWatcher(kv, (topic, head) => this.#hub.headMoved(topic, head), {
       onCountChanged: () => this.#reportStats(),
@@ -91,9 +115,21 @@ export class KvBroker implements Broker {
     return this.#log.head(topic);
   }
 
+  async publishEphemeral<T>(topic: string, data: T): Promise<EphemeralMessage<T>> {
+    const message = ephemeralMessage(topic, data);
+    this.#ephemeral.offer(message);
+    await appendToMailbox(this.#kv, message);
+    return message;
+  }
+
+  listenEphemeral<T>(topic: string, options?: ListenOptions): AsyncIterable<EphemeralMessage<T>> {
+    return this.#ephemeral.listen<T>(topic, options);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     this.#channel?.close();
     this.#channel = null;
     await this.#watcher[Symbol.asyncDispose]();
+    await this.#mailboxWatcher[Symbol.asyncDispose]();
   }
 }

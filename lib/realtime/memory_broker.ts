@@ -1,9 +1,12 @@
 import { historyLimit, newEpoch, type TopicLog } from "./_topic_log.ts";
 import { TopicHub } from "./_hub.ts";
+import { EphemeralHub, ephemeralMessage } from "./_ephemeral.ts";
 import { retentionFor } from "./retention.ts";
 import type {
   Broker,
+  EphemeralMessage,
   HistoryOptions,
+  ListenOptions,
   Position,
   PublishOptions,
   PublishResult,
@@ -74,6 +77,7 @@ class MemoryTopicLog implements TopicLog {
 export class MemoryBroker implements Broker {
   #log: MemoryTopicLog;
   #hub: TopicHub;
+  #ephemeral = new EphemeralHub();
 
   constructor(options: { retention?: Record<string, Partial<RetentionPolicy>> } = {}) {
     this.#log = new MemoryTopicLog(options.retention ?? {});
@@ -96,6 +100,20 @@ export class MemoryBroker implements Broker {
 
   head(topic: string): Promise<Position | null> {
     return this.#log.head(topic);
+  }
+
+  publishEphemeral<T>(topic: string, data: T): Promise<EphemeralMessage<T>> {
+    try {
+      const message = ephemeralMessage(topic, structuredClone(data));
+      this.#ephemeral.offer(message);
+      return Promise.resolve(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  listenEphemeral<T>(topic: string, options?: ListenOptions): AsyncIterable<EphemeralMessage<T>> {
+    return this.#ephemeral.listen<T>(topic, options);
   }
 
   /** Starts a topic's log over in a new epoch (for tests of epoch handling). */

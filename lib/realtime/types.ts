@@ -64,6 +64,25 @@ export interface RetentionPolicy {
   maxAgeMs: number;
 }
 
+/**
+ * A message sent to a topic's current listeners and never stored in its log: no
+ * offset, no replay, no history (typing indicators and similar transient state).
+ */
+export interface EphemeralMessage<T = unknown> {
+  topic: string;
+  /** Random id; every path delivers a message once per listener. */
+  id: string;
+  /** Milliseconds since the Unix epoch, when it was published. */
+  time: number;
+  data: T;
+}
+
+/** Options for {@linkcode Broker.listenEphemeral}. */
+export interface ListenOptions {
+  /** Ends the listening. */
+  signal?: AbortSignal | undefined;
+}
+
 /** Ordered topics with gapless offsets, delivered to subscribers on every isolate. */
 export interface Broker extends AsyncDisposable {
   /** Appends `data` under the topic's next offset. */
@@ -74,6 +93,14 @@ export interface Broker extends AsyncDisposable {
   history<T>(topic: string, options?: HistoryOptions): Promise<TopicEvent<T>[]>;
   /** The topic's last position, or null when nothing was published. */
   head(topic: string): Promise<Position | null>;
+  /**
+   * Sends `data` (≤ 1 KiB of JSON) to whoever listens to the topic right now, on
+   * every isolate, without storing it in the log. Best effort: a listener that
+   * is not connected at that moment never sees it.
+   */
+  publishEphemeral<T>(topic: string, data: T): Promise<EphemeralMessage<T>>;
+  /** Yields the topic's ephemeral messages published from now on, until the signal aborts. */
+  listenEphemeral<T>(topic: string, options?: ListenOptions): AsyncIterable<EphemeralMessage<T>>;
 }
 
 /** A publish was refused. */
