@@ -44,12 +44,14 @@ export function socketLimits(ctx: AppContext): {
   messagesPerSecond: number;
   sendQueueBytes: number;
   idleTimeoutSeconds: number;
+  slowConsumerMs: number;
 } {
   return {
     maxFrameBytes: ctx.config.MAX_MESSAGE_BYTES,
     messagesPerSecond: ctx.config.CONNECTION_MESSAGES_PER_SECOND,
     sendQueueBytes: ctx.config.SEND_QUEUE_BYTES,
     idleTimeoutSeconds: ctx.config.IDLE_TIMEOUT_SECONDS,
+    slowConsumerMs: ctx.config.SLOW_CONSUMER_SECONDS * 1000,
   };
 }
 

@@ -117,6 +117,7 @@ export function topicRoutes(ctx: AppContext): Hono {
       label: "topics",
       heartbeatMs: ctx.config.SSE_HEARTBEAT_SECONDS * 1000,
       sendQueueBytes: ctx.config.SEND_QUEUE_BYTES,
+      slowConsumerMs: ctx.config.SLOW_CONSUMER_SECONDS * 1000,
       observer,
       onOpen: (connection) => stream(connection, topic, since),
     });

@@ -10,6 +10,8 @@ export interface Connection {
    * connection as a slow consumer (code 4008), so memory never grows unbounded.
    */
   send(frame: object | string, options?: { id?: string; event?: string }): boolean;
+  /** How long delivery waits for a congested queue to drain before closing as a slow consumer. */
+  readonly slowConsumerMs: number;
   /** True while the send queue is above half its limit. */
   readonly congested: boolean;
   /** Resolves when the send queue is below half its limit (or the connection closed). */

@@ -39,7 +39,7 @@ export interface DeliverOptions<T> {
   eventName?(event: TopicEvent<T>): string | undefined;
   /** Called after each delivered event. */
   onDelivered?(event: TopicEvent<T>): void;
-  /** A client whose queue does not drain within this time is closed as slow (default 10 s). */
+  /** A client whose queue does not drain within this time is closed as slow (default: the connection's `slowConsumerMs`). */
   drainTimeoutMs?: number;
 }
 
@@ -56,7 +56,7 @@ export async function deliverTopic<T>(
   connection: Connection,
   options: DeliverOptions<T>,
 ): Promise<void> {
-  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? connection.slowConsumerMs;
   const subscription = broker.subscribe<T>(topic, {
     since: options.since,
     signal: connection.signal,

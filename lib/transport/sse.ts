@@ -1,4 +1,5 @@
 import { ulid } from "ulid";
+import { CLOSE_CODES } from "./close_codes.ts";
 import type { Connection, TransportObserver } from "./connection.ts";
 
 /** Options of one SSE stream. */
@@ -8,6 +9,8 @@ export interface SseOptions {
   heartbeatMs?: number;
   /** Bytes queued before the client counts as slow (default 1 MiB). */
   sendQueueBytes?: number;
+  /** A queue that does not drain within this time ends the stream (default 10 s). */
+  slowConsumerMs?: number;
   /** Suggested reconnect delay for EventSource (default 1000 ms). */
   retryMs?: number;
   observer?: TransportObserver;
@@ -77,8 +80,7 @@ export function openSse(options: SseOptions): Response {
   function enqueue(chunk: string | Uint8Array): boolean {
     if (finished) return false;
     if ((controller.desiredSize ?? 0) <= 0) {
-      observer.slowConsumer?.(options.label);
-      connection.close();
+      connection.close(CLOSE_CODES.slowConsumer);
       return false;
     }
     controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
@@ -89,6 +91,7 @@ export function openSse(options: SseOptions): Response {
     id: ulid(),
     kind: "sse",
     signal: closed.signal,
+    slowConsumerMs: options.slowConsumerMs ?? 10_000,
     send(frame, sendOptions = {}) {
       const text = typeof frame === "string" ? frame : JSON.stringify(frame);
       const sent = enqueue(encodeEvent(text, sendOptions));
@@ -103,7 +106,8 @@ export function openSse(options: SseOptions): Response {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
-    close() {
+    close(code) {
+      if (code === CLOSE_CODES.slowConsumer && !finished) observer.slowConsumer?.(options.label);
       if (!finished) {
         try {
           controller.close();

@@ -14,6 +14,8 @@ export interface WebSocketOptions<F> {
   messagesPerSecond?: number;
   /** Bytes buffered for sending before the client counts as slow (default 1 MiB). */
   sendQueueBytes?: number;
+  /** A queue that does not drain within this time closes the socket with 4008 (default 10 s). */
+  slowConsumerMs?: number;
   /** Seconds without a pong to the server's pings before the socket is closed (default 60). */
   idleTimeoutSeconds?: number;
   observer?: TransportObserver;
@@ -45,10 +47,10 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
     id: ulid(),
     kind: "websocket",
     signal: closed.signal,
+    slowConsumerMs: options.slowConsumerMs ?? 10_000,
     send(frame) {
       if (closed.signal.aborted || socket.readyState !== WebSocket.OPEN) return false;
       if (socket.bufferedAmount > sendQueueBytes) {
-        observer.slowConsumer?.(options.label);
         connection.close(CLOSE_CODES.slowConsumer, "slow consumer: reconnect and resume");
         return false;
       }
@@ -65,6 +67,7 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
       }
     },
     close(code = CLOSE_CODES.normal, reason = "") {
+      if (code === CLOSE_CODES.slowConsumer && !finished) observer.slowConsumer?.(options.label);
       if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
         try {
           socket.close(code, reason);
