@@ -12,6 +12,7 @@ import { staticRoutes } from "./routes/static.ts";
 import { linkRoutes } from "./routes/link.ts";
 import { identityRoutes } from "./routes/identity.ts";
 import { topicRoutes } from "./routes/topics.ts";
+import { notificationRoutes } from "./routes/notifications.ts";
 import { transferRoutes } from "./routes/transfer.ts";
 import { hasApiKey } from "./routes/_auth.ts";
 import { clientAddress } from "./routes/_http.ts";
@@ -39,6 +40,18 @@ export function createApp(ctx: AppContext): Hono {
     permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
   }));
 
+  // One structured line per request at debug level; the path only (queries carry tokens).
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    ctx.log.debug("http_request", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+
   // Per-address limit on the API; backends holding the API key are trusted.
   app.use("/api/*", async (c, next) => {
     if (!hasApiKey(c, ctx)) {
@@ -53,6 +66,7 @@ export function createApp(ctx: AppContext): Hono {
   app.route("/", healthRoutes(ctx));
   app.route("/", identityRoutes(ctx));
   app.route("/", topicRoutes(ctx));
+  app.route("/", notificationRoutes(ctx));
   app.route("/", transferRoutes(ctx));
   app.route("/", linkRoutes(ctx));
   app.route("/", staticRoutes(ctx));

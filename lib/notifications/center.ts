@@ -1,0 +1,451 @@
+import { ulid } from "ulid";
+import { type Broker, formatCursor, type Position } from "../realtime/mod.ts";
+import { type Connection, deliverTopic } from "../transport/mod.ts";
+import { NotificationError } from "./errors.ts";
+import {
+  frameForPayload,
+  type NotificationFrame,
+  READ_FRAME,
+  READY_FRAME,
+  sseEventName,
+  type UserTopicPayload,
+} from "./frames.ts";
+import {
+  type NotificationRecord,
+  type NotificationStatus,
+  type Preferences,
+  toNotification,
+} from "./record.ts";
+import { RetryDriver } from "./retry.ts";
+import { NotificationStore, type NotificationStoreOptions, runLimited } from "./store.ts";
+import { NotificationTypes } from "./types.ts";
+
+/** What user ids look like (the same rule as token subjects minted by `POST /api/tokens`). */
+export const USER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
+/** What notification ids given by publishers look like. */
+export const NOTIFICATION_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+/** The settings notifications read (names as in the environment; defaults as documented). */
+export interface NotificationSettings {
+  NOTIFY_RETRY_INTERVAL_MS?: number;
+  NOTIFY_MAX_RETRIES?: number;
+  NOTIFY_MAX_DATA_BYTES?: number;
+  NOTIFY_MAX_RECIPIENTS?: number;
+  NOTIFY_EXTRA_TYPES?: readonly string[];
+}
+
+/** What the notification center needs; an `AppContext` has all of it. */
+export interface NotificationDeps {
+  kv: Deno.Kv;
+  broker: Broker;
+  config: NotificationSettings;
+  metrics?: { increment(name: string, labels?: Record<string, string>, amount?: number): void };
+  log?: {
+    warn(event: string, fields?: Record<string, unknown>): void;
+    error(event: string, fields?: Record<string, unknown>): void;
+  };
+  /** Names this isolate in retry leases. */
+  isolate?: string;
+  /** Stops the retry timers and the sweep when aborted. */
+  shutdown?: AbortSignal;
+}
+
+/** Options of {@linkcode NotificationCenter}. */
+export interface NotificationCenterOptions extends NotificationStoreOptions {
+  /** Run the takeover sweep (default true). */
+  sweep?: boolean;
+  /** Sweep period (default max(retry interval, 1 s)). */
+  sweepMs?: number;
+  /** Chance per publish to trim the user's history to `maxHistory` (default 1/50). */
+  trimChance?: number;
+}
+
+/** One publish: to whom, what, and how. */
+export interface PublishRequest {
+  userIds: readonly string[];
+  type: string;
+  data: unknown;
+  requiresAck?: boolean | undefined;
+  /** Makes the publish idempotent: the same id again for a user stores and sends nothing new. */
+  id?: string | undefined;
+}
+
+/** What happened for one recipient. */
+export interface PublishOutcome {
+  userId: string;
+  id: string;
+  /** A notification with this id already existed for the user. */
+  duplicate: boolean;
+  /** The user muted this type or group: stored in history, not pushed. */
+  muted: boolean;
+}
+
+/** The topic of a user's notifications. */
+export function userTopic(userId: string): string {
+  return `user:${userId}`;
+}
+
+function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value) ?? "").byteLength;
+}
+
+/**
+ * Notifications on the realtime core: validates against the type registry,
+ * stores per-user records, publishes on the user's topic `user:<userId>` (so
+ * every connection of the user on every isolate gets it, with resume), drives
+ * re-sends of unacked ones, and keeps read state, history and the audit log.
+ *
+ * @example
+ * ```ts
+ * const center = new NotificationCenter({ kv, broker, config: {} });
+ * await center.publish({ userIds: ["ada"], type: "success", data: { message: "Done" } });
+ * ```
+ */
+export class NotificationCenter implements AsyncDisposable {
+  /** The per-user records. */
+  readonly store: NotificationStore;
+  /** The type registry in use. */
+  readonly types: NotificationTypes;
+  readonly #deps: NotificationDeps;
+  readonly #retries: RetryDriver;
+  readonly #intervalMs: number;
+  readonly #maxDataBytes: number;
+  readonly #maxRecipients: number;
+  readonly #trimChance: number;
+  readonly #delivered = new Set<string>();
+
+  constructor(deps: NotificationDeps, options: NotificationCenterOptions = {}) {
+    this.#deps = deps;
+    this.store = new NotificationStore(deps.kv, options);
+    this.types = new NotificationTypes(deps.config.NOTIFY_EXTRA_TYPES ?? []);
+    this.#intervalMs = deps.config.NOTIFY_RETRY_INTERVAL_MS ?? 5000;
+    this.#maxDataBytes = deps.config.NOTIFY_MAX_DATA_BYTES ?? 16 * 1024;
+    this.#maxRecipients = deps.config.NOTIFY_MAX_RECIPIENTS ?? 1000;
+    this.#trimChance = options.trimChance ?? 1 / 50;
+    this.#retries = new RetryDriver({
+      store: this.store,
+      owner: `${deps.isolate ?? "isolate"}:${ulid().slice(-10).toLowerCase()}`,
+      intervalMs: this.#intervalMs,
+      maxRetries: deps.config.NOTIFY_MAX_RETRIES ?? 3,
+      sweepMs: options.sweepMs,
+      resend: (record, attempt) => this.#resend(record, attempt),
+      onFailed: () => this.#count("failed"),
+      onTakeover: () => this.#count("takeover"),
+      onError: (error) => deps.log?.warn("notification_retry_failed", { error }),
+    });
+    if (options.sweep ?? true) this.#retries.startSweeping();
+    deps.shutdown?.addEventListener("abort", () => this.#retries[Symbol.dispose](), {
+      once: true,
+    });
+  }
+
+  #count(event: string, amount = 1): void {
+    this.#deps.metrics?.increment("switchboard_notifications_total", { event }, amount);
+  }
+
+  /** Notifications whose retries this isolate drives. */
+  get drivingRetries(): number {
+    return this.#retries.driving;
+  }
+
+  /**
+   * Checks a publish without doing it: recipients, type, data and its size.
+   * Throws {@linkcode NotificationError}; resolves to the validated data.
+   */
+  validate(request: PublishRequest): Record<string, unknown> {
+    if (request.userIds.length === 0) {
+      throw new NotificationError("invalid_user", "userId or userIds is required");
+    }
+    if (request.userIds.length > this.#maxRecipients) {
+      throw new NotificationError(
+        "too_many_recipients",
+        `At most ${this.#maxRecipients} userIds per publish`,
+      );
+    }
+    const badUser = request.userIds.find((userId) => !USER_ID_PATTERN.test(userId));
+    if (badUser !== undefined) {
+      throw new NotificationError(
+        "invalid_user",
+        `"${badUser.slice(0, 64)}" is not a user id (1-64 letters, digits, _ . @ -)`,
+      );
+    }
+    if (request.id !== undefined && !NOTIFICATION_ID_PATTERN.test(request.id)) {
+      throw new NotificationError(
+        "invalid_data",
+        "id must be 1-128 letters, digits, _ . : @ -",
+        { issues: [{ path: "id", message: "1-128 letters, digits, _ . : @ -" }] },
+      );
+    }
+    const size = jsonBytes(request.data);
+    if (size > this.#maxDataBytes) {
+      throw new NotificationError(
+        "data_too_large",
+        `data is ${size} bytes; at most ${this.#maxDataBytes}`,
+      );
+    }
+    const checked = this.types.check(request.type, request.data);
+    if (!checked.ok) {
+      throw new NotificationError(checked.code, checked.message, { issues: checked.issues });
+    }
+    return checked.data;
+  }
+
+  /**
+   * Publishes one notification to each user: stored first (history, audit log),
+   * then published on the user's topic unless muted, then — for `requiresAck` —
+   * re-sent by this isolate until acked. Returns one outcome per distinct user.
+   */
+  async publish(request: PublishRequest): Promise<PublishOutcome[]> {
+    const data = this.validate(request);
+    const userIds = [...new Set(request.userIds)];
+    const outcomes = new Map<string, PublishOutcome>();
+    await runLimited(userIds, 16, async (userId) => {
+      outcomes.set(userId, await this.#publishOne(userId, request, data));
+    });
+    return userIds.map((userId) => outcomes.get(userId)!);
+  }
+
+  async #publishOne(
+    userId: string,
+    request: PublishRequest,
+    data: Record<string, unknown>,
+  ): Promise<PublishOutcome> {
+    const id = request.id ?? ulid();
+    const requiresAck = request.requiresAck ?? false;
+    const now = Date.now();
+    const firstAt = now + this.#intervalMs;
+    const { record, created } = await this.store.create({
+      userId,
+      id,
+      type: request.type,
+      data,
+      requiresAck,
+      now,
+      retry: requiresAck
+        ? { owner: this.#retries.owner, firstAt, leaseUntil: firstAt + this.#intervalMs }
+        : undefined,
+    });
+    const muted = record.status === "muted";
+    if (!created) {
+      this.#count("duplicate");
+      // Publishing again with the same key heals a crash between storing and publishing.
+      if (!muted) await this.#publishNotification(record);
+      return { userId, id, duplicate: true, muted };
+    }
+    if (muted) {
+      this.#count("muted");
+    } else {
+      await this.#publishNotification(record);
+      this.#count("published");
+      if (record.nextRetryAt !== null) this.#retries.track(userId, id, record.nextRetryAt);
+    }
+    if (Math.random() < this.#trimChance) {
+      this.store.trim(userId).catch((error) =>
+        this.#deps.log?.warn("notification_trim_failed", { error })
+      );
+    }
+    return { userId, id, duplicate: false, muted };
+  }
+
+  async #publishNotification(record: NotificationRecord): Promise<void> {
+    const payload: UserTopicPayload = {
+      kind: "notification",
+      notification: toNotification(record),
+    };
+    await this.#deps.broker.publish(userTopic(record.userId), payload, {
+      idempotencyKey: `notification:${record.id}`,
+    });
+  }
+
+  async #resend(record: NotificationRecord, attempt: number): Promise<void> {
+    const payload: UserTopicPayload = {
+      kind: "retry",
+      notification: toNotification(record),
+      attempt,
+    };
+    const event = await this.#deps.broker.publish(userTopic(record.userId), payload, {
+      idempotencyKey: `retry:${record.id}:${attempt}`,
+    });
+    if (!event.duplicate) this.#count("retried");
+  }
+
+  /** Records that a notification reached a connection (once per isolate and notification). */
+  noteDelivered(userId: string, id: string): void {
+    const key = `${userId}\u0000${id}`;
+    if (this.#delivered.has(key)) return;
+    this.#delivered.add(key);
+    if (this.#delivered.size > 20_000) {
+      this.#delivered.delete(this.#delivered.values().next().value!);
+    }
+    this.store.markDelivered(userId, id).catch((error) =>
+      this.#deps.log?.warn("notification_delivery_record_failed", { error })
+    );
+  }
+
+  /**
+   * Streams a user's notifications to one connection until it closes: replay
+   * after `since`, then live ones (new notifications, re-sends, read events).
+   * Once the replay caught up, notifications still waiting for an ack are sent
+   * again (`redelivered: true`, no cursor), so nothing unacked is lost when the
+   * isolate driving its retries died or the user was away.
+   */
+  async stream(connection: Connection, userId: string, since: Position | null): Promise<void> {
+    const topic = userTopic(userId);
+    const head = await this.#deps.broker.head(topic);
+    let replayUntil = 0;
+    if (since) {
+      const sameEpoch = head && (since.epoch === "" || since.epoch === head.epoch);
+      if (head && sameEpoch && since.offset < head.offset) replayUntil = head.offset;
+    }
+    // Without a cursor the stream starts at the head read above, so a notification
+    // published the moment after the "ready" frame is not missed.
+    const start: Position = since ?? head ?? { offset: 0, epoch: "" };
+    const ready = {
+      type: READY_FRAME,
+      isolate: this.#deps.isolate ?? null,
+      ...(since ? {} : head ? { cursor: formatCursor(head) } : {}),
+    };
+    connection.send(ready, { event: READY_FRAME, ...(ready.cursor ? { id: ready.cursor } : {}) });
+    const seen = new Set<string>();
+    let redelivered = false;
+    const redeliver = async () => {
+      if (redelivered || connection.signal.aborted) return;
+      redelivered = true;
+      for (const record of await this.store.unacknowledged(userId)) {
+        if (seen.has(record.id)) continue;
+        const frame: NotificationFrame = { ...toNotification(record), redelivered: true };
+        if (!connection.send(frame, { event: sseEventName(frame) })) return;
+        this.noteDelivered(userId, record.id);
+        this.#count("redelivered");
+      }
+    };
+    const redeliverSafely = () =>
+      void redeliver().catch((error) =>
+        this.#deps.log?.warn("notification_redelivery_failed", { error })
+      );
+    let fallback: ReturnType<typeof setTimeout> | undefined;
+    if (replayUntil === 0) redeliverSafely();
+    else fallback = setTimeout(redeliverSafely, 5000);
+    try {
+      await deliverTopic<UserTopicPayload>(this.#deps.broker, topic, connection, {
+        since: start,
+        toFrame: (event, cursor) =>
+          isPayload(event.data) ? frameForPayload(event.data, cursor) : null,
+        eventName: (event) =>
+          isPayload(event.data)
+            ? event.data.kind === "read" ? READ_FRAME : sseEventName(event.data.notification)
+            : undefined,
+        onDelivered: (event) => {
+          const payload = event.data;
+          if (isPayload(payload) && payload.kind !== "read") {
+            seen.add(payload.notification.id);
+            this.noteDelivered(userId, payload.notification.id);
+            this.#count("delivered");
+          }
+          if (replayUntil !== 0 && event.offset >= replayUntil) redeliverSafely();
+        },
+      });
+    } finally {
+      clearTimeout(fallback);
+    }
+  }
+
+  /** Records an ack from any connection of the user. Throws `notification_not_found`. */
+  async acknowledge(userId: string, id: string): Promise<NotificationRecord> {
+    const result = await this.store.acknowledge(userId, id);
+    if (!result) {
+      throw new NotificationError(
+        "notification_not_found",
+        `No notification "${id.slice(0, 128)}" for this user`,
+      );
+    }
+    if (result.changed) this.#count("acknowledged");
+    return result.record;
+  }
+
+  /**
+   * Marks notifications read (or all of them) and tells every open connection
+   * of the user with a `notification.read` event carrying the new unread count.
+   */
+  async markRead(
+    userId: string,
+    ids: readonly string[] | "all",
+  ): Promise<{ ids: string[]; unreadCount: number }> {
+    const changed = ids === "all"
+      ? await this.store.markAllRead(userId)
+      : await this.store.markRead(userId, [...new Set(ids)]);
+    const unreadCount = await this.store.unreadCount(userId);
+    if (changed.length > 0 || ids === "all") {
+      const payload: UserTopicPayload = {
+        kind: "read",
+        ids: changed.slice(0, 500),
+        all: ids === "all",
+        unreadCount,
+      };
+      await this.#deps.broker.publish(userTopic(userId), payload);
+      this.#count("read", changed.length);
+    }
+    return { ids: changed, unreadCount };
+  }
+
+  /** The user's preferences. */
+  preferences(userId: string): Promise<Preferences> {
+    return this.store.preferences(userId);
+  }
+
+  /** Replaces the user's preferences; every muted type must be registered. */
+  async setPreferences(userId: string, preferences: Preferences): Promise<Preferences> {
+    const unknown = preferences.muted.filter((type) => !this.types.has(type));
+    if (unknown.length > 0) {
+      throw new NotificationError(
+        "unknown_type",
+        `Unknown notification type(s): ${unknown.slice(0, 5).join(", ")}`,
+        { issues: unknown.map((type) => ({ path: "muted", message: `unknown type "${type}"` })) },
+      );
+    }
+    return await this.store.setPreferences(userId, preferences);
+  }
+
+  /** The audit log (see {@linkcode NotificationStore.log}). */
+  log(options: {
+    userId?: string | undefined;
+    type?: string | undefined;
+    status?: NotificationStatus | undefined;
+    before?: string | undefined;
+    limit?: number | undefined;
+  }): ReturnType<NotificationStore["log"]> {
+    return this.store.log(options);
+  }
+
+  /** Stops retry timers and the sweep. Leases stay, so another isolate can take over. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.#retries[Symbol.dispose]();
+    return Promise.resolve();
+  }
+}
+
+function isPayload(value: unknown): value is UserTopicPayload {
+  if (typeof value !== "object" || value === null) return false;
+  const kind = (value as { kind?: unknown }).kind;
+  if (kind === "read") return Array.isArray((value as { ids?: unknown }).ids);
+  if (kind !== "notification" && kind !== "retry") return false;
+  const notification = (value as { notification?: unknown }).notification;
+  return typeof notification === "object" && notification !== null &&
+    typeof (notification as { id?: unknown }).id === "string" &&
+    typeof (notification as { type?: unknown }).type === "string";
+}
+
+const centers = new WeakMap<Deno.Kv, NotificationCenter>();
+
+/**
+ * The notification center of this isolate for `deps` (one per KV handle, made
+ * on first use; its retry timers and sweep stop when `deps.shutdown` aborts).
+ */
+export function notificationCenter(deps: NotificationDeps): NotificationCenter {
+  let center = centers.get(deps.kv);
+  if (!center) {
+    center = new NotificationCenter(deps);
+    centers.set(deps.kv, center);
+  }
+  return center;
+}

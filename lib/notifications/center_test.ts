@@ -1,0 +1,242 @@
+import assert from "node:assert/strict";
+import { MemoryBroker, type TopicEvent } from "../realtime/mod.ts";
+import { NotificationCenter, type NotificationDeps } from "./center.ts";
+import { NotificationError } from "./errors.ts";
+import type { UserTopicPayload } from "./frames.ts";
+
+const INTERVAL = 60;
+
+interface World {
+  kv: Deno.Kv;
+  broker: MemoryBroker;
+  deps(isolate: string): NotificationDeps;
+}
+
+async function withWorld(fn: (world: World) => Promise<void>): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const broker = new MemoryBroker();
+  try {
+    await fn({
+      kv,
+      broker,
+      deps: (isolate) => ({
+        kv,
+        broker,
+        isolate,
+        config: { NOTIFY_RETRY_INTERVAL_MS: INTERVAL, NOTIFY_MAX_RETRIES: 3 },
+      }),
+    });
+  } finally {
+    kv.close();
+  }
+}
+
+/** Everything on a user's topic so far. */
+async function topicEvents(broker: MemoryBroker, userId: string): Promise<UserTopicPayload[]> {
+  const events: TopicEvent<UserTopicPayload>[] = await broker.history(`user:${userId}`);
+  return events.map((event) => event.data);
+}
+
+async function waitUntil<T>(check: () => Promise<T | null | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error("timed out");
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("publish() stores, then publishes on user:<id>; the same id twice is one notification", async () => {
+  await withWorld(async ({ broker, deps }) => {
+    await using center = new NotificationCenter(deps("a"), { sweep: false });
+    const [first] = await center.publish({
+      userIds: ["ada"],
+      type: "success",
+      data: { message: "hi" },
+      id: "job-1",
+    });
+    const [again] = await center.publish({
+      userIds: ["ada"],
+      type: "success",
+      data: { message: "hi" },
+      id: "job-1",
+    });
+    assert.deepEqual(first, { userId: "ada", id: "job-1", duplicate: false, muted: false });
+    assert.equal(again?.duplicate, true);
+    const events = await topicEvents(broker, "ada");
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.kind, "notification");
+    assert.equal((await center.store.history("ada")).items.length, 1);
+
+    const many = await center.publish({
+      userIds: ["bob", "cy", "bob"],
+      type: "error",
+      data: { message: "down" },
+    });
+    assert.deepEqual(many.map((outcome) => outcome.userId), ["bob", "cy"]);
+    assert.notEqual(many[0]!.id, many[1]!.id);
+    assert.equal((await topicEvents(broker, "ada")).length, 1, "other users' topics untouched");
+  });
+});
+
+Deno.test("publish() refuses unknown types, bad data, oversized data and bad user ids", async () => {
+  await withWorld(async ({ deps }) => {
+    const base = deps("a");
+    await using center = new NotificationCenter({
+      ...base,
+      config: { ...base.config, NOTIFY_MAX_DATA_BYTES: 200, NOTIFY_MAX_RECIPIENTS: 2 },
+    }, { sweep: false });
+    const code = async (request: Parameters<NotificationCenter["publish"]>[0]) => {
+      try {
+        await center.publish(request);
+        return "published";
+      } catch (error) {
+        assert.ok(error instanceof NotificationError);
+        return error.code;
+      }
+    };
+    assert.equal(
+      await code({ userIds: [], type: "success", data: { message: "x" } }),
+      "invalid_user",
+    );
+    assert.equal(
+      await code({ userIds: ["a b"], type: "success", data: { message: "x" } }),
+      "invalid_user",
+    );
+    assert.equal(
+      await code({ userIds: ["a", "b", "c"], type: "success", data: { message: "x" } }),
+      "too_many_recipients",
+    );
+    assert.equal(await code({ userIds: ["a"], type: "nope", data: {} }), "unknown_type");
+    assert.equal(
+      await code({ userIds: ["a"], type: "success", data: { msg: "x" } }),
+      "invalid_data",
+    );
+    assert.equal(
+      await code({ userIds: ["a"], type: "success", data: { message: "x".repeat(300) } }),
+      "data_too_large",
+    );
+    assert.equal(
+      await code({ userIds: ["a"], type: "success", data: { message: "ok" } }),
+      "published",
+    );
+  });
+});
+
+Deno.test("requiresAck without an ack: exactly 3 re-sends on the topic, then failed", async () => {
+  await withWorld(async ({ broker, deps }) => {
+    await using center = new NotificationCenter(deps("a"), { sweep: false });
+    const [outcome] = await center.publish({
+      userIds: ["ada"],
+      type: "success",
+      data: { message: "ack me" },
+      requiresAck: true,
+    });
+    const failed = await waitUntil(async () => {
+      const record = await center.store.get("ada", outcome!.id);
+      return record?.status === "failed" ? record : null;
+    });
+    assert.equal(failed.retryCount, 3);
+    assert.ok(failed.lastRetryAt);
+    await sleep(INTERVAL * 3);
+    const retries = (await topicEvents(broker, "ada")).filter((event) => event.kind === "retry");
+    assert.deepEqual(retries.map((event) => event.kind === "retry" && event.attempt), [1, 2, 3]);
+    assert.equal(center.drivingRetries, 0);
+  });
+});
+
+Deno.test("an ack recorded by another isolate stops the driver at its next check", async () => {
+  await withWorld(async ({ broker, deps }) => {
+    await using driver = new NotificationCenter(deps("a"), { sweep: false });
+    await using other = new NotificationCenter(deps("b"), { sweep: false });
+    const [outcome] = await driver.publish({
+      userIds: ["ada"],
+      type: "success",
+      data: { message: "ack me" },
+      requiresAck: true,
+    });
+    await waitUntil(async () =>
+      (await topicEvents(broker, "ada")).some((event) => event.kind === "retry")
+    );
+    const acked = await other.acknowledge("ada", outcome!.id);
+    assert.equal(acked.status, "acknowledged");
+    await sleep(INTERVAL * 5);
+    const retries = (await topicEvents(broker, "ada")).filter((event) => event.kind === "retry");
+    assert.equal(retries.length, 1, "no re-send after the ack");
+    const record = await driver.store.get("ada", outcome!.id);
+    assert.equal(record?.status, "acknowledged");
+    assert.equal(record?.retryCount, 1);
+    await assert.rejects(() => other.acknowledge("ada", "missing"), /No notification/);
+  });
+});
+
+Deno.test("when the driving isolate dies, another one's sweep takes over without repeating a re-send", async () => {
+  await withWorld(async ({ broker, deps }) => {
+    const first = new NotificationCenter(deps("a"), { sweep: false });
+    const [outcome] = await first.publish({
+      userIds: ["ada"],
+      type: "success",
+      data: { message: "ack me" },
+      requiresAck: true,
+    });
+    await waitUntil(async () =>
+      (await topicEvents(broker, "ada")).some((event) => event.kind === "retry")
+    );
+    await first[Symbol.asyncDispose](); // the isolate is gone; its lease stays in KV
+    await using second = new NotificationCenter(deps("b"), { sweepMs: 25 });
+    const failed = await waitUntil(async () => {
+      const record = await second.store.get("ada", outcome!.id);
+      return record?.status === "failed" ? record : null;
+    });
+    assert.equal(failed.retryCount, 3);
+    const attempts = (await topicEvents(broker, "ada"))
+      .flatMap((event) => event.kind === "retry" ? [event.attempt] : []);
+    assert.deepEqual(attempts, [1, 2, 3]);
+  });
+});
+
+Deno.test("muted types are kept in history but not pushed; unmuting pushes the next one", async () => {
+  await withWorld(async ({ broker, deps }) => {
+    await using center = new NotificationCenter(deps("a"), { sweep: false });
+    await center.setPreferences("ada", { muted: ["file_uploaded"], mutedGroups: [] });
+    await assert.rejects(
+      () => center.setPreferences("ada", { muted: ["nope"], mutedGroups: [] }),
+      /Unknown notification type/,
+    );
+    const data = { fileId: "f1", fileName: "a.pdf", size: 1 };
+    const [muted] = await center.publish({ userIds: ["ada"], type: "file_uploaded", data });
+    assert.equal(muted?.muted, true);
+    assert.equal((await topicEvents(broker, "ada")).length, 0);
+    assert.equal((await center.store.history("ada")).items[0]?.status, "muted");
+    await center.setPreferences("ada", { muted: [], mutedGroups: [] });
+    await center.publish({ userIds: ["ada"], type: "file_uploaded", data });
+    assert.equal((await topicEvents(broker, "ada")).length, 1);
+  });
+});
+
+Deno.test("markRead() publishes a read event with the new unread count", async () => {
+  await withWorld(async ({ broker, deps }) => {
+    await using center = new NotificationCenter(deps("a"), { sweep: false });
+    const outcomes = [];
+    for (let index = 0; index < 3; index++) {
+      outcomes.push(
+        ...await center.publish({
+          userIds: ["ada"],
+          type: "success",
+          data: { message: `${index}` },
+        }),
+      );
+    }
+    const result = await center.markRead("ada", [outcomes[0]!.id]);
+    assert.deepEqual(result, { ids: [outcomes[0]!.id], unreadCount: 2 });
+    const all = await center.markRead("ada", "all");
+    assert.equal(all.unreadCount, 0);
+    assert.equal(all.ids.length, 2);
+    const reads = (await topicEvents(broker, "ada")).filter((event) => event.kind === "read");
+    assert.deepEqual(reads.map((event) => event.kind === "read" && event.unreadCount), [2, 0]);
+    assert.deepEqual(reads.map((event) => event.kind === "read" && event.all), [false, true]);
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * @module
+ * Notifications on the realtime core: a registry of typed notifications (zod),
+ * per-user records with read state, history and an audit log in KV, delivery on
+ * the user topic `user:<userId>` to every connection of the user, acks, and
+ * re-sends driven by one isolate with a KV lease that another isolate takes over.
+ *
+ * @example
+ * ```ts
+ * import { notifyFileUploaded } from "./lib/notifications/mod.ts";
+ * await notifyFileUploaded(ctx, "ada", { fileId: "f1", fileName: "a.pdf", size: 1200 });
+ * ```
+ */
+export {
+  NOTIFICATION_ID_PATTERN,
+  NotificationCenter,
+  notificationCenter,
+  type NotificationCenterOptions,
+  type NotificationDeps,
+  type NotificationSettings,
+  type PublishOutcome,
+  type PublishRequest,
+  USER_ID_PATTERN,
+  userTopic,
+} from "./center.ts";
+export { NotificationError, type NotificationErrorCode } from "./errors.ts";
+export { describeNotification, NOTIFICATION_EXAMPLES } from "./examples.ts";
+export {
+  ACKED_FRAME,
+  ERROR_TYPE_EVENT,
+  frameForPayload,
+  isNotificationFrame,
+  type Notification,
+  type NotificationFrame,
+  READ_FRAME,
+  type ReadFrame,
+  sseEventName,
+  type UserTopicPayload,
+} from "./frames.ts";
+export {
+  notifyCampaignCreated,
+  notifyError,
+  notifyFileUploaded,
+  notifyGroupInvitation,
+  type NotifyOptions,
+  notifyShardsGenerated,
+  notifySuccess,
+  notifyUser,
+  notifyUsers,
+} from "./helpers.ts";
+export {
+  type AuditEntry,
+  type HistoryItem,
+  isMuted,
+  NOTIFICATION_STATUSES,
+  type NotificationRecord,
+  type NotificationStatus,
+  type Preferences,
+  preferencesSchema,
+  toAuditEntry,
+  toHistoryItem,
+  toNotification,
+} from "./record.ts";
+export { RetryDriver, type RetryDriverOptions } from "./retry.ts";
+export { NotificationStore, type NotificationStoreOptions, type RetryLease } from "./store.ts";
+export {
+  type BuiltInNotificationType,
+  linkSchema,
+  NOTIFICATION_TYPES,
+  type NotificationData,
+  NotificationTypes,
+  TYPE_NAME_PATTERN,
+  type TypeCheck,
+} from "./types.ts";

@@ -1,0 +1,624 @@
+import { monotonicFactory } from "ulid";
+import { z } from "zod";
+import { retryWhileBusy } from "../kv/mod.ts";
+import { retentionFor } from "../realtime/mod.ts";
+import {
+  DUE_PREFIX,
+  dueKey,
+  historyKey,
+  historyPrefix,
+  leaseKey,
+  LOG_PREFIX,
+  logKey,
+  pendingKey,
+  pendingPrefix,
+  preferencesKey,
+  recordKey,
+  unreadKey,
+  unreadPrefix,
+} from "./_keys.ts";
+import { NotificationError } from "./errors.ts";
+import {
+  isMuted,
+  type NotificationRecord,
+  notificationRecordSchema,
+  type NotificationStatus,
+  type Preferences,
+  preferencesSchema,
+} from "./record.ts";
+
+/** Options of {@linkcode NotificationStore}. */
+export interface NotificationStoreOptions {
+  /** How long records are kept (default: the retention of `user:` topics, 30 days). */
+  maxAgeMs?: number;
+  /** Records kept per user; older ones are trimmed (default 1000). */
+  maxHistory?: number;
+}
+
+/** What {@linkcode NotificationStore.create} stores. */
+export interface CreateInput {
+  userId: string;
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+  requiresAck: boolean;
+  /** Milliseconds since the epoch (default now). */
+  now?: number;
+  /** For `requiresAck`: who drives the retries, when the first re-send is due, and the lease end. */
+  retry?: { owner: string; firstAt: number; leaseUntil: number } | undefined;
+}
+
+/** A lease on driving one notification's retries. */
+export interface RetryLease {
+  owner: string;
+  expiresAt: number;
+}
+
+const leaseSchema = z.object({ owner: z.string(), expiresAt: z.number() });
+const unreadSchema = z.object({ id: z.string(), at: z.number() });
+
+/** The outcome of one step of the retry driver against the store. */
+export type RetryStepResult =
+  | { outcome: "recorded"; record: NotificationRecord }
+  | { outcome: "stopped"; record: NotificationRecord | null }
+  | { outcome: "lost" };
+
+const nextSeq = monotonicFactory();
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function parseRecord(value: unknown): NotificationRecord | null {
+  const parsed = notificationRecordSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * Per-user notification records in Deno KV: the record (read state, delivery,
+ * ack and retry fields), a history index by time, unread and unacked indexes,
+ * the audit log, retry leases and preferences. Every change of a record is an
+ * atomic commit checked against its versionstamp, so isolates racing on one
+ * record (a delivery, an ack, a read, a retry step) never lose each other's write.
+ */
+export class NotificationStore {
+  readonly #kv: Deno.Kv;
+  readonly #maxAgeMs: number;
+  readonly #maxHistory: number;
+
+  constructor(kv: Deno.Kv, options: NotificationStoreOptions = {}) {
+    this.#kv = kv;
+    this.#maxAgeMs = options.maxAgeMs ?? retentionFor("user:x").maxAgeMs;
+    this.#maxHistory = options.maxHistory ?? 1000;
+  }
+
+  /** How long records are kept. */
+  get maxAgeMs(): number {
+    return this.#maxAgeMs;
+  }
+
+  #expired(record: NotificationRecord, now = Date.now()): boolean {
+    return Date.parse(record.timestamp) + this.#maxAgeMs < now;
+  }
+
+  #expireIn(record: NotificationRecord, now = Date.now()): number {
+    return Math.max(1000, Date.parse(record.timestamp) + this.#maxAgeMs - now);
+  }
+
+  /**
+   * Stores a new notification, unless one with the same id exists for the user
+   * (then that one is returned with `created: false`: publishing is idempotent).
+   * Reads the user's preferences in the same round trip: a muted one is stored
+   * with status `muted` and never pushed.
+   */
+  async create(input: CreateInput): Promise<{ record: NotificationRecord; created: boolean }> {
+    const now = input.now ?? Date.now();
+    const key = recordKey(input.userId, input.id);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const [existing, preferences] = await retryWhileBusy(() =>
+        this.#kv.getMany<[unknown, unknown]>([key, preferencesKey(input.userId)])
+      );
+      const found = existing.value ? parseRecord(existing.value) : null;
+      if (found && !this.#expired(found, now)) return { record: found, created: false };
+      const muted = isMuted(parsePreferences(preferences.value), input.type, input.data);
+      const retry = input.requiresAck && !muted ? input.retry : undefined;
+      const seq = nextSeq(now);
+      const record: NotificationRecord = {
+        id: input.id,
+        userId: input.userId,
+        type: input.type,
+        data: input.data,
+        timestamp: iso(now),
+        requiresAck: input.requiresAck,
+        read: false,
+        readAt: null,
+        status: muted ? "muted" : "pending",
+        sentAt: muted ? null : iso(now),
+        deliveredAt: null,
+        acknowledged: false,
+        acknowledgedAt: null,
+        retryCount: 0,
+        lastRetryAt: null,
+        seq,
+        nextRetryAt: retry?.firstAt ?? null,
+      };
+      const expireIn = this.#maxAgeMs;
+      const operation = this.#kv.atomic()
+        .check(existing)
+        .set(key, record, { expireIn })
+        .set(historyKey(input.userId, seq), input.id, { expireIn })
+        .set(unreadKey(input.userId, seq), { id: input.id, at: now }, { expireIn })
+        .set(logKey(seq, input.userId), input.id, { expireIn });
+      if (input.requiresAck && !muted) {
+        operation.set(pendingKey(input.userId, seq), input.id, { expireIn });
+      }
+      if (retry) {
+        operation.set(dueKey(retry.firstAt, input.userId, input.id), true, { expireIn })
+          .set(
+            leaseKey(input.userId, input.id),
+            {
+              owner: retry.owner,
+              expiresAt: retry.leaseUntil,
+            } satisfies RetryLease,
+            { expireIn },
+          );
+      }
+      const result = await retryWhileBusy(() => operation.commit());
+      if (result.ok) return { record, created: true };
+    }
+    throw new Error(`Cannot store notification "${input.id}": too many concurrent writers`);
+  }
+
+  /** One record, or null when there is none (or it expired). */
+  async get(userId: string, id: string): Promise<NotificationRecord | null> {
+    const entry = await retryWhileBusy(() => this.#kv.get(recordKey(userId, id)));
+    const record = entry.value ? parseRecord(entry.value) : null;
+    return record && !this.#expired(record) ? record : null;
+  }
+
+  /**
+   * Changes one record atomically: `change` returns the new record (and extra
+   * operations for the same commit), or null to leave it as it is. Retried on
+   * conflict. Resolves to the record after the change and whether it changed,
+   * or null when there is no such record.
+   */
+  async #update(
+    userId: string,
+    id: string,
+    change: (
+      record: NotificationRecord,
+    ) => { record: NotificationRecord; also?: (operation: Deno.AtomicOperation) => void } | null,
+  ): Promise<{ record: NotificationRecord; changed: boolean } | null> {
+    const key = recordKey(userId, id);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const entry = await retryWhileBusy(() => this.#kv.get(key));
+      const current = entry.value ? parseRecord(entry.value) : null;
+      if (!current || this.#expired(current)) return null;
+      const next = change(current);
+      if (!next) return { record: current, changed: false };
+      const operation = this.#kv.atomic().check(entry)
+        .set(key, next.record, { expireIn: this.#expireIn(next.record) });
+      next.also?.(operation);
+      const result = await retryWhileBusy(() => operation.commit());
+      if (result.ok) return { record: next.record, changed: true };
+      if (attempt > 3) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
+    }
+    throw new Error(`Cannot update notification "${id}": too many concurrent writers`);
+  }
+
+  /** Records the first delivery to a connection (`pending` → `delivered`). */
+  async markDelivered(
+    userId: string,
+    id: string,
+    now = Date.now(),
+  ): Promise<NotificationRecord | null> {
+    const result = await this.#update(userId, id, (record) => {
+      if (record.deliveredAt !== null) return null;
+      return {
+        record: {
+          ...record,
+          deliveredAt: iso(now),
+          status: record.status === "pending" ? "delivered" : record.status,
+        },
+      };
+    });
+    return result?.changed ? result.record : null;
+  }
+
+  /**
+   * Records an ack: `acknowledged` with its time; the retry lease and due entry
+   * go, so whichever isolate drives the retries stops at its next check.
+   * Acking twice is harmless. Null when the user has no such notification.
+   */
+  async acknowledge(
+    userId: string,
+    id: string,
+    now = Date.now(),
+  ): Promise<{ record: NotificationRecord; changed: boolean } | null> {
+    return await this.#update(userId, id, (record) => {
+      if (record.acknowledged) return null;
+      return {
+        record: {
+          ...record,
+          acknowledged: true,
+          acknowledgedAt: iso(now),
+          deliveredAt: record.deliveredAt ?? iso(now),
+          status: "acknowledged",
+          nextRetryAt: null,
+        },
+        also: (operation) => {
+          operation.delete(pendingKey(userId, record.seq)).delete(leaseKey(userId, id));
+          if (record.nextRetryAt !== null) {
+            operation.delete(dueKey(record.nextRetryAt, userId, id));
+          }
+        },
+      };
+    });
+  }
+
+  /** Marks notifications read; resolves to the ids that were unread. */
+  async markRead(userId: string, ids: string[], now = Date.now()): Promise<string[]> {
+    const changed: string[] = [];
+    await runLimited(ids, 8, async (id) => {
+      const result = await this.#update(userId, id, (record) => {
+        if (record.read) return null;
+        return {
+          record: { ...record, read: true, readAt: iso(now) },
+          also: (operation) => operation.delete(unreadKey(userId, record.seq)),
+        };
+      });
+      if (result?.changed) changed.push(id);
+    });
+    return changed;
+  }
+
+  /** Marks every unread notification of the user read; resolves to their ids. */
+  async markAllRead(userId: string, now = Date.now()): Promise<string[]> {
+    const changed: string[] = [];
+    while (true) {
+      const ids = (await this.#unread(userId, 200)).map((entry) => entry.id);
+      if (ids.length === 0) return changed;
+      const done = await this.markRead(userId, ids, now);
+      changed.push(...done);
+      // Index entries whose record is gone (expired, trimmed) are dropped here.
+      if (done.length < ids.length) await this.#dropStaleUnread(userId, ids, done);
+      if (ids.length < 200) return changed;
+    }
+  }
+
+  async #dropStaleUnread(userId: string, ids: string[], done: string[]): Promise<void> {
+    const stale = new Set(ids.filter((id) => !done.includes(id)));
+    for await (const entry of this.#kv.list({ prefix: unreadPrefix(userId) })) {
+      const value = unreadSchema.safeParse(entry.value);
+      if (!value.success || stale.has(value.data.id)) {
+        const record = value.success ? await this.get(userId, value.data.id) : null;
+        if (!record || record.read) await retryWhileBusy(() => this.#kv.delete(entry.key));
+      }
+    }
+  }
+
+  async #unread(userId: string, limit: number): Promise<{ id: string; at: number }[]> {
+    const now = Date.now();
+    const entries: { id: string; at: number }[] = [];
+    const iterator = this.#kv.list({ prefix: unreadPrefix(userId) }, { limit });
+    for await (const entry of iterator) {
+      const value = unreadSchema.safeParse(entry.value);
+      if (value.success && value.data.at + this.#maxAgeMs >= now) entries.push(value.data);
+    }
+    return entries;
+  }
+
+  /** Unread notifications of the user (counted up to 1000). */
+  async unreadCount(userId: string): Promise<number> {
+    return (await this.#unread(userId, 1000)).length;
+  }
+
+  async #records(userId: string, ids: string[]): Promise<NotificationRecord[]> {
+    const records: NotificationRecord[] = [];
+    for (let start = 0; start < ids.length; start += 10) {
+      const keys = ids.slice(start, start + 10).map((id) => recordKey(userId, id));
+      const entries = await retryWhileBusy(() => this.#kv.getMany(keys));
+      for (const entry of entries) {
+        const record = entry.value ? parseRecord(entry.value) : null;
+        if (record && !this.#expired(record)) records.push(record);
+      }
+    }
+    return records;
+  }
+
+  /**
+   * A page of the user's history, newest first. `before` is the id of the
+   * oldest notification of the previous page; `nextBefore` continues after this page.
+   */
+  async history(
+    userId: string,
+    options: { before?: string | undefined; limit?: number | undefined } = {},
+  ): Promise<{ items: NotificationRecord[]; nextBefore: string | null }> {
+    const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
+    let end: Deno.KvKey | undefined;
+    if (options.before) {
+      const anchor = await this.get(userId, options.before);
+      if (!anchor) {
+        throw new NotificationError(
+          "invalid_cursor",
+          `Cannot page before "${options.before.slice(0, 64)}": no such notification`,
+        );
+      }
+      end = historyKey(userId, anchor.seq);
+    }
+    const ids: string[] = [];
+    const selector = end
+      ? { prefix: historyPrefix(userId), end }
+      : { prefix: historyPrefix(userId) };
+    for await (const entry of this.#kv.list<string>(selector, { reverse: true, limit })) {
+      if (typeof entry.value === "string") ids.push(entry.value);
+    }
+    const items = await this.#records(userId, ids);
+    const last = items.at(-1);
+    return { items, nextBefore: ids.length === limit && last ? last.id : null };
+  }
+
+  /**
+   * The audit log, newest first, filtered by user, type and status. Scans at most
+   * `scanLimit` records per call; `nextBefore` (opaque) continues the scan.
+   */
+  async log(options: {
+    userId?: string | undefined;
+    type?: string | undefined;
+    status?: NotificationStatus | undefined;
+    before?: string | undefined;
+    limit?: number | undefined;
+    scanLimit?: number | undefined;
+  } = {}): Promise<{ entries: NotificationRecord[]; nextBefore: string | null }> {
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+    const scanLimit = options.scanLimit ?? 5000;
+    const matches = (record: NotificationRecord) =>
+      (!options.type || record.type === options.type) &&
+      (!options.status || record.status === options.status);
+    const entries: NotificationRecord[] = [];
+    let scanned = 0;
+    let lastSeq: string | null = null;
+    let exhausted = true;
+    const pointers: { userId: string; id: string; seq: string }[] = [];
+    const flush = async () => {
+      const byUser = new Map<string, { id: string; seq: string }[]>();
+      for (const pointer of pointers.splice(0)) {
+        byUser.set(pointer.userId, [...(byUser.get(pointer.userId) ?? []), pointer]);
+      }
+      const found: NotificationRecord[] = [];
+      for (const [userId, items] of byUser) {
+        found.push(...await this.#records(userId, items.map((item) => item.id)));
+      }
+      found.sort((a, b) => (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0));
+      for (const record of found) if (matches(record)) entries.push(record);
+    };
+    const prefix = options.userId ? historyPrefix(options.userId) : LOG_PREFIX;
+    const before = options.before ? [...prefix, options.before] : undefined;
+    const selector = before ? { prefix, end: before } : { prefix };
+    for await (const entry of this.#kv.list<string>(selector, { reverse: true, batchSize: 100 })) {
+      if (entries.length >= limit) {
+        exhausted = false;
+        break;
+      }
+      if (scanned >= scanLimit) {
+        exhausted = false;
+        break;
+      }
+      const seq = String(entry.key[options.userId ? 3 : 2]);
+      const userId = options.userId ?? String(entry.key[3]);
+      if (typeof entry.value !== "string") continue;
+      pointers.push({ userId, id: entry.value, seq });
+      lastSeq = seq;
+      scanned += 1;
+      if (pointers.length >= 50) await flush();
+    }
+    await flush();
+    const page = entries.slice(0, limit);
+    const nextBefore = entries.length > limit ? page.at(-1)!.seq : exhausted ? null : lastSeq;
+    return { entries: page, nextBefore };
+  }
+
+  /** The user's notifications still waiting for an ack (not muted), oldest first. */
+  async unacknowledged(userId: string, limit = 100): Promise<NotificationRecord[]> {
+    const ids: string[] = [];
+    const iterator = this.#kv.list<string>({ prefix: pendingPrefix(userId) }, {
+      reverse: true,
+      limit,
+    });
+    for await (const entry of iterator) if (typeof entry.value === "string") ids.push(entry.value);
+    const records = await this.#records(userId, ids);
+    return records.filter((record) => !record.acknowledged && record.status !== "muted")
+      .sort((a, b) => (a.seq < b.seq ? -1 : 1));
+  }
+
+  /** The user's preferences (nothing muted by default). */
+  async preferences(userId: string): Promise<Preferences> {
+    const entry = await retryWhileBusy(() => this.#kv.get(preferencesKey(userId)));
+    return parsePreferences(entry.value) ?? { muted: [], mutedGroups: [] };
+  }
+
+  /** Replaces the user's preferences. */
+  async setPreferences(userId: string, preferences: Preferences): Promise<Preferences> {
+    const clean: Preferences = {
+      muted: [...new Set(preferences.muted)],
+      mutedGroups: [...new Set(preferences.mutedGroups)],
+    };
+    await retryWhileBusy(() => this.#kv.set(preferencesKey(userId), clean));
+    return clean;
+  }
+
+  /** The retry lease of a notification, if any. */
+  async lease(userId: string, id: string): Promise<RetryLease | null> {
+    const entry = await retryWhileBusy(() => this.#kv.get(leaseKey(userId, id)));
+    const parsed = leaseSchema.safeParse(entry.value);
+    return parsed.success ? parsed.data : null;
+  }
+
+  /**
+   * Takes over driving a notification's retries when nobody holds the lease or it
+   * ran out (its driver died). Atomic: of several isolates, one wins.
+   */
+  async claim(
+    userId: string,
+    id: string,
+    lease: RetryLease,
+    now = Date.now(),
+  ): Promise<boolean> {
+    const key = leaseKey(userId, id);
+    const entry = await retryWhileBusy(() => this.#kv.get(key));
+    const current = leaseSchema.safeParse(entry.value);
+    if (current.success && current.data.expiresAt > now && current.data.owner !== lease.owner) {
+      return false;
+    }
+    const result = await retryWhileBusy(() =>
+      this.#kv.atomic().check(entry).set(key, lease, { expireIn: this.#maxAgeMs }).commit()
+    );
+    return result.ok;
+  }
+
+  /**
+   * Records one re-send (`retryCount + 1`, `lastRetryAt`) and moves the due entry
+   * and lease on, if `owner` still holds the lease and no ack arrived.
+   */
+  async recordRetry(
+    userId: string,
+    id: string,
+    step: { owner: string; attempt: number; now: number; nextAt: number; leaseUntil: number },
+  ): Promise<RetryStepResult> {
+    return await this.#retryStep(userId, id, step.owner, (record) => {
+      if (record.retryCount >= step.attempt) return { record, unchanged: true };
+      return {
+        record: {
+          ...record,
+          retryCount: step.attempt,
+          lastRetryAt: iso(step.now),
+          nextRetryAt: step.nextAt,
+        },
+        lease: { owner: step.owner, expiresAt: step.leaseUntil },
+      };
+    });
+  }
+
+  /** Marks a notification `failed` after its last unacked re-send (if `owner` drives it). */
+  async markFailed(userId: string, id: string, owner: string): Promise<RetryStepResult> {
+    return await this.#retryStep(userId, id, owner, (record) => ({
+      record: { ...record, status: "failed", nextRetryAt: null },
+      lease: null,
+    }));
+  }
+
+  async #retryStep(
+    userId: string,
+    id: string,
+    owner: string,
+    change: (record: NotificationRecord) => {
+      record: NotificationRecord;
+      lease?: RetryLease | null;
+      unchanged?: boolean;
+    },
+  ): Promise<RetryStepResult> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const [recordEntry, leaseEntry] = await retryWhileBusy(() =>
+        this.#kv.getMany<[unknown, unknown]>([recordKey(userId, id), leaseKey(userId, id)])
+      );
+      const record = recordEntry.value ? parseRecord(recordEntry.value) : null;
+      if (
+        !record || this.#expired(record) || record.acknowledged || record.status === "failed" ||
+        record.status === "muted"
+      ) {
+        return { outcome: "stopped", record };
+      }
+      const lease = leaseSchema.safeParse(leaseEntry.value);
+      if (!lease.success || lease.data.owner !== owner) return { outcome: "lost" };
+      const next = change(record);
+      if (next.unchanged) return { outcome: "recorded", record };
+      const operation = this.#kv.atomic().check(recordEntry).check(leaseEntry)
+        .set(recordKey(userId, id), next.record, { expireIn: this.#expireIn(next.record) });
+      if (record.nextRetryAt !== null) operation.delete(dueKey(record.nextRetryAt, userId, id));
+      if (next.record.nextRetryAt !== null) {
+        operation.set(dueKey(next.record.nextRetryAt, userId, id), true, {
+          expireIn: this.#expireIn(next.record),
+        });
+      }
+      if (next.lease) {
+        operation.set(leaseKey(userId, id), next.lease, { expireIn: this.#expireIn(next.record) });
+      } else if (next.lease === null) operation.delete(leaseKey(userId, id));
+      const result = await retryWhileBusy(() => operation.commit());
+      if (result.ok) return { outcome: "recorded", record: next.record };
+    }
+    throw new Error(`Cannot record a retry of "${id}": too many concurrent writers`);
+  }
+
+  /** Drops the due entry and lease of a notification whose retries ended. */
+  async clearRetry(userId: string, id: string, record: NotificationRecord | null): Promise<void> {
+    const operation = this.#kv.atomic().delete(leaseKey(userId, id));
+    if (record?.nextRetryAt != null) operation.delete(dueKey(record.nextRetryAt, userId, id));
+    await retryWhileBusy(() => operation.commit());
+  }
+
+  /** Due entries at or before `until` (ms), oldest first: what a takeover sweep looks at. */
+  async due(until: number, limit = 100): Promise<{ at: number; userId: string; id: string }[]> {
+    const found: { at: number; userId: string; id: string }[] = [];
+    const iterator = this.#kv.list({ prefix: DUE_PREFIX, end: [...DUE_PREFIX, until + 1] }, {
+      limit,
+    });
+    for await (const entry of iterator) {
+      const [, , at, userId, id] = entry.key;
+      if (typeof at === "number" && typeof userId === "string" && typeof id === "string") {
+        found.push({ at, userId, id });
+      }
+    }
+    return found;
+  }
+
+  /** Deletes the user's oldest notifications beyond `maxHistory`; resolves to how many. */
+  async trim(userId: string): Promise<number> {
+    let index = 0;
+    const stale: { seq: string; id: string }[] = [];
+    const iterator = this.#kv.list<string>({ prefix: historyPrefix(userId) }, {
+      reverse: true,
+      batchSize: 500,
+    });
+    for await (const entry of iterator) {
+      index += 1;
+      if (index > this.#maxHistory && typeof entry.value === "string") {
+        stale.push({ seq: String(entry.key[3]), id: entry.value });
+      }
+    }
+    for (let start = 0; start < stale.length; start += 10) {
+      const batch = stale.slice(start, start + 10);
+      const entries = await retryWhileBusy(() =>
+        this.#kv.getMany(batch.map((item) => recordKey(userId, item.id)))
+      );
+      const operation = this.#kv.atomic();
+      batch.forEach(({ seq, id }, position) => {
+        operation.delete(historyKey(userId, seq)).delete(unreadKey(userId, seq))
+          .delete(pendingKey(userId, seq)).delete(logKey(seq, userId));
+        const value = entries[position]?.value;
+        const record = value ? parseRecord(value) : null;
+        // Only the record this index entry points at: a newer one may reuse the id.
+        if (record && record.seq === seq) {
+          operation.delete(recordKey(userId, id)).delete(leaseKey(userId, id));
+          if (record.nextRetryAt !== null) operation.delete(dueKey(record.nextRetryAt, userId, id));
+        }
+      });
+      await retryWhileBusy(() => operation.commit());
+    }
+    return stale.length;
+  }
+}
+
+function parsePreferences(value: unknown): Preferences | null {
+  const parsed = preferencesSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/** Runs `task` over `items`, at most `limit` at a time. */
+export async function runLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await task(items[next++]!);
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import { NotificationStore } from "./store.ts";
+
+async function withStore(
+  fn: (store: NotificationStore, kv: Deno.Kv) => Promise<void>,
+  options: { maxHistory?: number } = {},
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await fn(new NotificationStore(kv, options), kv);
+  } finally {
+    kv.close();
+  }
+}
+
+const message = (text: string) => ({ message: text });
+
+Deno.test("create() is idempotent by id per user", async () => {
+  await withStore(async (store) => {
+    const first = await store.create({
+      userId: "ada",
+      id: "n1",
+      type: "success",
+      data: message("a"),
+      requiresAck: false,
+    });
+    const again = await store.create({
+      userId: "ada",
+      id: "n1",
+      type: "success",
+      data: message("changed"),
+      requiresAck: false,
+    });
+    assert.equal(first.created, true);
+    assert.equal(again.created, false);
+    assert.equal(again.record.data.message, "a");
+    const other = await store.create({
+      userId: "bob",
+      id: "n1",
+      type: "success",
+      data: message("b"),
+      requiresAck: false,
+    });
+    assert.equal(other.created, true, "ids are per user");
+    assert.equal((await store.history("ada")).items.length, 1);
+  });
+});
+
+Deno.test("history() pages newest first; read state and the unread count follow markRead", async () => {
+  await withStore(async (store) => {
+    for (let index = 1; index <= 7; index++) {
+      await store.create({
+        userId: "ada",
+        id: `n${index}`,
+        type: "success",
+        data: message(String(index)),
+        requiresAck: false,
+      });
+    }
+    const first = await store.history("ada", { limit: 3 });
+    assert.deepEqual(first.items.map((item) => item.id), ["n7", "n6", "n5"]);
+    assert.equal(first.nextBefore, "n5");
+    const second = await store.history("ada", { limit: 3, before: first.nextBefore! });
+    assert.deepEqual(second.items.map((item) => item.id), ["n4", "n3", "n2"]);
+    const last = await store.history("ada", { limit: 3, before: second.nextBefore! });
+    assert.deepEqual(last.items.map((item) => item.id), ["n1"]);
+    assert.equal(last.nextBefore, null);
+    await assert.rejects(() => store.history("ada", { before: "nope" }), /no such notification/);
+
+    assert.equal(await store.unreadCount("ada"), 7);
+    assert.deepEqual(await store.markRead("ada", ["n2", "n3", "missing"]), ["n2", "n3"]);
+    assert.deepEqual(await store.markRead("ada", ["n2"]), [], "reading twice changes nothing");
+    assert.equal(await store.unreadCount("ada"), 5);
+    const page = await store.history("ada", { limit: 10 });
+    assert.deepEqual(page.items.filter((item) => item.read).map((item) => item.id), ["n3", "n2"]);
+    assert.ok(page.items.find((item) => item.id === "n2")!.readAt);
+    assert.equal((await store.markAllRead("ada")).length, 5);
+    assert.equal(await store.unreadCount("ada"), 0);
+  });
+});
+
+Deno.test("muted types are stored with status muted and not indexed as waiting for an ack", async () => {
+  await withStore(async (store) => {
+    await store.setPreferences("ada", { muted: ["error"], mutedGroups: ["g1"] });
+    const muted = await store.create({
+      userId: "ada",
+      id: "m1",
+      type: "error",
+      data: message("x"),
+      requiresAck: true,
+    });
+    assert.equal(muted.record.status, "muted");
+    assert.equal(muted.record.sentAt, null);
+    const group = await store.create({
+      userId: "ada",
+      id: "m2",
+      type: "group.member.joined",
+      data: { groupId: "g1", groupName: "G", member: { userId: "x" } },
+      requiresAck: false,
+    });
+    assert.equal(group.record.status, "muted");
+    const loud = await store.create({
+      userId: "ada",
+      id: "l1",
+      type: "success",
+      data: message("y"),
+      requiresAck: true,
+    });
+    assert.equal(loud.record.status, "pending");
+    assert.deepEqual((await store.unacknowledged("ada")).map((record) => record.id), ["l1"]);
+  });
+});
+
+Deno.test("acknowledge() and markDelivered() move the status; the log filters by user, type, status", async () => {
+  await withStore(async (store) => {
+    await store.create({
+      userId: "ada",
+      id: "a",
+      type: "success",
+      data: message("1"),
+      requiresAck: true,
+    });
+    await store.create({
+      userId: "ada",
+      id: "b",
+      type: "error",
+      data: message("2"),
+      requiresAck: false,
+    });
+    await store.create({
+      userId: "bob",
+      id: "c",
+      type: "success",
+      data: message("3"),
+      requiresAck: false,
+    });
+    assert.equal((await store.markDelivered("ada", "a"))?.status, "delivered");
+    assert.equal(
+      await store.markDelivered("ada", "a"),
+      null,
+      "only the first delivery is recorded",
+    );
+    const acked = await store.acknowledge("ada", "a");
+    assert.equal(acked?.changed, true);
+    assert.equal(acked?.record.status, "acknowledged");
+    assert.ok(acked?.record.acknowledgedAt);
+    assert.equal((await store.acknowledge("ada", "a"))?.changed, false);
+    assert.equal(await store.acknowledge("ada", "zzz"), null);
+    assert.deepEqual(await store.unacknowledged("ada"), []);
+
+    const all = await store.log();
+    assert.deepEqual(all.entries.map((record) => record.id), ["c", "b", "a"]);
+    assert.deepEqual((await store.log({ userId: "ada" })).entries.map((record) => record.id), [
+      "b",
+      "a",
+    ]);
+    assert.deepEqual(
+      (await store.log({ status: "acknowledged" })).entries.map((record) => record.id),
+      ["a"],
+    );
+    assert.deepEqual((await store.log({ type: "success", userId: "bob" })).entries.length, 1);
+    const paged = await store.log({ limit: 2 });
+    assert.deepEqual(paged.entries.map((record) => record.id), ["c", "b"]);
+    const rest = await store.log({ limit: 2, before: paged.nextBefore! });
+    assert.deepEqual(rest.entries.map((record) => record.id), ["a"]);
+    assert.equal(rest.nextBefore, null);
+  });
+});
+
+Deno.test("trim() keeps the newest maxHistory notifications and their indexes", async () => {
+  await withStore(async (store) => {
+    for (let index = 1; index <= 6; index++) {
+      await store.create({
+        userId: "ada",
+        id: `n${index}`,
+        type: "success",
+        data: message(String(index)),
+        requiresAck: index === 1,
+      });
+    }
+    assert.equal(await store.trim("ada"), 2);
+    assert.deepEqual((await store.history("ada")).items.map((item) => item.id), [
+      "n6",
+      "n5",
+      "n4",
+      "n3",
+    ]);
+    assert.equal(await store.get("ada", "n1"), null);
+    assert.equal(await store.unreadCount("ada"), 4);
+    assert.deepEqual(await store.unacknowledged("ada"), []);
+    assert.equal((await store.log()).entries.length, 4);
+  }, { maxHistory: 4 });
+});
+
+Deno.test("a retry lease is claimed by one driver at a time and only after it ran out", async () => {
+  await withStore(async (store) => {
+    const now = Date.now();
+    await store.create({
+      userId: "ada",
+      id: "r",
+      type: "success",
+      data: message("r"),
+      requiresAck: true,
+      now,
+      retry: { owner: "one", firstAt: now + 100, leaseUntil: now + 200 },
+    });
+    assert.deepEqual((await store.due(now + 100)).map((due) => due.id), ["r"]);
+    assert.equal(await store.claim("ada", "r", { owner: "two", expiresAt: now + 500 }, now), false);
+    assert.equal(
+      await store.claim("ada", "r", { owner: "two", expiresAt: now + 900 }, now + 300),
+      true,
+    );
+    const lost = await store.recordRetry("ada", "r", {
+      owner: "one",
+      attempt: 1,
+      now,
+      nextAt: now + 1,
+      leaseUntil: now + 2,
+    });
+    assert.equal(lost.outcome, "lost");
+    const recorded = await store.recordRetry("ada", "r", {
+      owner: "two",
+      attempt: 1,
+      now: now + 300,
+      nextAt: now + 400,
+      leaseUntil: now + 500,
+    });
+    assert.equal(recorded.outcome, "recorded");
+    assert.deepEqual((await store.due(now + 1000)).map((due) => due.at), [now + 400]);
+    await store.acknowledge("ada", "r");
+    assert.deepEqual(await store.due(now + 1000), [], "an ack removes the due entry");
+    assert.equal(await store.lease("ada", "r"), null);
+  });
+});

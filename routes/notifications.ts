@@ -1,0 +1,361 @@
+import { type Context, Hono } from "hono";
+import { type ComponentType, h, type VNode } from "preact";
+import { z } from "zod";
+import type { AppContext } from "../lib/context.ts";
+import { ApiError } from "../lib/errors/mod.ts";
+import {
+  ACKED_FRAME,
+  NOTIFICATION_EXAMPLES,
+  NOTIFICATION_STATUSES,
+  type NotificationCenter,
+  notificationCenter,
+  NotificationError,
+  preferencesSchema,
+  toAuditEntry,
+  toHistoryItem,
+} from "../lib/notifications/mod.ts";
+import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
+import { acceptWebSocket, type FrameSchemas, openSse } from "../lib/transport/mod.ts";
+import { Layout } from "../components/Layout.tsx";
+import { Island } from "../components/Island.tsx";
+import { renderPage } from "../components/render_page.tsx";
+import NotificationPlayground from "../islands/NotificationPlayground.tsx";
+import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
+import { clientAddress, readJson, readQuery } from "./_http.ts";
+import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
+
+/** The body of `POST /api/notifications/publish`. */
+export const notificationPublishSchema = z.object({
+  userId: z.string().min(1).max(128).optional(),
+  userIds: z.array(z.string().min(1).max(128)).min(1).optional(),
+  type: z.string().min(1).max(100),
+  data: z.unknown().default({}),
+  requiresAck: z.boolean().optional(),
+  id: z.string().min(1).max(128).optional(),
+}).strict();
+
+/** The body of `POST /api/notifications/demo` (a user sends themselves a notification). */
+export const notificationDemoSchema = z.object({
+  type: z.string().min(1).max(100),
+  data: z.unknown().optional(),
+  requiresAck: z.boolean().optional(),
+}).strict();
+
+const ackFrame = z.object({
+  type: z.literal("ack"),
+  notificationId: z.string().min(1).max(128),
+}).strict();
+const readFrame = z.object({
+  type: z.literal("read"),
+  notificationId: z.string().min(1).max(128).optional(),
+  all: z.literal(true).optional(),
+}).strict().refine(
+  (frame) => (frame.notificationId === undefined) !== (frame.all === undefined),
+  "send either notificationId or all: true",
+);
+
+/** A frame a client may send on `GET /api/ws/notifications`. */
+export type NotificationClientFrame = z.infer<typeof ackFrame> | z.infer<typeof readFrame>;
+
+/** Frames a client may send on `GET /api/ws/notifications` (besides `ping`). */
+export const notificationClientFrames: FrameSchemas<NotificationClientFrame> = {
+  ack: ackFrame,
+  read: readFrame,
+};
+
+const STATUS_BY_CODE: Record<NotificationError["code"], number> = {
+  unknown_type: 400,
+  invalid_data: 400,
+  invalid_user: 400,
+  too_many_recipients: 400,
+  invalid_cursor: 400,
+  data_too_large: 413,
+  notification_not_found: 404,
+};
+
+/** An API error that also lists zod-style issues in its body. */
+class IssuesError extends ApiError {
+  readonly issues: { path: string; message: string }[];
+  constructor(status: number, code: string, message: string, issues: IssuesError["issues"]) {
+    super(status, code, message);
+    this.issues = issues;
+  }
+  override toJSON(): { error: { code: string; message: string } } {
+    const body = super.toJSON();
+    return { error: { ...body.error, ...(this.issues.length ? { issues: this.issues } : {}) } };
+  }
+}
+
+function toApiError(error: unknown): unknown {
+  if (!(error instanceof NotificationError)) return error;
+  return new IssuesError(STATUS_BY_CODE[error.code], error.code, error.message, error.issues);
+}
+
+async function translate<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toApiError(error);
+  }
+}
+
+/**
+ * Notifications (SPEC §4): publish with the API key, SSE and WebSocket streams
+ * of a user's topic, history, read state, acks, preferences, the audit log, and
+ * the `/notifications` page.
+ */
+export function notificationRoutes(ctx: AppContext): Hono {
+  const app = new Hono();
+  const center: NotificationCenter = notificationCenter(ctx);
+  const observer = transportObserver(ctx);
+  const config = ctx.config;
+
+  async function limitRecipients(userIds: readonly string[]): Promise<void> {
+    const results = await Promise.all(
+      userIds.map((userId) =>
+        ctx.rateLimiter.consume("notify_user", userId, {
+          limit: config.NOTIFY_USER_PER_MINUTE,
+          windowMs: 60_000,
+        }).then((result) => ({ userId, result }))
+      ),
+    );
+    const limited = results.find((item) => !item.result.allowed);
+    if (limited) {
+      throw new ApiError(
+        429,
+        "rate_limited",
+        `User "${limited.userId}" already got ${config.NOTIFY_USER_PER_MINUTE} notifications ` +
+          `this minute; try again in ${limited.result.retryAfterSeconds} s`,
+        { headers: { "Retry-After": String(limited.result.retryAfterSeconds) } },
+      );
+    }
+  }
+
+  app.post("/api/notifications/publish", async (c) => {
+    requireApiKey(c, ctx);
+    const body = await readJson(c, notificationPublishSchema, {
+      maxBytes: config.NOTIFY_MAX_DATA_BYTES + config.NOTIFY_MAX_RECIPIENTS * 80 + 4096,
+    });
+    const userIds = [...(body.userId ? [body.userId] : []), ...(body.userIds ?? [])];
+    if (userIds.length === 0) {
+      throw new ApiError(400, "missing_user", "userId or userIds is required");
+    }
+    const request = {
+      userIds,
+      type: body.type,
+      data: body.data,
+      requiresAck: body.requiresAck,
+      id: body.id,
+    };
+    await translate(() => Promise.resolve(center.validate(request)));
+    await enforceRateLimit(ctx.rateLimiter, "notify_publisher", clientAddress(c), {
+      limit: config.NOTIFY_PUBLISHER_PER_MINUTE,
+      windowMs: 60_000,
+    });
+    await limitRecipients([...new Set(userIds)]);
+    const outcomes = await translate(() => center.publish(request));
+    return c.json({
+      ids: outcomes.map((outcome) => outcome.id),
+      results: outcomes,
+    }, 202);
+  });
+
+  app.post("/api/notifications/demo", async (c) => {
+    const claims = await requireUser(c, ctx);
+    const body = await readJson(c, notificationDemoSchema, {
+      maxBytes: config.NOTIFY_MAX_DATA_BYTES + 1024,
+    });
+    const request = {
+      userIds: [claims.sub],
+      type: body.type,
+      data: body.data ?? NOTIFICATION_EXAMPLES[body.type] ?? {},
+      requiresAck: body.requiresAck,
+    };
+    await translate(() => Promise.resolve(center.validate(request)));
+    await enforceRateLimit(ctx.rateLimiter, "notify_demo", claims.sub, {
+      limit: 30,
+      windowMs: 60_000,
+    });
+    await limitRecipients([claims.sub]);
+    const outcomes = await translate(() => center.publish(request));
+    return c.json({ ids: outcomes.map((outcome) => outcome.id), results: outcomes }, 202);
+  });
+
+  app.get("/api/notifications/types", (c) =>
+    c.json({
+      types: center.types.names.map((type) => ({
+        type,
+        example: NOTIFICATION_EXAMPLES[type] ?? null,
+      })),
+    }));
+
+  app.get("/api/notifications/stream", async (c) => {
+    const since = resumePosition(c);
+    const claims = await requireStreamToken(c, ctx);
+    return openSse({
+      label: "notifications",
+      heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
+      sendQueueBytes: config.SEND_QUEUE_BYTES,
+      observer,
+      onOpen: (connection) => {
+        center.stream(connection, claims.sub, since).catch((error) =>
+          ctx.log.warn("notification_stream_failed", { error })
+        );
+      },
+    });
+  });
+
+  app.get("/api/ws/notifications", async (c) => {
+    requireUpgrade(c);
+    const since = resumePosition(c);
+    const claims = await requireStreamToken(c, ctx);
+    const userId = claims.sub;
+    return acceptWebSocket(c.req.raw, {
+      label: "notifications",
+      frames: notificationClientFrames,
+      ...socketLimits(ctx),
+      observer,
+      onOpen: (connection) => {
+        center.stream(connection, userId, since).catch((error) =>
+          ctx.log.warn("notification_stream_failed", { error })
+        );
+      },
+      onFrame: async (connection, frame) => {
+        try {
+          if (frame.type === "ack") {
+            const record = await center.acknowledge(userId, frame.notificationId);
+            connection.send({
+              type: ACKED_FRAME,
+              notificationId: record.id,
+              acknowledgedAt: record.acknowledgedAt,
+            });
+          } else {
+            await center.markRead(userId, frame.all ? "all" : [frame.notificationId!]);
+          }
+        } catch (error) {
+          if (!(error instanceof NotificationError)) throw error;
+          connection.send({ type: "error", code: error.code, message: error.message });
+        }
+      },
+      onError: (error) => ctx.log.warn("notification_socket_error", { error }),
+    });
+  });
+
+  app.get("/api/notifications", async (c) => {
+    const claims = await requireUser(c, ctx);
+    const query = readQuery(
+      c,
+      z.object({
+        before: z.string().min(1).max(128).optional(),
+        limit: z.coerce.number().int().min(1).max(100).default(20),
+      }),
+    );
+    const [page, unreadCount] = await translate(() =>
+      Promise.all([
+        center.store.history(claims.sub, { before: query.before, limit: query.limit }),
+        center.store.unreadCount(claims.sub),
+      ])
+    );
+    return c.json({
+      notifications: page.items.map(toHistoryItem),
+      nextBefore: page.nextBefore,
+      unreadCount,
+    });
+  });
+
+  app.get("/api/notifications/unread-count", async (c) => {
+    const claims = await requireUser(c, ctx);
+    return c.json({ unreadCount: await center.store.unreadCount(claims.sub) });
+  });
+
+  app.post("/api/notifications/read-all", async (c) => {
+    const claims = await requireUser(c, ctx);
+    const result = await center.markRead(claims.sub, "all");
+    return c.json({ ids: result.ids, unreadCount: result.unreadCount });
+  });
+
+  async function requireOwnNotification(c: Context, userId: string) {
+    const id = c.req.param("id") ?? "";
+    const record = await center.store.get(userId, id);
+    if (!record) {
+      throw new ApiError(404, "notification_not_found", `No notification "${id.slice(0, 128)}"`);
+    }
+    return record;
+  }
+
+  app.post("/api/notifications/:id/read", async (c) => {
+    const claims = await requireUser(c, ctx);
+    const record = await requireOwnNotification(c, claims.sub);
+    const result = await center.markRead(claims.sub, [record.id]);
+    return c.json({ id: record.id, read: true, unreadCount: result.unreadCount });
+  });
+
+  app.post("/api/notifications/:id/ack", async (c) => {
+    const claims = await requireUser(c, ctx);
+    const record = await requireOwnNotification(c, claims.sub);
+    const acked = await translate(() => center.acknowledge(claims.sub, record.id));
+    return c.json({ id: acked.id, status: acked.status, acknowledgedAt: acked.acknowledgedAt });
+  });
+
+  app.get("/api/notifications/preferences", async (c) => {
+    const claims = await requireUser(c, ctx);
+    return c.json(await center.preferences(claims.sub));
+  });
+
+  app.put("/api/notifications/preferences", async (c) => {
+    const claims = await requireUser(c, ctx);
+    const body = await readJson(c, preferencesSchema.strict());
+    return c.json(await translate(() => center.setPreferences(claims.sub, body)));
+  });
+
+  app.get("/api/notifications/log", async (c) => {
+    requireApiKey(c, ctx);
+    const query = readQuery(
+      c,
+      z.object({
+        userId: z.string().min(1).max(128).optional(),
+        type: z.string().min(1).max(100).optional(),
+        status: z.enum(NOTIFICATION_STATUSES).optional(),
+        before: z.string().min(1).max(64).optional(),
+        limit: z.coerce.number().int().min(1).max(500).default(50),
+      }),
+    );
+    const page = await center.log(query);
+    return c.json({ entries: page.entries.map(toAuditEntry), nextBefore: page.nextBefore });
+  });
+
+  app.get("/notifications", (c) =>
+    c.html(renderPage({
+      title: "Notifications · Switchboard",
+      manifest: ctx.manifest,
+      description: "Switchboard notifications: a bell, history and a publish form to try them.",
+      body: playgroundPage({ types: center.types.names, examples: NOTIFICATION_EXAMPLES }),
+    })));
+
+  return app;
+}
+
+type PlaygroundProps = Parameters<typeof NotificationPlayground>[0];
+
+/** The `/notifications` page (written with `h`, as this route module is plain TypeScript). */
+function playgroundPage(props: PlaygroundProps): VNode {
+  const island = h(
+    Island as unknown as ComponentType<
+      { name: string; component: ComponentType<PlaygroundProps>; props: PlaygroundProps }
+    >,
+    { name: "NotificationPlayground", component: NotificationPlayground, props },
+  );
+  const intro = h(
+    "section",
+    { class: "notify-intro" },
+    h("h1", null, "Notifications"),
+    h(
+      "p",
+      { class: "lead" },
+      "Every tab and device of a user gets each notification over WebSocket or SSE, with acks, " +
+        "re-sends, read state and history. You have a guest identity on this page: send yourself " +
+        "any type and watch the bell. Open a second tab: reading in one clears the other.",
+    ),
+  );
+  return h(Layout, { current: "/notifications", children: [intro, island] }) as VNode;
+}

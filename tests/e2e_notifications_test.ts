@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { browserAvailable, launchBrowser, screenshot, watchConsole } from "./browser.ts";
+import { request, startServer, TEST_API_KEY, waitFor } from "./harness.ts";
+import { publishOk } from "./notifications_fixtures.ts";
+import type { Page } from "playwright-core";
+
+async function openPlayground(page: Page, url: string): Promise<string> {
+  await page.goto(`${url}/notifications`);
+  await page.waitForSelector('[data-island="NotificationPlayground"][data-hydrated="true"]');
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid="connection-status"]')?.textContent?.startsWith(
+      "Connected",
+    )
+  );
+  return (await page.getByTestId("identity-user").textContent()) ?? "";
+}
+
+async function badge(page: Page): Promise<string | null> {
+  const element = page.getByTestId("bell-badge");
+  return await element.count() ? await element.textContent() : null;
+}
+
+Deno.test({
+  name: "the bell on two tabs toasts a new notification; reading it in one tab clears the other",
+  ignore: !browserAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await startServer({ env: { NOTIFY_RETRY_INTERVAL_MS: "1000" } });
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const tabOne = await context.newPage();
+      const errorsOne = watchConsole(tabOne);
+      const userId = await openPlayground(tabOne, server.url);
+      assert.match(userId, /^guest_/);
+      const tabTwo = await context.newPage();
+      const errorsTwo = watchConsole(tabTwo);
+      assert.equal(await openPlayground(tabTwo, server.url), userId, "one guest, two tabs");
+
+      await publishOk(server, {
+        userId,
+        type: "success",
+        data: { title: "Build finished", message: "main is green: 214 tests passed" },
+      });
+      for (const tab of [tabOne, tabTwo]) {
+        await tab.getByTestId("toast").filter({ hasText: "Build finished" }).waitFor();
+        await tab.waitForFunction(() =>
+          document.querySelector('[data-testid="bell-badge"]')?.textContent === "1"
+        );
+      }
+      await tabOne.getByTestId("toast").filter({ hasText: "Build finished" })
+        .getByTestId("toast-read").click();
+      await tabTwo.getByTestId("bell-badge").waitFor({ state: "detached" });
+      await tabTwo.getByTestId("toast").waitFor({ state: "detached" });
+      assert.equal(await badge(tabOne), null);
+      await tabTwo.waitForFunction(() =>
+        document.querySelector('[data-testid="history-item"]')?.getAttribute("data-read") ===
+          "true"
+      );
+
+      // The form sends one that requires an ack: the bell acks it by itself.
+      await tabOne.selectOption("#notify-type", "file_uploaded");
+      await tabOne.getByLabel(/Requires an ack/).check();
+      await tabOne.getByTestId("send").click();
+      await tabTwo.getByTestId("toast").filter({ hasText: "File uploaded" }).waitFor();
+      await waitFor(async () => {
+        const log = await request(
+          `${server.url}/api/notifications/log?userId=${userId}&status=acknowledged`,
+          { bearer: TEST_API_KEY },
+        );
+        return log.body.entries.length === 1;
+      }, { message: "the bell acked the requiresAck notification" });
+      await tabOne.selectOption("#notify-type", "group.invitation.received");
+      await tabOne.getByLabel(/Requires an ack/).uncheck();
+      await tabOne.getByTestId("send").click();
+      await tabOne.getByTestId("toast").filter({ hasText: "Invitation to Design team" }).waitFor();
+      await tabOne.waitForFunction(() =>
+        document.querySelector('[data-testid="bell-badge"]')?.textContent === "2"
+      );
+      await tabOne.getByTestId("bell-button").click();
+      await tabOne.getByTestId("bell-panel").waitFor();
+      assert.equal(await tabOne.getByTestId("bell-item").count(), 3);
+      await screenshot(tabOne, "notifications-desktop");
+
+      await tabOne.getByTestId("bell-read-all").click();
+      await tabTwo.getByTestId("bell-badge").waitFor({ state: "detached" });
+      await tabTwo.setViewportSize({ width: 390, height: 844 });
+      await tabTwo.getByTestId("bell-button").click();
+      await tabTwo.getByTestId("bell-panel").waitFor();
+      await screenshot(tabTwo, "notifications-phone");
+      assert.deepEqual(errorsOne, []);
+      assert.deepEqual(errorsTwo, []);
+    } finally {
+      await browser.close();
+    }
+  },
+});

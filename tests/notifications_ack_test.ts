@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { healthOnNewConnection, request, startServer, TEST_API_KEY, waitFor } from "./harness.ts";
+import {
+  INTEGRATION,
+  openEventSource,
+  openNotificationSocket,
+  publish,
+  publishOk,
+  sleep,
+  streamToken,
+  userToken,
+} from "./notifications_fixtures.ts";
+import type { Frame, TestSocket } from "./ws_client.ts";
+
+const INTERVAL = 300;
+const ENV = { NOTIFY_RETRY_INTERVAL_MS: String(INTERVAL), NOTIFY_MAX_RETRIES: "3" };
+
+async function auditEntry(url: string, userId: string, id: string): Promise<Frame | undefined> {
+  const log = await request(`${url}/api/notifications/log?userId=${userId}`, {
+    bearer: TEST_API_KEY,
+  });
+  return log.body.entries.find((entry: { id: string }) => entry.id === id);
+}
+
+function framesOf(socket: TestSocket, id: string): Frame[] {
+  return socket.frames.filter((frame) => frame.id === id);
+}
+
+Deno.test({
+  name:
+    "requiresAck without an ack: exactly 3 re-sends to the connection, then failed in the audit log",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ env: ENV });
+    const token = await userToken(server, "ada");
+    await using socket = (await openNotificationSocket(server, token)).socket;
+    const started = Date.now();
+    const [id] = await publishOk(server, {
+      userId: "ada",
+      type: "success",
+      data: { message: "ack me" },
+      requiresAck: true,
+    });
+    const failed = await waitFor(async () => {
+      const entry = await auditEntry(server.url, "ada", id!);
+      return entry?.status === "failed" ? entry : null;
+    }, { timeoutMs: 15_000, message: "failed in the audit log" });
+    assert.ok(Date.now() - started >= 4 * INTERVAL * 0.9, "failed only after the last interval");
+    await sleep(INTERVAL * 3);
+    const frames = framesOf(socket, id!);
+    assert.deepEqual(frames.map((frame) => frame.retry), [undefined, 1, 2, 3]);
+    assert.ok(frames.every((frame) => frame.requiresAck === true));
+    assert.equal(failed.retryCount, 3);
+    assert.equal(failed.acknowledged, false);
+    assert.equal(failed.acknowledgedAt, null);
+    assert.ok(failed.deliveredAt);
+    assert.ok(Date.parse(failed.lastRetryAt) > Date.parse(failed.sentAt));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /switchboard_notifications_total\{event="retried"\} 3/);
+    assert.match(metrics, /switchboard_notifications_total\{event="failed"\} 1/);
+  },
+});
+
+Deno.test({
+  name: "an ack after the first re-send stops the re-sends and records acknowledged with its time",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ env: ENV });
+    const token = await userToken(server, "ada");
+    await using socket = (await openNotificationSocket(server, token)).socket;
+    const [id] = await publishOk(server, {
+      userId: "ada",
+      type: "success",
+      data: { message: "ack me later" },
+      requiresAck: true,
+    });
+    await socket.next((frame) => frame.id === id && frame.retry === undefined);
+    await socket.next((frame) => frame.id === id && frame.retry === 1);
+    const ackedAt = Date.now();
+    socket.send({ type: "ack", notificationId: id });
+    const reply = await socket.next((frame) => frame.type === "notification.acked");
+    assert.equal(reply.notificationId, id);
+    await sleep(INTERVAL * 4);
+    assert.deepEqual(framesOf(socket, id!).map((frame) => frame.retry), [undefined, 1]);
+    const entry = await auditEntry(server.url, "ada", id!);
+    assert.equal(entry?.status, "acknowledged");
+    assert.equal(entry?.acknowledged, true);
+    assert.equal(entry?.retryCount, 1);
+    assert.ok(Math.abs(Date.parse(entry?.acknowledgedAt) - ackedAt) < 2000);
+    assert.ok(entry?.lastRetryAt);
+    socket.send({ type: "ack", notificationId: "no-such-notification" });
+    const error = await socket.next((frame) => frame.type === "error");
+    assert.equal(error.code, "notification_not_found");
+  },
+});
+
+Deno.test({
+  name: "an ack sent to the other isolate stops the re-sends driven by the publishing isolate",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ isolates: 2, env: ENV });
+    const token = await userToken(server, "ada");
+    // A kept-alive connection stays on one isolate: the publish lands (and its retries run) there.
+    using client = Deno.createHttpClient({});
+    const publisherIsolate = (await (await fetch(`${server.url}/healthz`, { client })).json())
+      .isolate;
+    let other: TestSocket | null = null;
+    for (let attempt = 0; attempt < 40 && !other; attempt++) {
+      const { socket, ready } = await openNotificationSocket(server, token);
+      if (ready.isolate !== publisherIsolate) other = socket;
+      else await socket.close();
+    }
+    assert.ok(other, "a socket landed on the other isolate");
+    await using socket = other;
+    const published = await publish(server, {
+      userId: "ada",
+      type: "success",
+      data: { message: "ack me elsewhere" },
+      requiresAck: true,
+    }, { client });
+    assert.equal(published.status, 202);
+    const id = published.body.ids[0];
+    const sameIsolate = (await (await fetch(`${server.url}/healthz`, { client })).json()).isolate;
+    assert.equal(sameIsolate, publisherIsolate, "the publish went to the publisher isolate");
+    await socket.next((frame) => frame.id === id && frame.retry === 1, 10_000);
+    socket.send({ type: "ack", notificationId: id });
+    await socket.next((frame) => frame.type === "notification.acked");
+    await sleep(INTERVAL * 4);
+    assert.deepEqual(framesOf(socket, id).map((frame) => frame.retry), [undefined, 1]);
+    const entry = await auditEntry(server.url, "ada", id);
+    assert.equal(entry?.status, "acknowledged");
+    assert.equal(entry?.retryCount, 1);
+    assert.notEqual((await healthOnNewConnection(server.url)).isolate, "", "still healthy");
+  },
+});
+
+Deno.test({
+  name: "SSE clients ack over HTTP, which stops the re-sends",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ env: ENV });
+    const token = await userToken(server, "ada");
+    await using source = openEventSource(
+      `${server.url}/api/notifications/stream?token=${await streamToken(server, token)}`,
+    );
+    await source.collect((record) => record.event === "notification.ready", 1);
+    const [id] = await publishOk(server, {
+      userId: "ada",
+      type: "error",
+      data: { message: "card declined" },
+      requiresAck: true,
+    });
+    const [frame] = await source.collect((record) => record.data.id === id, 1);
+    assert.equal(frame!.event, "notification.error", "type error has its own SSE event name");
+    assert.equal(frame!.data.type, "error");
+    const acked = await request(`${server.url}/api/notifications/${id}/ack`, {
+      method: "POST",
+      bearer: token,
+    });
+    assert.equal(acked.status, 200);
+    assert.equal(acked.body.status, "acknowledged");
+    await sleep(INTERVAL * 4);
+    assert.equal(source.events.filter((record) => record.data.id === id).length, 1);
+    const other = await userToken(server, "mallory");
+    const foreign = await request(`${server.url}/api/notifications/${id}/ack`, {
+      method: "POST",
+      bearer: other,
+    });
+    assert.equal(foreign.status, 404, "another user cannot ack it");
+  },
+});
+
+Deno.test({
+  name:
+    "retries survive a crash: after kill and restart the unacked one is re-sent on connect and the re-sends go on to failed",
+  ...INTEGRATION,
+  async fn() {
+    let server = await startServer({ env: { ...ENV, NOTIFY_RETRY_INTERVAL_MS: "400" } });
+    try {
+      const token = await userToken(server, "ada");
+      const [id] = await publishOk(server, {
+        userId: "ada",
+        type: "success",
+        data: { message: "survive" },
+        requiresAck: true,
+      });
+      const before = await waitFor(async () => {
+        const entry = await auditEntry(server.url, "ada", id!);
+        return (entry?.retryCount ?? 0) >= 1 ? entry : null;
+      });
+      server = await server.restart({ kill: true });
+      await using socket = (await openNotificationSocket(server, token)).socket;
+      const again = await socket.next((frame) => frame.id === id);
+      assert.equal(again.redelivered, true, "delivered again on connect");
+      assert.equal(again.cursor, undefined, "a redelivery does not move the resume cursor");
+      const failed = await waitFor(async () => {
+        const entry = await auditEntry(server.url, "ada", id!);
+        return entry?.status === "failed" ? entry : null;
+      }, { timeoutMs: 20_000, message: "another isolate took over and finished" });
+      assert.equal(failed.retryCount, 3);
+      const retries = framesOf(socket, id!).flatMap((frame) => frame.retry ? [frame.retry] : []);
+      assert.ok(retries.length >= 1, "re-sends continued after the restart");
+      assert.ok(retries.every((attempt) => attempt > before.retryCount), JSON.stringify(retries));
+      assert.deepEqual(retries, [...new Set(retries)].sort(), "no re-send repeated");
+      assert.equal(retries.at(-1), 3);
+    } finally {
+      await server.stop();
+    }
+  },
+});
