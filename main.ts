@@ -18,6 +18,7 @@ import { KvPresence } from "./lib/presence/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { CLOSE_CODES } from "./lib/transport/mod.ts";
 import { createApp } from "./app.ts";
+import { redactRequestSpan } from "./lib/observability/mod.ts";
 
 const isolate = crypto.randomUUID().slice(0, 8);
 
@@ -95,7 +96,13 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   log.info("isolate_started", {
     kvPath: config.KV_PATH.startsWith("http") ? "remote" : config.KV_PATH,
   });
-  return { ctx, fetch: (request, info) => app.fetch(request, info) };
+  return {
+    ctx,
+    fetch: (request, info) => {
+      redactRequestSpan(request);
+      return app.fetch(request, info);
+    },
+  };
 }
 
 let booted: Awaited<ReturnType<typeof boot>>;

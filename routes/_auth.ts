@@ -15,6 +15,20 @@ function bearer(c: Context): string | null {
   return match?.[1] ?? null;
 }
 
+/**
+ * A token offered as the WebSocket subprotocol `token.<token>` (next to
+ * `switchboard`): browsers can send it without putting it in the URL, where
+ * proxy logs and tracing would keep it.
+ */
+function protocolToken(c: Context): string | null {
+  const offered = c.req.header("sec-websocket-protocol") ?? "";
+  for (const protocol of offered.split(",")) {
+    const trimmed = protocol.trim();
+    if (trimmed.startsWith("token.")) return trimmed.slice("token.".length);
+  }
+  return null;
+}
+
 function toApiError(error: unknown): unknown {
   if (error instanceof AuthError) return new ApiError(401, error.code, error.message);
   return error;
@@ -49,12 +63,14 @@ export async function requireUser(c: Context, ctx: AppContext): Promise<TokenCla
 
 /**
  * Authenticates a stream request before upgrade: `?token=` (browsers cannot set
- * headers on EventSource/WebSocket) or `Authorization: Bearer`. Stream tokens
- * are single-use; user and guest tokens are accepted too.
+ * headers on EventSource/WebSocket), `Authorization: Bearer`, or the WebSocket
+ * subprotocol `token.<token>`. Stream tokens are single-use; user and guest
+ * tokens are accepted too.
  */
 export async function requireStreamToken(c: Context, ctx: AppContext): Promise<TokenClaims> {
   try {
-    return await verifyStreamToken(ctx.kv, ctx.secrets.secret, c.req.query("token") ?? bearer(c));
+    const token = c.req.query("token") ?? bearer(c) ?? protocolToken(c);
+    return await verifyStreamToken(ctx.kv, ctx.secrets.secret, token);
   } catch (error) {
     throw toApiError(error);
   }

@@ -18,6 +18,12 @@ export interface RealtimeClientOptions<F extends ServerFrame = ServerFrame> {
    * May be async, e.g. to mint a fresh single-use stream token first.
    */
   url(cursor: string | null): string | Promise<string>;
+  /**
+   * A token for each (re)connect. Over WebSocket it travels as the subprotocol
+   * `token.<token>` (never in the URL, so proxy logs and traces cannot keep it);
+   * over SSE it is appended as `?token=` (use a single-use stream token there).
+   */
+  token?: () => string | Promise<string>;
   /** Default "websocket". SSE is receive-only: `send()` throws. */
   transport?: "websocket" | "sse";
   /** Every new frame, in order, duplicates dropped. */
@@ -193,23 +199,31 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
     if (this.#stopped) return;
     this.#setStatus(this.#attempt === 0 && this.#status === "idle" ? "connecting" : "reconnecting");
     let url: string;
+    let token: string | undefined;
     try {
       url = await this.#options.url(this.#tracker.cursor);
+      token = await this.#options.token?.();
     } catch (error) {
       this.#scheduleReconnect({ reason: String(error) });
       return;
     }
     if (this.#stopped) return;
-    if (this.#options.transport === "sse") this.#openSse(url);
-    else this.#openWebSocket(url);
+    if (this.#options.transport === "sse") {
+      if (token) url += `${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+      this.#openSse(url);
+    } else {
+      this.#openWebSocket(url, token);
+    }
   }
 
-  #openWebSocket(url: string): void {
+  #openWebSocket(url: string, token: string | undefined): void {
     const WebSocketClass = this.#options.WebSocket ?? globalThis.WebSocket;
     const absolute = new URL(url, globalThis.location?.href);
     if (absolute.protocol === "http:") absolute.protocol = "ws:";
     if (absolute.protocol === "https:") absolute.protocol = "wss:";
-    const socket = new WebSocketClass(absolute.href);
+    const socket = token
+      ? new WebSocketClass(absolute.href, ["switchboard", `token.${token}`])
+      : new WebSocketClass(absolute.href);
     this.#socket = socket;
     socket.onopen = () => {
       this.#attempt = 0;

@@ -1,3 +1,4 @@
+import { withSpan } from "../observability/mod.ts";
 import { TopicHub } from "./_hub.ts";
 import { HeadWatcher } from "./_head_watcher.ts";
 import { KvTopicLog } from "./_kv_topic_log.ts";
@@ -21,6 +22,10 @@ import type {
   TopicEvent,
   TopicItem,
 } from "./types.ts";
+
+function topicKind(topic: string): string {
+  return topic.split(":", 1)[0] ?? "";
+}
 
 /** Options for {@linkcode KvBroker}. */
 export interface KvBrokerOptions {
@@ -93,14 +98,17 @@ export class KvBroker implements Broker {
     this.#onStats({ feeds: this.#hub.topics.length, watches: this.#watcher.watchCount });
   }
 
-  async publish<T>(topic: string, data: T, options?: PublishOptions): Promise<PublishResult<T>> {
-    const event = await this.#log.append(topic, data, options);
-    if (!event.duplicate) {
-      const { duplicate: _, ...plain } = event;
-      this.#hub.offer(plain);
-      this.#channel?.postMessage(plain);
-    }
-    return event;
+  publish<T>(topic: string, data: T, options?: PublishOptions): Promise<PublishResult<T>> {
+    return withSpan("switchboard.publish", { "topic.kind": topicKind(topic) }, async (span) => {
+      const event = await this.#log.append(topic, data, options);
+      span.setAttributes({ "topic.offset": event.offset, "topic.duplicate": event.duplicate });
+      if (!event.duplicate) {
+        const { duplicate: _, ...plain } = event;
+        this.#hub.offer(plain);
+        this.#channel?.postMessage(plain);
+      }
+      return event;
+    });
   }
 
   subscribe<T>(topic: string, options?: SubscribeOptions): AsyncIterable<TopicItem<T>> {

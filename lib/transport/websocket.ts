@@ -32,8 +32,13 @@ export interface WebSocketOptions<F> {
  * answered with `pong` here. Frames are handled one at a time, in order.
  */
 export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F>): Response {
+  // A client that offers the "switchboard" subprotocol (to carry its token outside
+  // the URL) must get it selected back, or the browser drops the connection.
+  const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",")
+    .map((protocol) => protocol.trim());
   const { socket, response } = Deno.upgradeWebSocket(request, {
     idleTimeout: options.idleTimeoutSeconds ?? 60,
+    ...(offered.includes("switchboard") ? { protocol: "switchboard" } : {}),
   });
   const maxFrameBytes = options.maxFrameBytes ?? 64 * 1024;
   const sendQueueBytes = options.sendQueueBytes ?? 1024 * 1024;
