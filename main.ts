@@ -74,6 +74,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   const app = createApp(ctx);
   const stop = async (signal: string) => {
     if (shutdown.signal.aborted) return;
+    const stoppedAt = Date.now();
     shutdown.abort();
     log.info("isolate_stopping", { signal, connections: ctx.connections.size });
     // Clients reconnect and resume from their cursors on another isolate or after the restart.
@@ -86,6 +87,9 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
       metricsSharing[Symbol.asyncDispose](),
     ]);
     kv.close();
+    // Every isolate of the process got the signal; Deno.exit() in one ends them all,
+    // so leave the others a moment to close their own sockets first.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, stoppedAt + 500 - Date.now())));
     Deno.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
