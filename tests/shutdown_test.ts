@@ -7,7 +7,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const server = await startServer({ isolates: 2 });
+    const server = await startServer({ isolates: 2, env: { LOG_LEVEL: "info" } });
     const minted = await request(`${server.url}/api/tokens`, {
       method: "POST",
       bearer: TEST_API_KEY,
