@@ -15,7 +15,7 @@ import { topicRoutes } from "./routes/topics.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { transferRoutes } from "./routes/transfer.ts";
 import { hasApiKey } from "./routes/_auth.ts";
-import { clientAddress } from "./routes/_http.ts";
+import { clientAddress, setForwardedAddress } from "./routes/_http.ts";
 import { enforceRateLimit } from "./lib/rate_limit/mod.ts";
 
 /** Builds the application for one isolate. */
@@ -51,6 +51,14 @@ export function createApp(ctx: AppContext): Hono {
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });
+
+  if (ctx.config.TRUST_PROXY === "on") {
+    app.use(async (c, next) => {
+      const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+      if (forwarded) setForwardedAddress(c, forwarded);
+      await next();
+    });
+  }
 
   // Per-address limit on the API; backends holding the API key are trusted.
   app.use("/api/*", async (c, next) => {

@@ -35,8 +35,20 @@ export function readQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T
   return result.data;
 }
 
-/** The client address for rate limits (the socket's, or the first proxy hop when trusted). */
+const forwardedAddresses = new WeakMap<Request, string>();
+
+/** Records the client address a trusted proxy reported for this request (see `TRUST_PROXY`). */
+export function setForwardedAddress(c: Context, address: string): void {
+  forwardedAddresses.set(c.req.raw, address);
+}
+
+/**
+ * The client address for rate limits: the socket's peer, or with `TRUST_PROXY=on`
+ * the left-most `X-Forwarded-For` entry set by the reverse proxy.
+ */
 export function clientAddress(c: Context): string {
+  const forwarded = forwardedAddresses.get(c.req.raw);
+  if (forwarded) return forwarded;
   const info = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
   return info?.hostname ?? "unknown";
 }

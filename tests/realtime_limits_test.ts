@@ -158,3 +158,28 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "with TRUST_PROXY=on, per-address limits count the X-Forwarded-For address",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({
+      env: { REQUESTS_PER_MINUTE: "2", TRUST_PROXY: "on" },
+    });
+    const guest = (address: string) =>
+      request(`${server.url}/api/auth/guest`, {
+        method: "POST",
+        headers: { "x-forwarded-for": `${address}, 10.0.0.1` },
+        json: { name: "proxy" },
+      });
+    assert.deepEqual(
+      [
+        (await guest("203.0.113.1")).status,
+        (await guest("203.0.113.1")).status,
+        (await guest("203.0.113.1")).status,
+      ],
+      [201, 201, 429],
+    );
+    assert.equal((await guest("203.0.113.2")).status, 201, "another client behind the proxy");
+  },
+});

@@ -22,6 +22,7 @@ export const configSchema = z.object({
   SWITCHBOARD_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   SWITCHBOARD_GUESTS: onOff.default("on"),
   BROADCAST_CHANNEL: onOff.default("on"),
+  TRUST_PROXY: onOff.default("off"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   MAX_MESSAGE_BYTES: positiveInt.default(65536),
   CONNECTION_MESSAGES_PER_SECOND: positiveInt.default(20),
