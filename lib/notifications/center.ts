@@ -113,6 +113,8 @@ export class NotificationCenter implements AsyncDisposable {
   readonly #maxRecipients: number;
   readonly #trimChance: number;
   readonly #delivered = new Set<string>();
+  readonly #deliveredQueue: { userId: string; id: string }[] = [];
+  #deliveredTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(deps: NotificationDeps, options: NotificationCenterOptions = {}) {
     this.#deps = deps;
@@ -198,25 +200,12 @@ export class NotificationCenter implements AsyncDisposable {
   async publish(request: PublishRequest): Promise<PublishOutcome[]> {
     const data = this.validate(request);
     const userIds = [...new Set(request.userIds)];
-    const outcomes = new Map<string, PublishOutcome>();
-    await runLimited(userIds, 16, async (userId) => {
-      outcomes.set(userId, await this.#publishOne(userId, request, data));
-    });
-    return userIds.map((userId) => outcomes.get(userId)!);
-  }
-
-  async #publishOne(
-    userId: string,
-    request: PublishRequest,
-    data: Record<string, unknown>,
-  ): Promise<PublishOutcome> {
-    const id = request.id ?? ulid();
     const requiresAck = request.requiresAck ?? false;
     const now = Date.now();
     const firstAt = now + this.#intervalMs;
-    const { record, created } = await this.store.create({
+    const stored = await this.store.createMany(userIds.map((userId) => ({
       userId,
-      id,
+      id: request.id ?? ulid(),
       type: request.type,
       data,
       requiresAck,
@@ -224,27 +213,36 @@ export class NotificationCenter implements AsyncDisposable {
       retry: requiresAck
         ? { owner: this.#retries.owner, firstAt, leaseUntil: firstAt + this.#intervalMs }
         : undefined,
-    });
-    const muted = record.status === "muted";
-    if (!created) {
-      this.#count("duplicate");
-      // Publishing again with the same key heals a crash between storing and publishing.
-      if (!muted) await this.#publishNotification(record);
-      return { userId, id, duplicate: true, muted };
-    }
-    if (muted) {
-      this.#count("muted");
-    } else {
+    })));
+    await runLimited(stored, 8, async ({ record, created }) => {
+      const muted = record.status === "muted";
+      if (!created) {
+        this.#count("duplicate");
+        // Publishing again with the same key heals a crash between storing and publishing.
+        if (!muted) await this.#publishNotification(record);
+        return;
+      }
+      if (muted) {
+        this.#count("muted");
+        return;
+      }
       await this.#publishNotification(record);
       this.#count("published");
-      if (record.nextRetryAt !== null) this.#retries.track(userId, id, record.nextRetryAt);
-    }
-    if (Math.random() < this.#trimChance) {
-      this.store.trim(userId).catch((error) =>
-        this.#deps.log?.warn("notification_trim_failed", { error })
-      );
-    }
-    return { userId, id, duplicate: false, muted };
+      if (record.nextRetryAt !== null) {
+        this.#retries.track(record.userId, record.id, record.nextRetryAt);
+      }
+      if (Math.random() < this.#trimChance) {
+        this.store.trim(record.userId).catch((error) =>
+          this.#deps.log?.warn("notification_trim_failed", { error })
+        );
+      }
+    });
+    return stored.map(({ record, created }) => ({
+      userId: record.userId,
+      id: record.id,
+      duplicate: !created,
+      muted: record.status === "muted",
+    }));
   }
 
   async #publishNotification(record: NotificationRecord): Promise<void> {
@@ -269,7 +267,11 @@ export class NotificationCenter implements AsyncDisposable {
     if (!event.duplicate) this.#count("retried");
   }
 
-  /** Records that a notification reached a connection (once per isolate and notification). */
+  /**
+   * Records that a notification reached a connection: once per isolate and
+   * notification, written in batches (a delivery burst costs a few commits,
+   * not one per connection).
+   */
   noteDelivered(userId: string, id: string): void {
     const key = `${userId}\u0000${id}`;
     if (this.#delivered.has(key)) return;
@@ -277,9 +279,20 @@ export class NotificationCenter implements AsyncDisposable {
     if (this.#delivered.size > 20_000) {
       this.#delivered.delete(this.#delivered.values().next().value!);
     }
-    this.store.markDelivered(userId, id).catch((error) =>
-      this.#deps.log?.warn("notification_delivery_record_failed", { error })
-    );
+    this.#deliveredQueue.push({ userId, id });
+    this.#deliveredTimer ??= setTimeout(() => void this.#flushDelivered(), 20);
+  }
+
+  async #flushDelivered(): Promise<void> {
+    while (this.#deliveredQueue.length > 0) {
+      const batch = this.#deliveredQueue.splice(0, 200);
+      try {
+        await this.store.markDeliveredMany(batch);
+      } catch (error) {
+        this.#deps.log?.warn("notification_delivery_record_failed", { error });
+      }
+    }
+    this.#deliveredTimer = undefined;
   }
 
   /**
@@ -418,9 +431,12 @@ export class NotificationCenter implements AsyncDisposable {
   }
 
   /** Stops retry timers and the sweep. Leases stay, so another isolate can take over. */
-  [Symbol.asyncDispose](): Promise<void> {
+  async [Symbol.asyncDispose](): Promise<void> {
     this.#retries[Symbol.dispose]();
-    return Promise.resolve();
+    if (this.#deliveredTimer !== undefined) {
+      clearTimeout(this.#deliveredTimer);
+      await this.#flushDelivered();
+    }
   }
 }
 

@@ -109,15 +109,61 @@ export class NotificationStore {
    * with status `muted` and never pushed.
    */
   async create(input: CreateInput): Promise<{ record: NotificationRecord; created: boolean }> {
-    const now = input.now ?? Date.now();
-    const key = recordKey(input.userId, input.id);
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const [existing, preferences] = await retryWhileBusy(() =>
-        this.#kv.getMany<[unknown, unknown]>([key, preferencesKey(input.userId)])
+    return (await this.createMany([input]))[0]!;
+  }
+
+  /**
+   * {@linkcode create} for many notifications at once: five per KV round trip
+   * and commit (a commit that meets a concurrent writer is redone one by one).
+   */
+  async createMany(
+    inputs: readonly CreateInput[],
+  ): Promise<{ record: NotificationRecord; created: boolean }[]> {
+    const results: { record: NotificationRecord; created: boolean }[] = new Array(inputs.length);
+    let pending = inputs.map((_, index) => index);
+    for (let attempt = 0; attempt < 20 && pending.length > 0; attempt++) {
+      const chunkSize = attempt === 0 ? 5 : 1;
+      const chunks: number[][] = [];
+      for (let start = 0; start < pending.length; start += chunkSize) {
+        chunks.push(pending.slice(start, start + chunkSize));
+      }
+      const failed: number[] = [];
+      await runLimited(chunks, 4, async (chunk) => {
+        if (!await this.#createChunk(inputs, chunk, results)) failed.push(...chunk);
+      });
+      pending = failed;
+    }
+    if (pending.length > 0) {
+      throw new Error(
+        `Cannot store ${pending.length} notification(s): too many concurrent writers`,
       );
+    }
+    return results;
+  }
+
+  async #createChunk(
+    inputs: readonly CreateInput[],
+    chunk: number[],
+    results: { record: NotificationRecord; created: boolean }[],
+  ): Promise<boolean> {
+    const keys = chunk.flatMap((index) => {
+      const input = inputs[index]!;
+      return [recordKey(input.userId, input.id), preferencesKey(input.userId)];
+    });
+    const entries = await retryWhileBusy(() => this.#kv.getMany(keys));
+    const operation = this.#kv.atomic();
+    const created: [number, NotificationRecord][] = [];
+    chunk.forEach((index, position) => {
+      const input = inputs[index]!;
+      const now = input.now ?? Date.now();
+      const existing = entries[position * 2]!;
       const found = existing.value ? parseRecord(existing.value) : null;
-      if (found && !this.#expired(found, now)) return { record: found, created: false };
-      const muted = isMuted(parsePreferences(preferences.value), input.type, input.data);
+      if (found && !this.#expired(found, now)) {
+        results[index] = { record: found, created: false };
+        return;
+      }
+      const preferences = parsePreferences(entries[position * 2 + 1]!.value);
+      const muted = isMuted(preferences, input.type, input.data);
       const retry = input.requiresAck && !muted ? input.retry : undefined;
       const seq = nextSeq(now);
       const record: NotificationRecord = {
@@ -140,9 +186,8 @@ export class NotificationStore {
         nextRetryAt: retry?.firstAt ?? null,
       };
       const expireIn = this.#maxAgeMs;
-      const operation = this.#kv.atomic()
-        .check(existing)
-        .set(key, record, { expireIn })
+      operation.check(existing)
+        .set(recordKey(input.userId, input.id), record, { expireIn })
         .set(historyKey(input.userId, seq), input.id, { expireIn })
         .set(unreadKey(input.userId, seq), { id: input.id, at: now }, { expireIn })
         .set(logKey(seq, input.userId), input.id, { expireIn });
@@ -150,20 +195,17 @@ export class NotificationStore {
         operation.set(pendingKey(input.userId, seq), input.id, { expireIn });
       }
       if (retry) {
+        const lease: RetryLease = { owner: retry.owner, expiresAt: retry.leaseUntil };
         operation.set(dueKey(retry.firstAt, input.userId, input.id), true, { expireIn })
-          .set(
-            leaseKey(input.userId, input.id),
-            {
-              owner: retry.owner,
-              expiresAt: retry.leaseUntil,
-            } satisfies RetryLease,
-            { expireIn },
-          );
+          .set(leaseKey(input.userId, input.id), lease, { expireIn });
       }
-      const result = await retryWhileBusy(() => operation.commit());
-      if (result.ok) return { record, created: true };
-    }
-    throw new Error(`Cannot store notification "${input.id}": too many concurrent writers`);
+      created.push([index, record]);
+    });
+    if (created.length === 0) return true;
+    const result = await retryWhileBusy(() => operation.commit());
+    if (!result.ok) return false;
+    for (const [index, record] of created) results[index] = { record, created: true };
+    return true;
   }
 
   /** One record, or null when there is none (or it expired). */
@@ -220,6 +262,43 @@ export class NotificationStore {
       };
     });
     return result?.changed ? result.record : null;
+  }
+
+  /**
+   * Records first deliveries of many notifications: ten per KV round trip and
+   * commit (a commit that meets a concurrent writer is redone one by one).
+   */
+  async markDeliveredMany(
+    items: readonly { userId: string; id: string }[],
+    now = Date.now(),
+  ): Promise<void> {
+    for (let start = 0; start < items.length; start += 10) {
+      const chunk = items.slice(start, start + 10);
+      const entries = await retryWhileBusy(() =>
+        this.#kv.getMany(chunk.map((item) => recordKey(item.userId, item.id)))
+      );
+      const operation = this.#kv.atomic();
+      let changes = 0;
+      entries.forEach((entry, position) => {
+        const record = entry.value ? parseRecord(entry.value) : null;
+        if (!record || record.deliveredAt !== null || this.#expired(record, now)) return;
+        const next: NotificationRecord = {
+          ...record,
+          deliveredAt: iso(now),
+          status: record.status === "pending" ? "delivered" : record.status,
+        };
+        const item = chunk[position]!;
+        operation.check(entry).set(recordKey(item.userId, item.id), next, {
+          expireIn: this.#expireIn(next, now),
+        });
+        changes += 1;
+      });
+      if (changes === 0) continue;
+      const result = await retryWhileBusy(() => operation.commit());
+      if (!result.ok) {
+        for (const item of chunk) await this.markDelivered(item.userId, item.id, now);
+      }
+    }
   }
 
   /**

@@ -232,3 +232,57 @@ Deno.test("a retry lease is claimed by one driver at a time and only after it ra
     assert.equal(await store.lease("ada", "r"), null);
   });
 });
+
+Deno.test("createMany() stores many in few commits and returns the existing one for a repeated id", async () => {
+  await withStore(async (store) => {
+    await store.create({
+      userId: "u3",
+      id: "same",
+      type: "success",
+      data: message("old"),
+      requiresAck: false,
+    });
+    const results = await store.createMany(
+      Array.from({ length: 12 }, (_, index) => ({
+        userId: `u${index}`,
+        id: "same",
+        type: "success",
+        data: message("new"),
+        requiresAck: false,
+      })),
+    );
+    assert.equal(results.length, 12);
+    assert.deepEqual(
+      results.map((result) => result.record.userId),
+      Array.from({ length: 12 }, (_, index) => `u${index}`),
+    );
+    assert.equal(results.filter((result) => !result.created).length, 1);
+    assert.equal(results[3]!.record.data.message, "old");
+    assert.equal((await store.log()).entries.length, 12);
+  });
+});
+
+Deno.test("markDeliveredMany() records only first deliveries and keeps acks", async () => {
+  await withStore(async (store) => {
+    for (const id of ["a", "b", "c"]) {
+      await store.create({
+        userId: "ada",
+        id,
+        type: "success",
+        data: message(id),
+        requiresAck: true,
+      });
+    }
+    await store.acknowledge("ada", "c");
+    await store.markDelivered("ada", "b", Date.parse("2020-01-01T00:00:00Z"));
+    await store.markDeliveredMany([
+      { userId: "ada", id: "a" },
+      { userId: "ada", id: "b" },
+      { userId: "ada", id: "c" },
+      { userId: "ada", id: "missing" },
+    ]);
+    assert.equal((await store.get("ada", "a"))?.status, "delivered");
+    assert.equal((await store.get("ada", "b"))?.deliveredAt, "2020-01-01T00:00:00.000Z");
+    assert.equal((await store.get("ada", "c"))?.status, "acknowledged");
+  });
+});
