@@ -12,6 +12,8 @@ import { staticRoutes } from "./routes/static.ts";
 import { linkRoutes } from "./routes/link.ts";
 import { identityRoutes } from "./routes/identity.ts";
 import { topicRoutes } from "./routes/topics.ts";
+import { adminRoutes } from "./routes/admin.tsx";
+import { chatRoutes } from "./routes/chat.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { transferRoutes } from "./routes/transfer.ts";
 import { hasApiKey } from "./routes/_auth.ts";
@@ -74,6 +76,8 @@ export function createApp(ctx: AppContext): Hono {
   app.route("/", healthRoutes(ctx));
   app.route("/", identityRoutes(ctx));
   app.route("/", topicRoutes(ctx));
+  app.route("/", adminRoutes(ctx));
+  app.route("/", chatRoutes(ctx));
   app.route("/", notificationRoutes(ctx));
   app.route("/", transferRoutes(ctx));
   app.route("/", linkRoutes(ctx));

@@ -10,7 +10,8 @@ import { ConfigError, loadConfig } from "./lib/config/mod.ts";
 import { openKv } from "./lib/kv/mod.ts";
 import { ensureServerSecrets } from "./lib/identity/secrets.ts";
 import { readIslandManifest } from "./lib/islands/mod.ts";
-import { createLogger } from "./lib/log/mod.ts";
+import { createLogger, RecentProblems } from "./lib/log/mod.ts";
+import type { IsolateDetails } from "./lib/admin/mod.ts";
 import { KvMetricsSharing, MetricsRegistry } from "./lib/metrics/mod.ts";
 import { KvRateLimiter } from "./lib/rate_limit/mod.ts";
 import { KvBroker } from "./lib/realtime/mod.ts";
@@ -24,7 +25,8 @@ const isolate = crypto.randomUUID().slice(0, 8);
 
 async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   const config = loadConfig(Deno.env.toObject());
-  const log = createLogger({ level: config.LOG_LEVEL, isolate });
+  const problems = new RecentProblems();
+  const log = createLogger({ level: config.LOG_LEVEL, isolate, recent: problems });
   const kv = await openKv(config.KV_PATH);
   const secrets = await ensureServerSecrets(kv, {
     secret: config.SWITCHBOARD_SECRET,
@@ -54,6 +56,10 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     onResume: (topic) =>
       metrics.increment("switchboard_resumes_total", { kind: topic.split(":")[0]! }),
   });
+  metricsSharing.setDetails((): IsolateDetails => ({
+    topics: broker.stats().slice(0, 50),
+    problems: problems.list(),
+  }));
   const presence = new KvPresence(kv, broker, { ttlMs: config.PRESENCE_TTL_SECONDS * 1000 });
   const shutdown = new AbortController();
   const ctx: AppContext = {

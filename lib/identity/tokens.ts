@@ -4,7 +4,13 @@ import { z } from "zod";
 import { retryWhileBusy } from "../kv/mod.ts";
 
 /** Permissions a token can carry. */
-export const PERMISSIONS = ["chat:read", "chat:write", "topics:read", "topics:publish"] as const;
+export const PERMISSIONS = [
+  "chat:read",
+  "chat:write",
+  "topics:read",
+  "topics:publish",
+  "admin",
+] as const;
 /** One permission. */
 export type Permission = (typeof PERMISSIONS)[number];
 

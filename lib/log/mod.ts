@@ -32,14 +32,40 @@ export function redact(value: unknown, depth = 0): unknown {
   return clean;
 }
 
+/** The last warnings and errors of an isolate, for the admin dashboard. */
+export class RecentProblems {
+  #records: Array<Record<string, unknown>> = [];
+  #limit: number;
+
+  constructor(limit = 30) {
+    this.#limit = limit;
+  }
+
+  push(record: Record<string, unknown>): void {
+    this.#records.push(record);
+    if (this.#records.length > this.#limit) this.#records.shift();
+  }
+
+  /** Oldest first. */
+  list(): Array<Record<string, unknown>> {
+    return [...this.#records];
+  }
+}
+
 /** Creates a logger writing to `write` (default: stdout) at `level` and above. */
 export function createLogger(
-  options: { level?: LogLevel; isolate?: string; write?: (line: string) => void } = {},
+  options: {
+    level?: LogLevel;
+    isolate?: string;
+    write?: (line: string) => void;
+    /** Also keeps warnings and errors here (whatever the level). */
+    recent?: RecentProblems;
+  } = {},
 ): Logger {
   const minimum = ORDER[options.level ?? "info"];
   const write = options.write ?? ((line: string) => console.log(line));
   function log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
-    if (ORDER[level] < minimum) return;
+    if (ORDER[level] < minimum && !(options.recent && ORDER[level] >= ORDER.warn)) return;
     const record = {
       time: new Date().toISOString(),
       level,
@@ -47,7 +73,8 @@ export function createLogger(
       isolate: options.isolate,
       ...(redact(fields) as Record<string, unknown>),
     };
-    write(JSON.stringify(record));
+    if (ORDER[level] >= ORDER.warn) options.recent?.push(record);
+    if (ORDER[level] >= minimum) write(JSON.stringify(record));
   }
   return {
     debug: (event, fields) => log("debug", event, fields),

@@ -2,6 +2,16 @@ import type { MetricsRegistry, MetricsSnapshot } from "./registry.ts";
 
 const PREFIX = ["metrics", "isolate"] as const;
 
+/** One isolate's report as stored in KV. */
+export interface IsolateReport {
+  isolate: string;
+  /** When it was written (ms since epoch). */
+  at: number;
+  values: MetricsSnapshot;
+  /** Whatever the isolate's `details` callback returned (topics, recent errors, …). */
+  details: unknown;
+}
+
 /** Shares one isolate's metrics through KV and sums every isolate's on demand. */
 export class KvMetricsSharing implements AsyncDisposable {
   #kv: Deno.Kv;
@@ -9,45 +19,67 @@ export class KvMetricsSharing implements AsyncDisposable {
   #isolate: string;
   #timer: ReturnType<typeof setInterval>;
   #ttlMs: number;
+  #details: () => unknown;
 
   constructor(
     kv: Deno.Kv,
     registry: MetricsRegistry,
-    options: { isolate: string; intervalMs?: number },
+    options: { isolate: string; intervalMs?: number; details?: () => unknown },
   ) {
     this.#kv = kv;
     this.#registry = registry;
     this.#isolate = options.isolate;
+    this.#details = options.details ?? (() => null);
     const interval = options.intervalMs ?? 2000;
     this.#ttlMs = interval * 5;
     this.#timer = setInterval(() => this.flush().catch(() => {}), interval);
     Deno.unrefTimer(Number(this.#timer));
   }
 
+  /** Adds detail to every later report (set once the services exist). */
+  setDetails(details: () => unknown): void {
+    this.#details = details;
+  }
+
   /** Writes this isolate's snapshot now. */
   async flush(): Promise<void> {
-    await this.#kv.set([...PREFIX, this.#isolate], {
-      at: Date.now(),
-      values: this.#registry.snapshot(),
-    }, { expireIn: this.#ttlMs });
+    let details: unknown = null;
+    try {
+      details = this.#details();
+    } catch { /* details are best effort */ }
+    await this.#kv.set(
+      [...PREFIX, this.#isolate],
+      {
+        isolate: this.#isolate,
+        at: Date.now(),
+        values: this.#registry.snapshot(),
+        details,
+      } satisfies IsolateReport,
+      { expireIn: this.#ttlMs },
+    );
+  }
+
+  /** The reports of every isolate seen within the last few intervals (this one fresh). */
+  async reports(): Promise<IsolateReport[]> {
+    await this.flush();
+    const now = Date.now();
+    const reports: IsolateReport[] = [];
+    for await (const entry of this.#kv.list<IsolateReport>({ prefix: PREFIX })) {
+      if (entry.value && now - entry.value.at <= this.#ttlMs) reports.push(entry.value);
+    }
+    return reports;
   }
 
   /** Sums the snapshots of every isolate seen within the last few intervals. */
   async collect(): Promise<MetricsSnapshot> {
-    await this.flush();
+    const reports = await this.reports();
     const total: MetricsSnapshot = {};
-    let isolates = 0;
-    const now = Date.now();
-    for await (
-      const entry of this.#kv.list<{ at: number; values: MetricsSnapshot }>({ prefix: PREFIX })
-    ) {
-      if (!entry.value || now - entry.value.at > this.#ttlMs) continue;
-      isolates += 1;
-      for (const [series, value] of Object.entries(entry.value.values)) {
+    for (const report of reports) {
+      for (const [series, value] of Object.entries(report.values)) {
         total[series] = (total[series] ?? 0) + value;
       }
     }
-    total["switchboard_isolates"] = isolates;
+    total["switchboard_isolates"] = reports.length;
     return total;
   }
 

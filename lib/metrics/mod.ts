@@ -6,5 +6,5 @@
  * process (and every instance sharing the KV), not only the isolate that answered.
  */
 export { MetricsRegistry, type MetricsSnapshot, type SeriesHandle } from "./registry.ts";
-export { KvMetricsSharing } from "./kv_sharing.ts";
+export { type IsolateReport, KvMetricsSharing } from "./kv_sharing.ts";
 export { renderPrometheus } from "./prometheus.ts";

@@ -35,6 +35,10 @@ export const METRIC_HELP: Record<string, { help: string; kind: "counter" | "gaug
   switchboard_downloads_total: { help: "Link-mode downloads started", kind: "counter" },
   switchboard_notifications_total: { help: "Notifications by event", kind: "counter" },
   switchboard_chat_messages_total: { help: "Chat messages stored", kind: "counter" },
+  switchboard_chat_refused_total: {
+    help: "Chat connections refused before the upgrade, by reason",
+    kind: "counter",
+  },
   switchboard_errors_total: { help: "Server errors by where they happened", kind: "counter" },
   switchboard_isolates: { help: "Isolates that reported metrics recently", kind: "gauge" },
 };

@@ -25,6 +25,15 @@ export class TopicHub {
     return [...this.#feeds.keys()];
   }
 
+  /** Each local feed: its topic, the highest offset delivered here, and its subscribers. */
+  stats(): Array<{ topic: string; knownHead: number; subscribers: number }> {
+    return [...this.#feeds.values()].map((feed) => ({
+      topic: feed.topic,
+      knownHead: feed.knownHead,
+      subscribers: feed.references,
+    }));
+  }
+
   /** Hands an event from any delivery path to its feed (if anyone here listens). */
   offer(event: TopicEvent): void {
     this.#feeds.get(event.topic)?.offer(event);

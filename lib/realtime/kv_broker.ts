@@ -134,6 +134,11 @@ export class KvBroker implements Broker {
     return this.#ephemeral.listen<T>(topic, options);
   }
 
+  /** This isolate's feeds, most subscribed first (for the admin dashboard). */
+  stats(): Array<{ topic: string; knownHead: number; subscribers: number }> {
+    return this.#hub.stats().sort((a, b) => b.subscribers - a.subscribers);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     this.#channel?.close();
     this.#channel = null;

@@ -1,0 +1,12 @@
+/**
+ * @module
+ * The operator's view: one snapshot of every isolate's connections, topics and
+ * their lag, transfer sessions by state, notification and rate-limit counters,
+ * and recent problems.
+ */
+export {
+  type AdminSnapshot,
+  buildAdminSnapshot,
+  type IsolateDetails,
+  transferStates,
+} from "./snapshot.ts";
