@@ -261,8 +261,8 @@ export default function NotificationBell(props: NotificationBellProps) {
                 })}
               </ul>
             )}
-          {!props.feed && (
-            <a class="sb-bell-all" href={`${props.apiBase ?? ""}/notifications`}>
+          {!props.feed && !props.apiBase && (
+            <a class="sb-bell-all" href="/notifications">
               All notifications →
             </a>
           )}

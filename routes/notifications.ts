@@ -1,4 +1,5 @@
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
 import { type ComponentType, h, type VNode } from "preact";
 import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
@@ -109,6 +110,23 @@ export function notificationRoutes(ctx: AppContext): Hono {
   const center: NotificationCenter = notificationCenter(ctx);
   const observer = transportObserver(ctx);
   const config = ctx.config;
+
+  // Browsers on other sites (the embedded bell) call the user-token endpoints.
+  const corsOrigins = config.NOTIFY_CORS_ORIGINS;
+  if (!corsOrigins.includes("off")) {
+    const allowCors = cors({
+      origin: corsOrigins.includes("*") ? "*" : corsOrigins,
+      allowMethods: ["GET", "POST", "PUT"],
+      allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+      maxAge: 600,
+    });
+    const backendOnly = new Set(["/api/notifications/publish", "/api/notifications/log"]);
+    const userEndpoints: MiddlewareHandler = (c, next) =>
+      backendOnly.has(c.req.path) ? next() : allowCors(c, next);
+    app.use("/api/notifications", userEndpoints);
+    app.use("/api/notifications/*", userEndpoints);
+  }
+  app.route("/", embedRoutes(ctx));
 
   async function limitRecipients(userIds: readonly string[]): Promise<void> {
     const results = await Promise.all(
@@ -358,4 +376,68 @@ function playgroundPage(props: PlaygroundProps): VNode {
     ),
   );
   return h(Layout, { current: "/notifications", children: [intro, island] }) as VNode;
+}
+
+const ISLANDS_DIR = new URL("../_build/islands/", import.meta.url);
+const STYLES_FILE = new URL("../static/styles.css", import.meta.url);
+
+/**
+ * The bell for other sites: `/embed/notification-bell.js` (a small loader that
+ * adds the bell's stylesheet and loads the island bundle), its CSS, and the
+ * island bundle files, all with CORS so another origin may load them as modules.
+ */
+function embedRoutes(ctx: AppContext): Hono {
+  const app = new Hono();
+  const shared = {
+    "Access-Control-Allow-Origin": "*",
+    "X-Content-Type-Options": "nosniff",
+  };
+  let css: Promise<string> | null = null;
+  app.get("/embed/notification-bell.js", (c) => {
+    const bundle = ctx.manifest.islands.NotificationBell?.split("/").pop();
+    if (!bundle) throw new ApiError(404, "not_found", "The bell is not built");
+    const loader =
+      `// Switchboard notification bell: see /docs (docs/notifications.md, "Embedding").
+const here = import.meta.url;
+if (!document.querySelector("link[data-switchboard-bell]")) {
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.crossOrigin = "anonymous";
+  link.href = new URL("notification-bell.css", here).href;
+  link.dataset.switchboardBell = "";
+  document.head.append(link);
+}
+await import(new URL(${JSON.stringify(`islands/${bundle}`)}, here).href);
+`;
+    return c.body(loader, 200, {
+      ...shared,
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "no-cache",
+    });
+  });
+  app.get("/embed/notification-bell.css", async (c) => {
+    css ??= Deno.readTextFile(STYLES_FILE).then((text) => {
+      const start = text.indexOf("/* notifications:begin");
+      const end = text.indexOf("/* notifications:end */");
+      return start >= 0 && end > start ? text.slice(start, end) : "";
+    });
+    return c.body(await css, 200, {
+      ...shared,
+      "Content-Type": "text/css; charset=utf-8",
+      "Cache-Control": "public, max-age=3600",
+    });
+  });
+  const files = new Set(ctx.manifest.files);
+  app.get("/embed/islands/:file", async (c, next) => {
+    const file = c.req.param("file");
+    if (!files.has(file)) return next();
+    const bytes = await Deno.readFile(new URL(file, ISLANDS_DIR)).catch(() => null);
+    if (!bytes) return next();
+    return c.body(bytes, 200, {
+      ...shared,
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "public, max-age=31536000, immutable",
+    });
+  });
+  return app;
 }

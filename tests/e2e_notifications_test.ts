@@ -96,3 +96,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "the bell embeds in another site with a script tag and an element, across origins",
+  ignore: !browserAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await startServer();
+    // The other site: its backend mints a Switchboard user token for its signed-in user.
+    const site = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/switchboard-token") {
+        const minted = await request(`${server.url}/api/tokens`, {
+          method: "POST",
+          bearer: TEST_API_KEY,
+          json: { userId: "shop-customer-7" },
+        });
+        return Response.json({ token: minted.body.token });
+      }
+      const props = JSON.stringify({ apiBase: server.url, tokenUrl: "/switchboard-token" });
+      return new Response(
+        `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title></head><body>
+<header style="display:flex;justify-content:space-between;padding:1rem"><b>Shop</b>
+<script type="application/json" id="sb-bell-props">${props}</script>
+<div data-island="NotificationBell" data-props="sb-bell-props"></div></header>
+<script type="module" src="${server.url}/embed/notification-bell.js"></script>
+</body></html>`,
+        { headers: { "content-type": "text/html; charset=utf-8" } },
+      );
+    });
+    const siteUrl = `http://127.0.0.1:${site.addr.port}`;
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+      const errors = watchConsole(page);
+      await page.goto(siteUrl);
+      await page.waitForSelector('[data-island="NotificationBell"][data-hydrated="true"]');
+      await page.waitForSelector('[data-testid="bell"][data-state="open"]');
+      await publishOk(server, {
+        userId: "shop-customer-7",
+        type: "campaign_created",
+        data: { campaignId: "c1", name: "Autumn sale" },
+      });
+      await page.getByTestId("toast").filter({ hasText: "Autumn sale" }).waitFor();
+      assert.equal(await badge(page), "1");
+      await page.getByTestId("bell-button").click();
+      await page.getByTestId("bell-panel").waitFor();
+      await screenshot(page, "notifications-embed");
+      await page.getByTestId("bell-button").click();
+      const styled = await page.evaluate(() =>
+        getComputedStyle(document.querySelector(".sb-toasts")!).position
+      );
+      assert.equal(styled, "fixed", "the bell's stylesheet loaded across origins");
+      await page.getByTestId("toast-read").click();
+      await page.getByTestId("bell-badge").waitFor({ state: "detached" });
+      const token = await (await fetch(`${siteUrl}/switchboard-token`)).json();
+      const count = await request(`${server.url}/api/notifications/unread-count`, {
+        bearer: token.token,
+      });
+      assert.equal(count.body.unreadCount, 0, "marked read on the server, through CORS");
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await site.shutdown();
+    }
+  },
+});

@@ -56,6 +56,7 @@ export const configSchema = z.object({
   NOTIFY_USER_PER_MINUTE: positiveInt.default(120),
   NOTIFY_PUBLISHER_PER_MINUTE: positiveInt.default(6000),
   NOTIFY_EXTRA_TYPES: commaList.default([]),
+  NOTIFY_CORS_ORIGINS: commaList.default(["*"]),
   CHANNEL_MAX_CONNECTIONS: positiveInt.default(1000),
   FALLBACK_TIMEOUT_MS: positiveInt.default(12000),
 });
