@@ -415,12 +415,18 @@ async function orchestrate(): Promise<void> {
       `deno run -A bench/notifications.ts --users=${options.users} --samples=${options.samples} ` +
       `--rate=${options.rate} --rounds=${options.rounds}`,
     date: new Date().toISOString(),
-    machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno, os: Deno.build.os },
+    machine: {
+      cpus: navigator.hardwareConcurrency,
+      deno: Deno.version.deno,
+      os: Deno.build.os,
+      loadAverageAtEnd: Deno.loadavg()[0],
+    },
     setup: {
       ...options,
       connectionsPerUser: 2,
-      switchboard: "one isolate (deno serve), KV in a temp SQLite file, 1 notification per " +
-        "delivery path: validate, rate limits, store record, append to user topic, deliver",
+      switchboard: "one isolate (deno serve), KV in a temp SQLite file; per recipient: " +
+        "validate, two rate-limit counters, store the record and its indexes, append to the " +
+        "user topic, deliver to both connections, mark delivered",
       baseline: "bare Deno.serve in its own process: per-user routing of the same JSON frame, " +
         "nothing stored",
     },

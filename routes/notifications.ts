@@ -44,8 +44,13 @@ export const notificationDemoSchema = z.object({
 
 const ackFrame = z.object({
   type: z.literal("ack"),
-  notificationId: z.string().min(1).max(128),
-}).strict();
+  notificationId: z.string().min(1).max(128).optional(),
+  /** Several at once (a client acking a burst stays under the frame rate limit). */
+  notificationIds: z.array(z.string().min(1).max(128)).min(1).max(100).optional(),
+}).strict().refine(
+  (frame) => (frame.notificationId === undefined) !== (frame.notificationIds === undefined),
+  "send either notificationId or notificationIds",
+);
 const readFrame = z.object({
   type: z.literal("read"),
   notificationId: z.string().min(1).max(128).optional(),
@@ -241,12 +246,20 @@ export function notificationRoutes(ctx: AppContext): Hono {
       onFrame: async (connection, frame) => {
         try {
           if (frame.type === "ack") {
-            const record = await center.acknowledge(userId, frame.notificationId);
-            connection.send({
-              type: ACKED_FRAME,
-              notificationId: record.id,
-              acknowledgedAt: record.acknowledgedAt,
-            });
+            const ids = frame.notificationIds ?? [frame.notificationId!];
+            for (const id of ids) {
+              try {
+                const record = await center.acknowledge(userId, id);
+                connection.send({
+                  type: ACKED_FRAME,
+                  notificationId: record.id,
+                  acknowledgedAt: record.acknowledgedAt,
+                });
+              } catch (error) {
+                if (!(error instanceof NotificationError)) throw error;
+                connection.send({ type: "error", code: error.code, message: error.message });
+              }
+            }
           } else {
             await center.markRead(userId, frame.all ? "all" : [frame.notificationId!]);
           }

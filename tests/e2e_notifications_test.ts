@@ -152,10 +152,12 @@ Deno.test({
       await page.getByTestId("toast-read").click();
       await page.getByTestId("bell-badge").waitFor({ state: "detached" });
       const token = await (await fetch(`${siteUrl}/switchboard-token`)).json();
-      const count = await request(`${server.url}/api/notifications/unread-count`, {
-        bearer: token.token,
-      });
-      assert.equal(count.body.unreadCount, 0, "marked read on the server, through CORS");
+      await waitFor(async () => {
+        const count = await request(`${server.url}/api/notifications/unread-count`, {
+          bearer: token.token,
+        });
+        return count.body.unreadCount === 0;
+      }, { message: "marked read on the server, through CORS" });
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

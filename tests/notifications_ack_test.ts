@@ -91,6 +91,31 @@ Deno.test({
     socket.send({ type: "ack", notificationId: "no-such-notification" });
     const error = await socket.next((frame) => frame.type === "error");
     assert.equal(error.code, "notification_not_found");
+
+    // A burst is acked in one frame.
+    const burst: string[] = [];
+    for (const message of ["one", "two"]) {
+      burst.push(
+        ...await publishOk(server, {
+          userId: "ada",
+          type: "success",
+          data: { message },
+          requiresAck: true,
+        }),
+      );
+    }
+    await socket.collect((frame) => burst.includes(frame.id) && frame.retry === undefined, 2);
+    socket.send({ type: "ack", notificationIds: burst });
+    const replies = await socket.collect(
+      (frame) => frame.type === "notification.acked" && burst.includes(frame.notificationId),
+      2,
+    );
+    assert.equal(replies.length, 2);
+    await sleep(INTERVAL * 2);
+    assert.equal(
+      socket.frames.filter((frame) => burst.includes(frame.id) && frame.retry).length,
+      0,
+    );
   },
 });
 

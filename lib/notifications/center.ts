@@ -228,6 +228,7 @@ export class NotificationCenter implements AsyncDisposable {
       }
       await this.#publishNotification(record);
       this.#count("published");
+      this.#deps.metrics?.increment("switchboard_publishes_total", { kind: "notifications" });
       if (record.nextRetryAt !== null) {
         this.#retries.track(record.userId, record.id, record.nextRetryAt);
       }
@@ -354,6 +355,9 @@ export class NotificationCenter implements AsyncDisposable {
             seen.add(payload.notification.id);
             this.noteDelivered(userId, payload.notification.id);
             this.#count("delivered");
+            this.#deps.metrics?.increment("switchboard_deliveries_total", {
+              kind: "notifications",
+            });
           }
           if (replayUntil !== 0 && event.offset >= replayUntil) redeliverSafely();
         },

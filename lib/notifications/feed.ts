@@ -89,6 +89,8 @@ export class NotificationFeed {
   #nextBefore: string | null = null;
   #acked = new Set<string>();
   #newListeners = new Set<(item: FeedItem) => void>();
+  #ackQueue: string[] = [];
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
   constructor(options: FeedOptions) {
@@ -221,7 +223,19 @@ export class NotificationFeed {
     if (this.#acked.has(frame.id) && !repeat) return;
     this.#acked.add(frame.id);
     if ((this.#options.transport ?? "websocket") === "websocket") {
-      this.#client?.send({ type: "ack", notificationId: frame.id });
+      // Acks of a burst (redeliveries on connect) go out together, in one frame.
+      this.#ackQueue.push(frame.id);
+      this.#ackTimer ??= setTimeout(() => {
+        this.#ackTimer = undefined;
+        while (this.#ackQueue.length > 0) {
+          const ids = this.#ackQueue.splice(0, 100);
+          this.#client?.send(
+            ids.length === 1
+              ? { type: "ack", notificationId: ids[0] }
+              : { type: "ack", notificationIds: ids },
+          );
+        }
+      }, 10);
     } else {
       void this.#request(`/api/notifications/${encodeURIComponent(frame.id)}/ack`, {
         method: "POST",
@@ -307,6 +321,7 @@ export class NotificationFeed {
   /** Closes the connection for good. */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#ackTimer);
     this.#client?.close();
     this.#client = null;
   }
