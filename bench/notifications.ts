@@ -6,7 +6,7 @@
  * and no ordering. Each server and the client load run in their own process;
  * results are ratios measured in the same run.
  *
- *     deno run -A bench/notifications.ts [--users=1000] [--samples=200] [--rate=40] [--rounds=3]
+ *     deno run -A bench/notifications.ts [--users=1000] [--samples=200] [--rate=40] [--rounds=10]
  *
  * Writes bench/results/notifications.json and prints a table.
  */
@@ -321,7 +321,7 @@ async function orchestrate(): Promise<void> {
     users: argument("users", 1000),
     samples: argument("samples", 200),
     rate: argument("rate", 40),
-    rounds: argument("rounds", 3),
+    rounds: argument("rounds", 10),
   };
   console.log(
     `notifications bench: ${options.users} users × 2 connections, ${options.samples} latency ` +
