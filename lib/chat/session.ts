@@ -1,0 +1,236 @@
+import { formatCursor, type Position, PublishError, type TopicEvent } from "../realtime/mod.ts";
+import { type PresenceEvent, type PresenceHandle, presenceTopic } from "../presence/mod.ts";
+import { type Connection, deliverTopic } from "../transport/mod.ts";
+import { ChatError } from "./errors.ts";
+import { channelTopic, messageOf } from "./history.ts";
+import type { ChatServerFrame } from "./protocol.ts";
+import { TYPING_TIMEOUT_MS } from "./protocol.ts";
+import type { ChatClientFrame } from "./schemas.ts";
+import { channelScope, type ChatService, type TypingSignal } from "./service.ts";
+
+/** The user behind a connection, from their token. */
+export interface ChatParticipant {
+  userId: string;
+  username: string;
+  /** The token has `chat:write`. */
+  canWrite: boolean;
+}
+
+/** Options of {@linkcode ChatSession}. */
+export interface ChatSessionOptions {
+  channelId: string;
+  participant: ChatParticipant;
+  /** Resume after this position (`?since=`): no history in `initial_state`, the missed messages follow. */
+  since?: Position | null | undefined;
+  /** Reported in `initial_state` (diagnostics: which isolate serves the connection). */
+  isolate?: string | undefined;
+  /** Called per message delivered to this connection. */
+  onDelivered?(): void;
+  onError?(error: unknown, where: string): void;
+}
+
+/** Messages of one connection being stored at the same time. */
+const MAX_IN_FLIGHT = 64;
+
+// One function for every connection: the core serializes each event's frame once per isolate.
+function messageFrame(event: TopicEvent<unknown>, cursor: string): object | null {
+  const message = messageOf(event);
+  return message ? { type: "message", message, cursor } satisfies ChatServerFrame : null;
+}
+
+function presenceFrame(event: PresenceEvent): ChatServerFrame {
+  switch (event.type) {
+    case "user_joined":
+      return {
+        type: "user_joined",
+        user: { userId: event.userId, username: event.name, status: event.status, connections: 1 },
+      };
+    case "user_left":
+      return { type: "user_disconnected", userId: event.userId, username: event.name };
+    case "presence":
+      return {
+        type: "presence",
+        userId: event.userId,
+        username: event.name,
+        status: event.status,
+      };
+  }
+}
+
+/**
+ * One connection to one channel: sends `initial_state`, streams messages
+ * (resumable by cursor), presence changes and other users' typing, and handles
+ * the client's frames. The route calls {@linkcode open}, {@linkcode handle} and
+ * {@linkcode close} from the transport's callbacks, which run one at a time.
+ */
+export class ChatSession {
+  #chat: ChatService;
+  #connection: Connection;
+  #options: ChatSessionOptions;
+  #presence: PresenceHandle | null = null;
+  #closed = false;
+  #inFlight = new Set<Promise<void>>();
+
+  constructor(chat: ChatService, connection: Connection, options: ChatSessionOptions) {
+    this.#chat = chat;
+    this.#connection = connection;
+    this.#options = options;
+  }
+
+  #send(frame: ChatServerFrame): void {
+    this.#connection.send(frame);
+  }
+
+  #fail(error: unknown, clientMessageId?: string | null): void {
+    if (error instanceof ChatError || error instanceof PublishError) {
+      this.#send({
+        type: "error",
+        code: error.code,
+        message: error.message,
+        ...(clientMessageId ? { clientMessageId } : {}),
+      });
+      return;
+    }
+    throw error;
+  }
+
+  /** Enters presence, sends `initial_state`, then starts the streams. */
+  async open(): Promise<void> {
+    const { channelId, participant } = this.#options;
+    const { broker } = this.#chat;
+    const scope = channelScope(channelId);
+    const presenceStart = await broker.head(presenceTopic(scope));
+    this.#presence = await this.#chat.presence.enter(scope, {
+      userId: participant.userId,
+      name: participant.username,
+      connectionId: this.#connection.id,
+    });
+    if (this.#closed) {
+      await this.#presence.leave();
+      return;
+    }
+    const onlineUsers = await this.#chat.online(channelId);
+    const resumeFrom = this.#options.since ?? null;
+    const latest = resumeFrom ? null : await this.#chat.latest(channelId);
+    const you = { ...participant };
+    this.#send({
+      type: "initial_state",
+      channelId,
+      messages: latest?.messages ?? [],
+      onlineUsers,
+      ...(latest ? { cursor: latest.position ? formatCursor(latest.position) : "0" } : {}),
+      historyBefore: latest?.historyBefore ?? null,
+      resumed: resumeFrom !== null,
+      you,
+      ...(this.#options.isolate ? { isolate: this.#options.isolate } : {}),
+    });
+    // An empty channel resumes from offset 0 of whatever epoch its log gets.
+    const since = resumeFrom ?? latest?.position ?? { offset: 0, epoch: "" };
+    void deliverTopic(broker, channelTopic(channelId), this.#connection, {
+      since,
+      toFrame: messageFrame,
+      onDelivered: this.#options.onDelivered,
+    }).catch((error) => this.#options.onError?.(error, "messages"));
+    void this.#followPresence(presenceStart ?? { offset: 0, epoch: "" })
+      .catch((error) => this.#options.onError?.(error, "presence"));
+    void this.#followTyping().catch((error) => this.#options.onError?.(error, "typing"));
+  }
+
+  async #followPresence(since: Position): Promise<void> {
+    const topic = presenceTopic(channelScope(this.#options.channelId));
+    const items = this.#chat.broker.subscribe<PresenceEvent>(topic, {
+      since,
+      signal: this.#connection.signal,
+    });
+    // Presence frames carry no cursor: a reconnect gets the current list in initial_state.
+    for await (const item of items) {
+      if (item.kind !== "event") continue;
+      const event = item.event.data;
+      // The user's own arrival is already in this connection's initial_state.
+      if (event.type === "user_joined" && event.userId === this.#options.participant.userId) {
+        continue;
+      }
+      this.#send(presenceFrame(event));
+    }
+  }
+
+  async #followTyping(): Promise<void> {
+    const messages = this.#chat.broker.listenEphemeral<TypingSignal>(
+      channelTopic(this.#options.channelId),
+      { signal: this.#connection.signal },
+    );
+    for await (const { data } of messages) {
+      // Typing goes to the others only, never back to the typist's own tabs.
+      if (data?.type !== "typing" || data.userId === this.#options.participant.userId) continue;
+      this.#send({
+        type: "typing",
+        userId: data.userId,
+        username: data.username,
+        isTyping: data.isTyping === true,
+        expiresInMs: TYPING_TIMEOUT_MS,
+      });
+    }
+  }
+
+  /** Handles one validated client frame. */
+  async handle(frame: ChatClientFrame): Promise<void> {
+    const { channelId, participant } = this.#options;
+    switch (frame.type) {
+      case "message": {
+        if (!participant.canWrite) return this.#refuseWrite(frame.clientMessageId);
+        // Not awaited: the broker takes publishes in call order (and commits them
+        // in groups), so a fast sender is not held to one KV round trip per
+        // message; at most MAX_IN_FLIGHT wait at a time.
+        const task = this.#chat.send(channelId, participant, frame).then((sent) => {
+          // A resend is not published again: confirm it to this connection only.
+          if (sent.duplicate) {
+            this.#send({ type: "message", message: sent.message, duplicate: true });
+          }
+        }).catch((error) => this.#fail(error, frame.clientMessageId))
+          .catch((error) => this.#options.onError?.(error, "message"))
+          .finally(() => this.#inFlight.delete(task));
+        this.#inFlight.add(task);
+        if (this.#inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.#inFlight);
+        return;
+      }
+      case "typing":
+        if (!participant.canWrite) return this.#refuseWrite(null);
+        this.#chat.typing({ channelId, ...participant }, frame.isTyping);
+        return;
+      case "presence":
+        await this.#presence?.setStatus(frame.status);
+        return;
+      case "sync": {
+        try {
+          const found = await this.#chat.after(channelId, frame.afterMessageId);
+          this.#send({
+            type: "sync",
+            afterMessageId: frame.afterMessageId,
+            messages: found.messages,
+            hasMore: found.hasMore,
+          });
+        } catch (error) {
+          this.#fail(error);
+        }
+        return;
+      }
+    }
+  }
+
+  #refuseWrite(clientMessageId: string | null | undefined): void {
+    this.#send({
+      type: "error",
+      code: "no_write_permission",
+      message: "This token cannot write in this channel (it lacks chat:write)",
+      ...(clientMessageId ? { clientMessageId } : {}),
+    });
+  }
+
+  /** Leaves presence; typing of this user stops. The streams end with the connection. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
+    this.#chat.stopTyping(this.#options.channelId, this.#options.participant.userId);
+    await this.#presence?.leave();
+  }
+}

@@ -1,0 +1,168 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppContext } from "../lib/context.ts";
+import { ApiError } from "../lib/errors/mod.ts";
+import { hasPermission, type TokenClaims } from "../lib/identity/mod.ts";
+import { parseCursor, type Position } from "../lib/realtime/mod.ts";
+import { acceptWebSocket } from "../lib/transport/mod.ts";
+import {
+  type ChatClientFrame,
+  chatClientFrames,
+  ChatService,
+  ChatSession,
+  findMessage,
+  isChannelId,
+  KvOccupancy,
+  MESSAGE_ID_PATTERN,
+} from "../lib/chat/mod.ts";
+import { requireStreamToken, requireUser } from "./_auth.ts";
+import { readQuery } from "./_http.ts";
+import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
+import { renderChatPage } from "./chat_page.tsx";
+
+/** Query of `GET /api/channels/:channelId/messages`. */
+export const historyQuerySchema = z.object({
+  /** A `nextBefore`/`historyBefore` cursor, or a message id. */
+  before: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+function requireChannel(channelId: string): void {
+  if (!isChannelId(channelId)) {
+    throw new ApiError(
+      400,
+      "invalid_channel",
+      `"${
+        channelId.slice(0, 70)
+      }" is not a channel name: use 1-64 lowercase letters, digits, _ or -`,
+    );
+  }
+}
+
+function requireRead(claims: TokenClaims): void {
+  if (!hasPermission(claims, "chat:read")) {
+    throw new ApiError(
+      403,
+      "no_read_permission",
+      "This token cannot read chat (it lacks chat:read)",
+    );
+  }
+}
+
+/**
+ * Chat channels: the channel WebSocket, the history endpoint and the chat page.
+ * All chat logic lives in `lib/chat`; this module authenticates, enforces the
+ * per-channel connection limit and wires the transport to a `ChatSession`.
+ */
+export function chatRoutes(ctx: AppContext): Hono {
+  const app = new Hono();
+  const observer = transportObserver(ctx);
+  const stored = ctx.metrics.series("switchboard_chat_messages_total");
+  const deliveries = ctx.metrics.series("switchboard_deliveries_total", { kind: "chat" });
+  const chat = new ChatService({
+    broker: ctx.broker,
+    presence: ctx.presence,
+    onMessage: () => stored.add(),
+    onError: (error, where) => ctx.log.warn("chat_background_failed", { where, error }),
+  });
+  const occupancy = new KvOccupancy(ctx.kv, {
+    isolate: ctx.isolate,
+    ttlMs: ctx.config.PRESENCE_TTL_SECONDS * 1000,
+  });
+  ctx.shutdown.addEventListener("abort", () => {
+    chat[Symbol.dispose]();
+    void occupancy[Symbol.asyncDispose]().catch(() => {});
+  }, { once: true });
+
+  app.get("/api/ws/channels/:channelId", async (c) => {
+    const channelId = c.req.param("channelId");
+    requireChannel(channelId);
+    requireUpgrade(c);
+    const since = resumePosition(c);
+    const claims = await requireStreamToken(c, ctx);
+    requireRead(claims);
+    const lease = await occupancy.reserve(channelId, ctx.config.CHANNEL_MAX_CONNECTIONS);
+    if (!lease) {
+      ctx.metrics.increment("switchboard_chat_refused_total", { reason: "channel_full" });
+      throw new ApiError(
+        503,
+        "channel_full",
+        `#${channelId} has ${ctx.config.CHANNEL_MAX_CONNECTIONS} connections, its limit; try again later`,
+        { headers: { "Retry-After": "5" } },
+      );
+    }
+    let session: ChatSession | null = null;
+    try {
+      return acceptWebSocket<ChatClientFrame>(c.req.raw, {
+        label: "chat",
+        frames: chatClientFrames,
+        ...socketLimits(ctx),
+        observer,
+        onOpen: async (connection) => {
+          session = new ChatSession(chat, connection, {
+            channelId,
+            participant: {
+              userId: claims.sub,
+              username: claims.name,
+              canWrite: hasPermission(claims, "chat:write"),
+            },
+            since,
+            isolate: ctx.isolate,
+            onDelivered: () => deliveries.add(),
+            onError: (error, where) => ctx.log.warn("chat_stream_failed", { where, error }),
+          });
+          await session.open();
+        },
+        onFrame: async (_connection, frame) => {
+          await session?.handle(frame);
+        },
+        onClose: async () => {
+          try {
+            await session?.close();
+          } finally {
+            await lease.release();
+          }
+        },
+        onError: (error) => ctx.log.warn("chat_socket_error", { channelId, error }),
+      });
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
+  });
+
+  app.get("/api/channels/:channelId/messages", async (c) => {
+    const channelId = c.req.param("channelId");
+    requireChannel(channelId);
+    requireRead(await requireUser(c, ctx));
+    const query = readQuery(c, historyQuerySchema);
+    let before: Position | null = null;
+    if (query.before && MESSAGE_ID_PATTERN.test(query.before)) {
+      const found = await findMessage(ctx.broker, channelId, query.before);
+      if (!found) {
+        throw new ApiError(404, "unknown_message", `No message "${query.before}" in #${channelId}`);
+      }
+      before = { offset: found.offset, epoch: found.epoch };
+    } else if (query.before) {
+      before = parseCursor(query.before);
+      if (!before) {
+        throw new ApiError(
+          400,
+          "invalid_cursor",
+          `"${query.before}" is not a cursor or message id`,
+        );
+      }
+    }
+    const page = await chat.history(channelId, { before, limit: query.limit });
+    return c.json({ channelId, messages: page.messages, nextBefore: page.nextBefore });
+  });
+
+  app.get("/chat/:channelId", (c) => {
+    const channelId = c.req.param("channelId");
+    if (!isChannelId(channelId)) {
+      throw new ApiError(404, "invalid_channel", "There is no such channel: names are lowercase");
+    }
+    return c.html(renderChatPage(ctx, channelId));
+  });
+  return app;
+}

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { startServer } from "./harness.ts";
+import { chatToken, connectChat, connectSpread, INTEGRATION } from "./chat_fixtures.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test({
+  name: "presence: joins and leaves, status changes, and a second tab keeps a user online",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ isolates: 2 });
+    const watcherToken = await chatToken(server, "watcher", { name: "Watcher" });
+    const adaToken = await chatToken(server, "ada", { name: "Ada" });
+    const watcher = await connectChat(server, "room", watcherToken);
+    // Two tabs of Ada, on different isolates.
+    const [tab1, tab2] = await connectSpread(server, "room", [adaToken, adaToken]);
+    assert.notEqual(tab1!.isolate, tab2!.isolate);
+    const joined = await watcher.socket.next((frame) => frame.type === "user_joined");
+    assert.deepEqual(joined.user, {
+      userId: "ada",
+      username: "Ada",
+      status: "online",
+      connections: 1,
+    });
+    tab2!.socket.send({ type: "presence", status: "away" });
+    const away = await watcher.socket.next((frame) => frame.type === "presence");
+    assert.deepEqual(away, { type: "presence", userId: "ada", username: "Ada", status: "away" });
+
+    await tab1!.socket.close();
+    await sleep(500);
+    assert.equal(
+      watcher.socket.frames.filter((frame) => frame.type === "user_disconnected").length,
+      0,
+      "one tab left, the other keeps Ada online",
+    );
+    const probe = await connectChat(server, "room", watcherToken);
+    assert.deepEqual(
+      probe.initial.onlineUsers.map((user: { userId: string; connections: number }) =>
+        `${user.userId}×${user.connections}`
+      ),
+      ["ada×1", "watcher×2"],
+    );
+    await tab2!.socket.close();
+    const left = await watcher.socket.next((frame) => frame.type === "user_disconnected");
+    assert.deepEqual(left, { type: "user_disconnected", userId: "ada", username: "Ada" });
+    assert.equal(
+      watcher.socket.frames.filter((frame) => frame.type === "user_joined").length,
+      1,
+      "the second tab did not announce a second join",
+    );
+    await probe.socket.close();
+    await watcher.socket.close();
+  },
+});
+
+Deno.test({
+  name: "presence: the users of a killed server process go offline within the TTL",
+  ...INTEGRATION,
+  async fn() {
+    const env = { PRESENCE_TTL_SECONDS: "2" };
+    await using survivor = await startServer({ env });
+    await using doomed = await startServer({ kvPath: survivor.kvPath, env });
+    const bobToken = await chatToken(doomed, "bob", { name: "Bob" });
+    const adaToken = await chatToken(survivor, "ada", { name: "Ada" });
+    const bob = await connectChat(doomed, "shared", bobToken);
+    const ada = await connectChat(survivor, "shared", adaToken);
+    assert.deepEqual(
+      ada.initial.onlineUsers.map((user: { userId: string }) => user.userId),
+      ["ada", "bob"],
+    );
+    const killedAt = Date.now();
+    await doomed.kill(); // SIGKILL: no goodbye, no cleanup
+    const left = await ada.socket.next((frame) => frame.type === "user_disconnected", 10_000);
+    const elapsed = Date.now() - killedAt;
+    assert.deepEqual(left, { type: "user_disconnected", userId: "bob", username: "Bob" });
+    // TTL (2 s) + one sweep interval (TTL/2) + scheduling slack.
+    assert.ok(elapsed < 2000 + 1000 + 1500, `went offline after ${elapsed} ms`);
+    const again = await connectChat(survivor, "shared", adaToken);
+    assert.deepEqual(
+      again.initial.onlineUsers.map((user: { userId: string }) => user.userId),
+      ["ada"],
+    );
+    await bob.socket.closed;
+    await ada.socket.close();
+    await again.socket.close();
+  },
+});
