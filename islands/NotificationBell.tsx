@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { describeNotification, timeAgo } from "../lib/notifications/examples.ts";
+import { describeNotification, safeLink, timeAgo } from "../lib/notifications/examples.ts";
 import { type FeedItem, type FeedState, NotificationFeed } from "../lib/notifications/feed.ts";
 import { IDENTITY_STORAGE_KEY, readIdentity } from "../lib/notifications/identity.ts";
 
@@ -35,7 +35,7 @@ interface Toast {
 const TOAST_MS = 8000;
 
 function linkOf(item: FeedItem): string | null {
-  return typeof item.data.link === "string" ? item.data.link : null;
+  return safeLink(item.data);
 }
 
 function BellIcon() {

@@ -152,7 +152,7 @@ export class NotificationCenter implements AsyncDisposable {
 
   /**
    * Checks a publish without doing it: recipients, type, data and its size.
-   * Throws {@linkcode NotificationError}; resolves to the validated data.
+   * Throws {@linkcode NotificationError}; returns the validated data.
    */
   validate(request: PublishRequest): Record<string, unknown> {
     if (request.userIds.length === 0) {

@@ -134,3 +134,14 @@ export function timeAgo(timestamp: string, now = Date.now()): string {
   if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
   return new Date(timestamp).toLocaleDateString("en");
 }
+
+/**
+ * The notification's `link` when it is safe to render as an anchor (an http(s)
+ * URL or a path on the site), else null. Registered types are validated on
+ * publish; types added by configuration take any data, so the bell checks again.
+ */
+export function safeLink(data: Record<string, unknown>): string | null {
+  const link = data.link;
+  if (typeof link !== "string" || link.length > 2048) return null;
+  return /^https?:\/\/[^\s]+$/i.test(link) || /^\/(?!\/)[^\s]*$/.test(link) ? link : null;
+}

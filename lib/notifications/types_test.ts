@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NOTIFICATION_EXAMPLES } from "./examples.ts";
+import { NOTIFICATION_EXAMPLES, safeLink } from "./examples.ts";
 import { NOTIFICATION_TYPES, NotificationTypes } from "./types.ts";
 
 Deno.test("every built-in type has an example, and every example fits its schema", () => {
@@ -60,7 +60,9 @@ Deno.test("links must be http(s) URLs or site paths, never javascript: or protoc
   }
   for (const link of ["javascript:alert(1)", "//evil.example/x", "data:text/html,hi", "ftp://x"]) {
     assert.equal(types.check("success", { message: "m", link }).ok, false, link);
+    assert.equal(safeLink({ link }), null, `the bell refuses ${link} too`);
   }
+  assert.equal(safeLink({ link: "/d/abc" }), "/d/abc");
 });
 
 Deno.test("types named by configuration take any JSON object; bad or reserved names are refused", () => {
