@@ -9,10 +9,12 @@ function Table(props: { head: string[]; rows: Array<Array<string | number>>; emp
   return (
     <table class="data-table">
       <thead>
-        <tr>{props.head.map((cell) => <th>{cell}</th>)}</tr>
+        <tr>{props.head.map((cell) => <th key={cell}>{cell}</th>)}</tr>
       </thead>
       <tbody>
-        {props.rows.map((row) => <tr>{row.map((cell) => <td>{cell}</td>)}</tr>)}
+        {props.rows.map((row, index) => (
+          <tr key={index}>{row.map((cell, column) => <td key={column}>{cell}</td>)}</tr>
+        ))}
       </tbody>
     </table>
   );
