@@ -41,7 +41,8 @@ export const ENCRYPTION_HEADER_BYTES = 4096;
 /** Name used for raw uploads without `X-Filename`. */
 const DEFAULT_FILENAME = "upload.bin";
 
-const uploadQuery = z.object({
+/** The query of `POST /api/upload`. */
+export const uploadQuerySchema = z.object({
   ttlSeconds: z.coerce.number().int().min(1).max(86400).optional(),
   maxDownloads: z.coerce.number().int().min(1).max(1_000_000).optional(),
   encrypted: z.enum(["0", "1", "true", "false"]).optional(),
@@ -117,7 +118,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
   const app = new Hono();
 
   app.post("/api/upload", async (c) => {
-    const query = readQuery(c, uploadQuery);
+    const query = readQuery(c, uploadQuerySchema);
     await enforceRateLimit(ctx.rateLimiter, "upload", clientAddress(c), {
       limit: ctx.config.UPLOADS_PER_HOUR,
       windowMs: 3600_000,

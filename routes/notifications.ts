@@ -42,6 +42,24 @@ export const notificationDemoSchema = z.object({
   requiresAck: z.boolean().optional(),
 }).strict();
 
+/** The query of `GET /api/notifications` (history, newest first). */
+export const notificationHistoryQuerySchema = z.object({
+  before: z.string().min(1).max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** The query of `GET /api/notifications/log` (the audit log). */
+export const notificationLogQuerySchema = z.object({
+  userId: z.string().min(1).max(128).optional(),
+  type: z.string().min(1).max(100).optional(),
+  status: z.enum(NOTIFICATION_STATUSES).optional(),
+  before: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+/** The body of `PUT /api/notifications/preferences`. */
+export const notificationPreferencesBodySchema = preferencesSchema.strict();
+
 const ackFrame = z.object({
   type: z.literal("ack"),
   notificationId: z.string().min(1).max(128).optional(),
@@ -274,13 +292,7 @@ export function notificationRoutes(ctx: AppContext): Hono {
 
   app.get("/api/notifications", async (c) => {
     const claims = await requireUser(c, ctx);
-    const query = readQuery(
-      c,
-      z.object({
-        before: z.string().min(1).max(128).optional(),
-        limit: z.coerce.number().int().min(1).max(100).default(20),
-      }),
-    );
+    const query = readQuery(c, notificationHistoryQuerySchema);
     const [page, unreadCount] = await translate(() =>
       Promise.all([
         center.store.history(claims.sub, { before: query.before, limit: query.limit }),
@@ -335,22 +347,13 @@ export function notificationRoutes(ctx: AppContext): Hono {
 
   app.put("/api/notifications/preferences", async (c) => {
     const claims = await requireUser(c, ctx);
-    const body = await readJson(c, preferencesSchema.strict());
+    const body = await readJson(c, notificationPreferencesBodySchema);
     return c.json(await translate(() => center.setPreferences(claims.sub, body)));
   });
 
   app.get("/api/notifications/log", async (c) => {
     requireApiKey(c, ctx);
-    const query = readQuery(
-      c,
-      z.object({
-        userId: z.string().min(1).max(128).optional(),
-        type: z.string().min(1).max(100).optional(),
-        status: z.enum(NOTIFICATION_STATUSES).optional(),
-        before: z.string().min(1).max(64).optional(),
-        limit: z.coerce.number().int().min(1).max(500).default(50),
-      }),
-    );
+    const query = readQuery(c, notificationLogQuerySchema);
     const page = await center.log(query);
     return c.json({ entries: page.entries.map(toAuditEntry), nextBefore: page.nextBefore });
   });

@@ -15,6 +15,12 @@ export const topicPublishSchema = z.object({
   id: z.string().min(1).max(128).optional(),
 }).strict();
 
+/** The query of `GET /api/topics/:topic/history`. */
+export const topicHistoryQuerySchema = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
 /** Frames a client may send on a topic WebSocket (besides `ping`). */
 export const topicClientFrames = {
   publish: z.object({
@@ -96,13 +102,7 @@ export function topicRoutes(ctx: AppContext): Hono {
     const claims = await requireUser(c, ctx);
     const topic = c.req.param("topic");
     checkReadAccess(topic, claims);
-    const query = readQuery(
-      c,
-      z.object({
-        after: z.coerce.number().int().min(0).optional(),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
-      }),
-    );
+    const query = readQuery(c, topicHistoryQuerySchema);
     const events = await ctx.broker.history(topic, { after: query.after, limit: query.limit });
     return c.json({ events: events.map((event) => topicEventFrame(event, formatCursor(event))) });
   });

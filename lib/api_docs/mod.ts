@@ -1,0 +1,32 @@
+/**
+ * @module
+ * The API reference as data: endpoints described with the zod schemas their
+ * routes validate with, turned into an OpenAPI 3.1 document and into table rows
+ * for the reference page. Runtime-neutral (no Hono, no Deno APIs).
+ */
+export type { AuthKind, EndpointDoc, ErrorCodeDoc, HttpMethod, Transport } from "./endpoint.ts";
+export {
+  describeConstraints,
+  describeType,
+  inputJsonSchema,
+  isClosedObject,
+  type JsonSchema,
+  type SchemaField,
+  schemaFields,
+} from "./json_schema.ts";
+export {
+  type CoverageOptions,
+  type RegisteredRoute,
+  type RouteCoverage,
+  routeCoverage,
+  toOpenApiPath,
+} from "./coverage.ts";
+export {
+  buildOpenApi,
+  type OpenApiDocument,
+  type OpenApiOperation,
+  type OpenApiOptions,
+  type OpenApiParameter,
+  type OpenApiResponse,
+  operationId,
+} from "./openapi.ts";
