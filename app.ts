@@ -16,6 +16,7 @@ import { adminRoutes } from "./routes/admin.tsx";
 import { chatRoutes } from "./routes/chat.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { transferRoutes } from "./routes/transfer.ts";
+import { docsRoutes } from "./routes/docs.tsx";
 import { hasApiKey } from "./routes/_auth.ts";
 import { clientAddress, setForwardedAddress } from "./routes/_http.ts";
 import { enforceRateLimit } from "./lib/rate_limit/mod.ts";
@@ -83,6 +84,7 @@ export function createApp(ctx: AppContext): Hono {
   app.route("/", linkRoutes(ctx));
   app.route("/", staticRoutes(ctx));
   app.route("/", pageRoutes(ctx));
+  app.route("/", docsRoutes(ctx, () => app.routes));
 
   app.all("/api/*", () => {
     throw new ApiError(404, "not_found", "No such API endpoint");

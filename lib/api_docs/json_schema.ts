@@ -73,10 +73,12 @@ export function describeType(schema: JsonSchema): string {
 function range(min: unknown, max: unknown, unit: string): string | null {
   const hasMin = typeof min === "number";
   const hasMax = typeof max === "number";
-  const suffix = unit ? ` ${unit}` : "";
-  if (hasMin && hasMax) return min === max ? `exactly ${min}${suffix}` : `${min}-${max}${suffix}`;
-  if (hasMin) return `at least ${min}${suffix}`;
-  if (hasMax) return `at most ${max}${suffix}`;
+  const suffix = (count: unknown) => !unit ? "" : ` ${count === 1 ? unit.replace(/s$/, "") : unit}`;
+  if (hasMin && hasMax) {
+    return min === max ? `exactly ${min}${suffix(min)}` : `${min}-${max}${suffix(max)}`;
+  }
+  if (hasMin) return `at least ${min}${suffix(min)}`;
+  if (hasMax) return `at most ${max}${suffix(max)}`;
   return null;
 }
 

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { describeType, inputJsonSchema, isClosedObject, schemaFields } from "./json_schema.ts";
+import {
+  describeConstraints,
+  describeType,
+  inputJsonSchema,
+  isClosedObject,
+  schemaFields,
+} from "./json_schema.ts";
 
 Deno.test("inputJsonSchema() describes what a schema accepts: defaults optional, coercions typed", () => {
   const schema = inputJsonSchema(
@@ -80,4 +86,13 @@ Deno.test("schemaFields() shows the object variant of a union and patterns", () 
   assert.deepEqual(rows.map((row) => row.name), ["offer", "offer.type", "offer.sdp", "id"]);
   assert.equal(rows[0]?.type, "string | object");
   assert.deepEqual(rows[3]?.constraints, ["pattern ^[a-z]+$"]);
+});
+
+Deno.test("describeConstraints() words limits, singular for one", () => {
+  assert.deepEqual(describeConstraints({ minItems: 1 }), ["at least 1 item"]);
+  assert.deepEqual(describeConstraints({ minLength: 1, maxLength: 1 }), ["exactly 1 character"]);
+  assert.deepEqual(describeConstraints({ maxItems: 100, default: [] }), [
+    "at most 100 items",
+    "default []",
+  ]);
 });

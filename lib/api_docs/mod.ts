@@ -30,3 +30,5 @@ export {
   type OpenApiResponse,
   operationId,
 } from "./openapi.ts";
+export { type FencedBlock, fencedBlocks } from "./markdown.ts";
+export { headingId, type RenderedGuide, renderGuide, type RenderGuideOptions } from "./guide.ts";
