@@ -44,6 +44,8 @@ interface PhaseResult {
   p50: number;
   p99: number;
   max: number;
+  /** The five messages whose slowest delivery took longest (sequence, ms). */
+  slowestMessages: Array<{ sequence: number; ms: number }>;
 }
 
 /** The content of a benchmark message: its phase, sequence and wall-clock send time. */
@@ -99,6 +101,8 @@ async function load(config: { urls: string[]; phases: Phase[]; timeoutMs: number
     delivered: number;
     firstAt: number;
     lastAt: number;
+    /** Slowest delivery per message sequence number. */
+    worst: number[];
   }>();
   for (const phase of config.phases) {
     perPhase.set(phase.name, {
@@ -107,6 +111,7 @@ async function load(config: { urls: string[]; phases: Phase[]; timeoutMs: number
       delivered: 0,
       firstAt: 0,
       lastAt: 0,
+      worst: [],
     });
   }
   const isolates: Record<string, number> = {};
@@ -123,13 +128,14 @@ async function load(config: { urls: string[]; phases: Phase[]; timeoutMs: number
           return;
         }
         if (frame.type !== "message") return;
-        const tag = JSON.parse(frame.message.content) as { p: string; t: number };
+        const tag = JSON.parse(frame.message.content) as { p: string; s: number; t: number };
         const stats = perPhase.get(tag.p);
         if (!stats) return;
         const now = wallNow();
         stats.firstAt ||= now;
         stats.lastAt = now;
         stats.latencies.push(now - tag.t);
+        stats.worst[tag.s] = Math.max(stats.worst[tag.s] ?? 0, now - tag.t);
         stats.counts[index]! += 1;
         stats.delivered += 1;
       };
@@ -170,6 +176,8 @@ async function load(config: { urls: string[]; phases: Phase[]; timeoutMs: number
         p50: pick(0.5) ?? NaN,
         p99: pick(0.99) ?? NaN,
         max: sorted[sorted.length - 1] ?? NaN,
+        slowestMessages: stats.worst.map((ms, sequence) => ({ sequence, ms: Math.round(ms) }))
+          .sort((a, b) => b.ms - a.ms).slice(0, 5),
       } satisfies PhaseResult & { kind: string },
     ));
   }
@@ -311,7 +319,8 @@ async function measure(
     sender.onopen = resolve;
     sender.onerror = reject;
   });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // Let the ramp's tail (join announcements to every connection) drain: measure the steady state.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
   const send = (phase: string, sequence: number) =>
     sender.send(JSON.stringify({ type: "message", content: tagContent(phase, sequence) }));
 

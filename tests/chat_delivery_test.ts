@@ -9,81 +9,89 @@ import {
   INTEGRATION,
 } from "./chat_fixtures.ts";
 
-Deno.test({
-  name:
-    "three clients on two isolates: every message reaches all three once, in one order; typing only the others",
-  ...INTEGRATION,
-  async fn() {
-    await using server = await startServer({ isolates: 2 });
-    const tokens = await Promise.all(
-      ["ada", "bob", "cyd"].map((user) => chatToken(server, user, { name: user.toUpperCase() })),
-    );
-    const clients = await connectSpread(server, "triad", tokens);
-    const [ada, bob, cyd] = clients as [typeof clients[0], typeof clients[0], typeof clients[0]];
-    assert.equal(new Set(clients.map((client) => client.isolate)).size, 2);
-    assert.deepEqual(
-      cyd.initial.onlineUsers.map((user: { userId: string }) => user.userId),
-      ["ada", "bob", "cyd"],
-    );
+for (const broadcastChannel of ["on", "off"]) {
+  Deno.test({
+    name: `three clients on two isolates (BroadcastChannel ${broadcastChannel}): ` +
+      "every message reaches all three once, in one order; typing only the others",
+    ...INTEGRATION,
+    fn: () => threeClients(broadcastChannel),
+  });
+}
 
-    // Everyone talks at once: 3 × 5 messages from both isolates.
-    for (let round = 0; round < 5; round++) {
-      for (const [index, client] of clients.entries()) {
-        client.socket.send({
-          type: "message",
-          content: `${"abc"[index]}${round}`,
-          clientMessageId: `r${round}`,
-        });
-      }
-    }
-    const orders = await Promise.all(clients.map((client) => contents(client, 15)));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // would a duplicate arrive?
-    for (const client of clients) {
-      const ids = client.messages().map((frame) => frame.message.id);
-      assert.equal(ids.length, 15, "each message exactly once, the sender's own included");
-      assert.equal(new Set(ids).size, 15);
-    }
-    for (const prefix of ["a", "b", "c"]) {
-      assert.deepEqual(
-        orders[0]!.filter((content) => content.startsWith(prefix)),
-        [0, 1, 2, 3, 4].map((round) => `${prefix}${round}`),
-        "each sender's messages are stored in the order it sent them",
-      );
-    }
-    assert.deepEqual(orders[1], orders[0], "bob sees ada's order");
-    assert.deepEqual(orders[2], orders[0], "cyd sees ada's order");
-    const stored = await history(server, "triad", tokens[0]!, "?limit=100");
-    assert.deepEqual(
-      stored.body.messages.map((message: { content: string }) => message.content),
-      orders[0],
-      "the stored order is the delivered order",
-    );
-    const offsets = ada.messages().map((frame) => Number(frame.cursor.split("-")[1]));
-    assert.deepEqual(offsets, Array.from({ length: 15 }, (_, index) => index + 1));
+/** The three-client scenario; `broadcastChannel: "off"` leaves only the kv.watch path (Deploy). */
+async function threeClients(broadcastChannel: string): Promise<void> {
+  await using server = await startServer({
+    isolates: 2,
+    env: { BROADCAST_CHANNEL: broadcastChannel },
+  });
+  const tokens = await Promise.all(
+    ["ada", "bob", "cyd"].map((user) => chatToken(server, user, { name: user.toUpperCase() })),
+  );
+  const clients = await connectSpread(server, "triad", tokens);
+  const [ada, bob, cyd] = clients as [typeof clients[0], typeof clients[0], typeof clients[0]];
+  assert.equal(new Set(clients.map((client) => client.isolate)).size, 2);
+  assert.deepEqual(
+    cyd.initial.onlineUsers.map((user: { userId: string }) => user.userId),
+    ["ada", "bob", "cyd"],
+  );
 
-    ada.socket.send({ type: "typing", isTyping: true });
-    for (const other of [bob, cyd]) {
-      const typing = await other.socket.next((frame) => frame.type === "typing");
-      assert.deepEqual(typing, {
-        type: "typing",
-        userId: "ada",
-        username: "ADA",
-        isTyping: true,
-        expiresInMs: 5000,
+  // Everyone talks at once: 3 × 5 messages from both isolates.
+  for (let round = 0; round < 5; round++) {
+    for (const [index, client] of clients.entries()) {
+      client.socket.send({
+        type: "message",
+        content: `${"abc"[index]}${round}`,
+        clientMessageId: `r${round}`,
       });
     }
-    // Sending ends the typing, for the others too.
-    ada.socket.send({ type: "message", content: "done" });
-    for (const other of [bob, cyd]) {
-      await other.socket.next((frame) => frame.type === "typing" && frame.isTyping === false);
-    }
-    await ada.socket.collect((frame) => frame.message?.content === "done", 1);
-    assert.equal(ada.socket.frames.filter((frame) => frame.type === "typing").length, 0);
-    const after = await history(server, "triad", tokens[0]!, "?limit=100");
-    assert.equal(after.body.messages.length, 16, "typing is not in the history");
-    await Promise.all(clients.map((client) => client.socket.close()));
-  },
-});
+  }
+  const orders = await Promise.all(clients.map((client) => contents(client, 15)));
+  await new Promise((resolve) => setTimeout(resolve, 300)); // would a duplicate arrive?
+  for (const client of clients) {
+    const ids = client.messages().map((frame) => frame.message.id);
+    assert.equal(ids.length, 15, "each message exactly once, the sender's own included");
+    assert.equal(new Set(ids).size, 15);
+  }
+  for (const prefix of ["a", "b", "c"]) {
+    assert.deepEqual(
+      orders[0]!.filter((content) => content.startsWith(prefix)),
+      [0, 1, 2, 3, 4].map((round) => `${prefix}${round}`),
+      "each sender's messages are stored in the order it sent them",
+    );
+  }
+  assert.deepEqual(orders[1], orders[0], "bob sees ada's order");
+  assert.deepEqual(orders[2], orders[0], "cyd sees ada's order");
+  const stored = await history(server, "triad", tokens[0]!, "?limit=100");
+  assert.deepEqual(
+    stored.body.messages.map((message: { content: string }) => message.content),
+    orders[0],
+    "the stored order is the delivered order",
+  );
+  const offsets = ada.messages().map((frame) => Number(frame.cursor.split("-")[1]));
+  assert.deepEqual(offsets, Array.from({ length: 15 }, (_, index) => index + 1));
+
+  ada.socket.send({ type: "typing", isTyping: true });
+  for (const other of [bob, cyd]) {
+    const typing = await other.socket.next((frame) => frame.type === "typing");
+    assert.deepEqual(typing, {
+      type: "typing",
+      userId: "ada",
+      username: "ADA",
+      isTyping: true,
+      expiresInMs: 5000,
+    });
+  }
+  // Sending ends the typing, for the others too.
+  ada.socket.send({ type: "message", content: "done" });
+  for (const other of [bob, cyd]) {
+    await other.socket.next((frame) => frame.type === "typing" && frame.isTyping === false);
+  }
+  await ada.socket.collect((frame) => frame.message?.content === "done", 1);
+  assert.equal(ada.socket.frames.filter((frame) => frame.type === "typing").length, 0);
+  const after = await history(server, "triad", tokens[0]!, "?limit=100");
+  assert.equal(after.body.messages.length, 16, "typing is not in the history");
+  await Promise.all(clients.map((client) => client.socket.close()));
+}
 
 Deno.test({
   name: "a client that was away for 20 messages gets exactly those by sync and by ?since=",

@@ -6,12 +6,23 @@ interface StoredCount {
   expiresAt: number;
 }
 
+interface Waiter {
+  max: number;
+  /** Admission rounds this reservation was refused in. */
+  refusals: number;
+  resolve(lease: OccupancyLease | null): void;
+  reject(error: unknown): void;
+}
+
 interface ChannelState {
   count: number;
   /** A write that has not started yet: it will include every change made until it starts. */
   queued: Promise<void> | null;
   /** The chain of writes, so they land in order. */
   last: Promise<void>;
+  /** Reservations waiting for the next admission round. */
+  waiting: Waiter[];
+  admitting: boolean;
 }
 
 function countKey(channelId: string, isolate: string): Deno.KvKey {
@@ -24,15 +35,14 @@ function countKey(channelId: string, isolate: string): Deno.KvKey {
  * connections of a process that dies stop counting within the TTL. A reserve
  * writes its increment first and then sums every isolate's entry; if the sum
  * is over the limit it takes the increment back. Admissions of one isolate run
- * one at a time; two isolates admitting the last place at the same moment can
- * both refuse, but the limit is never exceeded.
+ * in rounds, one at a time; two isolates admitting the last places at the same
+ * moment can both refuse, but the limit is never exceeded.
  */
 export class KvOccupancy implements Occupancy {
   #kv: Deno.Kv;
   #isolate: string;
   #ttlMs: number;
   #channels = new Map<string, ChannelState>();
-  #admissions = new Map<string, Promise<void>>();
   #refresh: ReturnType<typeof setInterval>;
 
   constructor(kv: Deno.Kv, options: { isolate: string; ttlMs?: number }) {
@@ -46,38 +56,65 @@ export class KvOccupancy implements Occupancy {
   }
 
   reserve(channelId: string, max: number): Promise<OccupancyLease | null> {
-    // One admission at a time per channel on this isolate: a burst is admitted in
-    // order up to the limit instead of every attempt seeing the whole burst counted.
-    const previous = this.#admissions.get(channelId) ?? Promise.resolve();
-    const attempt = previous.then(() => this.#admit(channelId, max));
-    const settled = attempt.then(() => {}, () => {});
-    this.#admissions.set(channelId, settled);
-    void settled.then(() => {
-      if (this.#admissions.get(channelId) === settled) this.#admissions.delete(channelId);
+    return new Promise((resolve, reject) => {
+      const state = this.#state(channelId);
+      state.waiting.push({ max, refusals: 0, resolve, reject });
+      if (!state.admitting) void this.#admit(channelId, state);
     });
-    return attempt;
   }
 
-  async #admit(channelId: string, max: number): Promise<OccupancyLease | null> {
-    this.#adjust(channelId, 1);
+  /**
+   * Admission rounds, one at a time per channel on this isolate: every waiting
+   * reservation is counted in one write, then one sum over all isolates decides
+   * how many fit (in arrival order); the rest are taken back. A reconnect storm
+   * costs a few KV operations per round instead of per connection.
+   */
+  async #admit(channelId: string, state: ChannelState): Promise<void> {
+    state.admitting = true;
     try {
-      await this.#flush(channelId);
-      if (await this.count(channelId) > max) {
-        this.#adjust(channelId, -1);
-        await this.#flush(channelId);
-        return null;
+      while (state.waiting.length > 0) {
+        const batch = state.waiting.splice(0);
+        state.count += batch.length;
+        try {
+          await this.#flush(channelId);
+          const others = (await this.count(channelId)) - batch.length;
+          const admitted: Waiter[] = [];
+          const refused: Waiter[] = [];
+          for (const waiter of batch) {
+            if (others + admitted.length + 1 <= waiter.max) admitted.push(waiter);
+            else refused.push(waiter);
+          }
+          if (refused.length > 0) {
+            state.count -= refused.length;
+            await this.#flush(channelId);
+          }
+          for (const waiter of admitted) waiter.resolve(this.#lease(channelId));
+          // Another isolate's round may have counted its own burst at the same moment:
+          // a refused reservation gets one more round after a short random pause.
+          const again = refused.filter((waiter) => waiter.refusals++ < 1);
+          for (const waiter of refused) if (!again.includes(waiter)) waiter.resolve(null);
+          if (again.length > 0) {
+            await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+            state.waiting.unshift(...again);
+          }
+        } catch (error) {
+          state.count -= batch.length;
+          void this.#flush(channelId).catch(() => {});
+          for (const waiter of batch) waiter.reject(error);
+        }
       }
-    } catch (error) {
-      this.#adjust(channelId, -1);
-      void this.#flush(channelId).catch(() => {});
-      throw error;
+    } finally {
+      state.admitting = false;
     }
+  }
+
+  #lease(channelId: string): OccupancyLease {
     let released = false;
     return {
       release: async () => {
         if (released) return;
         released = true;
-        this.#adjust(channelId, -1);
+        this.#state(channelId).count -= 1;
         await this.#flush(channelId);
       },
     };
@@ -94,13 +131,13 @@ export class KvOccupancy implements Occupancy {
     return total;
   }
 
-  #adjust(channelId: string, delta: number): void {
+  #state(channelId: string): ChannelState {
     let state = this.#channels.get(channelId);
     if (!state) {
-      state = { count: 0, queued: null, last: Promise.resolve() };
+      state = { count: 0, queued: null, last: Promise.resolve(), waiting: [], admitting: false };
       this.#channels.set(channelId, state);
     }
-    state.count += delta;
+    return state;
   }
 
   #flush(channelId: string): Promise<void> {
@@ -112,7 +149,8 @@ export class KvOccupancy implements Occupancy {
       const key = countKey(channelId, this.#isolate);
       if (state.count <= 0) {
         await retryWhileBusy(() => this.#kv.delete(key));
-        if (state.count <= 0 && !state.queued && this.#channels.get(channelId) === state) {
+        const idle = !state.queued && !state.admitting && state.waiting.length === 0;
+        if (state.count <= 0 && idle && this.#channels.get(channelId) === state) {
           this.#channels.delete(channelId);
         }
         return;

@@ -38,6 +38,14 @@ function messageFrame(event: TopicEvent<unknown>, cursor: string): object | null
   return message ? { type: "message", message, cursor } satisfies ChatServerFrame : null;
 }
 
+// Every local subscriber gets the same event object: build each frame's JSON once per isolate.
+const frameTexts = new WeakMap<object, string>();
+function sharedText(source: object, build: () => ChatServerFrame): string {
+  let text = frameTexts.get(source);
+  if (text === undefined) frameTexts.set(source, text = JSON.stringify(build()));
+  return text;
+}
+
 function presenceFrame(event: PresenceEvent): ChatServerFrame {
   switch (event.type) {
     case "user_joined":
@@ -150,7 +158,7 @@ export class ChatSession {
       if (event.type === "user_joined" && event.userId === this.#options.participant.userId) {
         continue;
       }
-      this.#send(presenceFrame(event));
+      this.#connection.send(sharedText(item.event, () => presenceFrame(event)));
     }
   }
 
@@ -159,16 +167,17 @@ export class ChatSession {
       channelTopic(this.#options.channelId),
       { signal: this.#connection.signal },
     );
-    for await (const { data } of messages) {
+    for await (const message of messages) {
+      const data = message.data;
       // Typing goes to the others only, never back to the typist's own tabs.
       if (data?.type !== "typing" || data.userId === this.#options.participant.userId) continue;
-      this.#send({
+      this.#connection.send(sharedText(message, () => ({
         type: "typing",
         userId: data.userId,
         username: data.username,
         isTyping: data.isTyping === true,
         expiresInMs: TYPING_TIMEOUT_MS,
-      });
+      })));
     }
   }
 
