@@ -235,7 +235,9 @@ function PendingItem(props: { pending: PendingMessage; name: string; onDismiss()
   );
 }
 
-function Room(props: { channelId: string; identity: Identity; onLeave(): void }) {
+function Room(
+  props: { channelId: string; identity: Identity; onLeave(reason?: string): void },
+) {
   const { channelId, identity } = props;
   const [state, dispatch] = useReducer(roomReducer, undefined, initialRoomState);
   const [status, setStatus] = useState<ClientStatus>("idle");
@@ -276,9 +278,15 @@ function Room(props: { channelId: string; identity: Identity; onLeave(): void })
 
   useEffect(() => {
     const client = new RealtimeClient<ChatServerFrame & { [key: string]: unknown }>({
-      url: (cursor) =>
-        `/api/ws/channels/${channelId}?token=${encodeURIComponent(identity.token)}` +
-        (cursor ? `&since=${encodeURIComponent(cursor)}` : ""),
+      url: (cursor) => {
+        if (identity.expiresAt - Date.now() < 30_000) {
+          // The server would refuse it: ask for a name again instead of retrying forever.
+          queueMicrotask(() => props.onLeave("Your guest session expired. Pick a name to go on."));
+          throw new Error("token expired");
+        }
+        return `/api/ws/channels/${channelId}?token=${encodeURIComponent(identity.token)}` +
+          (cursor ? `&since=${encodeURIComponent(cursor)}` : "");
+      },
       onFrame: (frame) => {
         if (
           frame.type === "error" &&
@@ -426,7 +434,7 @@ function Room(props: { channelId: string; identity: Identity; onLeave(): void })
           <p class="muted">
             You are <strong>{identity.name}</strong>
             {!canWrite && " (read only)"} ·{" "}
-            <button type="button" class="chat-link-button" onClick={props.onLeave}>
+            <button type="button" class="chat-link-button" onClick={() => props.onLeave()}>
               change name
             </button>
           </p>
@@ -583,10 +591,10 @@ export default function ChatRoom(props: { channelId: string }) {
       key={phase.identity.token}
       channelId={props.channelId}
       identity={phase.identity}
-      onLeave={() => {
+      onLeave={(reason) => {
         globalThis.localStorage?.removeItem(GUEST_KEY);
         globalThis.sessionStorage?.removeItem(PASSED_TOKEN_KEY);
-        setPhase({ kind: "name" });
+        setPhase(reason ? { kind: "name", error: reason } : { kind: "name" });
       }}
     />
   );
