@@ -137,7 +137,8 @@ function applyFrame(state: RoomState, frame: ChatServerFrame, now: number): Room
       return { ...state, online: upsertOnline(state.online, { ...user, status: frame.status }) };
     }
     case "error": {
-      if (!frame.clientMessageId) return state;
+      // A server fault is not the message's fault: it stays pending and goes again on reconnect.
+      if (!frame.clientMessageId || frame.code === "internal_error") return state;
       return {
         ...state,
         pending: state.pending.map((pending) =>

@@ -196,7 +196,15 @@ export class ChatSession {
             this.#send({ type: "message", message: sent.message, duplicate: true });
           }
         }).catch((error) => this.#fail(error, frame.clientMessageId))
-          .catch((error) => this.#options.onError?.(error, "message"))
+          .catch((error) => {
+            this.#options.onError?.(error, "message");
+            this.#send({
+              type: "error",
+              code: "internal_error",
+              message: "The message could not be stored; send it again",
+              ...(frame.clientMessageId ? { clientMessageId: frame.clientMessageId } : {}),
+            });
+          })
           .finally(() => this.#inFlight.delete(task));
         this.#inFlight.add(task);
         if (this.#inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.#inFlight);
