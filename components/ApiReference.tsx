@@ -313,12 +313,13 @@ function Responses(props: { operation: OpenApiOperation }) {
   );
 }
 
-function Endpoint(props: { entry: Entry }) {
+function Endpoint(props: { entry: Entry; guides: ReadonlySet<string> }) {
   const { method, path, operation } = props.entry;
   const auth = AUTH_LABELS[operation["x-switchboard-auth"]];
   const transport = TRANSPORT_LABELS[operation["x-switchboard-transport"]];
   const example = operation["x-codeSamples"]?.[0]?.source;
-  const guides = operation["x-switchboard-guides"] ?? [];
+  // Only guides that exist on this server (some are written after their endpoints).
+  const guides = (operation["x-switchboard-guides"] ?? []).filter((name) => props.guides.has(name));
   return (
     <article class="endpoint" id={operation.operationId}>
       <header class="endpoint-head">
@@ -399,6 +400,7 @@ function Section(props: { id: string; title: string; children: ComponentChildren
 export function ApiReference(props: ApiReferenceProps) {
   const { document } = props;
   const byTag = entriesByTag(document);
+  const guideNames = new Set(props.guides.map((guide) => guide.name));
   const count = [...byTag.values()].reduce((sum, entries) => sum + entries.length, 0);
   const undocumented = document["x-switchboard-undocumented"];
   const usedAuth = new Set<string>(
@@ -487,7 +489,7 @@ export function ApiReference(props: ApiReferenceProps) {
                   </p>
                 )}
                 {entries.map((entry) => (
-                  <Endpoint key={entry.operation.operationId} entry={entry} />
+                  <Endpoint key={entry.operation.operationId} entry={entry} guides={guideNames} />
                 ))}
               </section>
             );

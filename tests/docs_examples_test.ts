@@ -117,7 +117,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a snippet that hits an HTTP error fails, so the examples test can fail",
+  name: "a snippet fails on an HTTP error, a refused socket or an error frame",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -126,17 +126,32 @@ Deno.test({
       block.lang === "sh"
     );
     await using server = await startServer();
-    const env = { BASE: server.url, KEY: TEST_API_KEY, PATH: Deno.env.get("PATH") ?? "/usr/bin" };
-    const [wrongKey, missing] = await Promise.all([
+    const denoDir = Deno.execPath().replace(/\/[^/]+$/, "");
+    const env = {
+      BASE: server.url,
+      KEY: TEST_API_KEY,
+      PATH: `${denoDir}:${Deno.env.get("PATH") ?? "/usr/bin"}`,
+    };
+    const [wrongKey, missing, badFrame, refused] = await Promise.all([
       run({ name: "wrong key", code: "true" }, setup!.code, { ...env, KEY: "not-the-key" }),
       run(
         { name: "404", code: 'curl -fsS "$BASE/api/download/does-not-exist"' },
         setup!.code,
         env,
       ),
+      run(
+        { name: "bad frame", code: `ws "/api/ws/notifications?token=$TOKEN" '{"type":"nope"}'` },
+        setup!.code,
+        env,
+      ),
+      run({ name: "refused", code: `ws "/api/ws/notifications?token=forged"` }, setup!.code, env),
     ]);
     assert.notEqual(wrongKey.code, 0);
     assert.match(wrongKey.output, /401/);
     assert.equal(missing.code, 22, missing.output);
+    assert.equal(badFrame.code, 1, badFrame.output);
+    assert.match(badFrame.output, /unknown_type/);
+    assert.equal(refused.code, 1, refused.output);
+    assert.match(refused.output, /WebSocket closed/);
   },
 });

@@ -70,15 +70,23 @@ export function describeType(schema: JsonSchema): string {
   return "any JSON";
 }
 
+/** 86400 → "86,400"; small numbers stay as they are. */
+function formatNumber(value: unknown): string {
+  return typeof value === "number" && Math.abs(value) >= 10_000
+    ? value.toLocaleString("en-US")
+    : String(value);
+}
+
 function range(min: unknown, max: unknown, unit: string): string | null {
   const hasMin = typeof min === "number";
   const hasMax = typeof max === "number";
   const suffix = (count: unknown) => !unit ? "" : ` ${count === 1 ? unit.replace(/s$/, "") : unit}`;
+  const [low, high] = [formatNumber(min), formatNumber(max)];
   if (hasMin && hasMax) {
-    return min === max ? `exactly ${min}${suffix(min)}` : `${min}-${max}${suffix(max)}`;
+    return min === max ? `exactly ${low}${suffix(min)}` : `${low}-${high}${suffix(max)}`;
   }
-  if (hasMin) return `at least ${min}${suffix(min)}`;
-  if (hasMax) return `at most ${max}${suffix(max)}`;
+  if (hasMin) return `at least ${low}${suffix(min)}`;
+  if (hasMax) return `at most ${high}${suffix(max)}`;
   return null;
 }
 

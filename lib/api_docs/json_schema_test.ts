@@ -73,7 +73,7 @@ Deno.test("schemaFields() flattens nested objects and arrays of objects into dot
   // The safe-integer bound zod adds to every integer is not a limit worth showing.
   assert.deepEqual(byName.get("files[].size")?.constraints, ["at least 0"]);
   assert.equal(byName.get("owner.userId")?.description, "Who owns it");
-  assert.deepEqual(byName.get("ttlSeconds")?.constraints, ["1-86400"]);
+  assert.deepEqual(byName.get("ttlSeconds")?.constraints, ["1-86,400"]);
   assert.equal(byName.get("ttlSeconds")?.required, false);
 });
 
