@@ -61,16 +61,17 @@ async function readGuideSource(name: string): Promise<string | null> {
  */
 export function docsRoutes(ctx: AppContext, routes: () => readonly RegisteredRoute[]): Hono {
   const app = new Hono();
-  const documents = new Map<string, OpenApiDocument>();
+  let built: OpenApiDocument | null = null;
   const guides = new Map<string, Promise<RenderedGuide | null>>();
 
+  // Built once (the routes are fixed by the first request); only the server URL varies, and
+  // it comes from the Host header, so it is not a cache key.
   function openApi(origin: string): OpenApiDocument {
-    let document = documents.get(origin);
-    if (!document) {
-      document = buildOpenApi(apiCatalog(ctx.config), {
+    if (!built) {
+      built = buildOpenApi(apiCatalog(ctx.config), {
         title: "Switchboard API",
         version: API_VERSION,
-        serverUrl: origin,
+        serverUrl: "",
         description: "Live file transfer, link-mode uploads, notifications and chat channels " +
           "over HTTP, Server-Sent Events and WebSocket. Realtime protocol: docs/protocol.md.",
         tags: API_TAGS.map(({ name, description }) => ({ name, description })),
@@ -78,9 +79,8 @@ export function docsRoutes(ctx: AppContext, routes: () => readonly RegisteredRou
         registeredRoutes: routes(),
         include: isCatalogPath,
       });
-      documents.set(origin, document);
     }
-    return document;
+    return { ...built, servers: [{ url: origin }] };
   }
 
   function guide(name: string): Promise<RenderedGuide | null> {
