@@ -219,7 +219,8 @@ const JSON_HEADER = "-H 'Content-Type: application/json'";
 // zod schema; this is their documentation.
 const streamQuerySchema = z.object({
   token: z.string().optional().describe(
-    "A stream token (single-use, ≤ 60 s) or a user token; or send `Authorization: Bearer`.",
+    "A stream token (single-use, ≤ 60 s) or a user token; or send `Authorization: Bearer`, " +
+      "or (WebSocket) the subprotocol `token.<token>` next to `switchboard`.",
   ),
   since: z.string().optional().describe(
     "Resume after this cursor (`<epoch>-<offset>`) or bare offset; SSE also takes `Last-Event-ID`.",
