@@ -229,6 +229,33 @@ function RequestBody(props: { operation: OpenApiOperation }) {
   );
 }
 
+function Variants(props: { operation: OpenApiOperation }) {
+  const variants = props.operation["x-switchboard-variants"];
+  if (!variants) return null;
+  return (
+    <section class="endpoint-part">
+      <h4>
+        <code>{variants.field}</code> by <code>{variants.discriminator}</code>
+      </h4>
+      {variants.description && (
+        <p class="muted small">
+          <Text text={variants.description} />
+        </p>
+      )}
+      <div class="variants">
+        {Object.entries(variants.schemas).map(([value, schema]) => (
+          <details class="variant" key={value}>
+            <summary>
+              <code>{value}</code>
+            </summary>
+            <FieldTable schema={schema} notes={{}} />
+          </details>
+        ))}
+      </div>
+    </section>
+  );
+}
+
 function Frames(props: { operation: OpenApiOperation }) {
   const frames = props.operation["x-switchboard-frames"];
   const server = props.operation["x-switchboard-server-frames"];
@@ -349,6 +376,7 @@ function Endpoint(props: { entry: Entry; guides: ReadonlySet<string> }) {
       </p>
       <Parameters parameters={operation.parameters} />
       <RequestBody operation={operation} />
+      <Variants operation={operation} />
       <Frames operation={operation} />
       <Responses operation={operation} />
       {example && (

@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { EndpointDoc, ErrorCodeDoc } from "../lib/api_docs/mod.ts";
 import type { Config } from "../lib/config/mod.ts";
 import { CHANNEL_ID_PATTERN, chatClientFrames } from "../lib/chat/mod.ts";
+import { NOTIFICATION_TYPES } from "../lib/notifications/mod.ts";
 import { TOPIC_PATTERN } from "../lib/realtime/mod.ts";
 import { signalingClientFrames } from "../lib/transfer/mod.ts";
 import { guestRequestSchema, tokenRequestSchema } from "./identity.ts";
@@ -733,6 +734,14 @@ curl -fsS "$BASE/api/files/$ID"`,
   ];
 }
 
+const NOTIFICATION_DATA = {
+  field: "data",
+  discriminator: "type",
+  description: "Each type's `data` is checked against its schema (objects are strict). Types " +
+    "named in `NOTIFY_EXTRA_TYPES` take any JSON object.",
+  schemas: NOTIFICATION_TYPES,
+};
+
 function notifications(): EndpointDoc[] {
   return [
     {
@@ -746,6 +755,7 @@ function notifications(): EndpointDoc[] {
         "publishing idempotent per user.",
       auth: "api_key",
       body: notificationPublishSchema,
+      variants: NOTIFICATION_DATA,
       notes: {
         userId: "One recipient.",
         userIds: "Several recipients (at most `NOTIFY_MAX_RECIPIENTS`).",
@@ -787,6 +797,7 @@ function notifications(): EndpointDoc[] {
         "the caller. Without `data`, the type's example data is used. At most 30 a minute.",
       auth: "user_token",
       body: notificationDemoSchema,
+      variants: NOTIFICATION_DATA,
       responses: {
         202: "`{ids, results}`",
         400: "Unknown type or invalid data",

@@ -49,6 +49,16 @@ export interface EndpointDoc {
   headers?: Record<string, string>;
   /** Descriptions of fields, by name (`limit`, `files[].name`), for schemas without `.describe()`. */
   notes?: Record<string, string>;
+  /**
+   * A body field whose schema depends on another field (e.g. a notification's `data` by its
+   * `type`): the schemas the server validates that field with, by the other field's value.
+   */
+  variants?: {
+    field: string;
+    discriminator: string;
+    schemas: Record<string, z.ZodType>;
+    description?: string;
+  };
   /** Inbound WebSocket frame schemas by `type` (the `frames` map the route accepts). */
   frames?: Record<string, z.ZodType>;
   /** Frames or events the server sends, by type, with a line each. */

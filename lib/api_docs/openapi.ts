@@ -34,6 +34,13 @@ export interface OpenApiOperation {
   "x-switchboard-auth": AuthKind;
   "x-switchboard-transport": Transport;
   "x-switchboard-errors": string[];
+  /** A body field's schema by the value of another field (`data` by `type`). */
+  "x-switchboard-variants"?: {
+    field: string;
+    discriminator: string;
+    description?: string;
+    schemas: Record<string, JsonSchema>;
+  };
   /** Inbound WebSocket frames: `type` → JSON Schema of the whole frame. */
   "x-switchboard-frames"?: Record<string, JsonSchema>;
   /** What the server sends: frame or event type → meaning. */
@@ -268,6 +275,17 @@ function operation(endpoint: EndpointDoc): OpenApiOperation {
     result["x-switchboard-frames"] = Object.fromEntries(
       Object.entries(endpoint.frames).map(([type, schema]) => [type, inputJsonSchema(schema)]),
     );
+  }
+  if (endpoint.variants) {
+    const { field, discriminator, description, schemas } = endpoint.variants;
+    result["x-switchboard-variants"] = {
+      field,
+      discriminator,
+      ...(description ? { description } : {}),
+      schemas: Object.fromEntries(
+        Object.entries(schemas).map(([value, schema]) => [value, inputJsonSchema(schema)]),
+      ),
+    };
   }
   if (endpoint.serverFrames) result["x-switchboard-server-frames"] = { ...endpoint.serverFrames };
   if (endpoint.notes) result["x-switchboard-notes"] = { ...endpoint.notes };

@@ -51,6 +51,11 @@ const publish: EndpointDoc = {
   description: "",
   auth: "none",
   body: z.object({ data: z.unknown(), id: z.string().optional() }).strict(),
+  variants: {
+    field: "data",
+    discriminator: "kind",
+    schemas: { note: z.object({ text: z.string() }) },
+  },
   responses: { 202: "Accepted" },
   errors: [],
 };
@@ -125,6 +130,13 @@ Deno.test("buildOpenApi() puts JSON bodies and WebSocket frames in as JSON Schem
     properties: { data: {}, id: { type: "string" } },
     required: ["data"],
     additionalProperties: false,
+  });
+  assert.deepEqual(document.paths["/api/rooms/{room}/publish"]?.post?.["x-switchboard-variants"], {
+    field: "data",
+    discriminator: "kind",
+    schemas: {
+      note: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+    },
   });
   const get = document.paths["/api/ws/rooms/{room}"]?.get;
   assert.equal(get?.["x-switchboard-transport"], "websocket");
