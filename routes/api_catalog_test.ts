@@ -2,8 +2,13 @@ import assert from "node:assert/strict";
 import { buildOpenApi } from "../lib/api_docs/mod.ts";
 import { loadConfig } from "../lib/config/mod.ts";
 import { API_TAGS, apiCatalog, ERROR_CODES, isCatalogPath } from "./api_catalog.ts";
-import { topicClientFrames } from "./topics.ts";
-import { notificationClientFrames } from "./notifications.ts";
+import { z } from "zod";
+import * as chat from "./chat.ts";
+import * as identity from "./identity.ts";
+import * as link from "./link.ts";
+import * as notifications from "./notifications.ts";
+import * as topics from "./topics.ts";
+import * as transfer from "./transfer.ts";
 
 const catalog = apiCatalog(loadConfig({}));
 
@@ -57,8 +62,23 @@ Deno.test("streams document their frames: WebSockets with the route's own frame 
     if (endpoint.transport === "sse") assert.ok(endpoint.serverFrames, `${key} needs its events`);
   }
   const byPath = new Map(catalog.map((endpoint) => [endpoint.path, endpoint]));
-  assert.equal(byPath.get("/api/ws/topics/{topic}")?.frames, topicClientFrames);
-  assert.equal(byPath.get("/api/ws/notifications")?.frames, notificationClientFrames);
+  assert.equal(byPath.get("/api/ws/topics/{topic}")?.frames, topics.topicClientFrames);
+  assert.equal(byPath.get("/api/ws/notifications")?.frames, notifications.notificationClientFrames);
+});
+
+Deno.test("every schema a route module exports is the one its catalog entry documents", () => {
+  const used = new Set<unknown>(
+    catalog.flatMap((endpoint) => [endpoint.body, endpoint.query, endpoint.params]),
+  );
+  const modules = { chat, identity, link, notifications, topics, transfer };
+  const exported = Object.entries(modules).flatMap(([module, exports]) =>
+    Object.entries(exports)
+      .filter(([name, value]) => name.endsWith("Schema") && value instanceof z.ZodType)
+      .map(([name, value]) => ({ name: `${module}.${name}`, value }))
+  );
+  assert.ok(exported.length >= 12, `${exported.length} exported schemas`);
+  const missing = exported.filter((schema) => !used.has(schema.value)).map((schema) => schema.name);
+  assert.deepEqual(missing, []);
 });
 
 Deno.test("the catalog builds an OpenAPI document with JSON Schemas of bodies, queries and frames", () => {
