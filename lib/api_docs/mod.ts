@@ -2,7 +2,9 @@
  * @module
  * The API reference as data: endpoints described with the zod schemas their
  * routes validate with, turned into an OpenAPI 3.1 document and into table rows
- * for the reference page. Runtime-neutral (no Hono, no Deno APIs).
+ * for the reference page; which registered routes the catalog misses; the
+ * Markdown guides rendered to HTML and their fenced code blocks (which the docs
+ * examples test runs). Runtime-neutral (no Hono, no Deno APIs).
  */
 export type { AuthKind, EndpointDoc, ErrorCodeDoc, HttpMethod, Transport } from "./endpoint.ts";
 export {
