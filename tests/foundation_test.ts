@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { healthOnNewConnection, request, startServer, TEST_API_KEY } from "./harness.ts";
+import {
+  freePort,
+  healthOnNewConnection,
+  request,
+  startServer,
+  TEST_API_KEY,
+  waitFor,
+} from "./harness.ts";
 
 Deno.test("the server serves the landing page, healthz, a JSON 404 and secure headers", async () => {
   await using server = await startServer();
@@ -87,4 +94,45 @@ Deno.test("the generated API key is stored in KV and the same on the next start"
     stdout: "piped",
   }).output();
   assert.equal(new TextDecoder().decode(read.stdout).trim(), printed);
+});
+
+Deno.test({
+  name: "`deno task start` serves / and /healthz from at least two isolates within 60 s",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const port = freePort();
+    const kvDir = await Deno.makeTempDir();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["task", "start"],
+      cwd: new URL("../", import.meta.url).pathname,
+      env: {
+        PORT: String(port),
+        HOSTNAME: "127.0.0.1",
+        KV_PATH: `${kvDir}/kv.sqlite3`,
+        DENO_JOBS: "2",
+      },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const started = Date.now();
+      const url = `http://127.0.0.1:${port}`;
+      const isolates = await waitFor(async () => {
+        const seen = new Set<string>();
+        for (let attempt = 0; attempt < 40; attempt++) {
+          seen.add((await healthOnNewConnection(url)).isolate);
+        }
+        return seen.size >= 2 ? seen : null;
+      }, { timeoutMs: 60_000, intervalMs: 250, message: "two isolates answering" });
+      assert.ok(isolates.size >= 2);
+      const landing = await fetch(`${url}/`);
+      assert.equal(landing.status, 200);
+      assert.match(await landing.text(), /Switchboard/);
+      assert.ok(Date.now() - started < 60_000);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  },
 });
