@@ -89,6 +89,7 @@ export class NotificationFeed {
   #nextBefore: string | null = null;
   #acked = new Set<string>();
   #newListeners = new Set<(item: FeedItem) => void>();
+  #recount: ReturnType<typeof setTimeout> | undefined;
   #ackQueue: string[] = [];
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -209,6 +210,10 @@ export class NotificationFeed {
     });
     this.#options.onNew?.(item);
     for (const listener of this.#newListeners) listener(item);
+    // The +1 above is optimistic: a count fetched while this notification was in
+    // flight may already include it. Settle on the server's count shortly after.
+    clearTimeout(this.#recount);
+    this.#recount = setTimeout(() => void this.refreshUnreadCount(), 150);
   }
 
   /** Calls `listener` for each notification that arrives live; returns the unsubscribe function. */
@@ -322,6 +327,7 @@ export class NotificationFeed {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#ackTimer);
+    clearTimeout(this.#recount);
     this.#client?.close();
     this.#client = null;
   }
