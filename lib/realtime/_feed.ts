@@ -3,6 +3,34 @@ import type { TopicLog } from "./_topic_log.ts";
 import type { Position, TopicEvent } from "./types.ts";
 
 /**
+ * A subscription's wake-up: one long-lived object per subscription instead of a
+ * promise and an abort listener per event (fan-out calls this per subscriber).
+ */
+export class Waker {
+  #resolve: (() => void) | null = null;
+  #pending = false;
+
+  /** Resolves at the next `wake()` (at once if one came since the last wait). */
+  wait(): Promise<void> {
+    if (this.#pending) {
+      this.#pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#resolve = resolve);
+  }
+
+  wake(): void {
+    const resolve = this.#resolve;
+    if (resolve) {
+      this.#resolve = null;
+      resolve();
+    } else {
+      this.#pending = true;
+    }
+  }
+}
+
+/**
  * One isolate's view of one topic while it has local subscribers: the highest
  * offset known to be stored (contiguously), a buffer of recent events, and a
  * wake-up for subscribers. Events arrive from local publishes, the
@@ -21,7 +49,7 @@ export class TopicFeed {
   #log: TopicLog;
   #buffer: TopicEvent[] = [];
   #bufferSize: number;
-  #waiters = new Set<() => void>();
+  #wakers = new Set<Waker>();
   #filling: Promise<void> = Promise.resolve();
 
   constructor(topic: string, log: TopicLog, options: { bufferSize?: number } = {}) {
@@ -62,22 +90,17 @@ export class TopicFeed {
     return this.#buffer.slice(from - first.offset, to - first.offset + 1);
   }
 
-  /** Resolves on the next change of `knownHead` or `epoch`, or on abort. */
-  changed(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const wake = () => {
-        this.#waiters.delete(wake);
-        signal?.removeEventListener("abort", wake);
-        resolve();
-      };
-      this.#waiters.add(wake);
-      signal?.addEventListener("abort", wake, { once: true });
-    });
+  /** Wakes `waker` on every change of `knownHead` or `epoch` until detached. */
+  attach(waker: Waker): void {
+    this.#wakers.add(waker);
+  }
+
+  detach(waker: Waker): void {
+    this.#wakers.delete(waker);
   }
 
   #notify(): void {
-    for (const wake of [...this.#waiters]) wake();
+    for (const waker of this.#wakers) waker.wake();
   }
 
   #append(event: TopicEvent): void {

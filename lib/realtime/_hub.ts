@@ -1,4 +1,4 @@
-import { TopicFeed } from "./_feed.ts";
+import { TopicFeed, Waker } from "./_feed.ts";
 import type { TopicLog } from "./_topic_log.ts";
 import type { Position, SubscribeOptions, TopicEvent, TopicItem } from "./types.ts";
 
@@ -67,6 +67,10 @@ export class TopicHub {
   async *subscribe<T>(topic: string, options: SubscribeOptions = {}): AsyncGenerator<TopicItem<T>> {
     const signal = options.signal;
     const feed = this.#acquire(topic);
+    const waker = new Waker();
+    const wakeOnAbort = () => waker.wake();
+    feed.attach(waker);
+    signal?.addEventListener("abort", wakeOnAbort, { once: true });
     try {
       await feed.ready;
       let cursor = feed.knownHead;
@@ -102,7 +106,7 @@ export class TopicHub {
         epoch ??= feed.epoch;
         const target = feed.knownHead;
         if (cursor >= target) {
-          await feed.changed(signal);
+          await waker.wait();
           continue;
         }
         const to = Math.min(target, cursor + 256);
@@ -127,6 +131,8 @@ export class TopicHub {
         }
       }
     } finally {
+      feed.detach(waker);
+      signal?.removeEventListener("abort", wakeOnAbort);
       this.#release(feed);
     }
   }

@@ -48,6 +48,7 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
   let strikes = 0;
   let queue: Promise<void> = Promise.resolve();
 
+  let buffered = 0;
   const connection: Connection = {
     id: ulid(),
     kind: "websocket",
@@ -55,16 +56,18 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
     slowConsumerMs: options.slowConsumerMs ?? 10_000,
     send(frame) {
       if (closed.signal.aborted || socket.readyState !== WebSocket.OPEN) return false;
-      if (socket.bufferedAmount > sendQueueBytes) {
+      if (buffered > sendQueueBytes && socket.bufferedAmount > sendQueueBytes) {
         connection.close(CLOSE_CODES.slowConsumer, "slow consumer: reconnect and resume");
         return false;
       }
       socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+      // Read once per send (it is a call into the runtime); `congested` uses it.
+      buffered = socket.bufferedAmount;
       observer.frameOut?.(options.label);
       return true;
     },
     get congested() {
-      return socket.bufferedAmount > sendQueueBytes / 2;
+      return buffered > sendQueueBytes / 2 && socket.bufferedAmount > sendQueueBytes / 2;
     },
     async drained() {
       while (!closed.signal.aborted && socket.bufferedAmount > sendQueueBytes / 2) {
