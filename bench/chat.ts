@@ -354,6 +354,8 @@ async function measure(
 }
 
 async function main(): Promise<void> {
+  // Other work on the machine moves latencies a lot: record the load around the run.
+  const loadBefore = Deno.loadavg();
   const quick = Deno.args.includes("--quick");
   const options = {
     connections: Number(flag("connections") ?? (quick ? 300 : 1000)),
@@ -375,6 +377,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     command: `deno run -A bench/chat.ts ${Deno.args.join(" ")}`.trim(),
     cores: navigator.hardwareConcurrency,
+    loadAverage: { before: loadBefore, after: Deno.loadavg() },
     options,
     results,
     throughputRatio: ratio,
@@ -406,6 +409,11 @@ async function main(): Promise<void> {
     `Steady p99 ${fixed(ours.steady.p99)} ms (target < 100 ms): ${
       ours.steady.p99 < 100 ? "met" : "NOT met"
     }`,
+  );
+  console.log(
+    `Load average (1/5/15 min) before ${loadBefore.map((value) => fixed(value, 2)).join(" ")}, ` +
+      `after ${summary.loadAverage.after.map((value) => fixed(value, 2)).join(" ")} ` +
+      `on ${summary.cores} cores`,
   );
   console.log(`written: ${path}`);
 }
