@@ -16,6 +16,7 @@ import { adminRoutes } from "./routes/admin.tsx";
 import { chatRoutes } from "./routes/chat.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { transferRoutes } from "./routes/transfer.ts";
+import { sharePageRoutes } from "./routes/share_pages.tsx";
 import { docsRoutes } from "./routes/docs.tsx";
 import { hasApiKey } from "./routes/_auth.ts";
 import { clientAddress, setForwardedAddress } from "./routes/_http.ts";
@@ -81,6 +82,7 @@ export function createApp(ctx: AppContext): Hono {
   app.route("/", chatRoutes(ctx));
   app.route("/", notificationRoutes(ctx));
   app.route("/", transferRoutes(ctx));
+  app.route("/", sharePageRoutes(ctx));
   app.route("/", linkRoutes(ctx));
   app.route("/", staticRoutes(ctx));
   app.route("/", pageRoutes(ctx));

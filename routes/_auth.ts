@@ -20,7 +20,7 @@ function bearer(c: Context): string | null {
  * `switchboard`): browsers can send it without putting it in the URL, where
  * proxy logs and tracing would keep it.
  */
-function protocolToken(c: Context): string | null {
+export function protocolToken(c: Context): string | null {
   const offered = c.req.header("sec-websocket-protocol") ?? "";
   for (const protocol of offered.split(",")) {
     const trimmed = protocol.trim();

@@ -33,6 +33,7 @@ import {
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
 import { clientAddress, readQuery } from "./_http.ts";
 import { publicOrigin } from "./pages.tsx";
+import { liveShareProps } from "./share_pages.tsx";
 
 /** Room for multipart boundaries, part headers and small fields on top of the file. */
 const MULTIPART_OVERHEAD_BYTES = 128 * 1024;
@@ -259,6 +260,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
           maxBytes: ctx.config.MAX_UPLOAD_BYTES,
           defaultTtlSeconds: ctx.config.UPLOAD_TTL_SECONDS,
         },
+        live: liveShareProps(ctx),
       }),
     })));
 

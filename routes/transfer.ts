@@ -20,6 +20,7 @@ import {
   TransferError,
   type TransferStore,
 } from "../lib/transfer/mod.ts";
+import { protocolToken } from "./_auth.ts";
 import { clientAddress, readJson, readQuery } from "./_http.ts";
 import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
 import { publicOrigin } from "./pages.tsx";
@@ -45,7 +46,8 @@ export const closeTransferSchema = z.object({
 export const signalingQuerySchema = z.object({
   code: z.string().min(1).max(32),
   role: z.enum(["creator", "joiner"]),
-  token: z.string().min(1).max(256),
+  /** Or the WebSocket subprotocol `token.<token>` (keeps it out of URLs and logs). */
+  token: z.string().min(1).max(256).optional(),
   since: z.string().max(64).optional(),
 });
 
@@ -188,7 +190,15 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
     requireUpgrade(c);
     const query = readQuery(c, signalingQuerySchema);
     const since = resumePosition(c);
-    const record = await store.authorize(query.code, query.role, query.token).catch((error) => {
+    const token = query.token ?? protocolToken(c);
+    if (!token || token.length > 256) {
+      throw new ApiError(
+        400,
+        "invalid_request",
+        "The transfer token is missing (?token= or subprotocol)",
+      );
+    }
+    const record = await store.authorize(query.code, query.role, token).catch((error) => {
       throw toApiError(error);
     });
     const handlers = relayHandlers({
@@ -200,7 +210,7 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
       onRelayed: (type) => metrics.increment("switchboard_signaling_relayed_total", { type }),
       onClosed: () => count("closed"),
       onError: (error) => ctx.log.warn("signaling_error", { transferId: record.id, error }),
-    }, { record, role: query.role, token: query.token, since });
+    }, { record, role: query.role, token, since });
     return acceptWebSocket(c.req.raw, {
       label: "signaling",
       frames: signalingClientFrames,

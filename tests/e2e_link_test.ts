@@ -26,7 +26,7 @@ Deno.test({
       const sender = await browser.newContext({ viewport: { width: 1280, height: 860 } });
       const share = await sender.newPage();
       const shareErrors = watchConsole(share);
-      await share.goto(`${server.url}/share`);
+      await share.goto(`${server.url}/share#link`);
       await share.waitForSelector('[data-island="LinkShare"][data-hydrated="true"]');
       await screenshot(share, "link-share-desktop");
       assert.equal(await share.getByTestId("link-encrypt").isChecked(), true, "encryption is on");

@@ -1,0 +1,322 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { formatBytes } from "../lib/link_client/display.ts";
+import { LiveSender, type SenderView } from "../lib/file_share/live_sender.ts";
+import { MAX_SNIPPET_CHARS, snippetFile } from "../lib/file_share/files.ts";
+import { MAX_FILES } from "../lib/file_share/messages.ts";
+import { emptyView } from "../lib/file_share/view.ts";
+import {
+  FileRows,
+  PhaseSteps,
+  QrCode,
+  RouteNote,
+  TransferProgress,
+} from "../components/ShareParts.tsx";
+
+/** Props the `/share` page hands the live-transfer island. */
+export type ShareLiveProps = {
+  /** Fall back to link mode when the browsers have not connected after this long. */
+  fallbackTimeoutMs: number;
+  /** The server's link-mode upload cap (bytes), for the fallback. */
+  maxUploadBytes: number;
+};
+
+/** `?ice=relay` forces TURN-only connections (to check a TURN setup; the tests use it). */
+function icePolicy(): RTCIceTransportPolicy {
+  return new URLSearchParams(location.search).get("ice") === "relay" ? "relay" : "all";
+}
+
+function CopyButton(props: { text: string; label: string; testId: string }) {
+  const [copied, setCopied] = useState(false);
+  async function copy(): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(props.text);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 2000);
+    } catch {
+      setCopied(false);
+    }
+  }
+  return (
+    <button type="button" onClick={copy} data-testid={props.testId} aria-label={props.label}>
+      {copied ? "Copied" : "Copy"}
+    </button>
+  );
+}
+
+function Pairing(props: { view: SenderView }) {
+  const { view } = props;
+  if (!view.code || !view.joinUrl) {
+    return <p class="muted" data-testid="live-creating">Creating the transfer…</p>;
+  }
+  return (
+    <div class="pairing">
+      <div class="pairing-text">
+        <label>Code</label>
+        <div class="code-row">
+          <span class="code-box" data-testid="live-code">{view.code}</span>
+          <CopyButton text={view.code} label="Copy the code" testId="live-copy-code" />
+        </div>
+        <label for="live-link">Link for the receiver</label>
+        <div class="copy-row">
+          <input
+            id="live-link"
+            readOnly
+            value={view.joinUrl}
+            data-testid="live-link"
+            onFocus={(event) => event.currentTarget.select()}
+          />
+          <CopyButton text={view.joinUrl} label="Copy the link" testId="live-copy-link" />
+        </div>
+        <p
+          class={view.peer === "joined" ? "peer-status joined" : "peer-status"}
+          data-testid="live-peer"
+          data-peer={view.peer}
+          role="status"
+        >
+          <span class="pulse" aria-hidden="true" />
+          {view.peer === "joined"
+            ? "The receiver joined. Waiting for them to accept…"
+            : view.peer === "left"
+            ? "The receiver left. Waiting for them to come back…"
+            : "Waiting for the receiver to open the link or enter the code…"}
+        </p>
+      </div>
+      <figure class="pairing-qr">
+        <QrCode text={view.joinUrl} label={`QR code of ${view.joinUrl}`} />
+        <figcaption class="muted">Scan with a phone camera</figcaption>
+      </figure>
+    </div>
+  );
+}
+
+function Picker(props: {
+  files: File[];
+  snippet: string;
+  onFiles(files: File[]): void;
+  onSnippet(text: string): void;
+  onStart(): void;
+}) {
+  const [dragging, setDragging] = useState(false);
+  const { files } = props;
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  const add = (list: FileList | null | undefined) => {
+    if (!list?.length) return;
+    props.onFiles([...files, ...list].slice(0, MAX_FILES - 1));
+  };
+  const empty = files.length === 0 && props.snippet.trim().length === 0;
+  return (
+    <div class="live-picker">
+      <label
+        class={dragging ? "dropzone active" : "dropzone"}
+        for="live-files"
+        onDragOver={(event) => {
+          event.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={(event) => {
+          event.preventDefault();
+          setDragging(false);
+          add(event.dataTransfer?.files);
+        }}
+      >
+        <input
+          id="live-files"
+          type="file"
+          multiple
+          class="visually-hidden"
+          data-testid="live-file-input"
+          onChange={(event) => {
+            add(event.currentTarget.files);
+            event.currentTarget.value = "";
+          }}
+        />
+        <span class="picked">
+          <strong>{files.length ? "Add more files" : "Drop files here or click to choose"}</strong>
+          <span class="muted">Any size: they go straight to the other browser</span>
+        </span>
+      </label>
+      {files.length > 0 && (
+        <ul class="picked-files" data-testid="live-picked">
+          {files.map((file, index) => (
+            <li>
+              <span class="share-file-name">{file.name}</span>
+              <span class="muted">{formatBytes(file.size)}</span>
+              <button
+                type="button"
+                class="icon-button"
+                aria-label={`Remove ${file.name}`}
+                onClick={() => props.onFiles(files.filter((_, other) => other !== index))}
+              >
+                ×
+              </button>
+            </li>
+          ))}
+          <li class="picked-total muted">
+            {files.length} file{files.length === 1 ? "" : "s"} · {formatBytes(total)}
+          </li>
+        </ul>
+      )}
+      <label for="live-snippet">
+        Message <span class="muted label-note">(optional)</span>
+      </label>
+      <textarea
+        id="live-snippet"
+        rows={2}
+        maxLength={MAX_SNIPPET_CHARS}
+        placeholder="A note, a password, a link…"
+        data-testid="live-snippet"
+        value={props.snippet}
+        onInput={(event) => props.onSnippet(event.currentTarget.value)}
+      />
+      <p class="actions">
+        <button
+          type="button"
+          class="primary"
+          data-testid="live-start"
+          disabled={empty}
+          onClick={props.onStart}
+        >
+          Create transfer
+        </button>
+      </p>
+    </div>
+  );
+}
+
+function Outcome(props: { view: SenderView; onRetry(): void; onStartOver(): void }) {
+  const { view } = props;
+  if (view.phase === "done") {
+    const failed = view.files.filter((file) => file.status === "failed").length;
+    return (
+      <div class="notice ok outcome" role="status" data-testid="live-done">
+        <strong>
+          {view.route === "relay"
+            ? "Uploaded to the relay."
+            : failed
+            ? `Delivered, but ${failed} file${failed === 1 ? "" : "s"} arrived damaged.`
+            : "Delivered. The receiver verified every file."}
+        </strong>{" "}
+        {view.route === "relay"
+          ? "The receiver's page downloads and decrypts the files by itself; each row shows when it did."
+          : ""}
+        <div class="actions">
+          <button type="button" data-testid="live-start-over" onClick={props.onStartOver}>
+            Send more files
+          </button>
+        </div>
+      </div>
+    );
+  }
+  if (view.phase === "failed") {
+    return (
+      <div class="notice error outcome" role="alert" data-testid="live-failed">
+        <strong>The transfer failed.</strong> {view.reason}
+        <div class="actions">
+          <button type="button" class="primary" data-testid="live-retry" onClick={props.onRetry}>
+            Retry
+          </button>
+          <button type="button" data-testid="live-start-over" onClick={props.onStartOver}>
+            Start over
+          </button>
+        </div>
+      </div>
+    );
+  }
+  if (view.phase === "canceled") {
+    return (
+      <div class="notice warn outcome" role="status" data-testid="live-canceled">
+        <strong>
+          {view.canceledBy === "you" ? "You canceled the transfer." : "The transfer was canceled."}
+        </strong>{" "}
+        {view.canceledBy === "you" ? "" : view.reason}
+        <div class="actions">
+          <button type="button" data-testid="live-start-over" onClick={props.onStartOver}>
+            Start over
+          </button>
+        </div>
+      </div>
+    );
+  }
+  return null;
+}
+
+/** Live transfer on `/share`: pick files, get a code, link and QR, send peer to peer. */
+export default function ShareLive(props: ShareLiveProps) {
+  const [files, setFiles] = useState<File[]>([]);
+  const [snippet, setSnippet] = useState("");
+  const [view, setView] = useState<SenderView>(emptyView());
+  const sender = useRef<LiveSender | null>(null);
+
+  useEffect(() => () => sender.current?.dispose(), []);
+
+  function start(): void {
+    sender.current?.dispose();
+    const live = new LiveSender({
+      fallbackTimeoutMs: props.fallbackTimeoutMs,
+      maxUploadBytes: props.maxUploadBytes,
+      iceTransportPolicy: icePolicy(),
+      onChange: setView,
+    });
+    sender.current = live;
+    const text = snippet.trim();
+    void live.start(text ? [snippetFile(text), ...files] : files);
+  }
+
+  function startOver(): void {
+    sender.current?.dispose();
+    sender.current = null;
+    setView(emptyView());
+  }
+
+  const { phase } = view;
+  if (phase === "idle") {
+    return (
+      <div class="live-share" data-testid="live-share" data-phase="idle">
+        <Picker
+          files={files}
+          snippet={snippet}
+          onFiles={setFiles}
+          onSnippet={setSnippet}
+          onStart={start}
+        />
+      </div>
+    );
+  }
+  const waiting = phase === "signaling" || (phase === "failed" && !view.route && !view.bytes);
+  const moving = phase === "connected" || phase === "transferring" || phase === "done" ||
+    view.bytes > 0 || view.route !== null;
+  const ended = phase === "done" || phase === "failed" || phase === "canceled";
+  return (
+    <div class="live-share" data-testid="live-share" data-phase={phase}>
+      <PhaseSteps phase={phase} />
+      {waiting && <Pairing view={view} />}
+      {phase === "connecting" && (
+        <p class="connecting" data-testid="live-connecting" role="status">
+          <span class="pulse" aria-hidden="true" />
+          The receiver accepted. Connecting to their browser…
+          {view.code && <span class="muted">Code {view.code}</span>}
+        </p>
+      )}
+      {view.reconnecting && !ended && (
+        <p class="notice warn" role="status">Reconnecting to the server…</p>
+      )}
+      <RouteNote view={view} role="sender" />
+      {moving && <TransferProgress view={view} />}
+      <FileRows view={view} role="sender" compact={!moving} />
+      <Outcome view={view} onRetry={() => sender.current?.retry()} onStartOver={startOver} />
+      {!ended && (
+        <p class="actions">
+          <button
+            type="button"
+            class="danger"
+            data-testid="live-cancel"
+            onClick={() => sender.current?.cancel()}
+          >
+            Cancel
+          </button>
+        </p>
+      )}
+    </div>
+  );
+}

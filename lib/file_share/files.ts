@@ -1,0 +1,99 @@
+/**
+ * Files of a live transfer: names fit for the session's file list, the text
+ * snippet as a small file, and the `fallback-link` URLs that carry a file
+ * through link mode when the browsers cannot connect.
+ */
+import { MAX_NAME_CHARS, MAX_TYPE_CHARS } from "./messages.ts";
+
+/**
+ * Media type of the optional text snippet. It travels as a small text file
+ * (over the data channel or through link mode alike); the type parameter tells
+ * the receive page to show it as text instead of a download.
+ */
+export const SNIPPET_TYPE = "text/plain;charset=utf-8;x-switchboard=snippet";
+/** File name of the text snippet. */
+export const SNIPPET_NAME = "Message.txt";
+/** Longest snippet, in characters. */
+export const MAX_SNIPPET_CHARS = 100_000;
+
+/** True when a file of this media type is the text snippet. */
+export function isSnippet(type: string): boolean {
+  return /(^|;)\s*x-switchboard=snippet\s*(;|$)/i.test(type);
+}
+
+/** The snippet as a file. */
+export function snippetFile(text: string): File {
+  return new File([text], SNIPPET_NAME, { type: SNIPPET_TYPE });
+}
+
+/**
+ * A name the server's file list accepts: no control characters, trimmed,
+ * at most 255 characters (the extension kept), never empty.
+ *
+ * @example
+ * ```ts
+ * safeFileName(" report\n.pdf "); // "report.pdf"
+ * ```
+ */
+export function safeFileName(name: string): string {
+  let clean = name.replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  if (clean.length > MAX_NAME_CHARS) {
+    const dot = clean.lastIndexOf(".");
+    const extension = dot > 0 && clean.length - dot <= 16 ? clean.slice(dot) : "";
+    clean = clean.slice(0, MAX_NAME_CHARS - extension.length) + extension;
+  }
+  return clean || "file";
+}
+
+/** A media type the server's file list accepts (else ""). */
+export function safeFileType(type: string): string {
+  return type.length <= MAX_TYPE_CHARS && !/[\u0000-\u001f\u007f]/.test(type) ? type : "";
+}
+
+/** Where file `index` of `count` can be fetched when the browsers could not connect. */
+export interface FallbackLink {
+  /** The link-mode file id. */
+  id: string;
+  /** The AES-GCM key (base64url) from the `#k=` fragment. */
+  key: string;
+  index: number;
+  count: number;
+}
+
+/**
+ * The URL sent in a `fallback-link` frame: the link-mode download page with the
+ * key in the fragment, plus which file of the transfer it is (`f`) and how many
+ * there are (`n`), so the receive page can match links to its file list.
+ *
+ * @example
+ * ```ts
+ * fallbackLinkUrl("https://sb.example/d/abc#k=KEY", 0, 2); // "https://sb.example/d/abc#k=KEY&f=0&n=2"
+ * ```
+ */
+export function fallbackLinkUrl(linkUrl: string, index: number, count: number): string {
+  const url = new URL(linkUrl);
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  fragment.set("f", String(index));
+  fragment.set("n", String(count));
+  url.hash = fragment.toString();
+  return url.href;
+}
+
+/** Reads a `fallback-link` URL; null when it is not one this page can use. */
+export function parseFallbackLink(linkUrl: string): FallbackLink | null {
+  let url: URL;
+  try {
+    url = new URL(linkUrl);
+  } catch {
+    return null;
+  }
+  const id = /^\/d\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname)?.[1];
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const key = fragment.get("k");
+  const index = Number(fragment.get("f"));
+  const count = Number(fragment.get("n"));
+  if (!id || !key || !/^[A-Za-z0-9_-]{43}$/.test(key)) return null;
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count)) return null;
+  if (index < 0 || count < 1 || index >= count || count > 100) return null;
+  return { id, key, index, count };
+}

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import {
+  fallbackLinkUrl,
+  isSnippet,
+  parseFallbackLink,
+  safeFileName,
+  safeFileType,
+  SNIPPET_TYPE,
+  snippetFile,
+} from "./files.ts";
+
+const KEY = "A".repeat(43);
+
+Deno.test("fallback links carry the file's place in the transfer next to the key", () => {
+  const url = fallbackLinkUrl(`https://sb.example/d/abc_DEF-123#k=${KEY}`, 1, 3);
+  assert.equal(url, `https://sb.example/d/abc_DEF-123#k=${KEY}&f=1&n=3`);
+  assert.deepEqual(parseFallbackLink(url), { id: "abc_DEF-123", key: KEY, index: 1, count: 3 });
+});
+
+Deno.test("parseFallbackLink() refuses links this page cannot use", () => {
+  for (
+    const url of [
+      "not a url",
+      `https://sb.example/x/abc#k=${KEY}&f=0&n=1`,
+      `https://sb.example/d/abc#f=0&n=1`,
+      `https://sb.example/d/abc#k=short&f=0&n=1`,
+      `https://sb.example/d/abc#k=${KEY}&f=2&n=2`,
+      `https://sb.example/d/abc#k=${KEY}&f=-1&n=2`,
+      `https://sb.example/d/abc#k=${KEY}&f=0&n=1000`,
+      `https://sb.example/d/abc#k=${KEY}`,
+    ]
+  ) {
+    assert.equal(parseFallbackLink(url), null, url);
+  }
+});
+
+Deno.test("the text snippet travels as a small file marked by its media type", async () => {
+  const file = snippetFile("héllo");
+  assert.equal(file.type, SNIPPET_TYPE);
+  assert.equal(await file.text(), "héllo");
+  assert.ok(isSnippet(file.type));
+  assert.ok(isSnippet("text/plain; x-switchboard=snippet"));
+  assert.ok(!isSnippet("text/plain;charset=utf-8"));
+  assert.ok(!isSnippet("text/plain;x-switchboard=snippets"));
+});
+
+Deno.test("safeFileName() and safeFileType() make names the session's file list accepts", () => {
+  assert.equal(safeFileName(" report\n.pdf "), "report.pdf");
+  assert.equal(safeFileName("\u0000\u0007"), "file");
+  const long = safeFileName(`${"x".repeat(300)}.tar.gz`);
+  assert.equal(long.length, 255);
+  assert.ok(long.endsWith(".gz"));
+  assert.equal(safeFileType("image/png"), "image/png");
+  assert.equal(safeFileType("a".repeat(200)), "");
+  assert.equal(safeFileType("text/plain\n"), "");
+});

@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { readStoredSession, storageKey } from "./live_receiver.ts";
+
+function storage(entries: Record<string, string>): Pick<Storage, "getItem"> {
+  return { getItem: (key) => entries[key] ?? null };
+}
+
+Deno.test("readStoredSession() returns a kept session and drops malformed entries", () => {
+  const session = {
+    transferId: "01J",
+    receiverToken: "tr_x",
+    files: [{ name: "a", size: 1, type: "" }, { name: 5, size: "x" }],
+    cursor: "abc-3",
+    accepted: true,
+    finished: false,
+  };
+  assert.deepEqual(
+    readStoredSession(storage({ [storageKey("K7QX3M")]: JSON.stringify(session) }), "K7QX3M"),
+    { ...session, files: [{ name: "a", size: 1, type: "" }] },
+  );
+  assert.equal(readStoredSession(storage({}), "K7QX3M"), null);
+  assert.equal(readStoredSession(storage({ [storageKey("K7QX3M")]: "{oops" }), "K7QX3M"), null);
+  assert.equal(
+    readStoredSession(storage({ [storageKey("K7QX3M")]: '{"transferId":1}' }), "K7QX3M"),
+    null,
+  );
+});

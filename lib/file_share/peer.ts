@@ -1,0 +1,198 @@
+/**
+ * One WebRTC connection between sender and receiver: offer/answer and trickled
+ * ICE candidates go through the signaling socket; the result is one ordered,
+ * reliable `RTCDataChannel` carrying the file-share protocol. Browser only.
+ */
+
+/** Label of the data channel the files travel on. */
+export const CHANNEL_LABEL = "switchboard-files";
+
+/** A signaling frame this side sends. */
+export type PeerSignal =
+  | { type: "offer"; offer: { type: "offer"; sdp: string } }
+  | { type: "answer"; answer: { type: "answer"; sdp: string } }
+  | { type: "ice-candidate"; candidate: RTCIceCandidateInit };
+
+/** How the connected browsers reach each other. */
+export type PeerRoute = "direct" | "turn";
+
+/** Options of {@linkcode PeerLink}. */
+export interface PeerLinkOptions {
+  /** The creator (sender) makes the offer and the channel; the joiner answers. */
+  role: "creator" | "joiner";
+  iceServers: RTCIceServer[];
+  /** "relay" uses TURN only (tests and people checking their TURN server). Default "all". */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Sends a frame to the other side over signaling. */
+  signal(frame: PeerSignal): void;
+  /** The data channel is open. */
+  onOpen(channel: RTCDataChannel): void;
+  /** ICE or DTLS failed, or an open connection was lost. */
+  onFailed(reason: string): void;
+  /** Connection state changes (for the UI). */
+  onState?(state: RTCPeerConnectionState): void;
+}
+
+/**
+ * A peer connection for one transfer attempt.
+ *
+ * @example
+ * ```ts
+ * const link = new PeerLink({ role: "creator", iceServers, signal: (f) => client.send(f),
+ *   onOpen: (channel) => send(channel), onFailed: (reason) => fallBack(reason) });
+ * await link.start();
+ * // later, from signaling: link.acceptAnswer(frame.answer); link.addCandidate(frame.candidate);
+ * ```
+ */
+export class PeerLink {
+  #options: PeerLinkOptions;
+  #pc: RTCPeerConnection;
+  #pending: RTCIceCandidateInit[] = [];
+  #remoteSet = false;
+  #closed = false;
+  #opened = false;
+  #channel: RTCDataChannel | null = null;
+
+  constructor(options: PeerLinkOptions) {
+    this.#options = options;
+    this.#pc = new RTCPeerConnection({
+      iceServers: options.iceServers,
+      iceTransportPolicy: options.iceTransportPolicy ?? "all",
+    });
+    this.#pc.onicecandidate = (event) => {
+      if (event.candidate && event.candidate.candidate && !this.#closed) {
+        const init = event.candidate.toJSON();
+        options.signal({
+          type: "ice-candidate",
+          candidate: {
+            candidate: init.candidate ?? "",
+            sdpMid: init.sdpMid ?? null,
+            sdpMLineIndex: init.sdpMLineIndex ?? null,
+            usernameFragment: init.usernameFragment ?? null,
+          },
+        });
+      }
+    };
+    this.#pc.onconnectionstatechange = () => {
+      if (this.#closed) return;
+      const state = this.#pc.connectionState;
+      options.onState?.(state);
+      if (state === "failed") {
+        this.#fail(
+          this.#opened
+            ? "The direct connection was lost"
+            : "The browsers could not connect directly (ICE failed)",
+        );
+      }
+    };
+    this.#pc.ondatachannel = (event) => {
+      if (options.role === "joiner" && event.channel.label === CHANNEL_LABEL) {
+        this.#adopt(event.channel);
+      }
+    };
+  }
+
+  /** The data channel, once open. */
+  get channel(): RTCDataChannel | null {
+    return this.#opened ? this.#channel : null;
+  }
+
+  /** The creator's first step: the channel and the offer. */
+  async start(): Promise<void> {
+    if (this.#options.role !== "creator") throw new Error("Only the creator makes the offer");
+    this.#adopt(this.#pc.createDataChannel(CHANNEL_LABEL, { ordered: true }));
+    const offer = await this.#pc.createOffer();
+    await this.#pc.setLocalDescription(offer);
+    if (this.#closed) return;
+    this.#options.signal({ type: "offer", offer: { type: "offer", sdp: offer.sdp ?? "" } });
+  }
+
+  /** The joiner answers an offer. */
+  async acceptOffer(offer: RTCSessionDescriptionInit): Promise<void> {
+    await this.#pc.setRemoteDescription(offer);
+    await this.#remoteReady();
+    const answer = await this.#pc.createAnswer();
+    await this.#pc.setLocalDescription(answer);
+    if (this.#closed) return;
+    this.#options.signal({ type: "answer", answer: { type: "answer", sdp: answer.sdp ?? "" } });
+  }
+
+  /** The creator takes the joiner's answer (ignored unless an offer is outstanding). */
+  async acceptAnswer(answer: RTCSessionDescriptionInit): Promise<void> {
+    if (this.#pc.signalingState !== "have-local-offer") return;
+    await this.#pc.setRemoteDescription(answer);
+    await this.#remoteReady();
+  }
+
+  /** A candidate from the other side; kept until the remote description is set. */
+  async addCandidate(candidate: RTCIceCandidateInit): Promise<void> {
+    if (!this.#remoteSet) {
+      this.#pending.push(candidate);
+      return;
+    }
+    try {
+      await this.#pc.addIceCandidate(candidate);
+    } catch {
+      // A candidate of an earlier attempt (another ICE ufrag): not for this connection.
+    }
+  }
+
+  /** How the browsers are connected: through a TURN relay or directly; null when unknown. */
+  async route(): Promise<PeerRoute | null> {
+    try {
+      const stats = await this.#pc.getStats();
+      let pairId: string | undefined;
+      stats.forEach((report) => {
+        if (report.type === "transport" && report.selectedCandidatePairId) {
+          pairId = report.selectedCandidatePairId;
+        }
+      });
+      let localId: string | undefined;
+      stats.forEach((report) => {
+        if (report.type !== "candidate-pair") return;
+        if (pairId ? report.id === pairId : report.nominated && report.state === "succeeded") {
+          localId = report.localCandidateId;
+        }
+      });
+      if (!localId) return null;
+      const local = stats.get(localId);
+      return local?.candidateType === "relay" ? "turn" : "direct";
+    } catch {
+      return null;
+    }
+  }
+
+  /** Ends the connection (no more callbacks). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#channel?.close();
+    } catch { /* closing */ }
+    this.#pc.close();
+  }
+
+  async #remoteReady(): Promise<void> {
+    this.#remoteSet = true;
+    const pending = this.#pending.splice(0);
+    for (const candidate of pending) await this.addCandidate(candidate);
+  }
+
+  #adopt(channel: RTCDataChannel): void {
+    this.#channel = channel;
+    channel.binaryType = "arraybuffer";
+    const open = () => {
+      if (this.#opened || this.#closed) return;
+      this.#opened = true;
+      this.#options.onOpen(channel);
+    };
+    if (channel.readyState === "open") open();
+    else channel.addEventListener("open", open, { once: true });
+  }
+
+  #fail(reason: string): void {
+    if (this.#closed) return;
+    this.close();
+    this.#options.onFailed(reason);
+  }
+}

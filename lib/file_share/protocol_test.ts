@@ -1,0 +1,338 @@
+import assert from "node:assert/strict";
+import { fakeChannelPair } from "./_fake_channel.ts";
+import { TransferCanceledError } from "./errors.ts";
+import { type ManifestMessage, ProtocolError } from "./messages.ts";
+import { FileReceiver, type ReceivedFile } from "./receiver.ts";
+import { FileSender } from "./sender.ts";
+import { sha256OfBlob } from "./sha256.ts";
+import { BlobSink, type FileSink, WritableSink } from "./sinks.ts";
+
+function randomBlob(size: number, type = "application/octet-stream"): Blob {
+  const bytes = new Uint8Array(size);
+  for (let offset = 0; offset < size; offset += 65536) {
+    crypto.getRandomValues(bytes.subarray(offset, Math.min(size, offset + 65536)));
+  }
+  return new Blob([bytes], { type });
+}
+
+function blobOf(result: ReceivedFile): Blob {
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.equal(result.saved.kind, "blob");
+  return (result.saved as { kind: "blob"; blob: Blob }).blob;
+}
+
+Deno.test("FileSender and FileReceiver move files intact, verified, in order, with a complete ack", async () => {
+  const [a, b] = fakeChannelPair();
+  const files = [
+    { blob: randomBlob(5 * 1024 * 1024 + 123), name: "big.bin" },
+    { blob: new Blob([]), name: "empty.txt", type: "text/plain" },
+    { blob: new Blob(["hello"], { type: "text/plain" }), name: "hi.txt" },
+  ];
+  const verified: number[] = [];
+  const sinks: BlobSink[] = [];
+  let manifest: ManifestMessage | null = null;
+  const receiver = new FileReceiver(b, {
+    openSink: (file) => {
+      const sink = new BlobSink(file.type, { partBytes: 1024 * 1024 });
+      sinks.push(sink);
+      return sink;
+    },
+    onManifest: (message) => manifest = message,
+  });
+  const sender = new FileSender(a, files, {
+    chunkBytes: 64 * 1024,
+    onVerified: (index) => verified.push(index),
+  });
+  const [sent, received] = await Promise.all([sender.run(), receiver.done]);
+  assert.deepEqual(sent, { verified: [0, 1, 2], failed: [] });
+  assert.deepEqual(verified, [0, 1, 2]);
+  assert.equal(manifest!.files.length, 3);
+  assert.deepEqual(manifest!.files.map((file) => [file.name, file.size, file.type]), [
+    ["big.bin", 5 * 1024 * 1024 + 123, "application/octet-stream"],
+    ["empty.txt", 0, "text/plain"],
+    ["hi.txt", 5, "text/plain"],
+  ]);
+  assert.equal(received.length, 3);
+  for (const [index, file] of files.entries()) {
+    const blob = blobOf(received[index]!);
+    assert.equal(blob.size, file.blob.size);
+    assert.equal(await sha256OfBlob(blob), await sha256OfBlob(file.blob));
+    assert.equal(received[index]!.ok && received[index]!.sha256, await sha256OfBlob(file.blob));
+  }
+  assert.equal(sinks[0]!.pendingBytes, 0, "every byte went into Blob parts");
+  assert.equal(sender.sentBytes, sender.totalBytes);
+  assert.equal(receiver.receivedBytes, sender.totalBytes);
+  // The wire: manifest, then per file start / chunks / end, then done.
+  const log = a.sentLog.map((item) => typeof item === "string" ? JSON.parse(item).type : "bytes");
+  assert.equal(log[0], "manifest");
+  assert.equal(log[1], "file-start");
+  assert.equal(log.at(-1), "done");
+  assert.equal(
+    log.filter((item) => item === "bytes").length,
+    Math.ceil(files[0]!.blob.size / 65536) + 1,
+  );
+  assert.ok(
+    a.sentLog.every((item) => typeof item === "string" || item <= 64 * 1024),
+    "no chunk is larger than chunkBytes",
+  );
+});
+
+Deno.test("FileSender keeps the send buffer under the high-water mark (backpressure)", async () => {
+  // A slow channel: 256 KiB per tick, so the sender must wait for bufferedamountlow.
+  const [a, b] = fakeChannelPair({ bytesPerTick: 256 * 1024 });
+  const receiver = new FileReceiver(b, { openSink: (file) => new BlobSink(file.type) });
+  const sender = new FileSender(a, [{ blob: randomBlob(24 * 1024 * 1024), name: "x" }], {
+    chunkBytes: 128 * 1024,
+    highWaterBytes: 4 * 1024 * 1024,
+    lowWaterBytes: 1024 * 1024,
+  });
+  let lowSeen = 0;
+  a.addEventListener("bufferedamountlow", () => lowSeen++);
+  await Promise.all([sender.run(), receiver.done]);
+  assert.ok(a.maxBuffered <= 4 * 1024 * 1024, `buffer reached ${a.maxBuffered}`);
+  assert.ok(a.maxBuffered > 3 * 1024 * 1024, `the buffer was used: ${a.maxBuffered}`);
+  assert.ok(lowSeen > 3, `paused and resumed ${lowSeen} times`);
+});
+
+Deno.test("a file damaged in flight fails its SHA-256 check: reported to both sides, not offered", async () => {
+  const [a, b] = fakeChannelPair();
+  a.tamper = (bytes, index) => {
+    if (index === 3) bytes[100] = bytes[100]! ^ 0xff;
+  };
+  const aborted: number[] = [];
+  const failedOnSender: [number, string][] = [];
+  const receiver = new FileReceiver(b, {
+    openSink: (file) => {
+      const sink = new BlobSink(file.type);
+      return {
+        write: (bytes) => sink.write(bytes),
+        close: () => sink.close(),
+        abort: () => {
+          aborted.push(file.index);
+          return sink.abort();
+        },
+      } satisfies FileSink;
+    },
+  });
+  const sender = new FileSender(a, [
+    { blob: randomBlob(1024 * 1024), name: "damaged.bin" },
+    { blob: new Blob(["fine"]), name: "fine.txt" },
+  ], { onFailed: (index, code) => failedOnSender.push([index, code]) });
+  const [sent, received] = await Promise.all([sender.run(), receiver.done]);
+  assert.deepEqual(sent, { verified: [1], failed: [0] });
+  assert.deepEqual(failedOnSender, [[0, "hash_mismatch"]]);
+  assert.deepEqual(aborted, [0]);
+  const damaged = received[0]!;
+  assert.equal(damaged.ok, false);
+  assert.ok(!damaged.ok && damaged.code === "hash_mismatch");
+  assert.match(!damaged.ok ? damaged.message : "", /arrived damaged/);
+  assert.ok(!damaged.ok && damaged.expected !== damaged.actual);
+  assert.equal(await (blobOf(received[1]!)).text(), "fine");
+});
+
+Deno.test("a manifest hash that disagrees with the bytes fails the file too", async () => {
+  const [a, b] = fakeChannelPair();
+  const receiver = new FileReceiver(b, { openSink: (file) => new BlobSink(file.type) });
+  const sender = new FileSender(a, [{
+    blob: new Blob(["abc"]),
+    name: "a",
+    sha256: "0".repeat(64),
+  }]);
+  const [sent, received] = await Promise.all([sender.run(), receiver.done]);
+  assert.deepEqual(sent.failed, [0]);
+  assert.equal(received[0]!.ok, false);
+});
+
+Deno.test("the sender canceling mid-file stops both sides with TransferCanceledError", async () => {
+  const [a, b] = fakeChannelPair({ bytesPerTick: 128 * 1024 });
+  const controller = new AbortController();
+  const aborted: number[] = [];
+  const receiver = new FileReceiver(b, {
+    openSink: (file) => {
+      const sink = new BlobSink(file.type);
+      return {
+        write: (bytes) => sink.write(bytes),
+        close: () => sink.close(),
+        abort: () => {
+          aborted.push(file.index);
+          return sink.abort();
+        },
+      };
+    },
+  });
+  const sender = new FileSender(a, [{ blob: randomBlob(8 * 1024 * 1024), name: "x" }], {
+    signal: controller.signal,
+  });
+  const running = sender.run();
+  const waiting = receiver.done;
+  while (receiver.receivedBytes < 1024 * 1024) await new Promise((r) => setTimeout(r, 1));
+  controller.abort(new Error("Stopped by the sender"));
+  await assert.rejects(running, (error) => {
+    assert.ok(error instanceof TransferCanceledError);
+    assert.equal(error.by, "local");
+    return true;
+  });
+  await assert.rejects(waiting, (error) => {
+    assert.ok(error instanceof TransferCanceledError);
+    assert.equal(error.by, "peer");
+    assert.equal(error.message, "Stopped by the sender");
+    return true;
+  });
+  assert.deepEqual(aborted, [0], "the partial file was dropped");
+  assert.ok(receiver.receivedBytes < 8 * 1024 * 1024);
+});
+
+Deno.test("the receiver canceling stops the sender with the receiver's reason", async () => {
+  const [a, b] = fakeChannelPair({ bytesPerTick: 128 * 1024 });
+  const receiver = new FileReceiver(b, { openSink: (file) => new BlobSink(file.type) });
+  const sender = new FileSender(a, [{ blob: randomBlob(8 * 1024 * 1024), name: "x" }]);
+  const running = sender.run();
+  const waiting = receiver.done;
+  while (receiver.receivedBytes < 512 * 1024) await new Promise((r) => setTimeout(r, 1));
+  receiver.cancel("Declined by the receiver");
+  await assert.rejects(waiting, TransferCanceledError);
+  await assert.rejects(running, (error) => {
+    assert.ok(error instanceof TransferCanceledError);
+    assert.equal(error.by, "peer");
+    assert.equal(error.message, "Declined by the receiver");
+    return true;
+  });
+});
+
+Deno.test("a dropped connection rejects both sides; nothing waits forever", async () => {
+  const [a, b] = fakeChannelPair({ bytesPerTick: 128 * 1024 });
+  const receiver = new FileReceiver(b, { openSink: (file) => new BlobSink(file.type) });
+  const sender = new FileSender(a, [{ blob: randomBlob(8 * 1024 * 1024), name: "x" }]);
+  const running = sender.run();
+  const waiting = receiver.done;
+  while (receiver.receivedBytes < 512 * 1024) await new Promise((r) => setTimeout(r, 1));
+  a.close();
+  await assert.rejects(running, /closed/);
+  await assert.rejects(waiting, /closed/);
+});
+
+Deno.test("the receiver rejects bytes beyond the announced size and out-of-order messages", async () => {
+  for (
+    const script of [
+      (send: (data: string | Uint8Array) => void) => {
+        send(JSON.stringify({ type: "file-start", index: 0 }));
+      },
+      (send: (data: string | Uint8Array) => void) => {
+        send(manifestText(4));
+        send(JSON.stringify({ type: "file-start", index: 0 }));
+        send(new Uint8Array(5));
+      },
+      (send: (data: string | Uint8Array) => void) => {
+        send(manifestText(4));
+        send(JSON.stringify({ type: "done" }));
+      },
+      (send: (data: string | Uint8Array) => void) => {
+        send(manifestText(4));
+        send(new Uint8Array(4));
+      },
+      (send: (data: string | Uint8Array) => void) => {
+        send("{not json");
+      },
+    ]
+  ) {
+    const [a, b] = fakeChannelPair();
+    const receiver = new FileReceiver(b, { openSink: (file) => new BlobSink(file.type) });
+    const answers: string[] = [];
+    a.addEventListener("message", (event: MessageEvent) => answers.push(event.data));
+    script((data) => a.send(data as string));
+    await assert.rejects(receiver.done, ProtocolError);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(JSON.parse(answers[0]!).type, "cancel", "the sender is told why");
+  }
+});
+
+function manifestText(size: number): string {
+  return JSON.stringify({
+    type: "manifest",
+    version: 1,
+    files: [{ index: 0, name: "a", size, type: "", sha256: null }],
+    totalBytes: size,
+    chunkBytes: 65536,
+  });
+}
+
+Deno.test("WritableSink streams to a writable and removes the file when aborted", async () => {
+  const written: number[] = [];
+  const calls: string[] = [];
+  const writable = {
+    write: (data: Uint8Array) => {
+      written.push(data.byteLength);
+      return Promise.resolve();
+    },
+    close: () => {
+      calls.push("close");
+      return Promise.resolve();
+    },
+    abort: () => {
+      calls.push("abort");
+      return Promise.resolve();
+    },
+  };
+  const [a, b] = fakeChannelPair();
+  const receiver = new FileReceiver(b, {
+    openSink: (file) =>
+      new WritableSink(writable, file.name, {
+        remove: () => {
+          calls.push(`remove ${file.name}`);
+          return Promise.resolve();
+        },
+      }),
+  });
+  const sender = new FileSender(a, [{ blob: randomBlob(300_000), name: "disk.bin" }]);
+  const [, received] = await Promise.all([sender.run(), receiver.done]);
+  assert.deepEqual(received[0]!.ok && received[0]!.saved, { kind: "disk", name: "disk.bin" });
+  assert.equal(written.reduce((sum, size) => sum + size, 0), 300_000);
+  assert.deepEqual(calls, ["close"]);
+  await new WritableSink(writable, "gone.bin", {
+    remove: () => {
+      calls.push("remove gone.bin");
+      return Promise.resolve();
+    },
+  }).abort();
+  assert.deepEqual(calls, ["close", "abort", "remove gone.bin"]);
+});
+
+Deno.test("a slow asynchronous sink (disk) still gets every byte in order", async () => {
+  const [a, b] = fakeChannelPair();
+  const parts: Uint8Array[] = [];
+  const receiver = new FileReceiver(b, {
+    openSink: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return {
+        write: async (bytes: Uint8Array) => {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
+          parts.push(bytes.slice());
+        },
+        close: () => Promise.resolve({ kind: "disk" as const, name: "x" }),
+        abort: () => Promise.resolve(),
+      };
+    },
+  });
+  const blob = randomBlob(2 * 1024 * 1024 + 9);
+  const [sent] = await Promise.all([new FileSender(a, [{ blob, name: "x" }]).run(), receiver.done]);
+  assert.deepEqual(sent.verified, [0]);
+  assert.equal(await sha256OfBlob(new Blob(parts as BlobPart[])), await sha256OfBlob(blob));
+});
+
+Deno.test("a sink that cannot store the file stops the transfer and tells the sender why", async () => {
+  const [a, b] = fakeChannelPair();
+  const receiver = new FileReceiver(b, {
+    openSink: () => ({
+      write: () => Promise.reject(new Error("disk full")),
+      close: () => Promise.resolve({ kind: "disk" as const, name: "x" }),
+      abort: () => Promise.resolve(),
+    }),
+  });
+  const running = new FileSender(a, [{ blob: randomBlob(1024 * 1024), name: "x" }]).run();
+  await assert.rejects(receiver.done, /disk full/);
+  await assert.rejects(running, (error) => {
+    assert.ok(error instanceof TransferCanceledError);
+    assert.equal(error.message, "The receiver could not store the file");
+    return true;
+  });
+});

@@ -1,0 +1,258 @@
+/** The sending end of the file-share protocol over a data channel. */
+import {
+  ChannelClosedError,
+  type DataChannelLike,
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_HIGH_WATER_BYTES,
+  DEFAULT_LOW_WATER_BYTES,
+  waitForRoom,
+} from "./channel.ts";
+import { TransferCanceledError } from "./errors.ts";
+import {
+  type CompleteMessage,
+  type ControlMessage,
+  encodeControlMessage,
+  MAX_CHUNK_BYTES,
+  MIN_CHUNK_BYTES,
+  parseControlMessage,
+  PROTOCOL_VERSION,
+  ProtocolError,
+} from "./messages.ts";
+import { Sha256 } from "./sha256.ts";
+
+/** A file to send. */
+export interface OutgoingFile {
+  blob: Blob;
+  name: string;
+  /** Media type; default `blob.type`. */
+  type?: string;
+  /** SHA-256 (hex) when already known: it goes into the manifest. */
+  sha256?: string | null;
+}
+
+/** Options of {@linkcode FileSender}. */
+export interface FileSenderOptions {
+  /** Bytes per binary message, 16–256 KiB. Default 64 KiB. */
+  chunkBytes?: number;
+  /** Sending pauses while more than this is buffered. Default 8 MiB. */
+  highWaterBytes?: number;
+  /** …and resumes below this. Default 2 MiB. */
+  lowWaterBytes?: number;
+  /** Bytes read from the file at a time (rounded to whole chunks). Default 1 MiB. */
+  readBytes?: number;
+  /** Aborting sends `cancel` to the peer; `run()` rejects with the reason. */
+  signal?: AbortSignal;
+  /** The receiver verified file `index`. */
+  onVerified?(index: number, sha256: string): void;
+  /** The receiver found file `index` damaged or could not store it. */
+  onFailed?(index: number, code: string, message: string): void;
+  /** File `index` was handed to the channel completely; its SHA-256. */
+  onFileSent?(index: number, sha256: string): void;
+}
+
+/** How a transfer ended. */
+export interface SendResult {
+  verified: number[];
+  failed: number[];
+}
+
+/**
+ * Sends files over an open data channel: a `manifest`, then per file
+ * `file-start`, its bytes in chunks, `file-end` with its SHA-256; then `done`,
+ * and waits for the receiver's `complete`. Sending pauses while the channel's
+ * buffer is above the high-water mark, so memory stays flat for any file size.
+ *
+ * @example
+ * ```ts
+ * const sender = new FileSender(channel, [{ blob: file, name: file.name }]);
+ * const { verified } = await sender.run();
+ * ```
+ */
+export class FileSender {
+  #channel: DataChannelLike;
+  #files: OutgoingFile[];
+  #options: FileSenderOptions;
+  #chunkBytes: number;
+  #highWater: number;
+  #readBytes: number;
+  #offsets: number[];
+  #queuedFileBytes = 0;
+  #currentFile = -1;
+  #complete = Promise.withResolvers<CompleteMessage>();
+  #failure: unknown = null;
+  #abort = new AbortController();
+  #onMessage = (event: MessageEvent) => this.#handle(event.data);
+  #onClose = () => this.#fail(new ChannelClosedError("The connection to the other browser closed"));
+
+  constructor(channel: DataChannelLike, files: OutgoingFile[], options: FileSenderOptions = {}) {
+    this.#channel = channel;
+    this.#files = files;
+    this.#options = options;
+    this.#chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    if (this.#chunkBytes < MIN_CHUNK_BYTES || this.#chunkBytes > MAX_CHUNK_BYTES) {
+      throw new RangeError(`chunkBytes must be ${MIN_CHUNK_BYTES}–${MAX_CHUNK_BYTES}`);
+    }
+    this.#highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+    const chunks = Math.max(1, Math.round((options.readBytes ?? 1024 * 1024) / this.#chunkBytes));
+    this.#readBytes = chunks * this.#chunkBytes;
+    this.#offsets = [];
+    let total = 0;
+    for (const file of files) {
+      this.#offsets.push(total);
+      total += file.blob.size;
+    }
+    this.#offsets.push(total);
+    channel.bufferedAmountLowThreshold = options.lowWaterBytes ?? DEFAULT_LOW_WATER_BYTES;
+    this.#complete.promise.catch(() => {});
+    options.signal?.addEventListener(
+      "abort",
+      () => this.cancel(String(options.signal?.reason?.message ?? "Canceled")),
+      { once: true },
+    );
+  }
+
+  /** Bytes of all files together. */
+  get totalBytes(): number {
+    return this.#offsets[this.#offsets.length - 1]!;
+  }
+
+  /** File bytes that left the send buffer (queued minus still buffered). */
+  get sentBytes(): number {
+    const buffered = this.#channel.readyState === "open" ? this.#channel.bufferedAmount : 0;
+    return Math.max(0, Math.min(this.totalBytes, this.#queuedFileBytes - buffered));
+  }
+
+  /** Bytes of file `index` that left the send buffer. */
+  fileSentBytes(index: number): number {
+    const start = this.#offsets[index] ?? 0;
+    const end = this.#offsets[index + 1] ?? start;
+    return Math.max(0, Math.min(end, this.sentBytes) - start);
+  }
+
+  /** The file being sent, or -1. */
+  get currentFile(): number {
+    return this.#currentFile;
+  }
+
+  /** Runs the whole transfer; resolves when the receiver confirmed it. */
+  async run(): Promise<SendResult> {
+    const channel = this.#channel;
+    channel.addEventListener("message", this.#onMessage);
+    channel.addEventListener("close", this.#onClose);
+    try {
+      const signal = this.#abort.signal;
+      this.#send({
+        type: "manifest",
+        version: PROTOCOL_VERSION,
+        files: this.#files.map((file, index) => ({
+          index,
+          name: file.name,
+          size: file.blob.size,
+          type: file.type ?? file.blob.type,
+          sha256: file.sha256 ?? null,
+        })),
+        totalBytes: this.totalBytes,
+        chunkBytes: this.#chunkBytes,
+      });
+      for (const [index, file] of this.#files.entries()) {
+        this.#currentFile = index;
+        this.#send({ type: "file-start", index });
+        const sha256 = await this.#sendBytes(file.blob, signal);
+        this.#send({ type: "file-end", index, sha256 });
+        this.#options.onFileSent?.(index, sha256);
+      }
+      this.#currentFile = -1;
+      this.#send({ type: "done" });
+      const complete = await this.#complete.promise;
+      return { verified: complete.verified, failed: complete.failed };
+    } catch (error) {
+      throw this.#failure ?? error;
+    } finally {
+      channel.removeEventListener("message", this.#onMessage);
+      channel.removeEventListener("close", this.#onClose);
+    }
+  }
+
+  /** Stops: tells the receiver (when the channel is still open) and makes `run()` reject. */
+  cancel(reason = "Canceled by the sender"): void {
+    if (this.#failure) return;
+    try {
+      if (this.#channel.readyState === "open") this.#send({ type: "cancel", reason });
+    } catch { /* closing anyway */ }
+    this.#fail(new TransferCanceledError("local", reason));
+  }
+
+  async #sendBytes(blob: Blob, signal: AbortSignal): Promise<string> {
+    const hash = new Sha256();
+    const read = (offset: number) =>
+      blob.slice(offset, offset + this.#readBytes).arrayBuffer().then((buffer) =>
+        new Uint8Array(buffer)
+      );
+    let next = blob.size > 0 ? read(0) : null;
+    for (let offset = 0; offset < blob.size; offset += this.#readBytes) {
+      const bytes = await next!;
+      // Read ahead while this slice is being sent.
+      next = offset + this.#readBytes < blob.size ? read(offset + this.#readBytes) : null;
+      next?.catch(() => {});
+      hash.update(bytes);
+      for (let start = 0; start < bytes.byteLength; start += this.#chunkBytes) {
+        const chunk = bytes.subarray(start, start + this.#chunkBytes);
+        await waitForRoom(this.#channel, chunk.byteLength, { highWater: this.#highWater, signal });
+        if (this.#failure) throw this.#failure;
+        this.#channel.send(chunk);
+        this.#queuedFileBytes += chunk.byteLength;
+      }
+    }
+    return hash.hex();
+  }
+
+  #send(message: ControlMessage): void {
+    if (this.#failure) throw this.#failure;
+    this.#channel.send(encodeControlMessage(message));
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    this.#abort.abort(error);
+    this.#complete.reject(error);
+  }
+
+  #handle(data: unknown): void {
+    if (typeof data !== "string") {
+      this.#protocolError(new ProtocolError("The receiver sent binary data"));
+      return;
+    }
+    let message: ControlMessage;
+    try {
+      message = parseControlMessage(data);
+    } catch (error) {
+      this.#protocolError(error);
+      return;
+    }
+    switch (message.type) {
+      case "file-verified":
+        this.#options.onVerified?.(message.index, message.sha256);
+        return;
+      case "file-failed":
+        this.#options.onFailed?.(message.index, message.code, message.message);
+        return;
+      case "complete":
+        this.#complete.resolve(message);
+        return;
+      case "cancel":
+        this.#fail(new TransferCanceledError("peer", message.reason));
+        return;
+      default:
+        this.#protocolError(new ProtocolError(`The receiver sent "${message.type}"`));
+    }
+  }
+
+  #protocolError(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    try {
+      if (this.#channel.readyState === "open") this.#send({ type: "cancel", reason: message });
+    } catch { /* closing anyway */ }
+    this.#fail(error);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The signaling socket of one side of a transfer, on the realtime client SDK:
+ * it reconnects with backoff and resumes from the last cursor, so nothing the
+ * other side sent while this one was away is lost or seen twice. The token
+ * travels as the WebSocket subprotocol, never in the URL.
+ */
+import { type ClientStatus, RealtimeClient, type ServerFrame } from "../client/mod.ts";
+
+/** A frame from the signaling server (see SPEC §2). */
+export type SignalingFrame =
+  | { type: "offer"; offer: RTCSessionDescriptionInit; cursor?: string }
+  | { type: "answer"; answer: RTCSessionDescriptionInit; cursor?: string }
+  | { type: "ice-candidate"; candidate: RTCIceCandidateInit; cursor?: string }
+  | { type: "ready"; cursor?: string }
+  | { type: "fallback-link"; url: string; cursor?: string }
+  | { type: "cancel"; reason?: string; by?: "creator" | "joiner" | "server"; cursor?: string }
+  | { type: "peer-joined" | "peer-left"; role?: string }
+  | { type: "offer-stored" | "answer-stored" | "pong" }
+  | { type: "error"; code: string; message: string };
+
+/** Options of {@linkcode openSignaling}. */
+export interface SignalingOptions {
+  code: string;
+  role: "creator" | "joiner";
+  token: string;
+  /** Resume after this cursor (e.g. kept in session storage across a reload). */
+  initialCursor?: string | null;
+  onFrame(frame: SignalingFrame): void;
+  /** Connection status; `failures` counts connect attempts in a row that did not open. */
+  onStatus?(status: ClientStatus, failures: number, detail?: { code?: number }): void;
+  /** Backoff bounds (tests shorten them). Default 500 ms → 10 s. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/** An open signaling session. */
+export interface SignalingSession {
+  send(frame: object): void;
+  /** The cursor to resume from. */
+  readonly cursor: string | null;
+  readonly status: ClientStatus;
+  close(): void;
+  reconnectNow(): void;
+}
+
+/**
+ * Connects one side of a transfer to `GET /api/ws/file-share-session`.
+ *
+ * @example
+ * ```ts
+ * const session = openSignaling({ code, role: "creator", token: senderToken,
+ *   onFrame: (frame) => handle(frame) });
+ * session.send({ type: "offer", offer });
+ * ```
+ */
+export function openSignaling(options: SignalingOptions): SignalingSession {
+  let failures = 0;
+  const client = new RealtimeClient<ServerFrame>({
+    transport: "websocket",
+    url: (cursor) => {
+      const query = new URLSearchParams({ code: options.code, role: options.role });
+      if (cursor) query.set("since", cursor);
+      return `/api/ws/file-share-session?${query}`;
+    },
+    token: () => options.token,
+    initialCursor: options.initialCursor ?? null,
+    minDelayMs: options.minDelayMs ?? 500,
+    maxDelayMs: options.maxDelayMs ?? 10_000,
+    onFrame: (frame) => options.onFrame(frame as unknown as SignalingFrame),
+    onStatus: (status, detail) => {
+      if (status === "open") failures = 0;
+      // "reconnecting" is reported when a retry is scheduled (with its delay) and when it starts.
+      if (status === "reconnecting" && detail?.delayMs !== undefined) failures++;
+      options.onStatus?.(status, failures, detail);
+    },
+  });
+  client.start();
+  return {
+    send: (frame) => client.send(frame),
+    get cursor() {
+      return client.cursor;
+    },
+    get status() {
+      return client.status;
+    },
+    close: () => client.close(),
+    reconnectNow: () => client.reconnectNow(),
+  };
+}

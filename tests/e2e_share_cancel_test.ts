@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { browserAvailable, launchBrowser, screenshot } from "./browser.ts";
+import { startServer } from "./harness.ts";
+import {
+  createTransfer,
+  newPage,
+  openReceivePage,
+  openSendPage,
+  progressAtLeast,
+  randomFile,
+  receiverPhase,
+  senderPhase,
+  shownPercent,
+} from "./share_fixtures.ts";
+
+Deno.test({
+  name:
+    "either side can cancel mid-transfer: both pages show it, and both can start over with a new transfer",
+  ignore: !browserAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await startServer({ env: { FALLBACK_TIMEOUT_MS: "45000" } });
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-cancel-" });
+    // Large enough that the transfer is still running when the cancel is clicked.
+    const file = await randomFile(dir, "large.bin", 96 * 1024 * 1024);
+    const browser = await launchBrowser();
+    try {
+      const sender = await newPage(browser);
+      const receiver = await newPage(browser);
+      await openSendPage(sender.page, server.url);
+      const first = await createTransfer(sender.page, [file]);
+      await openReceivePage(receiver.page, first.link);
+      await receiver.page.getByTestId("receive-accept").click();
+
+      // 1. The sender cancels mid-transfer.
+      await progressAtLeast(receiver.page, 1);
+      await sender.page.getByTestId("live-cancel").click();
+      await senderPhase(sender.page, "canceled", 15_000);
+      await receiverPhase(receiver.page, "canceled", 15_000);
+      assert.ok(await shownPercent(receiver.page) < 100, "it stopped before the end");
+      assert.match(
+        await receiver.page.getByTestId("receive-canceled").textContent() ?? "",
+        /Canceled by the sender/,
+      );
+      assert.match(
+        await sender.page.getByTestId("live-canceled").textContent() ?? "",
+        /You canceled/,
+      );
+      await screenshot(receiver.page, "share-receive-canceled-desktop");
+
+      // 2. Both start over: the sender keeps its files and makes a new code; the receiver
+      // enters that code in the box its canceled page shows.
+      await sender.page.getByTestId("live-start-over").click();
+      await senderPhase(sender.page, "idle");
+      assert.match(await sender.page.getByTestId("live-picked").textContent() ?? "", /large\.bin/);
+      await sender.page.getByTestId("live-start").click();
+      const code = (await sender.page.getByTestId("live-code").textContent({ timeout: 15_000 }))!;
+      assert.notEqual(code, first.code);
+      await receiver.page.getByTestId("receive-code-input").fill(code.toLowerCase());
+      await receiver.page.getByTestId("receive-code-submit").click();
+      await receiver.page.waitForURL(`${server.url}/r/${code}`);
+      await receiver.page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
+      await receiver.page.getByTestId("receive-accept").click();
+
+      // 3. Now the receiver cancels mid-transfer.
+      await progressAtLeast(sender.page, 1);
+      await receiver.page.getByTestId("receive-cancel").click();
+      await receiverPhase(receiver.page, "canceled", 15_000);
+      await senderPhase(sender.page, "canceled", 15_000);
+      assert.match(
+        await sender.page.getByTestId("live-canceled").textContent() ?? "",
+        /Canceled by the receiver/,
+      );
+      assert.ok(await shownPercent(sender.page) < 100);
+      await screenshot(sender.page, "share-live-canceled-desktop");
+
+      // 4. And both can go again.
+      await sender.page.getByTestId("live-start-over").click();
+      await senderPhase(sender.page, "idle");
+      await receiver.page.getByTestId("receive-code-input").waitFor();
+
+      assert.deepEqual(sender.errors, []);
+      assert.deepEqual(receiver.errors, []);
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { browserAvailable, launchBrowser, screenshot } from "./browser.ts";
+import { startServer } from "./harness.ts";
+import {
+  createTransfer,
+  fileRows,
+  newPage,
+  openReceivePage,
+  openSendPage,
+  randomFile,
+  receiverPhase,
+  saveAndHash,
+  senderPhase,
+  shownPercent,
+  shownRoute,
+} from "./share_fixtures.ts";
+
+Deno.test({
+  name:
+    "a sender whose ICE cannot work falls back to link mode by itself: the receiver gets byte-identical files through the relay",
+  ignore: !browserAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // No TURN server is configured, and `?ice=relay` allows only TURN candidates on the
+    // sender: it has none, so no direct connection can form and the timeout must fire.
+    await using server = await startServer({ env: { FALLBACK_TIMEOUT_MS: "2500" } });
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-fallback-" });
+    const big = await randomFile(dir, "dataset.bin", 8 * 1024 * 1024 + 5);
+    const small = await randomFile(dir, "readme.txt", 777);
+    const browser = await launchBrowser();
+    try {
+      const sender = await newPage(browser);
+      await openSendPage(sender.page, server.url, "?ice=relay");
+      const { link } = await createTransfer(sender.page, [big, small]);
+      const receiver = await newPage(browser, 390);
+      await openReceivePage(receiver.page, link);
+      await receiver.page.getByTestId("receive-accept").click();
+
+      // Both pages say the relay is used, with no action on the receiver's side.
+      await receiver.page.waitForSelector('[data-testid="share-route"][data-route="relay"]');
+      await sender.page.waitForSelector('[data-testid="share-route"][data-route="relay"]');
+      await receiverPhase(receiver.page, "done");
+      await senderPhase(sender.page, "done");
+      assert.match(
+        await sender.page.getByTestId("share-route").textContent() ?? "",
+        /Using the relay.*did not connect in time/s,
+      );
+      assert.match(
+        await receiver.page.getByTestId("share-route").textContent() ?? "",
+        /Using the relay/,
+      );
+      for (const side of [sender.page, receiver.page]) {
+        assert.equal(await shownRoute(side), "relay");
+        assert.equal(await shownPercent(side), 100);
+      }
+      const received = await fileRows(receiver.page);
+      assert.equal(received[big.name]!.status, "verified");
+      assert.equal(received[big.name]!.sha256, big.sha256);
+      assert.equal(received[small.name]!.sha256, small.sha256);
+
+      // The sender sees the receiver fetch each upload.
+      await sender.page.waitForFunction(() =>
+        [...document.querySelectorAll('[data-testid="share-file"]')]
+          .every((row) => row.getAttribute("data-status") === "downloaded")
+      );
+      await screenshot(sender.page, "share-live-relay-desktop");
+      await screenshot(receiver.page, "share-receive-relay-phone");
+
+      assert.deepEqual(await saveAndHash(receiver.page, big.name, dir), {
+        sha256: big.sha256,
+        size: big.size,
+        suggested: big.name,
+      });
+      assert.equal((await saveAndHash(receiver.page, small.name, dir)).sha256, small.sha256);
+      assert.deepEqual(sender.errors, []);
+      assert.deepEqual(receiver.errors, []);
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,143 @@
+/**
+ * @module
+ * Helpers for the live file-share browser tests (tests/e2e_share_*_test.ts):
+ * random files on disk, driving the send page (`/share`) and the receive page
+ * (`/r/:code`), and saving received files through real browser downloads.
+ */
+import assert from "node:assert/strict";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { sha256Hex } from "./link_fixtures.ts";
+import { watchConsole } from "./browser.ts";
+
+/** A file written for a test. */
+export interface TestFile {
+  path: string;
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/** Writes `size` random bytes to `dir/name`. */
+export async function randomFile(dir: string, name: string, size: number): Promise<TestFile> {
+  const bytes = new Uint8Array(size);
+  for (let offset = 0; offset < size; offset += 65536) {
+    crypto.getRandomValues(bytes.subarray(offset, Math.min(size, offset + 65536)));
+  }
+  const path = `${dir}/${name}`;
+  await Deno.writeFile(path, bytes);
+  return { path, name, size, sha256: sha256Hex(bytes) };
+}
+
+/** A page with its console errors collected. */
+export interface WatchedPage {
+  page: Page;
+  context: BrowserContext;
+  errors: string[];
+}
+
+/** A new context (no shared storage with others) and page at `width`. */
+export async function newPage(browser: Browser, width = 1280): Promise<WatchedPage> {
+  const context = await browser.newContext({
+    acceptDownloads: true,
+    viewport: { width, height: width < 600 ? 844 : 860 },
+  });
+  const page = await context.newPage();
+  return { page, context, errors: watchConsole(page) };
+}
+
+/** Opens `/share` (live tab) and waits for the island. */
+export async function openSendPage(page: Page, baseUrl: string, query = ""): Promise<void> {
+  await page.goto(`${baseUrl}/share${query}`);
+  await page.waitForSelector('[data-island="ShareLive"][data-hydrated="true"]');
+}
+
+/** Picks files (and a message), creates the transfer; returns the code and join link. */
+export async function createTransfer(
+  page: Page,
+  files: TestFile[],
+  message = "",
+): Promise<{ code: string; link: string }> {
+  await page.getByTestId("live-file-input").setInputFiles(files.map((file) => file.path));
+  if (message) await page.getByTestId("live-snippet").fill(message);
+  await page.getByTestId("live-start").click();
+  const link = await page.getByTestId("live-link").inputValue({ timeout: 15_000 });
+  const code = (await page.getByTestId("live-code").textContent())!;
+  assert.match(code, /^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$/);
+  assert.ok(link.endsWith(`/r/${code}`), link);
+  return { code, link };
+}
+
+/** Opens a join link (plus `query`) and waits for the island. */
+export async function openReceivePage(page: Page, link: string, query = ""): Promise<void> {
+  await page.goto(`${link}${query}`);
+  await page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
+}
+
+/** Waits until the send page is in `phase`. */
+export async function senderPhase(page: Page, phase: string, timeout = 60_000): Promise<void> {
+  await page.waitForSelector(`[data-testid="live-share"][data-phase="${phase}"]`, { timeout });
+}
+
+/** Waits until the receive page is in `phase`. */
+export async function receiverPhase(page: Page, phase: string, timeout = 60_000): Promise<void> {
+  await page.waitForSelector(`[data-testid="receive"][data-phase="${phase}"]`, { timeout });
+}
+
+/** The total percent a page shows. */
+export async function shownPercent(page: Page): Promise<number> {
+  return Number(await page.getByTestId("share-progress").getAttribute("data-percent"));
+}
+
+/** Waits until a page shows at least `percent` total progress. */
+export async function progressAtLeast(page: Page, percent: number, timeout = 60_000) {
+  await page.waitForFunction(
+    (min) =>
+      Number(
+        document.querySelector('[data-testid="share-progress"]')?.getAttribute("data-percent") ??
+          -1,
+      ) >= min,
+    percent,
+    { timeout },
+  );
+}
+
+/** The route a page says it uses: "direct", "turn" or "relay". */
+export async function shownRoute(page: Page): Promise<string | null> {
+  return await page.getByTestId("share-route").getAttribute("data-route");
+}
+
+/** Status and page-computed SHA-256 of each file row, by name. */
+export async function fileRows(
+  page: Page,
+): Promise<Record<string, { status: string; sha256: string | null }>> {
+  return await page.$$eval(
+    '[data-testid="share-file"]',
+    (rows) =>
+      Object.fromEntries(rows.map((row) => [
+        row.getAttribute("data-name"),
+        { status: row.getAttribute("data-status"), sha256: row.getAttribute("data-sha256") },
+      ])),
+  );
+}
+
+/** Clicks the file's Save button and returns the SHA-256 and size of what the browser saved. */
+export async function saveAndHash(
+  page: Page,
+  name: string,
+  dir: string,
+): Promise<{ sha256: string; size: number; suggested: string }> {
+  const row = page.locator(`[data-testid="share-file"][data-name="${name}"]`);
+  const [download] = await Promise.all([
+    page.waitForEvent("download", { timeout: 60_000 }),
+    row.getByTestId("share-save").click(),
+  ]);
+  const path = `${dir}/saved-${crypto.randomUUID()}`;
+  await download.saveAs(path);
+  const bytes = await Deno.readFile(path);
+  await Deno.remove(path);
+  return {
+    sha256: sha256Hex(bytes),
+    size: bytes.byteLength,
+    suggested: download.suggestedFilename(),
+  };
+}
