@@ -115,6 +115,16 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
     },
   });
   const observer = transportObserver(ctx);
+  // One cached series per frame type: this runs for every relayed message.
+  const relayedSeries = new Map<string, { add(amount?: number): void }>();
+  const relayed = (type: string) => {
+    let series = relayedSeries.get(type);
+    if (!series) {
+      series = metrics.series("switchboard_signaling_relayed_total", { type });
+      relayedSeries.set(type, series);
+    }
+    return series;
+  };
   const createSchema = createTransferSchema(config.TRANSFER_MAX_SECONDS);
 
   app.post("/api/transfer/create", async (c) => {
@@ -207,7 +217,7 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
       store,
       keeper,
       isolate: ctx.isolate,
-      onRelayed: (type) => metrics.increment("switchboard_signaling_relayed_total", { type }),
+      onRelayed: (type) => relayed(type).add(),
       onClosed: () => count("closed"),
       onError: (error) => ctx.log.warn("signaling_error", { transferId: record.id, error }),
     }, { record, role: query.role, token, since });

@@ -272,6 +272,29 @@ Deno.test({
       },
       "a token of another session",
     );
+    const missing = await upgradeStatus(
+      `${server.wsUrl}/api/ws/file-share-session?code=${code}&role=creator`,
+    );
+    assert.equal(missing.status, 400, "no token at all");
+    // Browsers keep the token out of the URL: the subprotocol `token.<token>` next to `switchboard`.
+    const viaProtocol = new WebSocket(
+      `${server.wsUrl}/api/ws/file-share-session?code=${code}&role=creator`,
+      ["switchboard", `token.${session.senderToken}`],
+    );
+    await new Promise((resolve, reject) => {
+      viaProtocol.onopen = resolve;
+      viaProtocol.onerror = () => reject(new Error("the subprotocol token was refused"));
+    });
+    assert.equal(viaProtocol.protocol, "switchboard");
+    viaProtocol.close();
+    const wrongProtocol = new WebSocket(
+      `${server.wsUrl}/api/ws/file-share-session?code=${code}&role=creator`,
+      ["switchboard", "token.ts_wrong"],
+    );
+    await new Promise<void>((resolve, reject) => {
+      wrongProtocol.onopen = () => reject(new Error("a wrong subprotocol token was accepted"));
+      wrongProtocol.onerror = () => resolve();
+    });
     const malformed = await upgradeStatus(
       `${server.wsUrl}/api/ws/file-share-session?code=${code}&role=admin&token=x`,
     );

@@ -179,25 +179,36 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
       }
       const event = signalEventOf(frame);
       if (!event) return await cancel(connection, frame.type === "cancel" ? frame.reason : "");
-      let published;
-      try {
-        published = await broker.publish(outboundTopic(record.id, role), event);
-      } catch (error) {
-        if (!(error instanceof PublishError)) throw error;
-        connection.send({ type: "error", code: error.code, message: error.message });
-        return;
-      }
-      deps.onRelayed?.(event.type);
-      if (event.type === "offer") {
+      // Not awaited: the broker queues publishes per topic in call order (and commits
+      // those that pile up together), so the next frame need not wait for this commit.
+      broker.publish(outboundTopic(record.id, role), event).then((published) => {
+        deps.onRelayed?.(event.type);
+        if (event.type === "offer") {
+          connection.send({
+            type: "offer-stored",
+            code: record.code,
+            offset: published.offset,
+            isolate: deps.isolate,
+          });
+        } else if (event.type === "answer") {
+          connection.send({
+            type: "answer-stored",
+            offset: published.offset,
+            isolate: deps.isolate,
+          });
+        }
+      }, (error) => {
+        if (error instanceof PublishError) {
+          connection.send({ type: "error", code: error.code, message: error.message });
+          return;
+        }
+        report(error);
         connection.send({
-          type: "offer-stored",
-          code: record.code,
-          offset: published.offset,
-          isolate: deps.isolate,
+          type: "error",
+          code: "internal_error",
+          message: "The server could not relay the frame",
         });
-      } else if (event.type === "answer") {
-        connection.send({ type: "answer-stored", offset: published.offset, isolate: deps.isolate });
-      }
+      });
     },
 
     async onClose() {

@@ -1,0 +1,472 @@
+/**
+ * Signaling relay benchmark: offer → peer latency (p50/p99) on one isolate and
+ * across two isolates, and relay throughput (messages/s), for Switchboard and
+ * for the PeerJS server (npm `peer`, run with Node through npx) relaying the
+ * same messages between two peers' signaling sockets in the same run.
+ *
+ * Switchboard stores every message (a KV commit per batch) before it relays it;
+ * PeerJS keeps nothing unless the peer is offline. Both clients live in this
+ * process, so latencies use one clock. Writes bench/results/signaling.json.
+ *
+ *     deno run -A bench/signaling.ts [--quick]
+ */
+import { startServer, type TestServer } from "../tests/harness.ts";
+import { fixed, writeResult } from "./_common.ts";
+import { RawWebSocket } from "./_raw_websocket.ts";
+
+const quick = Deno.args.includes("--quick");
+const LATENCY_SAMPLES = quick ? 300 : 2000;
+const WARMUP = quick ? 50 : 200;
+const THROUGHPUT_MESSAGES = quick ? 2000 : 10_000;
+/** About the size of a browser's data-channel offer. */
+const SDP_BODY = "a=candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host generation 0\r\n"
+  .repeat(24);
+
+interface Stats {
+  samples: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  max: number;
+}
+
+function stats(values: number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return {
+    samples: sorted.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
+    max: sorted[sorted.length - 1]!,
+  };
+}
+
+/** Two connected peers of one signaling server, as the benchmark drives them. */
+interface Pair {
+  name: string;
+  /** Sends an offer tagged `sequence` from the sender to the receiver. */
+  sendOffer(sequence: number): void;
+  /** Sends an ICE candidate tagged `sequence` from the sender to the receiver. */
+  sendCandidate(sequence: number): void;
+  /** Called with the tag of every offer or candidate the receiver gets. */
+  onReceive: (kind: "offer" | "candidate", sequence: number) => void;
+  close(): Promise<void>;
+}
+
+function offerSdp(sequence: number): string {
+  return `v=0\r\no=- ${sequence} 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n${SDP_BODY}`;
+}
+
+function candidateLine(sequence: number): string {
+  return `candidate:${sequence} 1 udp 2122260223 192.0.2.${sequence % 250} ${
+    10000 + (sequence % 50000)
+  } typ host`;
+}
+
+function sequenceOfSdp(sdp: string): number {
+  return Number(/^o=- (\d+) /m.exec(sdp)?.[1] ?? -1);
+}
+
+function sequenceOfCandidate(line: string): number {
+  return Number(/^candidate:(\d+) /.exec(line)?.[1] ?? -1);
+}
+
+/** Opens a socket with the raw client (see bench/_raw_websocket.ts for why not `WebSocket`). */
+async function open(url: string, onMessage: (data: string) => void): Promise<RawWebSocket> {
+  const socket = await RawWebSocket.connect(url);
+  socket.onmessage = onMessage;
+  return socket;
+}
+
+async function closeAll(...sockets: RawWebSocket[]): Promise<void> {
+  await Promise.all(sockets.map((socket) => socket.close()));
+}
+
+async function postOnNewConnection(url: string, body: unknown): Promise<Record<string, string>> {
+  const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      client,
+    });
+    if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+    return await response.json();
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * A Switchboard session with the creator and the joiner connected. With
+ * `distinct`, reconnects the joiner until its socket is served by another
+ * isolate than the creator's (each side learns its isolate from the
+ * `isolate` field of `offer-stored` / `answer-stored`).
+ */
+async function switchboardPair(
+  server: TestServer,
+  options: { distinct: boolean },
+): Promise<Pair & { creatorIsolate: string; joinerIsolate: string }> {
+  const session = await postOnNewConnection(`${server.url}/api/transfer/create`, {});
+  const joined = await postOnNewConnection(`${server.url}/api/transfer/join`, {
+    code: session.code,
+  });
+  const url = (role: string, token: string) =>
+    `${server.wsUrl}/api/ws/file-share-session?code=${session.code}&role=${role}&token=${token}`;
+  let onReceive: Pair["onReceive"] = () => {};
+  let creatorIsolate = "";
+  let answered: (isolate: string) => void = () => {};
+  const creator = await open(url("creator", session.senderToken!), (text) => {
+    const frame = JSON.parse(text);
+    if (frame.type === "offer-stored") creatorIsolate = frame.isolate;
+  });
+  creator.send(JSON.stringify({ type: "offer", offer: { type: "offer", sdp: offerSdp(-1) } }));
+  const openJoiner = () =>
+    open(url("joiner", joined.receiverToken!), (text) => {
+      const frame = JSON.parse(text);
+      if (frame.type === "answer-stored") answered(frame.isolate);
+      else if (frame.type === "offer") onReceive("offer", sequenceOfSdp(frame.offer.sdp));
+      else if (frame.type === "ice-candidate") {
+        onReceive("candidate", sequenceOfCandidate(frame.candidate.candidate));
+      }
+    });
+  let joiner: RawWebSocket;
+  let joinerIsolate = "";
+  for (let attempt = 0; attempt < 50; attempt++) {
+    joiner = await openJoiner();
+    const isolate = new Promise<string>((resolve) => answered = resolve);
+    joiner.send(JSON.stringify({ type: "answer", answer: { type: "answer", sdp: "v=0\r\n" } }));
+    joinerIsolate = await isolate;
+    while (!creatorIsolate) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (!options.distinct || joinerIsolate !== creatorIsolate) break;
+    await closeAll(joiner);
+  }
+  if (options.distinct && joinerIsolate === creatorIsolate) {
+    throw new Error("could not place the two peers on different isolates");
+  }
+  const pair = {
+    name: "switchboard",
+    creatorIsolate,
+    joinerIsolate,
+    sendOffer(sequence: number) {
+      creator.send(
+        JSON.stringify({ type: "offer", offer: { type: "offer", sdp: offerSdp(sequence) } }),
+      );
+    },
+    sendCandidate(sequence: number) {
+      creator.send(JSON.stringify({
+        type: "ice-candidate",
+        candidate: { candidate: candidateLine(sequence), sdpMid: "0", sdpMLineIndex: 0 },
+      }));
+    },
+    get onReceive() {
+      return onReceive;
+    },
+    set onReceive(handler) {
+      onReceive = handler;
+    },
+    close: () => closeAll(creator, joiner!),
+  };
+  return pair;
+}
+
+/** Starts the PeerJS server (npm `peer`) under Node and waits until it listens. */
+async function startPeerJs(): Promise<{ port: number; stop(): Promise<void>; version: string }> {
+  const port = 21000 + Math.floor(Math.random() * 9000);
+  const child = new Deno.Command("npx", {
+    args: ["-y", "peer@1.0.2", "--port", String(port), "--host", "127.0.0.1"],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  let printed = "";
+  const decoder = new TextDecoder();
+  void (async () => {
+    for await (const chunk of child.stdout) printed += decoder.decode(chunk, { stream: true });
+  })();
+  void (async () => {
+    for await (const chunk of child.stderr) printed += decoder.decode(chunk, { stream: true });
+  })();
+  const deadline = Date.now() + 120_000;
+  while (!printed.includes("Started PeerServer")) {
+    if (Date.now() > deadline) throw new Error(`PeerJS did not start:\n${printed}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    port,
+    version: "peer@1.0.2 on Node " + new TextDecoder().decode(
+      new Deno.Command("node", { args: ["--version"] }).outputSync().stdout,
+    ).trim(),
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+    },
+  };
+}
+
+/** Two PeerJS clients' signaling sockets (the PeerJS wire protocol: OPEN, OFFER, CANDIDATE). */
+async function peerJsPair(port: number): Promise<Pair> {
+  const base = `ws://127.0.0.1:${port}/peerjs?key=peerjs`;
+  const suffix = crypto.randomUUID().slice(0, 8);
+  const [sender, receiver] = [`sender-${suffix}`, `receiver-${suffix}`];
+  let onReceive: Pair["onReceive"] = () => {};
+  const opened = (id: string, handle: (frame: Record<string, unknown>) => void) =>
+    new Promise<RawWebSocket>((resolve, reject) => {
+      let socket: RawWebSocket | null = null;
+      let isOpen = false;
+      open(`${base}&id=${id}&token=${crypto.randomUUID()}`, (text) => {
+        const frame = JSON.parse(text);
+        if (frame.type === "OPEN") {
+          isOpen = true;
+          if (socket) resolve(socket);
+        } else handle(frame);
+      }).then((value) => {
+        socket = value;
+        if (isOpen) resolve(value);
+      }, reject);
+    });
+  const receiving = await opened(receiver, (frame) => {
+    const payload = frame.payload as Record<string, unknown>;
+    if (frame.type === "OFFER") onReceive("offer", sequenceOfSdp(String(payload.sdp)));
+    if (frame.type === "CANDIDATE") {
+      onReceive("candidate", sequenceOfCandidate(String(payload.candidate)));
+    }
+  });
+  const sending = await opened(sender, () => {});
+  const connectionId = `dc_${suffix}`;
+  return {
+    name: "peerjs",
+    sendOffer(sequence) {
+      sending.send(JSON.stringify({
+        type: "OFFER",
+        dst: receiver,
+        payload: {
+          sdp: offerSdp(sequence),
+          type: "data",
+          connectionId,
+          label: connectionId,
+          reliable: true,
+          serialization: "binary",
+        },
+      }));
+    },
+    sendCandidate(sequence) {
+      sending.send(JSON.stringify({
+        type: "CANDIDATE",
+        dst: receiver,
+        payload: {
+          candidate: candidateLine(sequence),
+          sdpMid: "0",
+          sdpMLineIndex: 0,
+          type: "data",
+          connectionId,
+        },
+      }));
+    },
+    get onReceive() {
+      return onReceive;
+    },
+    set onReceive(handler) {
+      onReceive = handler;
+    },
+    close: () => closeAll(sending, receiving),
+  };
+}
+
+/** Sends offers one at a time and times each until the receiver has it. */
+async function measureLatency(pair: Pair, samples: number, base: number): Promise<Stats> {
+  const latencies: number[] = [];
+  for (let index = 0; index < WARMUP + samples; index++) {
+    const sequence = base + index;
+    const arrived = new Promise<number>((resolve) => {
+      pair.onReceive = (kind, seen) => {
+        if (kind === "offer" && seen === sequence) resolve(performance.now());
+      };
+    });
+    const sentAt = performance.now();
+    pair.sendOffer(sequence);
+    const at = await arrived;
+    if (index >= WARMUP) latencies.push(at - sentAt);
+  }
+  return stats(latencies);
+}
+
+/**
+ * Sends `count` candidates over every pair at once, each pair keeping at most
+ * `WINDOW` in flight (sent, not yet received); messages/s until the last one
+ * arrived (each pair's candidates checked in order). The window keeps a pair's
+ * backlog far below the 2,000 events a `transfer:` topic retains: a receiver
+ * that fell further behind would (correctly) get `too_far_behind` instead.
+ */
+async function measureThroughput(pairs: Pair[], count: number, base: number): Promise<number> {
+  const perPair = Math.ceil(count / pairs.length);
+  const started = performance.now();
+  await Promise.all(pairs.map(async (pair) => {
+    let received = 0;
+    let inOrder = true;
+    let progress: () => void = () => {};
+    pair.onReceive = (kind, sequence) => {
+      if (kind !== "candidate" || sequence < base) return;
+      if (sequence !== base + received) inOrder = false;
+      received += 1;
+      progress();
+    };
+    const deadline = Date.now() + 120_000;
+    let sent = 0;
+    while (received < perPair) {
+      if (Date.now() > deadline) {
+        throw new Error(`${pair.name}: only ${received}/${perPair} candidates arrived`);
+      }
+      if (sent < perPair && sent - received < WINDOW) {
+        pair.sendCandidate(base + sent);
+        sent += 1;
+        // Yield now and then so that receiving sockets are read while sending.
+        if (sent % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+        continue;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        progress = resolve;
+        timer = setTimeout(resolve, 1000);
+      });
+      clearTimeout(timer);
+    }
+    if (!inOrder) throw new Error(`${pair.name}: candidates arrived out of order`);
+  }));
+  return (perPair * pairs.length) / ((performance.now() - started) / 1000);
+}
+
+interface Measured {
+  latency: Stats;
+  throughputOnePair: number;
+  throughputManyPairs: number;
+}
+
+/** Latency with one pair, then throughput with that pair and with `PAIRS` pairs at once. */
+async function measure(makePair: () => Promise<Pair>): Promise<Measured> {
+  const pair = await makePair();
+  const latency = await measureLatency(pair, LATENCY_SAMPLES, 1);
+  const throughputOnePair = await measureThroughput([pair], THROUGHPUT_MESSAGES, 1_000_000);
+  const pairs = [pair];
+  while (pairs.length < PAIRS) pairs.push(await makePair());
+  const throughputManyPairs = await measureThroughput(pairs, THROUGHPUT_MESSAGES, 2_000_000);
+  await Promise.all(pairs.map((item) => item.close()));
+  return { latency, throughputOnePair, throughputManyPairs };
+}
+
+const PAIRS = 16;
+/** Candidates a pair may have in flight in the throughput runs. */
+const WINDOW = 500;
+const serverEnv = {
+  CONNECTION_MESSAGES_PER_SECOND: "1000000",
+  REQUESTS_PER_MINUTE: "1000000",
+  JOIN_ATTEMPTS_PER_MINUTE: "1000000",
+  LOG_LEVEL: "error",
+};
+const loadBefore = Deno.loadavg();
+
+console.error("PeerJS: starting npx peer@1.0.2 …");
+const peerjs = await startPeerJs();
+const peerJsResult = await measure(() => peerJsPair(peerjs.port));
+await peerjs.stop();
+
+console.error("Switchboard: one isolate …");
+let oneResult: Measured;
+{
+  await using server = await startServer({ isolates: 1, env: serverEnv });
+  oneResult = await measure(() => switchboardPair(server, { distinct: false }));
+}
+
+console.error("Switchboard: two isolates, the two peers of each session on different isolates …");
+let crossResult: Measured;
+const placements: { creator: string; joiner: string }[] = [];
+{
+  await using server = await startServer({ isolates: 2, env: serverEnv });
+  crossResult = await measure(async () => {
+    const pair = await switchboardPair(server, { distinct: true });
+    placements.push({ creator: pair.creatorIsolate, joiner: pair.joinerIsolate });
+    return pair;
+  });
+}
+
+const targets = { oneIsolateP50Ms: 2, oneIsolateP99Ms: 10, crossIsolateP99Ms: 25 };
+const verdict = {
+  oneIsolateP50: oneResult.latency.p50 <= targets.oneIsolateP50Ms,
+  oneIsolateP99: oneResult.latency.p99 <= targets.oneIsolateP99Ms,
+  crossIsolateP99: crossResult.latency.p99 <= targets.crossIsolateP99Ms,
+  latencyP50AheadOfPeerJs: oneResult.latency.p50 <= peerJsResult.latency.p50,
+  latencyP99AheadOfPeerJs: oneResult.latency.p99 <= peerJsResult.latency.p99,
+  throughputAheadOfPeerJs: oneResult.throughputOnePair >= peerJsResult.throughputOnePair,
+  throughputManyPairsAheadOfPeerJs: Math.max(
+    oneResult.throughputManyPairs,
+    crossResult.throughputManyPairs,
+  ) >= peerJsResult.throughputManyPairs,
+};
+const result = {
+  benchmark: "signaling",
+  run: new Date().toISOString(),
+  command: `deno run -A bench/signaling.ts${quick ? " --quick" : ""}`,
+  machine: {
+    cores: navigator.hardwareConcurrency,
+    deno: Deno.version.deno,
+    loadAverageBefore: loadBefore,
+    loadAverageAfter: Deno.loadavg(),
+  },
+  method: {
+    latency: "an offer (≈2 KiB SDP) sent by the creator, timed until the joiner's socket " +
+      "has it; one at a time, after a warm-up",
+    throughput: `${THROUGHPUT_MESSAGES} ICE candidates over one pair, then over ${PAIRS} ` +
+      `pairs at once, at most ${WINDOW} in flight per pair; messages/s until the last ` +
+      "arrived (each pair in order)",
+    client: "bench/_raw_websocket.ts (one write per frame, TCP_NODELAY), in this process",
+    latencySamples: LATENCY_SAMPLES,
+    warmup: WARMUP,
+    peerjs: peerjs.version,
+    crossIsolatePlacements: placements,
+  },
+  switchboard: { oneIsolate: oneResult, crossIsolate: crossResult },
+  peerjs: peerJsResult,
+  targets,
+  verdict,
+};
+const path = await writeResult("signaling", result);
+
+const row = (name: string, measured: Measured) =>
+  `| ${name.padEnd(33)} | ${fixed(measured.latency.p50, 2).padStart(8)} | ${
+    fixed(measured.latency.p99, 2).padStart(8)
+  } | ${fixed(measured.latency.max, 1).padStart(8)} | ${
+    fixed(measured.throughputOnePair, 0).padStart(13)
+  } | ${fixed(measured.throughputManyPairs, 0).padStart(14)} |`;
+console.log(
+  `Signaling relay: offer → peer latency (${LATENCY_SAMPLES} samples), relay throughput ` +
+    `(${THROUGHPUT_MESSAGES} ICE candidates)\n`,
+);
+console.log(
+  `| ${
+    "server".padEnd(33)
+  } | p50 (ms) | p99 (ms) | max (ms) | msg/s, 1 pair | msg/s, ${PAIRS} pairs |`,
+);
+console.log(
+  `|${"-".repeat(35)}|----------|----------|----------|---------------|----------------|`,
+);
+console.log(row("Switchboard, 1 isolate", oneResult));
+console.log(row("Switchboard, 2 isolates, across", crossResult));
+console.log(row("PeerJS server (peer@1.0.2, Node)", peerJsResult));
+const mark = (ok: boolean, yes: string, no: string) => ok ? yes : no;
+console.log(
+  `\ntargets: p50 ≤ 2 ms ${mark(verdict.oneIsolateP50, "met", "MISSED")}, ` +
+    `p99 ≤ 10 ms ${mark(verdict.oneIsolateP99, "met", "MISSED")}, ` +
+    `p99 across isolates ≤ 25 ms ${mark(verdict.crossIsolateP99, "met", "MISSED")}; ` +
+    `vs PeerJS: p50 ${mark(verdict.latencyP50AheadOfPeerJs, "ahead", "BEHIND")}, ` +
+    `p99 ${mark(verdict.latencyP99AheadOfPeerJs, "ahead", "BEHIND")}, ` +
+    `throughput 1 pair ${mark(verdict.throughputAheadOfPeerJs, "ahead", "BEHIND")}, ` +
+    `${PAIRS} pairs ${mark(verdict.throughputManyPairsAheadOfPeerJs, "ahead", "BEHIND")}`,
+);
+console.log(`load average before/after: ${loadBefore.join(" ")} / ${Deno.loadavg().join(" ")}`);
+console.log(`written: ${path}`);
