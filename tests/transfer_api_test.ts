@@ -23,6 +23,13 @@ Deno.test({
     assert.equal(session.joinUrl, `https://share.example.test/r/${session.code}`);
     const ttl = Date.parse(session.expiresAt) - before;
     assert.ok(ttl > 1790_000 && ttl <= 1801_000, `default life 30 min, got ${ttl} ms`);
+    const many = await createSession(server, {
+      files: Array.from(
+        { length: 100 },
+        (_, index) => ({ name: `scan-${index}.pdf`, size: index }),
+      ),
+    });
+    assert.match(many.code, CODE);
     const short = await createSession(server, { ttlSeconds: 120 });
     assert.ok(Date.parse(short.expiresAt) - Date.now() <= 120_000);
     assert.notEqual(short.code, session.code);
@@ -42,6 +49,15 @@ Deno.test({
       { files: Array.from({ length: 101 }, () => ({ name: "a", size: 1, type: "" })) },
       /files/,
     );
+    // One non-Latin-1 character makes KV store a whole string as two bytes per unit: 100 such
+    // names and types (42 KB of UTF-8) would overflow a 64 KiB KV value, so the list is capped.
+    await bad({
+      files: Array.from({ length: 100 }, () => ({
+        name: `${"a".repeat(254)}文`,
+        size: 1,
+        type: `${"x".repeat(126)}文`,
+      })),
+    }, /too long/);
     await bad({ ttlSeconds: 0 }, /ttlSeconds/);
     await bad({ ttlSeconds: 86401 }, /ttlSeconds/);
     await bad({ owner: "me" }, /owner|Unrecognized/);

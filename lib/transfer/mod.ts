@@ -24,6 +24,7 @@ export {
   isLive,
   joinedExpiry,
   type LifetimePolicy,
+  MAX_FILE_LIST_CHARS,
   MAX_FILE_NAME,
   MAX_FILE_TYPE,
   MAX_FILES,

@@ -24,8 +24,18 @@ export const fileInfoSchema = z.object({
 /** One announced file. */
 export type FileInfo = z.infer<typeof fileInfoSchema>;
 
-/** The file list of a session (at most {@linkcode MAX_FILES}). */
-export const fileListSchema = z.array(fileInfoSchema).max(MAX_FILES);
+/**
+ * Characters the whole file list may take as JSON. Together with the count cap
+ * it keeps a session record far below KV's 64 KiB value limit, whatever the
+ * script of the names (KV stores non-Latin-1 strings as two bytes per unit).
+ */
+export const MAX_FILE_LIST_CHARS = 16 * 1024;
+
+/** The file list of a session (at most {@linkcode MAX_FILES}, {@linkcode MAX_FILE_LIST_CHARS}). */
+export const fileListSchema = z.array(fileInfoSchema).max(MAX_FILES).refine(
+  (files) => JSON.stringify(files).length <= MAX_FILE_LIST_CHARS,
+  `the file list is too long: at most ${MAX_FILE_LIST_CHARS} characters as JSON`,
+);
 
 /** Where a session is in its life: `created → joined → closed | expired`. */
 export const TRANSFER_STATES = ["created", "joined", "closed", "expired"] as const;
