@@ -1,12 +1,15 @@
 /**
  * The baseline: a bare `Deno.serve` broadcast loop with no storage, no auth and no
- * ordering. WebSocket clients on /ws, SSE clients on /sse; POST /publish sends
- * the body to every client. Run: deno run -A bench/_bare_server.ts <port>
+ * ordering guarantees. WebSocket clients on /ws, SSE clients on /sse; POST /publish
+ * sends the body to every client, wrapped in the same frame shape (and SSE `id:`
+ * line) Switchboard sends, so both put the same bytes on the wire and the load
+ * generator parses the same frames. Run: deno run -A bench/_bare_server.ts <port>
  */
 const port = Number(Deno.args[0] ?? 8790);
 const sockets = new Set<WebSocket>();
 const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
 const encoder = new TextEncoder();
+let offset = 0;
 
 Deno.serve(
   { port, hostname: "127.0.0.1", onListen: () => console.log("ready") },
@@ -33,9 +36,18 @@ Deno.serve(
       return new Response(body, { headers: { "content-type": "text/event-stream" } });
     }
     if (url.pathname === "/publish" && request.method === "POST") {
-      const text = await request.text();
+      offset += 1;
+      const cursor = `bare0000-${offset}`;
+      const text = JSON.stringify({
+        type: "event",
+        topic: "app:bare",
+        offset,
+        cursor,
+        time: Date.now(),
+        data: JSON.parse(await request.text()),
+      });
       for (const socket of sockets) if (socket.readyState === WebSocket.OPEN) socket.send(text);
-      const chunk = encoder.encode(`data: ${text}\n\n`);
+      const chunk = encoder.encode(`id: ${cursor}\ndata: ${text}\n\n`);
       for (const stream of streams) stream.enqueue(chunk);
       return new Response(null, { status: 202 });
     }
