@@ -116,6 +116,8 @@ Deno.test({
         assert.deepEqual(answer.answer, sdp("answer", "away"));
         const candidates = await creator.collect(isType("ice-candidate"), 3);
         assert.deepEqual(candidates.map((frame) => frame.candidate), [0, 1, 2].map(candidate));
+        // The joiner is online (on one of the two isolates): presence says so on either.
+        assert.equal((await seen(creator, "peer-joined")).role, "joiner");
         creator.send({ type: "offer", offer: sdp("offer", `probe-${attempt}`) });
         isolates.add((await creator.next(isType("offer-stored"))).isolate);
       }
