@@ -13,6 +13,7 @@
  * bench/results/chat.json and prints a table.
  *
  *     deno run -A bench/chat.ts [--quick] [--connections=1000] [--rate=20] [--seconds=10] [--burst=300]
+ *                               [--server-env=NAME=value ...]
  *
  * (Internal modes: `--bare-server=<port>` and `--load=<config file>`.)
  */
@@ -267,6 +268,7 @@ async function switchboardTarget(connections: number): Promise<Target & { server
       CONNECTION_MESSAGES_PER_SECOND: "100000",
       SEND_QUEUE_BYTES: String(8 * 1024 * 1024),
       LOG_LEVEL: "error",
+      ...serverEnv(),
     },
   });
   const url = async (userId: string) => {
@@ -282,6 +284,14 @@ async function switchboardTarget(connections: number): Promise<Target & { server
     senderUrl: () => url("sender"),
     stop: () => server.stop(),
   };
+}
+
+/** Extra server environment for experiments: `--server-env=NAME=value` (repeatable). */
+function serverEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Deno.args.filter((arg) => arg.startsWith("--server-env="))
+      .map((arg) => arg.slice("--server-env=".length).split(/=(.*)/s).slice(0, 2)),
+  );
 }
 
 interface TargetResult {
