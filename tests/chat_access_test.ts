@@ -49,6 +49,19 @@ Deno.test({
     const delivered = await reader.socket.next((frame) => frame.type === "message");
     assert.equal(delivered.message.content, "from a backend");
     viaHeader.close();
+
+    // A single-use stream token opens a channel once.
+    const stream = await request(`${server.url}/api/notifications/stream-token`, {
+      method: "POST",
+      bearer: writerToken,
+    });
+    assert.equal(stream.status, 201);
+    const viaStream = await connectChat(server, "lobby", stream.body.token);
+    assert.equal(viaStream.initial.you.userId, "writer");
+    const reused = await upgradeStatus(channelUrl(server, "lobby", stream.body.token));
+    assert.equal(reused.status, 401);
+    assert.equal((reused.body as { error: { code: string } }).error.code, "token_used");
+    await viaStream.socket.close();
     assert.equal((await history(server, "lobby", readOnly)).body.messages.length, 1);
     await reader.socket.close();
   },
