@@ -158,6 +158,7 @@ Deno.test({
       users.map((userId) => [userId, []]),
     );
     // Transfers: three sessions; the creator drops and resumes while sending candidates.
+    // Transfers: three sessions; the sender stays while the receiver drops and resumes.
     const sessions = await Promise.all([0, 1, 2].map(async () => {
       const created =
         (await request(`${server.url}/api/transfer/create`, { method: "POST", json: {} })).body;
@@ -165,11 +166,30 @@ Deno.test({
         method: "POST",
         json: { code: created.code },
       })).body;
-      const joiner = await openSocket(
-        `${server.wsUrl}/api/ws/file-share-session?code=${created.code}&role=joiner&token=${joined.receiverToken}`,
+      const creator = await openSocket(
+        `${server.wsUrl}/api/ws/file-share-session?code=${created.code}&role=creator&token=${created.senderToken}`,
       );
-      return { created, joiner, sent: [] as string[] };
+      const joinerUrl = (cursor: string | null) =>
+        `${server.wsUrl}/api/ws/file-share-session?code=${created.code}&role=joiner&token=${joined.receiverToken}${
+          cursor ? `&since=${cursor}` : ""
+        }`;
+      return {
+        creator,
+        joinerUrl,
+        sent: [] as string[],
+        received: [] as string[],
+        cursor: null as string | null,
+      };
     }));
+    /** Reads a closed joiner socket's frames into the session. */
+    const absorb = (session: (typeof sessions)[number], frames: Array<Record<string, unknown>>) => {
+      for (const frame of frames) {
+        if (frame.type === "ice-candidate") {
+          session.received.push((frame.candidate as { candidate: string }).candidate);
+        }
+        if (typeof frame.cursor === "string") session.cursor = frame.cursor;
+      }
+    };
 
     const deadline = Date.now() + SOAK_MS;
     const chaos = (async () => {
@@ -206,29 +226,24 @@ Deno.test({
       }
     })();
     const signaling = sessions.map(async (session) => {
-      let cursor: string | null = null;
-      let index = 0;
-      while (Date.now() < deadline) {
-        const url =
-          `${server.wsUrl}/api/ws/file-share-session?code=${session.created.code}&role=creator&token=${session.created.senderToken}${
-            cursor ? `&since=${cursor}` : ""
-          }`;
-        const creator = await openSocket(url);
-        for (let burst = 0; burst < 5; burst++) {
-          const candidate = `candidate:${index} 1 udp 2122260223 127.0.0.1 ${
-            10000 + index
-          } typ host`;
-          creator.send({
-            type: "ice-candidate",
-            candidate: { candidate, sdpMid: "0", sdpMLineIndex: 0 },
-          });
-          session.sent.push(candidate);
-          index += 1;
+      const receiver = (async () => {
+        while (Date.now() < deadline) {
+          const joiner = await openSocket(session.joinerUrl(session.cursor));
+          await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 150));
+          await joiner.close();
+          absorb(session, joiner.frames);
         }
-        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 100));
-        cursor = [...creator.frames].reverse().find((frame) => frame.cursor)?.cursor ?? cursor;
-        await creator.close();
+      })();
+      for (let index = 0; Date.now() < deadline; index++) {
+        const candidate = `candidate:${index} 1 udp 2122260223 127.0.0.1 ${10000 + index} typ host`;
+        session.creator.send({
+          type: "ice-candidate",
+          candidate: { candidate, sdpMid: "0", sdpMLineIndex: 0 },
+        });
+        session.sent.push(candidate);
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
+      await receiver;
     });
     await Promise.all([chaos, ...talkers, publisher, ...signaling]);
 
@@ -272,15 +287,17 @@ Deno.test({
       assert.equal(new Set(connection.ids).size, connection.ids.length, "no duplicates");
     }
 
-    // Transfers: every candidate arrived once, in order.
+    // Transfers: across all its resumed sockets, each receiver got every candidate once, in order.
     for (const session of sessions) {
-      const frames = await session.joiner.collect(
-        (frame) => frame.type === "ice-candidate",
-        session.sent.length,
-        30_000,
-      );
-      assert.deepEqual(frames.map((frame) => frame.candidate.candidate), session.sent);
-      await session.joiner.close();
+      const last = await openSocket(session.joinerUrl(session.cursor));
+      const missing = session.sent.length - session.received.length;
+      if (missing > 0) {
+        await last.collect((frame) => frame.type === "ice-candidate", missing, 30_000);
+      }
+      await last.close();
+      absorb(session, last.frames);
+      assert.deepEqual(session.received, session.sent);
+      await session.creator.close();
     }
 
     for (const participant of participants) participant.client.close();
