@@ -4,7 +4,9 @@
  * benchmark itself. The sender reads the same file the same way (1 MiB slices,
  * 64 KiB messages, the same high/low-water backpressure) and sends raw bytes
  * with no protocol: no manifest, no hashing, no acknowledgements; the receiver
- * only counts them. Signaling is a tiny WebSocket relay with a mailbox per room.
+ * keeps the chunks the naive way (an array of ArrayBuffers, one Blob at the
+ * end), as a minimal page must to hand over a file. Signaling is a tiny
+ * WebSocket relay with a mailbox per room.
  */
 import {
   DEFAULT_CHUNK_BYTES,
@@ -41,10 +43,16 @@ if (role === "receiver") {
     const channel = event.channel;
     channel.binaryType = "arraybuffer";
     let total = -1, received = 0, startedAt = 0;
+    const chunks = [];
     channel.onmessage = (message) => {
       if (typeof message.data === "string") { total = JSON.parse(message.data).size; startedAt = now(); return; }
+      chunks.push(message.data);
       received += message.data.byteLength;
-      if (received === total) window.result = { startedAt, finishedAt: now(), bytes: received };
+      if (received === total) {
+        // The naive way to end up with a file: every chunk kept, one Blob at the end.
+        window.file = new Blob(chunks);
+        window.result = { startedAt, finishedAt: now(), bytes: window.file.size };
+      }
     };
   };
 } else {

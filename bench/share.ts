@@ -201,6 +201,12 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/** The 1-minute load average (other work on the machine skews browser numbers a lot). */
+function loadAverage(): number {
+  return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+}
+
+const loadBefore = loadAverage();
 const dir = await Deno.makeTempDir({ prefix: "switchboard-bench-share-" });
 const file = await randomFile(dir, "bench.bin", sizeMiB * MiB);
 const warmUp = await randomFile(dir, "warm-up.bin", 16 * MiB);
@@ -247,6 +253,7 @@ const result = {
   date: new Date().toISOString(),
   deno: Deno.version.deno,
   cpus: navigator.hardwareConcurrency,
+  loadAverage: { before: loadBefore, after: loadAverage() },
   fileMiB: sizeMiB,
   runs,
   chunkBytes: DEFAULT_CHUNK_BYTES,

@@ -3,11 +3,37 @@
  * `/r/:code`): the route note, progress with speed and time left, the file
  * list, and the QR code. Browser-safe presentational components.
  */
+import { useState } from "preact/hooks";
 import { formatBytes } from "../lib/link_client/display.ts";
 import { formatEta, formatSpeed } from "../lib/file_share/meter.ts";
 import { isSnippet } from "../lib/file_share/files.ts";
 import { qrPath } from "../lib/file_share/qr.ts";
 import type { FileView, Phase, TransferView } from "../lib/file_share/view.ts";
+
+/** A button that copies `text`, saying so for two seconds. */
+export function CopyButton(props: { text: string; label: string; testId: string }) {
+  const [copied, setCopied] = useState(false);
+  async function copy(): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(props.text);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 2000);
+    } catch {
+      setCopied(false);
+    }
+  }
+  return (
+    <button
+      type="button"
+      class="share-copy"
+      onClick={copy}
+      data-testid={props.testId}
+      aria-label={props.label}
+    >
+      {copied ? "Copied" : "Copy"}
+    </button>
+  );
+}
 
 const PHASES: { phase: Phase; label: string }[] = [
   { phase: "signaling", label: "Waiting" },
@@ -207,7 +233,10 @@ export function FileRows(
                 <pre class="share-snippet" data-testid="share-snippet">{file.text}</pre>
               )}
             </div>
-            {role === "receiver" && file.url && (
+            {role === "receiver" && file.text !== undefined && (
+              <CopyButton text={file.text} label="Copy the message" testId="share-copy-text" />
+            )}
+            {role === "receiver" && file.url && file.text === undefined && (
               <a
                 class="button share-save"
                 href={file.url}

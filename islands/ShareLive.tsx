@@ -5,6 +5,7 @@ import { MAX_SNIPPET_CHARS, snippetFile } from "../lib/file_share/files.ts";
 import { MAX_FILES } from "../lib/file_share/messages.ts";
 import { emptyView } from "../lib/file_share/view.ts";
 import {
+  CopyButton,
   FileRows,
   PhaseSteps,
   QrCode,
@@ -23,24 +24,6 @@ export type ShareLiveProps = {
 /** `?ice=relay` forces TURN-only connections (to check a TURN setup; the tests use it). */
 function icePolicy(): RTCIceTransportPolicy {
   return new URLSearchParams(location.search).get("ice") === "relay" ? "relay" : "all";
-}
-
-function CopyButton(props: { text: string; label: string; testId: string }) {
-  const [copied, setCopied] = useState(false);
-  async function copy(): Promise<void> {
-    try {
-      await navigator.clipboard.writeText(props.text);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 2000);
-    } catch {
-      setCopied(false);
-    }
-  }
-  return (
-    <button type="button" onClick={copy} data-testid={props.testId} aria-label={props.label}>
-      {copied ? "Copied" : "Copy"}
-    </button>
-  );
 }
 
 function Pairing(props: { view: SenderView }) {

@@ -89,3 +89,9 @@ Deno.test("sha256OfBlob() reads a Blob in slices and equals WebCrypto", async ()
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
   );
 });
+
+Deno.test("_sha256_rounds.ts is exactly what its generator prints (nobody edited it by hand)", async () => {
+  const { generateRounds } = await import("./_generate_sha256_rounds.ts");
+  const onDisk = await Deno.readTextFile(new URL("./_sha256_rounds.ts", import.meta.url));
+  assert.equal(onDisk, generateRounds());
+});
