@@ -174,6 +174,22 @@ async function switchboardPair(
   return pair;
 }
 
+/** Pids of the PeerJS server processes of this run (matched by their unique port). */
+function peerJsPids(port: number): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const args = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
+      const at = args.indexOf("--port");
+      if (args.some((arg) => arg.endsWith("peerjs")) && args[at + 1] === String(port)) {
+        pids.push(Number(entry.name));
+      }
+    } catch { /* the process ended meanwhile */ }
+  }
+  return pids;
+}
+
 /** Starts the PeerJS server (npm `peer`) under Node and waits until it listens. */
 async function startPeerJs(): Promise<{ port: number; stop(): Promise<void>; version: string }> {
   const port = 21000 + Math.floor(Math.random() * 9000);
@@ -206,6 +222,12 @@ async function startPeerJs(): Promise<{ port: number; stop(): Promise<void>; ver
         child.kill("SIGTERM");
       } catch { /* gone */ }
       await child.status;
+      // npx runs the server as a grandchild that may outlive it: end that one by its pid.
+      for (const pid of peerJsPids(port)) {
+        try {
+          Deno.kill(pid, "SIGTERM");
+        } catch { /* gone */ }
+      }
     },
   };
 }
@@ -373,8 +395,12 @@ const loadBefore = Deno.loadavg();
 
 console.error("PeerJS: starting npx peer@1.0.2 …");
 const peerjs = await startPeerJs();
-const peerJsResult = await measure(() => peerJsPair(peerjs.port));
-await peerjs.stop();
+let peerJsResult: Measured;
+try {
+  peerJsResult = await measure(() => peerJsPair(peerjs.port));
+} finally {
+  await peerjs.stop();
+}
 
 console.error("Switchboard: one isolate …");
 let oneResult: Measured;
