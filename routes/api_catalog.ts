@@ -479,7 +479,10 @@ function transfer(config: Config): EndpointDoc[] {
         "(`JOIN_ATTEMPTS_PER_MINUTE`), so codes cannot be guessed by brute force.",
       auth: "none",
       body: joinTransferSchema,
-      notes: { code: "The 6-character code (case and look-alike characters are forgiven)." },
+      notes: {
+        code:
+          "The 6-character code; case, spaces and dashes are ignored. The alphabet has no look-alike characters (0, O, 1, I, L, U).",
+      },
       responses: {
         200: "`{transferId, receiverToken, expiresAt, files}`",
         404: "No such code",

@@ -260,3 +260,21 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "frames that arrived right before a client closed are still handled",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer();
+    const writer = await token(server, "hasty", ["topics:read", "topics:publish"]);
+    const socket = await openSocket(`${server.wsUrl}/api/ws/topics/app:hasty?token=${writer}`);
+    for (let index = 0; index < 20; index++) socket.send({ type: "publish", data: { index } });
+    await socket.close();
+    await waitFor(async () => {
+      const history = await request(`${server.url}/api/topics/app:hasty/history?limit=100`, {
+        bearer: writer,
+      });
+      return history.body.events.length === 20;
+    }, { message: "all 20 publishes stored after the close" });
+  },
+});

@@ -136,8 +136,9 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
     }
     const parsed = parseFrame(text, options.frames);
     if (!parsed.ok) return sendError(parsed.code, parsed.message);
+    // Frames that arrived before a close are still handled (a peer's last ICE
+    // candidates, a chat message sent just before leaving); `onClose` runs after them.
     queue = queue.then(async () => {
-      if (closed.signal.aborted) return;
       try {
         await options.onFrame(connection, parsed.frame);
       } catch (error) {
