@@ -138,9 +138,25 @@ async function runOurs(
     await receiver.getByTestId("receive-accept").click({ timeout: 15_000 });
     log("ours: accepted, transferring");
     const memory = sampleMemory(receiverBrowser, receiver);
-    await receiver.waitForSelector('[data-testid="receive"][data-phase="done"]', {
-      timeout: RUN_TIMEOUT_MS,
-    });
+    try {
+      await receiver.waitForSelector(
+        ["done", "failed", "canceled"].map((phase) =>
+          `[data-testid="receive"][data-phase="${phase}"]`
+        ).join(", "),
+        { timeout: RUN_TIMEOUT_MS },
+      );
+      const phase = await receiver.getByTestId("receive").getAttribute("data-phase");
+      if (phase !== "done") throw new Error(`the transfer ended ${phase}`);
+    } catch (error) {
+      // Say where each side stood, so a stuck run can be understood.
+      for (const [name, page] of [["sender", sender], ["receiver", receiver]] as const) {
+        const text = await page.locator("main").innerText().catch(() => "(unreadable)");
+        log(`${name} page when the run timed out:\n${text}`);
+        await page.screenshot({ path: `/tmp/share-bench-stuck-${name}.png`, fullPage: true })
+          .catch(() => {});
+      }
+      throw error;
+    }
     const peak = await memory.stop();
     const root = receiver.getByTestId("receive");
     const startedAt = Number(await root.getAttribute("data-started-at"));

@@ -266,7 +266,9 @@ export default function ShareLive(props: ShareLiveProps) {
       </div>
     );
   }
-  const waiting = phase === "signaling" || (phase === "failed" && !view.route && !view.bytes);
+  // The code stays useful while the server is unreachable, not once the session is closed.
+  const waiting = phase === "signaling" ||
+    (phase === "failed" && view.problem === "signaling" && !view.route);
   const moving = phase === "connected" || phase === "transferring" || phase === "done" ||
     view.bytes > 0 || view.route !== null;
   const ended = phase === "done" || phase === "failed" || phase === "canceled";
@@ -287,7 +289,13 @@ export default function ShareLive(props: ShareLiveProps) {
       <RouteNote view={view} role="sender" />
       {moving && <TransferProgress view={view} />}
       <FileRows view={view} role="sender" compact={!moving} />
-      <Outcome view={view} onRetry={() => sender.current?.retry()} onStartOver={startOver} />
+      <Outcome
+        view={view}
+        onRetry={() => {
+          if (!sender.current?.retry()) start();
+        }}
+        onStartOver={startOver}
+      />
       {!ended && (
         <p class="actions">
           <button

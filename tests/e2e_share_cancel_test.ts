@@ -15,7 +15,7 @@ import {
 
 Deno.test({
   name:
-    "either side can cancel mid-transfer: both pages show it, and both can start over with a new transfer",
+    "either side can cancel mid-transfer (or decline): both pages show it, and both can start over with a new transfer",
   ignore: !browserAvailable(),
   sanitizeResources: false,
   sanitizeOps: false,
@@ -75,10 +75,22 @@ Deno.test({
       assert.ok(await shownPercent(sender.page) < 100);
       await screenshot(sender.page, "share-live-canceled-desktop");
 
-      // 4. And both can go again.
+      // 4. And both can go again; this time the receiver declines before anything is sent.
       await sender.page.getByTestId("live-start-over").click();
       await senderPhase(sender.page, "idle");
-      await receiver.page.getByTestId("receive-code-input").waitFor();
+      await sender.page.getByTestId("live-start").click();
+      const third = (await sender.page.getByTestId("live-code").textContent({ timeout: 15_000 }))!;
+      await receiver.page.getByTestId("receive-code-input").fill(third);
+      await receiver.page.getByTestId("receive-code-submit").click();
+      await receiver.page.waitForURL(`${server.url}/r/${third}`);
+      await receiver.page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
+      await receiver.page.getByTestId("receive-decline").click();
+      await receiverPhase(receiver.page, "canceled", 15_000);
+      await senderPhase(sender.page, "canceled", 15_000);
+      assert.match(
+        await sender.page.getByTestId("live-canceled").textContent() ?? "",
+        /Declined by the receiver/,
+      );
 
       assert.deepEqual(sender.errors, []);
       assert.deepEqual(receiver.errors, []);

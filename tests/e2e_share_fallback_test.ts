@@ -81,3 +81,49 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "when the relay cannot take a file either, both pages say why instead of waiting, and Retry starts a new transfer",
+  ignore: !browserAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await startServer({
+      env: { FALLBACK_TIMEOUT_MS: "2000", MAX_UPLOAD_BYTES: String(1024 * 1024) },
+    });
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-toolarge-" });
+    const file = await randomFile(dir, "too-big-for-the-relay.bin", 2 * 1024 * 1024);
+    const browser = await launchBrowser();
+    try {
+      const sender = await newPage(browser);
+      await openSendPage(sender.page, server.url, "?ice=relay");
+      const first = await createTransfer(sender.page, [file]);
+      const receiver = await newPage(browser);
+      await openReceivePage(receiver.page, first.link);
+      await receiver.page.getByTestId("receive-accept").click();
+      await senderPhase(sender.page, "failed", 30_000);
+      await receiverPhase(receiver.page, "canceled", 30_000);
+      const why = /too-big-for-the-relay\.bin" is larger than the relay's limit of 1\.0 MB/;
+      assert.match(await sender.page.getByTestId("live-failed").textContent() ?? "", why);
+      assert.match(await receiver.page.getByTestId("receive-canceled").textContent() ?? "", why);
+      await screenshot(sender.page, "share-live-failed-desktop");
+
+      // Retry: the session is closed, so the page makes a new one with the same files.
+      await sender.page.getByTestId("live-retry").click();
+      await sender.page.waitForFunction(
+        (old) => {
+          const code = document.querySelector('[data-testid="live-code"]')?.textContent;
+          return code && code !== old;
+        },
+        first.code,
+      );
+      assert.match(await sender.page.getByTestId("live-share").textContent() ?? "", /too-big/);
+      assert.deepEqual(sender.errors, []);
+      assert.deepEqual(receiver.errors, []);
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

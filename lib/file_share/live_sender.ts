@@ -6,7 +6,13 @@
  * connect in time or the direct connection breaks. Browser only; the page
  * renders {@linkcode SenderView}.
  */
-import { deleteFile, getFileInfo, type UploadedFile, uploadFile } from "../link_client/mod.ts";
+import {
+  deleteFile,
+  formatBytes,
+  getFileInfo,
+  type UploadedFile,
+  uploadFile,
+} from "../link_client/mod.ts";
 import { type CreatedTransfer, createTransfer, fetchIceServers } from "./api.ts";
 import { ChannelClosedError } from "./channel.ts";
 import { ShareApiError, TransferCanceledError } from "./errors.ts";
@@ -44,7 +50,7 @@ const FALLBACK_DOWNLOADS = 5;
 /** Signaling attempts in a row that may fail before the page says so. */
 const SIGNALING_FAILURES = 4;
 
-type Failure = "signaling" | "relay" | "transfer";
+type Failure = "signaling" | "relay" | "transfer" | "closed";
 
 /**
  * One send, start to end.
@@ -146,20 +152,26 @@ export class LiveSender {
     void this.#deleteUploads();
   }
 
-  /** Tries again after a failure: reconnects signaling, or (re)sends through the relay. */
-  retry(): void {
+  /**
+   * Tries again after a failure: reconnects signaling, or (re)sends through the
+   * relay. Returns false when this session cannot go on (it was closed): the
+   * page then starts a new one.
+   */
+  retry(): boolean {
     const failure = this.#failure;
     this.#failure = null;
     if (failure === "signaling" && this.#signaling) {
       this.#ended = false;
       this.#set({ phase: this.#view.peer === "joined" ? "connecting" : "signaling", reason: "" });
       this.#signaling.reconnectNow();
-      return;
+      return true;
     }
     if (failure === "relay" || failure === "transfer") {
       this.#ended = false;
       void this.#fallBack(this.#view.relayReason ?? "Retrying through the relay");
+      return true;
     }
+    return false;
   }
 
   /** Ends everything this sender holds (page leaves, or start over). */
@@ -195,7 +207,7 @@ export class LiveSender {
     this.#failure = kind;
     clearTimeout(this.#timer);
     clearInterval(this.#ticker);
-    this.#set({ phase: "failed", reason });
+    this.#set({ phase: "failed", reason, problem: kind });
   }
 
   #end(patch: Partial<SenderView>): void {
@@ -405,15 +417,24 @@ export class LiveSender {
         .reduce((sum, file) => sum + file.size, 0),
     });
     const count = this.#files.length;
+    const tooLarge = this.#files.filter((file, index) =>
+      this.#view.files[index]?.status !== "verified" && !this.#uploaded.has(index) &&
+      file.blob.size > this.#options.maxUploadBytes
+    );
+    if (tooLarge.length > 0) {
+      // The receiver would wait for links that never come: end the session with the reason.
+      const names = tooLarge.map((file) => `"${file.name}"`).join(", ");
+      const why = `${reason}, and ${names} ${
+        tooLarge.length === 1 ? "is" : "are"
+      } larger than the relay's limit of ${formatBytes(this.#options.maxUploadBytes)}`;
+      this.#signaling?.send({ type: "cancel", reason: why.slice(0, 200) });
+      this.#failure = "closed";
+      this.#ended = true;
+      this.#set({ phase: "failed", route: null, reason: `${why}.`, problem: "closed" });
+      return;
+    }
     for (const [index, file] of this.#files.entries()) {
       if (this.#view.files[index]?.status === "verified" || this.#uploaded.has(index)) continue;
-      if (file.blob.size > this.#options.maxUploadBytes) {
-        this.#setFile(index, {
-          status: "failed",
-          message: "Too large for the relay (its upload limit is smaller)",
-        });
-        continue;
-      }
       const before = this.#view.bytes;
       this.#setFile(index, { status: "encrypting", bytes: 0 });
       this.#set({ activeFile: index });
