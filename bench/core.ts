@@ -11,6 +11,7 @@ import { startServer, TEST_API_KEY, type TestServer } from "../tests/harness.ts"
 import { fixed, publishMany, rssKiB, spawnScript, wallNow, writeResult } from "./_common.ts";
 
 const quick = Deno.args.includes("--quick");
+const loadBefore = Deno.loadavg();
 
 interface LoadResult {
   delivered: number;
@@ -225,6 +226,8 @@ const summary = {
   date: new Date().toISOString(),
   command: `deno run -A bench/core.ts${quick ? " --quick" : ""}`,
   cores: navigator.hardwareConcurrency,
+  // Other work on the machine skews every figure: the load around the run says how much.
+  loadAverage: { before: loadBefore, after: Deno.loadavg() },
   fanOuts,
   ratios: Object.fromEntries(
     fanOuts.filter((row) => row.target === "bare").map((row) => [
