@@ -76,11 +76,21 @@ export class KvPresence implements Presence {
         if (left || stored.status === status) return;
         stored.status = status;
         await this.#write(scope, entry.connectionId, stored);
+        // A user is "online" while any of their connections is: announce the combined status.
+        const now = Date.now();
+        let combined: PresenceStatus = "away";
+        for await (
+          const other of this.#kv.list<StoredEntry>({ prefix: ["presence", scope, stored.userId] })
+        ) {
+          if (other.value && other.value.expiresAt > now && other.value.status === "online") {
+            combined = "online";
+          }
+        }
         await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
           type: "presence",
           userId: stored.userId,
           name: stored.name,
-          status,
+          status: combined,
         });
       },
       leave,

@@ -50,11 +50,14 @@ export class MemoryPresence implements Presence {
     return {
       setStatus: async (status) => {
         stored.status = status;
+        const online = [...connections.values()].some((other) =>
+          other.userId === entry.userId && other.status === "online"
+        );
         await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
           type: "presence",
           userId: entry.userId,
           name: entry.name,
-          status,
+          status: online ? "online" : "away",
         });
       },
       leave,

@@ -59,3 +59,37 @@ Deno.test("KvPresence: join once, leave once, and entries of a vanished process 
     kvB.close();
   }
 });
+
+Deno.test("presence status is the user's combined status: away only when every tab is away", async () => {
+  const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
+  const kv = await Deno.openKv(path);
+  const broker = new KvBroker(kv, { channelName: `s-${crypto.randomUUID()}` });
+  try {
+    for (const presence of [new MemoryPresence(new MemoryBroker()), new KvPresence(kv, broker)]) {
+      const scope = `status-${crypto.randomUUID()}`;
+      const tabA = await presence.enter(scope, { userId: "ada", name: "Ada", connectionId: "a" });
+      const tabB = await presence.enter(scope, { userId: "ada", name: "Ada", connectionId: "b" });
+      await tabA.setStatus("away");
+      await tabB.setStatus("away");
+      await tabA.setStatus("online");
+      const history = presence instanceof KvPresence
+        ? await broker.history<PresenceEvent>(`presence:${scope}`)
+        : [];
+      if (presence instanceof KvPresence) {
+        assert.deepEqual(
+          history.filter((event) => event.data.type === "presence").map((event) =>
+            (event.data as { status: string }).status
+          ),
+          ["online", "away", "online"],
+        );
+      }
+      assert.equal((await presence.list(scope))[0]!.status, "online");
+      await tabA.leave();
+      await tabB.leave();
+      await presence[Symbol.asyncDispose]();
+    }
+  } finally {
+    await broker[Symbol.asyncDispose]();
+    kv.close();
+  }
+});
