@@ -22,7 +22,16 @@ Deno.test({
       status: "online",
       connections: 1,
     });
+    // The announced status is Ada's as a whole: away only once every tab is away.
     tab2!.socket.send({ type: "presence", status: "away" });
+    const stillOnline = await watcher.socket.next((frame) => frame.type === "presence");
+    assert.deepEqual(stillOnline, {
+      type: "presence",
+      userId: "ada",
+      username: "Ada",
+      status: "online",
+    });
+    tab1!.socket.send({ type: "presence", status: "away" });
     const away = await watcher.socket.next((frame) => frame.type === "presence");
     assert.deepEqual(away, { type: "presence", userId: "ada", username: "Ada", status: "away" });
 
