@@ -255,6 +255,11 @@ export class LiveReceiver {
     }
   }
 
+  /** Same as `dispose()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   /** Ends everything (page leaves). Object URLs of received files are released. */
   dispose(): void {
     this.#ended = true;
@@ -405,9 +410,11 @@ export class LiveReceiver {
   async #receive(link: PeerLink, channel: RTCDataChannel): Promise<void> {
     if (link !== this.#link || this.#ended) return;
     this.#set({ phase: "connected", reason: "" });
-    const route = await link.route();
-    if (link !== this.#link || this.#ended) return;
-    this.#set({ route: route ?? "direct" });
+    // The receiver listens before anything is awaited: the sender's manifest may already be
+    // on its way, and a message with no listener is lost.
+    void link.route().then((route) => {
+      if (link === this.#link && !this.#ended) this.#set({ route: route ?? "direct" });
+    });
     const receiver = new FileReceiver(channel, {
       openSink: (file) => this.#openSink(file),
       onManifest: (manifest) => {

@@ -174,6 +174,11 @@ export class LiveSender {
     return false;
   }
 
+  /** Same as `dispose()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   /** Ends everything this sender holds (page leaves, or start over). */
   dispose(): void {
     this.#ended = true;
@@ -321,8 +326,11 @@ export class LiveSender {
     if (link !== this.#link || this.#ended) return;
     clearTimeout(this.#timer);
     this.#set({ phase: "connected" });
-    const route = await link.route();
-    if (link !== this.#link || this.#ended) return;
+    // Start at once (the receiver listens from the moment the channel opens); the route
+    // is shown when getStats() has it.
+    void link.route().then((route) => {
+      if (link === this.#link && !this.#ended) this.#set({ route: route ?? "direct" });
+    });
     const sender = new FileSender(channel, this.#files, {
       onVerified: (index) =>
         this.#setFile(index, { status: "verified", bytes: this.#files[index]!.blob.size }),
@@ -330,7 +338,7 @@ export class LiveSender {
     });
     this.#sender = sender;
     this.#meter.reset();
-    this.#set({ phase: "transferring", route: route ?? "direct", startedAt: Date.now() });
+    this.#set({ phase: "transferring", startedAt: Date.now() });
     const tick = () => this.#progress(sender);
     this.#ticker = setInterval(tick, 250);
     try {

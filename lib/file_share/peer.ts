@@ -162,6 +162,11 @@ export class PeerLink {
     }
   }
 
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** Ends the connection (no more callbacks). */
   close(): void {
     if (this.#closed) return;

@@ -5,7 +5,8 @@
  * machine. Ends with one combined summary line. With arguments, runs
  * `deno test -A <arguments>` instead.
  *
- *     deno run -A scripts/test.ts [deno test arguments]
+ *     deno run -A scripts/run_tests.ts [deno test arguments]
+ * (Not named test.ts: deno test would load that name as a test module.)
  */
 const root = new URL("../", import.meta.url).pathname;
 
