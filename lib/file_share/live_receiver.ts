@@ -413,7 +413,9 @@ export class LiveReceiver {
     // The receiver listens before anything is awaited: the sender's manifest may already be
     // on its way, and a message with no listener is lost.
     void link.route().then((route) => {
-      if (link === this.#link && !this.#ended) this.#set({ route: route ?? "direct" });
+      if (link === this.#link && this.#view.route !== "relay") {
+        this.#set({ route: route ?? "direct" });
+      }
     });
     const receiver = new FileReceiver(channel, {
       openSink: (file) => this.#openSink(file),

@@ -329,7 +329,9 @@ export class LiveSender {
     // Start at once (the receiver listens from the moment the channel opens); the route
     // is shown when getStats() has it.
     void link.route().then((route) => {
-      if (link === this.#link && !this.#ended) this.#set({ route: route ?? "direct" });
+      if (link === this.#link && this.#view.route !== "relay") {
+        this.#set({ route: route ?? "direct" });
+      }
     });
     const sender = new FileSender(channel, this.#files, {
       onVerified: (index) =>
