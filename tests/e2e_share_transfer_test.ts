@@ -127,3 +127,43 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a receiver whose browser is slow right after the channel opens still gets the manifest (nothing sent early is lost)",
+  ignore: !browserAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await startServer({ env: { FALLBACK_TIMEOUT_MS: "45000" } });
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-slow-" });
+    const file = await randomFile(dir, "early.bin", 2 * 1024 * 1024);
+    const browser = await launchBrowser();
+    try {
+      const sender = await newPage(browser);
+      await openSendPage(sender.page, server.url);
+      const { link } = await createTransfer(sender.page, [file]);
+      const receiver = await newPage(browser);
+      // A busy machine: the receiver's getStats() (the route shown on the page) answers late,
+      // while the sender starts sending at once.
+      await receiver.page.addInitScript(() => {
+        const original = RTCPeerConnection.prototype.getStats;
+        RTCPeerConnection.prototype.getStats = function (this: RTCPeerConnection) {
+          return new Promise((resolve) => setTimeout(resolve, 1500))
+            .then(() => original.call(this));
+        } as typeof original;
+      });
+      await openReceivePage(receiver.page, link);
+      await receiver.page.getByTestId("receive-accept").click();
+      await receiverPhase(receiver.page, "done", 30_000);
+      await senderPhase(sender.page, "done", 30_000);
+      assert.equal((await fileRows(receiver.page))[file.name]!.sha256, file.sha256);
+      assert.equal(await shownRoute(receiver.page), "direct");
+      assert.deepEqual(sender.errors, []);
+      assert.deepEqual(receiver.errors, []);
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
