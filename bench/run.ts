@@ -15,8 +15,10 @@ for await (const entry of Deno.readDir(here)) {
 }
 names.sort();
 const selected = wanted.length ? names.filter((name) => wanted.includes(name)) : names;
-const sections: string[] = [`# Benchmark results\n\nRun: ${new Date().toISOString()}, ` +
-  `${navigator.hardwareConcurrency} cores. Command: \`deno task bench ${Deno.args.join(" ")}\`\n`];
+const sections: string[] = [
+  `# Benchmark results\n\nRun: ${new Date().toISOString()}, ` +
+  `${navigator.hardwareConcurrency} cores. Command: \`deno task bench ${Deno.args.join(" ")}\`\n`,
+];
 let failed = 0;
 for (const name of selected) {
   console.log(`\n=== bench/${name}.ts ===`);
@@ -31,10 +33,14 @@ for (const name of selected) {
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
   if (!output.success) failed += 1;
   sections.push(
-    `## ${name} (${output.success ? "ok" : "FAILED"}, ${seconds} s)\n\n\`\`\`\n${text.trim()}\n\`\`\`\n`,
+    `## ${name} (${
+      output.success ? "ok" : "FAILED"
+    }, ${seconds} s)\n\n\`\`\`\n${text.trim()}\n\`\`\`\n`,
   );
 }
 await Deno.mkdir(new URL("results/", here), { recursive: true });
 await Deno.writeTextFile(new URL("results/summary.md", here), sections.join("\n"));
-console.log(`\nwritten: bench/results/summary.md (${selected.length} benchmarks, ${failed} failed)`);
+console.log(
+  `\nwritten: bench/results/summary.md (${selected.length} benchmarks, ${failed} failed)`,
+);
 if (failed) Deno.exit(1);
