@@ -56,6 +56,22 @@ interface Run {
   seconds: number;
   mibPerSecond: number;
   memory: Memory;
+  /** CPU time all processes of each browser spent during the run (s). */
+  senderCpuSeconds: number;
+  receiverCpuSeconds: number;
+}
+
+/** CPU seconds all processes of a browser have used so far (CDP SystemInfo.getProcessInfo). */
+async function cpuSeconds(browser: Browser): Promise<number> {
+  const session = await browser.newBrowserCDPSession();
+  try {
+    const info = await session.send("SystemInfo.getProcessInfo") as {
+      processInfo: { cpuTime: number }[];
+    };
+    return info.processInfo.reduce((sum, process) => sum + process.cpuTime, 0);
+  } finally {
+    await session.detach().catch(() => {});
+  }
 }
 
 /** Samples the receiving side's memory every 250 ms until stopped. */
@@ -137,6 +153,7 @@ async function runOurs(
     await receiver.goto(link);
     await receiver.getByTestId("receive-accept").click({ timeout: 15_000 });
     log("ours: accepted, transferring");
+    const cpuBefore = [await cpuSeconds(senderBrowser), await cpuSeconds(receiverBrowser)];
     const memory = sampleMemory(receiverBrowser, receiver);
     try {
       await receiver.waitForSelector(
@@ -164,7 +181,13 @@ async function runOurs(
     const route = await receiver.getByTestId("share-route").getAttribute("data-route");
     if (route !== "direct") throw new Error(`expected a direct connection, got ${route}`);
     const seconds = (finishedAt - startedAt) / 1000;
-    return { seconds, mibPerSecond: bytes / MiB / seconds, memory: peak };
+    return {
+      seconds,
+      mibPerSecond: bytes / MiB / seconds,
+      memory: peak,
+      senderCpuSeconds: await cpuSeconds(senderBrowser) - cpuBefore[0]!,
+      receiverCpuSeconds: await cpuSeconds(receiverBrowser) - cpuBefore[1]!,
+    };
   } finally {
     await sendContext.close();
     await receiveContext.close();
@@ -187,6 +210,7 @@ async function runBare(
     const sender = await sendContext.newPage();
     await sender.goto(`${baseUrl}/?role=sender&room=${room}`);
     await sender.locator("#file").setInputFiles(path);
+    const cpuBefore = [await cpuSeconds(senderBrowser), await cpuSeconds(receiverBrowser)];
     const memory = sampleMemory(receiverBrowser, receiver);
     log("bare: sending");
     await sender.evaluate(() =>
@@ -205,7 +229,13 @@ async function runBare(
     );
     if (result.bytes !== bytes) throw new Error(`bare run received ${result.bytes} of ${bytes}`);
     const seconds = (result.finishedAt - result.startedAt) / 1000;
-    return { seconds, mibPerSecond: bytes / MiB / seconds, memory: peak };
+    return {
+      seconds,
+      mibPerSecond: bytes / MiB / seconds,
+      memory: peak,
+      senderCpuSeconds: await cpuSeconds(senderBrowser) - cpuBefore[0]!,
+      receiverCpuSeconds: await cpuSeconds(receiverBrowser) - cpuBefore[1]!,
+    };
   } finally {
     await sendContext.close();
     await receiveContext.close();
@@ -291,6 +321,12 @@ const result = {
     bareBrowserGrowthMiB: Number(fixed(max(bareMemory.map((m) => m.browserGrowthMiB)))),
     oursScriptSeconds: Number(fixed(median(oursMemory.map((m) => m.scriptSeconds)), 2)),
     bareScriptSeconds: Number(fixed(median(bareMemory.map((m) => m.scriptSeconds)), 2)),
+    oursCpuSeconds: Number(fixed(median(ours.map((run) => run.receiverCpuSeconds)), 2)),
+    bareCpuSeconds: Number(fixed(median(baseline.map((run) => run.receiverCpuSeconds)), 2)),
+  },
+  sender: {
+    oursCpuSeconds: Number(fixed(median(ours.map((run) => run.senderCpuSeconds)), 2)),
+    bareCpuSeconds: Number(fixed(median(baseline.map((run) => run.senderCpuSeconds)), 2)),
   },
   samples: {
     oursSeconds: ours.map((run) => Number(fixed(run.seconds, 3))),
@@ -332,6 +368,16 @@ const rows: [string, string, string][] = [
     "receiver page script time (s, median)",
     fixed(result.receiver.oursScriptSeconds, 2),
     fixed(result.receiver.bareScriptSeconds, 2),
+  ],
+  [
+    "receiving browser CPU time (s, median)",
+    fixed(result.receiver.oursCpuSeconds, 2),
+    fixed(result.receiver.bareCpuSeconds, 2),
+  ],
+  [
+    "sending browser CPU time (s, median)",
+    fixed(result.sender.oursCpuSeconds, 2),
+    fixed(result.sender.bareCpuSeconds, 2),
   ],
 ];
 console.log(
