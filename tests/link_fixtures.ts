@@ -4,6 +4,7 @@
  * server left in its KV file.
  */
 import { createHash } from "node:crypto";
+import { openKv } from "../lib/kv/mod.ts";
 
 /** A streaming body of random bytes, hashed as it is pulled; keeps copies of chosen windows. */
 export interface RandomBody {
@@ -96,7 +97,7 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 /** Counts of link-mode keys in a KV file, by kind (`file`, `chunk`, `upload`, …). */
 export async function linkKeyCounts(kvPath: string): Promise<Record<string, number>> {
-  const kv = await Deno.openKv(kvPath);
+  const kv = await openKv(kvPath);
   try {
     const counts: Record<string, number> = {};
     for await (const entry of kv.list({ prefix: ["link"] })) {

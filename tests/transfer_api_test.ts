@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { request, startServer, waitFor } from "./harness.ts";
+import { openKv } from "../lib/kv/mod.ts";
 import { createSession, joinSession, metricValue } from "./transfer_fixtures.ts";
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
@@ -156,7 +157,7 @@ Deno.test({
     });
     assert.equal(close.status, 410);
 
-    const kv = await Deno.openKv(server.kvPath);
+    const kv = await openKv(server.kvPath);
     try {
       const state = async (id: string) =>
         (await kv.get<{ state: string }>(["transfer", id])).value?.state;
@@ -203,7 +204,7 @@ Deno.test({
     const retryAfter = Number(limited!.headers.get("retry-after"));
     assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
     // A guess past the limit learns nothing, even when it is right.
-    const kv = await Deno.openKv(server.kvPath);
+    const kv = await openKv(server.kvPath);
     try {
       const stored = await kv.get<{ state: string }>(["transfer", session.transferId]);
       assert.equal(stored.value?.state, "created");

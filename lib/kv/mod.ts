@@ -6,7 +6,7 @@
 
 /**
  * Opens KV at `path`. A local path's parent folder is created first. The handle
- * retries single reads, writes and atomic commits while a local SQLite file is
+ * retries opening, single reads, writes and atomic commits while a local SQLite file is
  * busy (see {@linkcode retryWhileBusy}), so callers never see that transient error.
  */
 export async function openKv(path: string): Promise<Deno.Kv> {
@@ -16,7 +16,9 @@ export async function openKv(path: string): Promise<Deno.Kv> {
   if (/^https?:\/\//.test(path)) return await Deno.openKv(path);
   const slash = path.lastIndexOf("/");
   if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  return retryingKv(await Deno.openKv(path));
+  // Isolates starting together open the same file; SQLite can be busy while
+  // another one sets it up (WAL mode, migrations), so opening is retried too.
+  return retryingKv(await retryWhileBusy(() => Deno.openKv(path)));
 }
 
 const RETRIED = new Set(["get", "getMany", "set", "delete"]);
