@@ -1,6 +1,7 @@
 import { retryWhileBusy } from "../kv/mod.ts";
 import { type EphemeralMessage, type ListenOptions, PublishError } from "./types.ts";
 import { TOPIC_PATTERN } from "./retention.ts";
+import { exceedsUtf8Bytes, utf8Bytes } from "../text/mod.ts";
 
 /** An ephemeral message older than this is stale and dropped (it also bounds the mailbox). */
 export const EPHEMERAL_TTL_MS = 5000;
@@ -16,11 +17,13 @@ export function ephemeralMessage<T>(topic: string, data: T): EphemeralMessage<T>
   if (!TOPIC_PATTERN.test(topic)) {
     throw new PublishError("invalid_topic", `"${topic.slice(0, 60)}" is not a topic name`);
   }
-  const size = new TextEncoder().encode(JSON.stringify(data) ?? "").byteLength;
-  if (size > MAX_EPHEMERAL_BYTES) {
+  const json = JSON.stringify(data) ?? "";
+  if (exceedsUtf8Bytes(json, MAX_EPHEMERAL_BYTES)) {
     throw new PublishError(
       "event_too_large",
-      `Cannot publish an ephemeral message to "${topic}": ${size} bytes, at most ${MAX_EPHEMERAL_BYTES}`,
+      `Cannot publish an ephemeral message to "${topic}": ${
+        utf8Bytes(json)
+      } bytes, at most ${MAX_EPHEMERAL_BYTES}`,
     );
   }
   return { topic, id: crypto.randomUUID(), time: Date.now(), data };

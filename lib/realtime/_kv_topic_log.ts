@@ -1,4 +1,5 @@
 import { retryWhileBusy } from "../kv/mod.ts";
+import { exceedsUtf8Bytes, utf8Bytes } from "../text/mod.ts";
 import { historyLimit, newEpoch, type TopicLog } from "./_topic_log.ts";
 import { retentionFor } from "./retention.ts";
 import {
@@ -63,15 +64,29 @@ function takeBatch(items: Pending[]): Pending[] {
   return items.splice(0, Math.max(1, count));
 }
 
+/** Topics whose head this isolate remembers from its own last commit. */
+const REMEMBERED_HEADS = 10_000;
+/** After a remembered head turned out stale (another writer), read heads of that topic for this long. */
+const CONTENDED_MS = 10_000;
+
 /**
  * Topic logs in Deno KV. A publish is one atomic commit that checks the head's
  * versionstamp, writes the event under the next offset, moves the head and trims
  * by count; a conflict with a concurrent publisher (any isolate) retries.
+ *
+ * The head written by this isolate's last commit to a topic is remembered, so a
+ * publish to an idle topic checks it without reading it first (one KV round
+ * trip instead of two: lower latency). If another writer moved the head
+ * meanwhile, the check fails, the head is read, and the topic is read-first for
+ * a while. While a topic is busy, batches read the head as before: that read is
+ * also the window in which the next batch gathers (fewer, larger commits).
  */
 export class KvTopicLog implements TopicLog {
   #kv: Deno.Kv;
   #retention: Record<string, Partial<RetentionPolicy>>;
   #pending = new Map<string, PendingQueue>();
+  #heads = new Map<string, Deno.KvEntry<StoredHead>>();
+  #contendedUntil = new Map<string, number>();
 
   constructor(kv: Deno.Kv, retention: Record<string, Partial<RetentionPolicy>> = {}) {
     this.#kv = kv;
@@ -79,15 +94,19 @@ export class KvTopicLog implements TopicLog {
   }
 
   append<T>(topic: string, data: T, options: PublishOptions = {}): Promise<PublishResult<T>> {
-    const size = new TextEncoder().encode(JSON.stringify(data) ?? "").byteLength;
-    if (size > MAX_EVENT_BYTES) {
+    const json = JSON.stringify(data) ?? "";
+    if (exceedsUtf8Bytes(json, MAX_EVENT_BYTES)) {
       return Promise.reject(
         new PublishError(
           "event_too_large",
-          `Cannot publish to "${topic}": the event is ${size} bytes, at most ${MAX_EVENT_BYTES}`,
+          `Cannot publish to "${topic}": the event is ${
+            utf8Bytes(json)
+          } bytes, at most ${MAX_EVENT_BYTES}`,
         ),
       );
     }
+    // For batching only: V8 stores a string in at most 2 bytes per UTF-16 code unit.
+    const size = json.length * 2;
     return new Promise((resolve, reject) => {
       let queue = this.#pending.get(topic);
       if (!queue) {
@@ -107,10 +126,12 @@ export class KvTopicLog implements TopicLog {
   async #flush(topic: string, queue: PendingQueue): Promise<void> {
     queue.flushing = true;
     try {
+      let first = true;
       while (queue.items.length > 0) {
         const batch = takeBatch(queue.items);
         try {
-          await this.#commitBatch(topic, batch);
+          await this.#commitBatch(topic, batch, { mayTrustRememberedHead: first });
+          first = false;
         } catch (error) {
           for (const item of batch) item.reject(error);
         }
@@ -121,16 +142,25 @@ export class KvTopicLog implements TopicLog {
     }
   }
 
-  async #commitBatch(topic: string, batch: Pending[]): Promise<void> {
+  async #commitBatch(
+    topic: string,
+    batch: Pending[],
+    options: { mayTrustRememberedHead: boolean },
+  ): Promise<void> {
     const policy = retentionFor(topic, this.#retention);
     for (let attempt = 0;; attempt++) {
       const keyed = [...new Set(batch.flatMap((item) => item.key ? [item.key] : []))];
-      const [head, ...dedupes] = await retryWhileBusy(() =>
-        this.#kv.getMany<[StoredHead, ...number[]]>([
-          headKey(topic),
-          ...keyed.map((key) => dedupeKey(topic, key)),
-        ])
-      );
+      const remembered = options.mayTrustRememberedHead && attempt === 0 && keyed.length === 0
+        ? this.#heads.get(topic)
+        : undefined;
+      const [head, ...dedupes] = remembered
+        ? [remembered]
+        : await retryWhileBusy(() =>
+          this.#kv.getMany<[StoredHead, ...number[]]>([
+            headKey(topic),
+            ...keyed.map((key) => dedupeKey(topic, key)),
+          ])
+        );
       const known = new Map<string, number>();
       dedupes.forEach((entry, index) => {
         if (entry?.value != null) known.set(keyed[index]!, entry.value as number);
@@ -164,16 +194,21 @@ export class KvTopicLog implements TopicLog {
       for (const [index, key] of keyed.entries()) {
         if (!known.has(key)) operation.check(dedupes[index]!);
       }
-      if (offset > (head!.value?.offset ?? 0)) {
-        operation.set(headKey(topic), { offset, epoch, time } satisfies StoredHead);
-      }
+      const moved = offset > (head!.value?.offset ?? 0);
+      const newHead: StoredHead = { offset, epoch, time };
+      if (moved) operation.set(headKey(topic), newHead);
       const result = await retryWhileBusy(() => operation.commit());
       if (!result.ok) {
+        this.#heads.delete(topic);
+        if (remembered) this.#markContended(topic);
         // Lost a race with a publisher on another isolate: back off with jitter and retry.
         if (attempt > 2) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
         }
         continue;
+      }
+      if (moved) {
+        this.#remember({ key: headKey(topic), value: newHead, versionstamp: result.versionstamp });
       }
       for (const outcome of outcomes) {
         if (outcome.event) {
@@ -186,6 +221,26 @@ export class KvTopicLog implements TopicLog {
         else outcome.item.reject(new Error(`The event published with this id has expired`));
       }
       return;
+    }
+  }
+
+  #remember(head: Deno.KvEntry<StoredHead>): void {
+    const topic = head.key[1] as string;
+    this.#heads.delete(topic);
+    const contendedUntil = this.#contendedUntil.get(topic);
+    if (contendedUntil !== undefined) {
+      if (Date.now() < contendedUntil) return;
+      this.#contendedUntil.delete(topic);
+    }
+    this.#heads.set(topic, head);
+    if (this.#heads.size > REMEMBERED_HEADS) this.#heads.delete(this.#heads.keys().next().value!);
+  }
+
+  #markContended(topic: string): void {
+    this.#contendedUntil.delete(topic);
+    this.#contendedUntil.set(topic, Date.now() + CONTENDED_MS);
+    if (this.#contendedUntil.size > REMEMBERED_HEADS) {
+      this.#contendedUntil.delete(this.#contendedUntil.keys().next().value!);
     }
   }
 

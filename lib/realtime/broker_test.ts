@@ -255,3 +255,15 @@ for (const broadcastChannel of [true, false]) {
       }),
   );
 }
+
+Deno.test("KvBroker: a head remembered from this handle's last commit is re-read when another handle moved it", () =>
+  withKvPair(false, async (first, second) => {
+    const published = [];
+    // first, first (remembered head), second, first (stale: re-read), first, second …
+    for (const [index, broker] of [first, first, second, first, first, second, first].entries()) {
+      published.push(await broker.publish("app:alternating", { index }));
+    }
+    assert.deepEqual(published.map((event) => event.offset), [1, 2, 3, 4, 5, 6, 7]);
+    const log = await second.history<{ index: number }>("app:alternating");
+    assert.deepEqual(log.map((event) => event.data.index), [0, 1, 2, 3, 4, 5, 6]);
+  }));

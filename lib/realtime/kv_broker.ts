@@ -60,6 +60,7 @@ export class KvBroker implements Broker {
   #ephemeral: EphemeralHub;
   #mailboxWatcher: HeadWatcher<Mailbox>;
   #channel: BroadcastChannel | null = null;
+  #outbox: TopicEvent[] = [];
   #onStats: NonNullable<KvBrokerOptions["onStats"]>;
 
   constructor(kv: Deno.Kv, options: KvBrokerOptions = {}) {
@@ -89,8 +90,10 @@ export class KvBroker implements Broker {
     });
     if (options.broadcastChannel ?? true) {
       this.#channel = new BroadcastChannel(options.channelName ?? "switchboard:topics");
-      this.#channel.onmessage = (message: MessageEvent<TopicEvent>) =>
-        this.#hub.offer(message.data);
+      this.#channel.onmessage = (message: MessageEvent<TopicEvent[] | TopicEvent>) => {
+        const events = Array.isArray(message.data) ? message.data : [message.data];
+        for (const event of events) this.#hub.offer(event);
+      };
     }
   }
 
@@ -105,9 +108,24 @@ export class KvBroker implements Broker {
       if (!event.duplicate) {
         const { duplicate: _, ...plain } = event;
         this.#hub.offer(plain);
-        this.#channel?.postMessage(plain);
+        this.#post(plain);
       }
       return event;
+    });
+  }
+
+  /**
+   * Posts events to the other isolates, one message per microtask: a group commit
+   * resolves its publishes together, so a batch costs one structured clone, not one per event.
+   */
+  #post(event: TopicEvent): void {
+    if (!this.#channel) return;
+    this.#outbox.push(event);
+    if (this.#outbox.length > 1) return;
+    queueMicrotask(() => {
+      const events = this.#outbox;
+      this.#outbox = [];
+      this.#channel?.postMessage(events);
     });
   }
 

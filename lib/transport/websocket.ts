@@ -2,6 +2,7 @@ import { ulid } from "ulid";
 import { CLOSE_CODES, TRANSPORT_ERRORS } from "./close_codes.ts";
 import { type Connection, FrameRateLimiter, type TransportObserver } from "./connection.ts";
 import { type FrameSchemas, parseFrame } from "./frames.ts";
+import { exceedsUtf8Bytes } from "../text/mod.ts";
 
 /** Limits and handlers of one WebSocket endpoint. */
 export interface WebSocketOptions<F> {
@@ -127,7 +128,7 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
     strikes = 0;
     if (typeof event.data !== "string") return sendError("binary_not_supported");
     const text = event.data;
-    if (text.length > maxFrameBytes || new TextEncoder().encode(text).byteLength > maxFrameBytes) {
+    if (exceedsUtf8Bytes(text, maxFrameBytes)) {
       return sendError("message_too_large", `Frames are limited to ${maxFrameBytes} bytes`);
     }
     if (text === '{"type":"ping"}' || /^\s*\{\s*"type"\s*:\s*"ping"\s*\}\s*$/.test(text)) {
