@@ -6,7 +6,10 @@
  *
  * Switchboard stores every message (a KV commit per batch) before it relays it;
  * PeerJS keeps nothing unless the peer is offline. Both clients live in this
- * process, so latencies use one clock. Writes bench/results/signaling.json.
+ * process, so latencies use one clock. The storage floor (one bare KV commit of
+ * an offer, timed in this process) is measured too: the lowest latency any
+ * store-then-relay server could reach on this machine. Writes
+ * bench/results/signaling.json.
  *
  *     deno run -A bench/signaling.ts [--quick]
  */
@@ -382,6 +385,36 @@ async function measure(makePair: () => Promise<Pair>): Promise<Measured> {
   return { latency, throughputOnePair, throughputManyPairs };
 }
 
+/**
+ * The floor of storing before relaying: one KV commit of an offer-sized event
+ * (check the head, write the event, move the head) into a SQLite file on the
+ * same disk as the server's, timed alone in this process. A relay that stores
+ * first cannot beat this, whatever its code does around it.
+ */
+async function measureStoreFloor(samples: number): Promise<Stats> {
+  const directory = await Deno.makeTempDir({ prefix: "switchboard-bench-" });
+  const kv = await Deno.openKv(`${directory}/floor.sqlite3`);
+  try {
+    const durations: number[] = [];
+    let head = await kv.get<number>(["head"]);
+    for (let index = 0; index < WARMUP + samples; index++) {
+      const started = performance.now();
+      const result = await kv.atomic()
+        .check(head)
+        .set(["events", index], { type: "offer", offer: { type: "offer", sdp: offerSdp(index) } })
+        .set(["head"], index)
+        .commit();
+      if (!result.ok) throw new Error("the floor's commit conflicted with nothing");
+      if (index >= WARMUP) durations.push(performance.now() - started);
+      head = { key: ["head"], value: index, versionstamp: result.versionstamp };
+    }
+    return stats(durations);
+  } finally {
+    kv.close();
+    await Deno.remove(directory, { recursive: true });
+  }
+}
+
 const PAIRS = 16;
 /** Candidates a pair may have in flight in the throughput runs. */
 const WINDOW = 500;
@@ -392,6 +425,9 @@ const serverEnv = {
   LOG_LEVEL: "error",
 };
 const loadBefore = Deno.loadavg();
+
+console.error("Storage floor: one KV commit per offer …");
+const storeFloor = await measureStoreFloor(LATENCY_SAMPLES);
 
 console.error("PeerJS: starting npx peer@1.0.2 …");
 const peerjs = await startPeerJs();
@@ -427,6 +463,8 @@ const verdict = {
   oneIsolateP99: oneResult.latency.p99 <= targets.oneIsolateP99Ms,
   crossIsolateP99: crossResult.latency.p99 <= targets.crossIsolateP99Ms,
   latencyP50AheadOfPeerJs: oneResult.latency.p50 <= peerJsResult.latency.p50,
+  /** False means no store-then-relay server can be ahead on p50 here: the commit alone is slower. */
+  storeFloorP50BelowPeerJsP50: storeFloor.p50 <= peerJsResult.latency.p50,
   latencyP99AheadOfPeerJs: oneResult.latency.p99 <= peerJsResult.latency.p99,
   throughputAheadOfPeerJs: oneResult.throughputOnePair >= peerJsResult.throughputOnePair,
   throughputManyPairsAheadOfPeerJs: Math.max(
@@ -450,6 +488,8 @@ const result = {
     throughput: `${THROUGHPUT_MESSAGES} ICE candidates over one pair, then over ${PAIRS} ` +
       `pairs at once, at most ${WINDOW} in flight per pair; messages/s until the last ` +
       "arrived (each pair in order)",
+    storeFloor: "one KV atomic commit (check head, write an offer-sized event, move head) " +
+      "to a fresh SQLite file, sequential, in the bench process: no server, no sockets",
     client: "bench/_raw_websocket.ts (one write per frame, TCP_NODELAY), in this process",
     latencySamples: LATENCY_SAMPLES,
     warmup: WARMUP,
@@ -458,6 +498,7 @@ const result = {
   },
   switchboard: { oneIsolate: oneResult, crossIsolate: crossResult },
   peerjs: peerJsResult,
+  storeFloor,
   targets,
   verdict,
 };
@@ -484,6 +525,12 @@ console.log(
 console.log(row("Switchboard, 1 isolate", oneResult));
 console.log(row("Switchboard, 2 isolates, across", crossResult));
 console.log(row("PeerJS server (peer@1.0.2, Node)", peerJsResult));
+console.log(
+  `\nstorage floor (one KV commit of an offer, no relay): p50 ${fixed(storeFloor.p50, 3)} ms, ` +
+    `p99 ${fixed(storeFloor.p99, 3)} ms; PeerJS's whole relay p50: ${
+      fixed(peerJsResult.latency.p50, 3)
+    } ms`,
+);
 const mark = (ok: boolean, yes: string, no: string) => ok ? yes : no;
 console.log(
   `\ntargets: p50 ≤ 2 ms ${mark(verdict.oneIsolateP50, "met", "MISSED")}, ` +

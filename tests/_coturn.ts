@@ -2,7 +2,7 @@
  * @module
  * A real coturn (`turnserver`, Debian package coturn) on 127.0.0.1 with
  * `use-auth-secret`, for tests that need a TURN relay. Started on a free UDP
- * port, stopped on dispose. (tests/transfer_ice_test.ts starts one the same way.)
+ * port (another one if that port was taken meanwhile), stopped on dispose.
  */
 import dgram from "node:dgram";
 import { waitFor } from "./harness.ts";
@@ -24,7 +24,10 @@ export function coturnAvailable(): boolean {
   if (Deno.env.get("REQUIRE_BROWSER") === "1") {
     throw new Error("REQUIRE_BROWSER=1 but turnserver is missing (apt-get install -y coturn)");
   }
-  console.warn("\n!!! turnserver (coturn) is missing: TURN browser tests are SKIPPED.\n");
+  console.warn(
+    "\n!!! turnserver (coturn) is missing: TURN tests are SKIPPED " +
+      "(install the Debian package coturn; CI sets REQUIRE_BROWSER=1 and requires it).\n",
+  );
   return false;
 }
 
@@ -43,9 +46,22 @@ export interface Coturn extends AsyncDisposable {
   log(): string;
 }
 
-/** Starts coturn with `static-auth-secret=secret` and waits until it answers STUN. */
+/**
+ * Starts coturn with `static-auth-secret=secret` and waits until it answers STUN.
+ * The free port is found by binding and closing a socket, so another process can
+ * take it before coturn binds it: then a new port is tried (three times at most).
+ */
 export async function startCoturn(secret: string): Promise<Coturn> {
-  const port = await freeUdpPort();
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startCoturnOnce(secret, await freeUdpPort());
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startCoturnOnce(secret: string, port: number): Promise<Coturn> {
   const folder = await Deno.makeTempDir({ prefix: "switchboard-coturn-" });
   const child = new Deno.Command("turnserver", {
     args: [

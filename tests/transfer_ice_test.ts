@@ -1,98 +1,11 @@
 import assert from "node:assert/strict";
-import dgram from "node:dgram";
 import { request, startServer, waitFor } from "./harness.ts";
 import { metricValue } from "./transfer_fixtures.ts";
-import { stunBinding, turnAllocate } from "./_turn_client.ts";
+import { turnAllocate } from "./_turn_client.ts";
+import { coturnAvailable, startCoturn } from "./_coturn.ts";
 import { hmacTurnCredentials } from "../lib/transfer/mod.ts";
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
-
-function commandExists(name: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const hasCoturn = commandExists("turnserver");
-const requireCoturn = Deno.env.get("REQUIRE_BROWSER") === "1";
-if (!hasCoturn) {
-  console.warn(
-    requireCoturn
-      ? "\n!!! turnserver (coturn) is missing and REQUIRE_BROWSER=1: the coturn test WILL FAIL.\n"
-      : "\n!!! turnserver (coturn) is missing: SKIPPING the real-coturn HMAC test " +
-        "(install the Debian package coturn; CI sets REQUIRE_BROWSER=1 and requires it).\n",
-  );
-}
-
-/** A free UDP port on loopback. */
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
-  const port = socket.address().port;
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-/** A real coturn on loopback with `use-auth-secret`, stopped on dispose. */
-async function startCoturn(
-  secret: string,
-): Promise<AsyncDisposable & { port: number; log(): string }> {
-  if (!hasCoturn) throw new Error("turnserver (Debian package coturn) is not installed");
-  const port = await freeUdpPort();
-  const folder = await Deno.makeTempDir({ prefix: "switchboard-coturn-" });
-  const child = new Deno.Command("turnserver", {
-    args: [
-      "-n",
-      `--listening-ip=127.0.0.1`,
-      `--listening-port=${port}`,
-      `--relay-ip=127.0.0.1`,
-      "--min-port=49152",
-      "--max-port=65535",
-      "--use-auth-secret",
-      `--static-auth-secret=${secret}`,
-      "--realm=switchboard",
-      "--no-tls",
-      "--no-dtls",
-      "--no-cli",
-      "--allow-loopback-peers",
-      "--log-file=stdout",
-      "--simple-log",
-      `--userdb=${folder}/turndb`,
-      `--pidfile=${folder}/turnserver.pid`,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let printed = "";
-  const decoder = new TextDecoder();
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) printed += decoder.decode(chunk, { stream: true });
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await child.status;
-    await drained;
-    await Deno.remove(folder, { recursive: true }).catch(() => {});
-  };
-  try {
-    await waitFor(() => stunBinding({ address: "127.0.0.1", port }, 300), {
-      timeoutMs: 15_000,
-      intervalMs: 100,
-      message: "coturn answering STUN",
-    });
-  } catch (error) {
-    await stop();
-    throw new Error(`coturn did not start: ${error}\n${printed.slice(-2000)}`);
-  }
-  return { port, log: () => printed, [Symbol.asyncDispose]: stop };
-}
 
 Deno.test({
   name: "ice-servers: STUN only when no TURN is configured",
@@ -137,7 +50,7 @@ Deno.test({
 Deno.test({
   name:
     "ice-servers: HMAC credentials are accepted by a real coturn; wrong and expired ones are refused",
-  ignore: !hasCoturn && !requireCoturn,
+  ignore: !coturnAvailable(),
   ...INTEGRATION,
   async fn() {
     const secret = `sb-test-${crypto.randomUUID()}`;

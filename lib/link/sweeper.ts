@@ -1,4 +1,5 @@
 /** A timer that runs the store's sweep now and then, in every isolate. */
+import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { LinkStore, SweepReport } from "./store.ts";
 
 /** Options of {@linkcode startSweeper}. */
@@ -23,32 +24,13 @@ export interface SweeperOptions {
  * using sweeper = startSweeper(store, { intervalMs: 60_000 });
  * ```
  */
-export function startSweeper(store: Pick<LinkStore, "sweep">, options: SweeperOptions = {}): {
-  stop(): void;
-  [Symbol.dispose](): void;
-} {
-  const intervalMs = options.intervalMs ?? 60_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
-  const schedule = (): void => {
-    if (stopped) return;
-    const handle = setTimeout(run, intervalMs * (0.8 + Math.random() * 0.4));
-    Deno.unrefTimer(handle);
-    timer = handle;
-  };
-  const run = async (): Promise<void> => {
-    try {
-      options.onSweep?.(await store.sweep());
-    } catch (error) {
-      options.onError?.(error);
-    }
-    schedule();
-  };
-  const stop = (): void => {
-    stopped = true;
-    clearTimeout(timer);
-  };
-  options.signal?.addEventListener("abort", stop, { once: true });
-  schedule();
-  return { stop, [Symbol.dispose]: stop };
+export function startSweeper(
+  store: Pick<LinkStore, "sweep">,
+  options: SweeperOptions = {},
+): Periodic {
+  return runPeriodically(async () => options.onSweep?.(await store.sweep()), {
+    intervalMs: options.intervalMs ?? 60_000,
+    signal: options.signal,
+    onError: options.onError,
+  });
 }

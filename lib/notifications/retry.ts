@@ -1,3 +1,4 @@
+import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { NotificationRecord } from "./record.ts";
 import type { NotificationStore } from "./store.ts";
 
@@ -33,7 +34,7 @@ export interface RetryDriverOptions {
 export class RetryDriver implements Disposable {
   readonly #options: RetryDriverOptions;
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
-  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweeper: Periodic | null = null;
   #disposed = false;
 
   constructor(options: RetryDriverOptions) {
@@ -52,19 +53,13 @@ export class RetryDriver implements Disposable {
 
   /** Starts the periodic takeover sweep. */
   startSweeping(): void {
-    if (this.#disposed || this.#sweepTimer !== undefined) return;
+    if (this.#disposed || this.#sweeper) return;
     const every = this.#options.sweepMs ?? Math.max(this.#options.intervalMs, 1000);
-    const schedule = (delay: number) => {
-      this.#sweepTimer = setTimeout(async () => {
-        try {
-          await this.sweep();
-        } catch (error) {
-          this.#options.onError?.(error);
-        }
-        if (!this.#disposed) schedule(every * (0.8 + Math.random() * 0.4));
-      }, delay);
-    };
-    schedule(every * Math.random());
+    this.#sweeper = runPeriodically(() => this.sweep(), {
+      intervalMs: every,
+      firstDelayMs: every * Math.random(),
+      onError: this.#options.onError,
+    });
   }
 
   /** Schedules the next step of a notification this isolate drives. */
@@ -139,7 +134,7 @@ export class RetryDriver implements Disposable {
   /** Stops every timer (leases stay, so another isolate takes over). */
   [Symbol.dispose](): void {
     this.#disposed = true;
-    clearTimeout(this.#sweepTimer);
+    this.#sweeper?.stop();
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
   }

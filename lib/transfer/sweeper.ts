@@ -1,4 +1,5 @@
 /** A timer that runs the store's sweep now and then, in every isolate. */
+import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { SweepReport, TransferStore } from "./store.ts";
 
 /** Options of {@linkcode startTransferSweeper}. */
@@ -26,28 +27,10 @@ export interface TransferSweeperOptions {
 export function startTransferSweeper(
   store: Pick<TransferStore, "sweep">,
   options: TransferSweeperOptions = {},
-): { stop(): void; [Symbol.dispose](): void } {
-  const intervalMs = options.intervalMs ?? 30_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
-  const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(run, intervalMs * (0.8 + Math.random() * 0.4));
-    Deno.unrefTimer(Number(timer));
-  };
-  const run = async (): Promise<void> => {
-    try {
-      await options.onSweep?.(await store.sweep());
-    } catch (error) {
-      options.onError?.(error);
-    }
-    schedule();
-  };
-  const stop = (): void => {
-    stopped = true;
-    clearTimeout(timer);
-  };
-  options.signal?.addEventListener("abort", stop, { once: true });
-  schedule();
-  return { stop, [Symbol.dispose]: stop };
+): Periodic {
+  return runPeriodically(async () => await options.onSweep?.(await store.sweep()), {
+    intervalMs: options.intervalMs ?? 30_000,
+    signal: options.signal,
+    onError: options.onError,
+  });
 }
