@@ -120,6 +120,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   guests_disabled: { status: 403, description: "`SWITCHBOARD_GUESTS=off`." },
   invalid_topic: { status: 400, description: "Not a topic name (`kind:name`)." },
   event_too_large: { status: 413, description: "The event's data is over 60 KiB." },
+  duplicate_expired: {
+    status: 409,
+    description:
+      "The `id` was published before (within the topic's retention age) by a version that kept only its offset, and that event is gone; the publish is not repeated.",
+  },
   invalid_cursor: {
     status: 400,
     description: "`since`, `Last-Event-ID` or `before` is not a cursor.",
@@ -339,7 +344,14 @@ function topics(): EndpointDoc[] {
         403: "Not an `app:` topic",
         413: "Data too large",
       },
-      errors: [...API_KEY_ERRORS, "invalid_topic", "forbidden", "event_too_large", ...JSON_ERRORS],
+      errors: [
+        ...API_KEY_ERRORS,
+        "invalid_topic",
+        "forbidden",
+        "event_too_large",
+        "duplicate_expired",
+        ...JSON_ERRORS,
+      ],
       guides: ["protocol"],
       example:
         `curl -fsS -X POST "$BASE/api/topics/app:news/publish" -H "Authorization: Bearer $KEY" \\

@@ -93,7 +93,13 @@ export function topicRoutes(ctx: AppContext): Hono {
         duplicate: event.duplicate,
       }, 202);
     } catch (error) {
-      if (error instanceof PublishError) throw new ApiError(413, error.code, error.message);
+      if (error instanceof PublishError) {
+        throw new ApiError(
+          error.code === "duplicate_expired" ? 409 : 413,
+          error.code,
+          error.message,
+        );
+      }
       throw error;
     }
   });

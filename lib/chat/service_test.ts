@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemoryBroker, parseCursor } from "../realtime/mod.ts";
+import { KvBroker, MemoryBroker, parseCursor } from "../realtime/mod.ts";
 import { MemoryPresence } from "../presence/mod.ts";
 import { ChatError, ChatService, type TypingSignal } from "./mod.ts";
 
@@ -189,4 +189,33 @@ Deno.test("online() shares listings between concurrent callers and never misses 
   lists.forEach((list, index) => assert.ok(list.length >= index + 1, `call ${index} sees itself`));
   assert.equal(lists.at(-1)!.length, 20);
   assert.ok(listings < 20, `${listings} listings for 20 calls`);
+});
+
+Deno.test("a resend after the message left the channel's history returns the first message, stored once (KV)", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const broker = new KvBroker(kv, {
+    retention: { channel: { maxCount: 5 } },
+    channelName: `t-${crypto.randomUUID()}`,
+  });
+  const stored: string[] = [];
+  const chat = new ChatService({
+    broker,
+    presence: new MemoryPresence(broker),
+    onMessage: (message) => stored.push(message.content),
+  });
+  try {
+    const first = await chat.send("lobby", ada, { content: "early", clientMessageId: "c1" });
+    await sendMany(chat, "lobby", 10);
+    assert.ok(
+      (await chat.latest("lobby")).messages.every((shown) => shown.id !== first.message.id),
+    );
+    const again = await chat.send("lobby", ada, { content: "early", clientMessageId: "c1" });
+    assert.equal(again.duplicate, true);
+    assert.equal(again.message.id, first.message.id);
+    assert.equal(stored.filter((content) => content === "early").length, 1);
+  } finally {
+    chat[Symbol.dispose]();
+    await broker[Symbol.asyncDispose]();
+    kv.close();
+  }
 });

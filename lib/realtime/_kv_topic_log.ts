@@ -32,6 +32,13 @@ interface StoredHead {
   time: number;
 }
 
+/**
+ * What an idempotency key maps to: the event it published (kept as long as the
+ * key, so a resend gets the original even after the log trimmed it), or, as
+ * stored by earlier versions, just its offset.
+ */
+type StoredDedupe = TopicEvent | number;
+
 interface Pending {
   data: unknown;
   size: number;
@@ -105,8 +112,9 @@ export class KvTopicLog implements TopicLog {
         ),
       );
     }
-    // For batching only: V8 stores a string in at most 2 bytes per UTF-16 code unit.
-    const size = json.length * 2;
+    // For batching only: V8 stores a string in at most 2 bytes per UTF-16 code unit,
+    // and an event with an idempotency key is stored twice (see #commitBatch).
+    const size = json.length * 2 * (options.idempotencyKey ? 2 : 1);
     return new Promise((resolve, reject) => {
       let queue = this.#pending.get(topic);
       if (!queue) {
@@ -156,20 +164,20 @@ export class KvTopicLog implements TopicLog {
       const [head, ...dedupes] = remembered
         ? [remembered]
         : await retryWhileBusy(() =>
-          this.#kv.getMany<[StoredHead, ...number[]]>([
+          this.#kv.getMany<[StoredHead, ...StoredDedupe[]]>([
             headKey(topic),
             ...keyed.map((key) => dedupeKey(topic, key)),
           ])
         );
-      const known = new Map<string, number>();
+      const known = new Map<string, StoredDedupe>();
       dedupes.forEach((entry, index) => {
-        if (entry?.value != null) known.set(keyed[index]!, entry.value as number);
+        if (entry?.value != null) known.set(keyed[index]!, entry.value as StoredDedupe);
       });
       let offset = head!.value?.offset ?? 0;
       const epoch = head!.value?.epoch ?? newEpoch();
       const time = Date.now();
       const operation = this.#kv.atomic().check(head!);
-      const outcomes: Array<{ item: Pending; event?: TopicEvent; existing?: number }> = [];
+      const outcomes: Array<{ item: Pending; event?: TopicEvent; existing?: StoredDedupe }> = [];
       const assigned = new Map<string, TopicEvent>();
       for (const item of batch) {
         if (item.key && known.has(item.key)) {
@@ -178,7 +186,7 @@ export class KvTopicLog implements TopicLog {
         }
         const sameBatch = item.key ? assigned.get(item.key) : undefined;
         if (sameBatch) {
-          outcomes.push({ item, existing: sameBatch.offset });
+          outcomes.push({ item, existing: sameBatch });
           continue;
         }
         offset += 1;
@@ -187,7 +195,7 @@ export class KvTopicLog implements TopicLog {
         if (offset > policy.maxCount) operation.delete(eventKey(topic, offset - policy.maxCount));
         if (item.key) {
           assigned.set(item.key, event);
-          operation.set(dedupeKey(topic, item.key), offset, { expireIn: policy.maxAgeMs });
+          operation.set(dedupeKey(topic, item.key), event, { expireIn: policy.maxAgeMs });
         }
         outcomes.push({ item, event });
       }
@@ -215,10 +223,18 @@ export class KvTopicLog implements TopicLog {
           outcome.item.resolve({ ...outcome.event, duplicate: false });
           continue;
         }
-        const existing = assigned.get(outcome.item.key ?? "") ??
-          (await this.#kv.get<TopicEvent>(eventKey(topic, outcome.existing!))).value;
+        const existing = typeof outcome.existing === "number"
+          ? (await this.#kv.get<TopicEvent>(eventKey(topic, outcome.existing))).value
+          : outcome.existing;
         if (existing) outcome.item.resolve({ ...existing, duplicate: true });
-        else outcome.item.reject(new Error(`The event published with this id has expired`));
+        else {
+          outcome.item.reject(
+            new PublishError(
+              "duplicate_expired",
+              "An event with this id was published before and is no longer retained",
+            ),
+          );
+        }
       }
       return;
     }

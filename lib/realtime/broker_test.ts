@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Broker, KvBroker, MemoryBroker, type TopicItem } from "./mod.ts";
+import { type Broker, KvBroker, MemoryBroker, PublishError, type TopicItem } from "./mod.ts";
 
 /** Collects `count` items from a subscription. */
 async function take<T>(
@@ -267,3 +267,57 @@ Deno.test("KvBroker: a head remembered from this handle's last commit is re-read
     const log = await second.history<{ index: number }>("app:alternating");
     assert.deepEqual(log.map((event) => event.data.index), [0, 1, 2, 3, 4, 5, 6]);
   }));
+
+for (
+  const [name, makeBroker] of [
+    [
+      "MemoryBroker",
+      () => Promise.resolve(new MemoryBroker({ retention: { app: { maxCount: 3 } } })),
+    ],
+    ["KvBroker", async () =>
+      new KvBroker(await Deno.openKv(":memory:"), {
+        retention: { app: { maxCount: 3 } },
+        channelName: `t-${crypto.randomUUID()}`,
+      })],
+  ] as const
+) {
+  Deno.test(`${name}: a resend after its event was trimmed from the log gets the first event back`, async () => {
+    const broker: Broker & Partial<AsyncDisposable> = await makeBroker();
+    try {
+      const first = await broker.publish("app:resend", { text: "first" }, { idempotencyKey: "k1" });
+      for (let index = 0; index < 5; index++) await broker.publish("app:resend", { index });
+      const history = await broker.history("app:resend");
+      assert.ok(
+        history.every((event) => event.offset > first.offset),
+        "the first event was trimmed",
+      );
+      const again = await broker.publish("app:resend", { text: "resent" }, {
+        idempotencyKey: "k1",
+      });
+      assert.equal(again.duplicate, true);
+      assert.equal(again.offset, first.offset);
+      assert.deepEqual(again.data, { text: "first" });
+      assert.equal((await broker.head("app:resend"))!.offset, 6, "nothing new stored");
+    } finally {
+      await broker[Symbol.asyncDispose]?.();
+    }
+  });
+}
+
+Deno.test("KvBroker: a key stored by an earlier version (an offset only) whose event is gone is duplicate_expired", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const broker = new KvBroker(kv, { channelName: `t-${crypto.randomUUID()}` });
+  try {
+    await broker.publish("app:legacy", { index: 1 });
+    await kv.delete(["topics", "app:legacy", "events", 1]);
+    await kv.set(["topics", "app:legacy", "dedupe", "old"], 1);
+    await assert.rejects(
+      broker.publish("app:legacy", { index: 2 }, { idempotencyKey: "old" }),
+      (error: unknown) => error instanceof PublishError && error.code === "duplicate_expired",
+    );
+    assert.equal((await broker.head("app:legacy"))!.offset, 1, "nothing stored");
+  } finally {
+    await broker[Symbol.asyncDispose]();
+    kv.close();
+  }
+});

@@ -106,7 +106,7 @@ export interface Broker extends AsyncDisposable {
 /** A publish was refused. */
 export class PublishError extends Error {
   override name = "PublishError";
-  readonly code: "event_too_large" | "invalid_topic";
+  readonly code: "event_too_large" | "invalid_topic" | "duplicate_expired";
   constructor(code: PublishError["code"], message: string) {
     super(message);
     this.code = code;
