@@ -3,7 +3,8 @@ import { browserAvailable, launchBrowser, screenshot, watchConsole } from "./bro
 import { startServer } from "./harness.ts";
 
 Deno.test({
-  name: "the landing page's island hydrates and switches tabs on click",
+  name:
+    "the landing page's island hydrates and switches tabs on click; the phone layout shows every nav link",
   ignore: !browserAvailable(),
   sanitizeResources: false,
   sanitizeOps: false,
@@ -24,8 +25,19 @@ Deno.test({
       );
       assert.match(await page.locator("pre code").textContent() ?? "", /X-Filename/);
       await screenshot(page, "landing-desktop");
-      await page.setViewportSize({ width: 390, height: 844 });
+      await page.setViewportSize({ width: 360, height: 780 });
       await screenshot(page, "landing-phone");
+      // At phone width every main navigation link is on screen (none scrolled out of view).
+      const links = await page.locator('nav[aria-label="Main"] a').evaluateAll((anchors) =>
+        anchors.map((anchor) => {
+          const box = anchor.getBoundingClientRect();
+          return { text: anchor.textContent, left: box.left, right: box.right };
+        })
+      );
+      assert.equal(links.length, 5);
+      for (const link of links) {
+        assert.ok(link.left >= 0 && link.right <= 360, `${link.text} is off screen: ${link.right}`);
+      }
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
