@@ -42,6 +42,8 @@ export interface ServerOptions {
   kvPath?: string;
   /** Reuse a port (for restarts); default a free one. */
   port?: number;
+  /** More `deno serve` flags (e.g. `--inspect=127.0.0.1:9229` to profile a benchmark). */
+  denoFlags?: string[];
 }
 
 /** A running test server. */
@@ -69,7 +71,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   const port = options.port ?? freePort();
   const kvPath = options.kvPath ??
     `${await Deno.makeTempDir({ prefix: "switchboard-test-" })}/kv.sqlite3`;
-  const args = ["serve", "-A", `--port=${port}`, "--host=127.0.0.1"];
+  const args = ["serve", "-A", ...(options.denoFlags ?? []), `--port=${port}`, "--host=127.0.0.1"];
   if (isolates > 1) args.push("--parallel");
   args.push("main.ts");
   const child = new Deno.Command(Deno.execPath(), {

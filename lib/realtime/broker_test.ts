@@ -321,3 +321,27 @@ Deno.test("KvBroker: a key stored by an earlier version (an offset only) whose e
     kv.close();
   }
 });
+
+for (const [name, withBroker] of implementations) {
+  Deno.test(`${name}: subscribeBatches hands over what is ready in one batch, then live events`, () =>
+    withBroker(async (broker) => {
+      for (let index = 1; index <= 10; index++) await broker.publish("app:batches", { index });
+      const controller = new AbortController();
+      const batches: number[][] = [];
+      const done = (async () => {
+        for await (
+          const batch of broker.subscribeBatches("app:batches", {
+            since: { offset: 0, epoch: "" },
+            signal: controller.signal,
+          })
+        ) {
+          batches.push(batch.flatMap((item) => item.kind === "event" ? [item.event.offset] : []));
+          if (batches.flat().length === 11) controller.abort();
+        }
+      })();
+      while (batches.length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      await broker.publish("app:batches", { index: 11 });
+      await done;
+      assert.deepEqual(batches, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [11]]);
+    }));
+}

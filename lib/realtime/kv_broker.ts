@@ -133,6 +133,13 @@ export class KvBroker implements Broker {
     return this.#hub.subscribe<T>(topic, options);
   }
 
+  subscribeBatches<T>(
+    topic: string,
+    options?: SubscribeOptions,
+  ): AsyncIterable<TopicItem<T>[]> {
+    return this.#hub.subscribeBatches<T>(topic, options);
+  }
+
   history<T>(topic: string, options?: HistoryOptions): Promise<TopicEvent<T>[]> {
     return this.#log.read<T>(topic, options);
   }

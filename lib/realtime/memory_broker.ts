@@ -94,6 +94,13 @@ export class MemoryBroker implements Broker {
     return this.#hub.subscribe<T>(topic, options);
   }
 
+  subscribeBatches<T>(
+    topic: string,
+    options?: SubscribeOptions,
+  ): AsyncIterable<TopicItem<T>[]> {
+    return this.#hub.subscribeBatches<T>(topic, options);
+  }
+
   history<T>(topic: string, options?: HistoryOptions): Promise<TopicEvent<T>[]> {
     return this.#log.read<T>(topic, options);
   }

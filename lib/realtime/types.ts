@@ -89,6 +89,14 @@ export interface Broker extends AsyncDisposable {
   publish<T>(topic: string, data: T, options?: PublishOptions): Promise<PublishResult<T>>;
   /** Yields the topic's events in offset order, first those after `since`, then live ones. */
   subscribe<T>(topic: string, options?: SubscribeOptions): AsyncIterable<TopicItem<T>>;
+  /**
+   * The same items as `subscribe`, grouped as they become ready (up to 256 events
+   * per array, a reset alone): for consumers that handle many items per wake-up.
+   */
+  subscribeBatches<T>(
+    topic: string,
+    options?: SubscribeOptions,
+  ): AsyncIterable<TopicItem<T>[]>;
   /** Stored events of a topic. */
   history<T>(topic: string, options?: HistoryOptions): Promise<TopicEvent<T>[]>;
   /** The topic's last position, or null when nothing was published. */

@@ -57,40 +57,49 @@ export async function deliverTopic<T>(
   options: DeliverOptions<T>,
 ): Promise<void> {
   const drainTimeoutMs = options.drainTimeoutMs ?? connection.slowConsumerMs;
-  const subscription = broker.subscribe<T>(topic, {
-    since: options.since,
-    signal: connection.signal,
-  });
-  for await (const item of subscription) {
-    if (item.kind === "reset") {
-      const message = item.reason === "too_far_behind"
-        ? "Events after your cursor are no longer retained; continuing from the oldest kept"
-        : "The topic's log started over; continuing from its beginning";
-      connection.send(
-        { type: "error", code: item.reason, message, cursor: formatCursor(item.from) },
-        { event: "error" },
-      );
-      continue;
-    }
-    const cursor = formatCursor(item.event);
+  /** Sends one event's frame; false when the connection should pause (congested or closed). */
+  const sendEvent = (event: TopicEvent<T>): boolean => {
+    const cursor = formatCursor(event);
     const frame = options.perConnection
-      ? options.toFrame(item.event, cursor)
-      : frameText(item.event, cursor, options.toFrame);
+      ? options.toFrame(event, cursor)
+      : frameText(event, cursor, options.toFrame);
     if (frame) {
-      const event = options.eventName?.(item.event);
-      connection.send(frame, event ? { id: cursor, event } : { id: cursor });
-      options.onDelivered?.(item.event);
+      const name = options.eventName?.(event);
+      connection.send(frame, name ? { id: cursor, event: name } : { id: cursor });
+      options.onDelivered?.(event);
     }
-    if (!connection.congested) continue;
+    return !connection.congested && !connection.signal.aborted;
+  };
+  /** Waits for a congested queue to drain; false (and closed as slow) when it does not in time. */
+  const paced = async (): Promise<boolean> => {
+    if (!connection.congested) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = await Promise.race([
       connection.drained().then(() => false),
       new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), drainTimeoutMs)),
     ]);
     clearTimeout(timer);
-    if (timedOut) {
-      connection.close(CLOSE_CODES.slowConsumer, "slow consumer: reconnect and resume");
-      return;
+    if (timedOut) connection.close(CLOSE_CODES.slowConsumer, "slow consumer: reconnect and resume");
+    return !timedOut;
+  };
+  const subscription = broker.subscribeBatches<T>(topic, {
+    since: options.since,
+    signal: connection.signal,
+  });
+  for await (const batch of subscription) {
+    for (const item of batch) {
+      if (connection.signal.aborted) return;
+      if (item.kind === "reset") {
+        const message = item.reason === "too_far_behind"
+          ? "Events after your cursor are no longer retained; continuing from the oldest kept"
+          : "The topic's log started over; continuing from its beginning";
+        connection.send(
+          { type: "error", code: item.reason, message, cursor: formatCursor(item.from) },
+          { event: "error" },
+        );
+        continue;
+      }
+      if (!sendEvent(item.event) && !(await paced())) return;
     }
   }
 }
