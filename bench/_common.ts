@@ -27,10 +27,16 @@ export interface ChildRun<T> {
 export function spawnScript<T>(
   script: string,
   args: string[],
-  options: { stdin?: boolean } = {},
+  options: { stdin?: boolean; denoFlags?: string[] } = {},
 ): ChildRun<T> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      "-A",
+      ...(options.denoFlags ?? []),
+      new URL(script, import.meta.url).pathname,
+      ...args,
+    ],
     stdout: "piped",
     stderr: "inherit",
     stdin: options.stdin ? "piped" : "null",

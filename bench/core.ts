@@ -9,6 +9,7 @@
  */
 import { startServer, TEST_API_KEY, type TestServer } from "../tests/harness.ts";
 import { fixed, publishMany, rssKiB, spawnScript, wallNow, writeResult } from "./_common.ts";
+import { connectInspector } from "./_inspector.ts";
 
 const quick = Deno.args.includes("--quick");
 const loadBefore = Deno.loadavg();
@@ -32,9 +33,11 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function bareTarget(): Promise<Target> {
+async function bareTarget(options: { inspectPort?: number } = {}): Promise<Target> {
   const port = 20000 + Math.floor(Math.random() * 10000);
-  const run = spawnScript<never>("./_bare_server.ts", [String(port)]);
+  const run = spawnScript<never>("./_bare_server.ts", [String(port)], {
+    denoFlags: options.inspectPort ? [`--inspect=127.0.0.1:${options.inspectPort}`] : [],
+  });
   await run.ready;
   const base = `http://127.0.0.1:${port}`;
   return {
@@ -56,10 +59,15 @@ async function bareTarget(): Promise<Target> {
   };
 }
 
-async function switchboardTarget(isolates: number, topic: string): Promise<Target> {
+async function switchboardTarget(
+  isolates: number,
+  topic: string,
+  options: { inspectPort?: number } = {},
+): Promise<Target> {
   const server: TestServer = await startServer({
     isolates,
     env: { REQUESTS_PER_MINUTE: "10000000", LOG_LEVEL: "error", SEND_QUEUE_BYTES: "8388608" },
+    denoFlags: options.inspectPort ? [`--inspect=127.0.0.1:${options.inspectPort}`] : [],
   });
   const tokenResponse = await fetch(`${server.url}/api/tokens`, {
     method: "POST",
@@ -149,29 +157,51 @@ async function holdSockets(target: Target, sockets: number) {
   return load;
 }
 
+/** Memory per idle socket, KiB: RSS as the process holds it, and RSS and JS heap after a GC. */
+interface IdleMemory {
+  rss: number;
+  rssAfterGc: number;
+  heapAfterGc: number;
+}
+
 /**
  * Marginal memory of one idle subscribed WebSocket: 1,000 sockets first warm the
- * server up (heap growth that any first connections cause), then the RSS grows
- * by `sockets` more, measured after a pause.
+ * server up (heap growth that any first connections cause), then `sockets`
+ * more connect. RSS is read after a pause as the process holds it (garbage from
+ * the connection handshakes included), then again after a forced GC through
+ * the inspector, with the JS heap.
  */
-async function idleMemory(target: Target, sockets: number): Promise<number> {
+async function idleMemory(
+  target: Target,
+  sockets: number,
+  inspectPort: number,
+): Promise<IdleMemory> {
+  await using inspector = await connectInspector(inspectPort);
   const warm = await holdSockets(target, 1000);
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  const before = rssKiB(target.pid);
+  await inspector.collectGarbage();
+  const before = { rss: rssKiB(target.pid), heap: await inspector.heapUsed() / 1024 };
   const load = await holdSockets(target, sockets);
   await new Promise((resolve) => setTimeout(resolve, 3000));
-  const after = rssKiB(target.pid);
+  const rss = rssKiB(target.pid);
+  await inspector.collectGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const after = { rss: rssKiB(target.pid), heap: await inspector.heapUsed() / 1024 };
   for (const run of [load, warm]) {
     await run.stdin!.close();
     await run.child.status;
   }
-  return (after - before) / sockets;
+  return {
+    rss: (rss - before.rss) / sockets,
+    rssAfterGc: (after.rss - before.rss) / sockets,
+    heapAfterGc: (after.heap - before.heap) / sockets,
+  };
 }
 
 const sizes = quick ? [100, 1000] : [100, 1000, 5000];
 const messagesFor = (subscribers: number) => Math.max(20, Math.round(100_000 / subscribers));
 const fanOuts: FanOut[] = [];
-const memory: Record<string, number> = {};
+const memory: Record<string, IdleMemory> = {};
 
 for (const mode of ["ws", "sse"] as const) {
   for (const subscribers of mode === "sse" ? sizes.filter((size) => size <= 1000) : sizes) {
@@ -205,9 +235,15 @@ const single = await fanOut(singleTarget, "ws", 100, 400, 50);
 await singleTarget.stop();
 
 const idleSockets = quick ? 2000 : 10_000;
-for (const make of [bareTarget, () => switchboardTarget(1, "app:idle")]) {
-  const target = await make();
-  memory[target.name] = await idleMemory(target, idleSockets);
+for (
+  const make of [
+    (inspectPort: number) => bareTarget({ inspectPort }),
+    (inspectPort: number) => switchboardTarget(1, "app:idle", { inspectPort }),
+  ]
+) {
+  const inspectPort = 9300 + Math.floor(Math.random() * 600);
+  const target = await make(inspectPort);
+  memory[target.name] = await idleMemory(target, idleSockets, inspectPort);
   await target.stop();
 }
 
@@ -265,5 +301,12 @@ console.log(
     fixed(cross.p99Ms)
   } ms (one isolate: p50 ${fixed(single.p50Ms)} ms, p99 ${fixed(single.p99Ms)} ms)`,
 );
-console.log(`Idle WebSocket memory at ${idleSockets} sockets (KiB each):`, memory);
+console.log(`Idle WebSocket memory at ${idleSockets} sockets (KiB per socket):`);
+for (const [name, reading] of Object.entries(memory)) {
+  console.log(
+    `  ${name.padEnd(12)} RSS ${fixed(reading.rss)}; after a GC: RSS ${
+      fixed(reading.rssAfterGc)
+    }, JS heap ${fixed(reading.heapAfterGc)}`,
+  );
+}
 console.log(`\nwritten: ${path}`);
