@@ -40,3 +40,48 @@ Deno.test("enforceRateLimit() throws 429 rate_limited with Retry-After", async (
     return true;
   });
 });
+
+Deno.test("KvRateLimiter counts a burst on one key in a few commits, exactly up to the limit", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let commits = 0;
+  // Counts the atomic commits the limiter makes (a thin wrapper over the real KV).
+  const counting = new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic") {
+        return () => {
+          const operation = target.atomic();
+          const commit = operation.commit.bind(operation);
+          operation.commit = () => {
+            commits += 1;
+            return commit();
+          };
+          return operation;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  try {
+    const limiter = new KvRateLimiter(counting);
+    const rule = { limit: 30, windowMs: 3_600_000 };
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => limiter.consume("requests", "10.0.0.9", rule)),
+    );
+    assert.equal(results.filter((result) => result.allowed).length, 30);
+    assert.deepEqual(
+      results.map((result) => result.count),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    assert.ok(commits <= 3, `${commits} commits for a burst of 50`);
+    const stored = [];
+    for await (const entry of kv.list({ prefix: ["rate_limit", "requests", "10.0.0.9"] })) {
+      stored.push(entry.value);
+    }
+    assert.deepEqual(stored, [30], "only the allowed calls are stored");
+    const later = await limiter.consume("requests", "10.0.0.9", rule);
+    assert.equal(later.allowed, false);
+  } finally {
+    kv.close();
+  }
+});
