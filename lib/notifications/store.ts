@@ -332,9 +332,9 @@ export class NotificationStore {
     });
   }
 
-  /** Marks notifications read; resolves to the ids that were unread. */
+  /** Marks notifications read; resolves to the ids that were unread, in the order given. */
   async markRead(userId: string, ids: string[], now = Date.now()): Promise<string[]> {
-    const changed: string[] = [];
+    const changed = new Set<string>();
     await runLimited(ids, 8, async (id) => {
       const result = await this.#update(userId, id, (record) => {
         if (record.read) return null;
@@ -343,9 +343,10 @@ export class NotificationStore {
           also: (operation) => operation.delete(unreadKey(userId, record.seq)),
         };
       });
-      if (result?.changed) changed.push(id);
+      if (result?.changed) changed.add(id);
     });
-    return changed;
+    // In the order asked for, not the order the concurrent commits finished in.
+    return [...new Set(ids)].filter((id) => changed.has(id));
   }
 
   /** Marks every unread notification of the user read; resolves to their ids. */
