@@ -1,14 +1,40 @@
 /**
  * Pieces the live-transfer islands share (send on `/share`, receive on
- * `/r/:code`): the route note, progress with speed and time left, the file
- * list, and the QR code. Browser-safe presentational components.
+ * `/r/:code`, and the link upload): the route note, progress with speed and
+ * time left, the file list, the QR code and the drop zone. Browser-safe presentational components.
  */
+import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { formatBytes } from "../lib/link_client/display.ts";
 import { formatEta, formatSpeed } from "../lib/file_share/meter.ts";
 import { isSnippet } from "../lib/file_share/files.ts";
 import { qrPath } from "../lib/file_share/qr.ts";
 import type { FileView, Phase, TransferView } from "../lib/file_share/view.ts";
+
+/** A label for a file input that also takes dropped files (highlighted while dragging over). */
+export function DropZone(
+  props: { for: string; onFiles(files: FileList | undefined): void; children: ComponentChildren },
+) {
+  const [dragging, setDragging] = useState(false);
+  return (
+    <label
+      class={dragging ? "dropzone active" : "dropzone"}
+      for={props.for}
+      onDragOver={(event) => {
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(event) => {
+        event.preventDefault();
+        setDragging(false);
+        props.onFiles(event.dataTransfer?.files);
+      }}
+    >
+      {props.children}
+    </label>
+  );
+}
 
 /** A button that copies `text`, saying so for two seconds. */
 export function CopyButton(props: { text: string; label: string; testId: string }) {

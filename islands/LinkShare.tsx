@@ -8,6 +8,7 @@ import {
   type UploadedFile,
   uploadFile,
 } from "../lib/link_client/mod.ts";
+import { DropZone } from "../components/ShareParts.tsx";
 
 /** Props the `/share` page hands the link-mode island. */
 export type LinkShareProps = {
@@ -44,7 +45,6 @@ export default function LinkShare(props: LinkShareProps) {
   const [encrypt, setEncrypt] = useState(true);
   const [ttlSeconds, setTtlSeconds] = useState(props.defaultTtlSeconds);
   const [maxDownloads, setMaxDownloads] = useState(0);
-  const [dragging, setDragging] = useState(false);
   const [copied, setCopied] = useState(false);
   const [state, setState] = useState<State>({ kind: "idle" });
   const abort = useRef<AbortController | null>(null);
@@ -183,20 +183,7 @@ export default function LinkShare(props: LinkShareProps) {
   const percent = working && state.total > 0 ? Math.floor((state.loaded / state.total) * 100) : 0;
   return (
     <div class="link-share">
-      <label
-        class={dragging ? "dropzone active" : "dropzone"}
-        for="link-file"
-        onDragOver={(event) => {
-          event.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={(event) => {
-          event.preventDefault();
-          setDragging(false);
-          if (!working) choose(event.dataTransfer?.files);
-        }}
-      >
+      <DropZone for="link-file" onFiles={(files) => !working && choose(files)}>
         <input
           id="link-file"
           type="file"
@@ -218,7 +205,7 @@ export default function LinkShare(props: LinkShareProps) {
               <span class="muted">Up to {formatBytes(props.maxBytes)}</span>
             </span>
           )}
-      </label>
+      </DropZone>
       {tooBig && (
         <p class="notice error" role="alert">
           This file is larger than the limit of {formatBytes(props.maxBytes)}.

@@ -6,6 +6,7 @@ import { MAX_FILES } from "../lib/file_share/messages.ts";
 import { emptyView } from "../lib/file_share/view.ts";
 import {
   CopyButton,
+  DropZone,
   FileRows,
   PhaseSteps,
   QrCode,
@@ -79,7 +80,6 @@ function Picker(props: {
   onSnippet(text: string): void;
   onStart(): void;
 }) {
-  const [dragging, setDragging] = useState(false);
   const { files } = props;
   const total = files.reduce((sum, file) => sum + file.size, 0);
   const add = (list: FileList | null | undefined) => {
@@ -89,20 +89,7 @@ function Picker(props: {
   const empty = files.length === 0 && props.snippet.trim().length === 0;
   return (
     <div class="live-picker">
-      <label
-        class={dragging ? "dropzone active" : "dropzone"}
-        for="live-files"
-        onDragOver={(event) => {
-          event.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={(event) => {
-          event.preventDefault();
-          setDragging(false);
-          add(event.dataTransfer?.files);
-        }}
-      >
+      <DropZone for="live-files" onFiles={add}>
         <input
           id="live-files"
           type="file"
@@ -118,7 +105,7 @@ function Picker(props: {
           <strong>{files.length ? "Add more files" : "Drop files here or click to choose"}</strong>
           <span class="muted">Any size: they go straight to the other browser</span>
         </span>
-      </label>
+      </DropZone>
       {files.length > 0 && (
         <ul class="picked-files" data-testid="live-picked">
           {files.map((file, index) => (

@@ -59,6 +59,13 @@ function checkReadAccess(topic: string, claims: TokenClaims): void {
   throw new ApiError(403, "forbidden", `This token cannot read "${topic}"`);
 }
 
+/** The HTTP status of each way a publish can be refused. */
+const PUBLISH_ERROR_STATUS: Record<PublishError["code"], number> = {
+  invalid_topic: 400,
+  event_too_large: 413,
+  duplicate_expired: 409,
+};
+
 /**
  * The generic topic API: backends publish to `app:*` topics with the API key;
  * clients follow a topic over WebSocket or SSE and resume with a cursor.
@@ -94,11 +101,7 @@ export function topicRoutes(ctx: AppContext): Hono {
       }, 202);
     } catch (error) {
       if (error instanceof PublishError) {
-        throw new ApiError(
-          error.code === "duplicate_expired" ? 409 : 413,
-          error.code,
-          error.message,
-        );
+        throw new ApiError(PUBLISH_ERROR_STATUS[error.code], error.code, error.message);
       }
       throw error;
     }

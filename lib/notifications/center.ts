@@ -19,6 +19,7 @@ import {
 import { RetryDriver } from "./retry.ts";
 import { NotificationStore, type NotificationStoreOptions, runLimited } from "./store.ts";
 import { NotificationTypes } from "./types.ts";
+import { utf8Bytes } from "../text/mod.ts";
 
 /** What user ids look like (the same rule as token subjects minted by `POST /api/tokens`). */
 export const USER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -83,10 +84,6 @@ export interface PublishOutcome {
 /** The topic of a user's notifications. */
 export function userTopic(userId: string): string {
   return `user:${userId}`;
-}
-
-function jsonBytes(value: unknown): number {
-  return new TextEncoder().encode(JSON.stringify(value) ?? "").byteLength;
 }
 
 /**
@@ -178,7 +175,7 @@ export class NotificationCenter implements AsyncDisposable {
         { issues: [{ path: "id", message: "1-128 letters, digits, _ . : @ -" }] },
       );
     }
-    const size = jsonBytes(request.data);
+    const size = utf8Bytes(JSON.stringify(request.data) ?? "");
     if (size > this.#maxDataBytes) {
       throw new NotificationError(
         "data_too_large",

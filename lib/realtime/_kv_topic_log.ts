@@ -71,7 +71,7 @@ function takeBatch(items: Pending[]): Pending[] {
   return items.splice(0, Math.max(1, count));
 }
 
-/** Topics whose head this isolate remembers from its own last commit. */
+/** Topics whose head (or contention) this isolate remembers. */
 const REMEMBERED_HEADS = 10_000;
 /** After a remembered head turned out stale (another writer), read heads of that topic for this long. */
 const CONTENDED_MS = 10_000;
@@ -92,8 +92,8 @@ export class KvTopicLog implements TopicLog {
   #kv: Deno.Kv;
   #retention: Record<string, Partial<RetentionPolicy>>;
   #pending = new Map<string, PendingQueue>();
-  #heads = new Map<string, Deno.KvEntry<StoredHead>>();
-  #contendedUntil = new Map<string, number>();
+  /** Per topic: the head this isolate's last commit wrote, or until when to read heads first. */
+  #heads = new Map<string, Deno.KvEntry<StoredHead> | { contendedUntil: number }>();
 
   constructor(kv: Deno.Kv, retention: Record<string, Partial<RetentionPolicy>> = {}) {
     this.#kv = kv;
@@ -158,9 +158,10 @@ export class KvTopicLog implements TopicLog {
     const policy = retentionFor(topic, this.#retention);
     for (let attempt = 0;; attempt++) {
       const keyed = [...new Set(batch.flatMap((item) => item.key ? [item.key] : []))];
-      const remembered = options.mayTrustRememberedHead && attempt === 0 && keyed.length === 0
+      const cached = options.mayTrustRememberedHead && attempt === 0 && keyed.length === 0
         ? this.#heads.get(topic)
         : undefined;
+      const remembered = cached && "versionstamp" in cached ? cached : undefined;
       const [head, ...dedupes] = remembered
         ? [remembered]
         : await retryWhileBusy(() =>
@@ -207,8 +208,9 @@ export class KvTopicLog implements TopicLog {
       if (moved) operation.set(headKey(topic), newHead);
       const result = await retryWhileBusy(() => operation.commit());
       if (!result.ok) {
-        this.#heads.delete(topic);
-        if (remembered) this.#markContended(topic);
+        const seen = this.#heads.get(topic);
+        if (remembered) this.#set(topic, { contendedUntil: Date.now() + CONTENDED_MS });
+        else if (seen && "versionstamp" in seen) this.#heads.delete(topic);
         // Lost a race with a publisher on another isolate: back off with jitter and retry.
         if (attempt > 2) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
@@ -216,7 +218,15 @@ export class KvTopicLog implements TopicLog {
         continue;
       }
       if (moved) {
-        this.#remember({ key: headKey(topic), value: newHead, versionstamp: result.versionstamp });
+        const seen = this.#heads.get(topic);
+        const contended = seen && "contendedUntil" in seen && Date.now() < seen.contendedUntil;
+        if (!contended) {
+          this.#set(topic, {
+            key: headKey(topic),
+            value: newHead,
+            versionstamp: result.versionstamp,
+          });
+        }
       }
       for (const outcome of outcomes) {
         if (outcome.event) {
@@ -240,24 +250,11 @@ export class KvTopicLog implements TopicLog {
     }
   }
 
-  #remember(head: Deno.KvEntry<StoredHead>): void {
-    const topic = head.key[1] as string;
+  /** Remembers `value` for `topic` as the newest entry, forgetting the oldest past the bound. */
+  #set(topic: string, value: Deno.KvEntry<StoredHead> | { contendedUntil: number }): void {
     this.#heads.delete(topic);
-    const contendedUntil = this.#contendedUntil.get(topic);
-    if (contendedUntil !== undefined) {
-      if (Date.now() < contendedUntil) return;
-      this.#contendedUntil.delete(topic);
-    }
-    this.#heads.set(topic, head);
+    this.#heads.set(topic, value);
     if (this.#heads.size > REMEMBERED_HEADS) this.#heads.delete(this.#heads.keys().next().value!);
-  }
-
-  #markContended(topic: string): void {
-    this.#contendedUntil.delete(topic);
-    this.#contendedUntil.set(topic, Date.now() + CONTENDED_MS);
-    if (this.#contendedUntil.size > REMEMBERED_HEADS) {
-      this.#contendedUntil.delete(this.#contendedUntil.keys().next().value!);
-    }
   }
 
   async head(topic: string): Promise<Position | null> {

@@ -57,31 +57,6 @@ export async function deliverTopic<T>(
   options: DeliverOptions<T>,
 ): Promise<void> {
   const drainTimeoutMs = options.drainTimeoutMs ?? connection.slowConsumerMs;
-  /** Sends one event's frame; false when the connection should pause (congested or closed). */
-  const sendEvent = (event: TopicEvent<T>): boolean => {
-    const cursor = formatCursor(event);
-    const frame = options.perConnection
-      ? options.toFrame(event, cursor)
-      : frameText(event, cursor, options.toFrame);
-    if (frame) {
-      const name = options.eventName?.(event);
-      connection.send(frame, name ? { id: cursor, event: name } : { id: cursor });
-      options.onDelivered?.(event);
-    }
-    return !connection.congested && !connection.signal.aborted;
-  };
-  /** Waits for a congested queue to drain; false (and closed as slow) when it does not in time. */
-  const paced = async (): Promise<boolean> => {
-    if (!connection.congested) return true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([
-      connection.drained().then(() => false),
-      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), drainTimeoutMs)),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) connection.close(CLOSE_CODES.slowConsumer, "slow consumer: reconnect and resume");
-    return !timedOut;
-  };
   const subscription = broker.subscribeBatches<T>(topic, {
     since: options.since,
     signal: connection.signal,
@@ -99,7 +74,26 @@ export async function deliverTopic<T>(
         );
         continue;
       }
-      if (!sendEvent(item.event) && !(await paced())) return;
+      const cursor = formatCursor(item.event);
+      const frame = options.perConnection
+        ? options.toFrame(item.event, cursor)
+        : frameText(item.event, cursor, options.toFrame);
+      if (frame) {
+        const event = options.eventName?.(item.event);
+        connection.send(frame, event ? { id: cursor, event } : { id: cursor });
+        options.onDelivered?.(item.event);
+      }
+      if (!connection.congested) continue;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = await Promise.race([
+        connection.drained().then(() => false),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), drainTimeoutMs)),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        connection.close(CLOSE_CODES.slowConsumer, "slow consumer: reconnect and resume");
+        return;
+      }
     }
   }
 }
