@@ -573,6 +573,13 @@ export class NotificationStore {
         },
         lease: { owner: step.owner, expiresAt: step.leaseUntil },
       };
+    }, {
+      // The re-send went out: an ack that it raced (the client acked that very re-send
+      // before this commit) still counts it, so the audit log says what was sent.
+      acknowledged: (record) =>
+        record.retryCount >= step.attempt
+          ? null
+          : { ...record, retryCount: step.attempt, lastRetryAt: iso(step.now) },
     });
   }
 
@@ -593,12 +600,27 @@ export class NotificationStore {
       lease?: RetryLease | null;
       unchanged?: boolean;
     },
+    options: {
+      /** What an acknowledged record becomes (null: stays as it is); retries stop either way. */
+      acknowledged?: (record: NotificationRecord) => NotificationRecord | null;
+    } = {},
   ): Promise<RetryStepResult> {
     for (let attempt = 0; attempt < 50; attempt++) {
       const [recordEntry, leaseEntry] = await retryWhileBusy(() =>
         this.#kv.getMany<[unknown, unknown]>([recordKey(userId, id), leaseKey(userId, id)])
       );
       const record = recordEntry.value ? parseRecord(recordEntry.value) : null;
+      const acked = record && !this.#expired(record) && record.acknowledged
+        ? options.acknowledged?.(record)
+        : null;
+      if (acked) {
+        const result = await retryWhileBusy(() =>
+          this.#kv.atomic().check(recordEntry)
+            .set(recordKey(userId, id), acked, { expireIn: this.#expireIn(acked) }).commit()
+        );
+        if (!result.ok) continue;
+        return { outcome: "stopped", record: acked };
+      }
       if (
         !record || this.#expired(record) || record.acknowledged || record.status === "failed" ||
         record.status === "muted"

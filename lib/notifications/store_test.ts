@@ -233,6 +233,39 @@ Deno.test("a retry lease is claimed by one driver at a time and only after it ra
   });
 });
 
+Deno.test("a re-send whose ack arrived before it was recorded still counts in retryCount", async () => {
+  await withStore(async (store) => {
+    const now = Date.now();
+    await store.create({
+      userId: "ada",
+      id: "raced",
+      type: "success",
+      data: message("raced"),
+      requiresAck: true,
+      now,
+      retry: { owner: "one", firstAt: now + 100, leaseUntil: now + 200 },
+    });
+    // The driver sent re-send 1; the client acked it before the driver recorded it.
+    await store.acknowledge("ada", "raced");
+    const step = {
+      owner: "one",
+      attempt: 1,
+      now: now + 100,
+      nextAt: now + 200,
+      leaseUntil: now + 300,
+    };
+    const late = await store.recordRetry("ada", "raced", step);
+    assert.equal(late.outcome, "stopped");
+    const record = await store.get("ada", "raced");
+    assert.equal(record?.status, "acknowledged");
+    assert.equal(record?.retryCount, 1);
+    assert.equal(record?.lastRetryAt, new Date(now + 100).toISOString());
+    assert.deepEqual(await store.due(now + 1000), [], "no retry is scheduled after the ack");
+    await store.recordRetry("ada", "raced", step);
+    assert.equal((await store.get("ada", "raced"))?.retryCount, 1, "the same re-send counts once");
+  });
+});
+
 Deno.test("createMany() stores many in few commits and returns the existing one for a repeated id", async () => {
   await withStore(async (store) => {
     await store.create({
