@@ -211,7 +211,8 @@ export class NotificationCenter implements AsyncDisposable {
         ? { owner: this.#retries.owner, firstAt, leaseUntil: firstAt + this.#intervalMs }
         : undefined,
     })));
-    await runLimited(stored, 8, async ({ record, created }) => {
+    // Many at a time: the topic log writes publishes that wait together in shared commits.
+    await runLimited(stored, 64, async ({ record, created }) => {
       const muted = record.status === "muted";
       if (!created) {
         this.#count("duplicate");

@@ -39,6 +39,13 @@ interface StoredHead {
  */
 type StoredDedupe = TopicEvent | number;
 
+/** What one publish of a committed batch gets: its new event, or the stored one it duplicates. */
+interface Outcome {
+  item: Pending;
+  event?: TopicEvent;
+  existing?: StoredDedupe;
+}
+
 interface Pending {
   data: unknown;
   size: number;
@@ -47,28 +54,46 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-interface PendingQueue {
+/** One topic's part of a group commit. */
+interface TopicBatch {
+  topic: string;
   items: Pending[];
-  flushing: boolean;
+  /** May check the head this isolate remembers instead of reading it (see KvTopicLog). */
+  mayTrustRememberedHead: boolean;
 }
 
 /**
- * Takes the next batch within Deno KV's limits: ≤ 800 KiB and ≤ 1000 mutations
- * per atomic operation, and at most 10 checks (KV Connect's limit) — the head
- * plus up to 9 idempotency keys.
+ * Deno KV's limits per atomic operation: ≤ 800 KiB and ≤ 1000 mutations, and
+ * at most 10 checks (KV Connect's limit). A group keeps below them: each topic
+ * costs a head check plus one per idempotency key, and each event a write, a
+ * trim and, with a key, its copy.
  */
-function takeBatch(items: Pending[]): Pending[] {
+const GROUP_CHECKS = 10;
+const GROUP_MUTATIONS = 1000;
+const GROUP_BYTES = 600 * 1024;
+/** Events of one topic per commit. */
+const BATCH_EVENTS = 200;
+/**
+ * Commits in flight at once. Topics ready while all are in flight are written
+ * together in the next one (one commit for several topics): a KV commit has a
+ * large fixed cost, so under load this saves more than more parallel commits.
+ */
+const COMMITS_IN_FLIGHT = 4;
+
+/** How many of `items` (from the front) the next batch of their topic takes. */
+function batchLength(items: Pending[]): { count: number; bytes: number; keys: number } {
   let bytes = 0;
   let keys = 0;
   let count = 0;
   for (const item of items) {
-    if (count >= 200 || bytes + item.size > 600 * 1024) break;
-    if (item.key && keys >= 9) break;
+    if (count >= BATCH_EVENTS || bytes + item.size > GROUP_BYTES) break;
+    if (item.key && keys >= GROUP_CHECKS - 1) break;
     if (item.key) keys += 1;
     bytes += item.size + 200;
     count += 1;
   }
-  return items.splice(0, Math.max(1, count));
+  if (count === 0) return { count: 1, bytes: items[0]!.size + 200, keys: items[0]!.key ? 1 : 0 };
+  return { count, bytes, keys };
 }
 
 /** Topics whose head (or contention) this isolate remembers. */
@@ -81,6 +106,12 @@ const CONTENDED_MS = 10_000;
  * versionstamp, writes the event under the next offset, moves the head and trims
  * by count; a conflict with a concurrent publisher (any isolate) retries.
  *
+ * Group commit: publishes that arrive while their topic's commit is in flight
+ * are written together in its next one (consecutive offsets), and when every
+ * commit slot is busy, the batches of several topics share one atomic
+ * operation, each checked against its own head. If a shared commit keeps
+ * conflicting, its topics are committed one by one.
+ *
  * The head written by this isolate's last commit to a topic is remembered, so a
  * publish to an idle topic checks it without reading it first (one KV round
  * trip instead of two: lower latency). If another writer moved the head
@@ -91,7 +122,13 @@ const CONTENDED_MS = 10_000;
 export class KvTopicLog implements TopicLog {
   #kv: Deno.Kv;
   #retention: Record<string, Partial<RetentionPolicy>>;
-  #pending = new Map<string, PendingQueue>();
+  /** Publishes not yet in a commit, per topic. */
+  #queues = new Map<string, Pending[]>();
+  /** Topics with queued publishes and no commit in flight, in arrival order; true: busy streak. */
+  #ready = new Map<string, boolean>();
+  /** Topics with a commit in flight. */
+  #committing = new Set<string>();
+  #inFlight = 0;
   /** Per topic: the head this isolate's last commit wrote, or until when to read heads first. */
   #heads = new Map<string, Deno.KvEntry<StoredHead> | { contendedUntil: number }>();
 
@@ -113,140 +150,233 @@ export class KvTopicLog implements TopicLog {
       );
     }
     // For batching only: V8 stores a string in at most 2 bytes per UTF-16 code unit,
-    // and an event with an idempotency key is stored twice (see #commitBatch).
+    // and an event with an idempotency key is stored twice (see #write).
     const size = json.length * 2 * (options.idempotencyKey ? 2 : 1);
     return new Promise((resolve, reject) => {
-      let queue = this.#pending.get(topic);
+      let queue = this.#queues.get(topic);
       if (!queue) {
-        queue = { items: [], flushing: false };
-        this.#pending.set(topic, queue);
+        queue = [];
+        this.#queues.set(topic, queue);
       }
-      queue.items.push({ data, size, key: options.idempotencyKey, resolve, reject } as Pending);
-      if (!queue.flushing) void this.#flush(topic, queue);
+      queue.push({ data, size, key: options.idempotencyKey, resolve, reject } as Pending);
+      if (!this.#committing.has(topic) && !this.#ready.has(topic)) this.#ready.set(topic, false);
+      this.#pump();
     });
   }
 
-  /**
-   * Group commit: publishes that arrive while a commit for the same topic is in
-   * flight are written together in the next one (consecutive offsets, one atomic
-   * operation), so a busy topic costs one KV round trip per batch, not per event.
-   */
-  async #flush(topic: string, queue: PendingQueue): Promise<void> {
-    queue.flushing = true;
-    try {
-      let first = true;
-      while (queue.items.length > 0) {
-        const batch = takeBatch(queue.items);
-        try {
-          await this.#commitBatch(topic, batch, { mayTrustRememberedHead: first });
-          first = false;
-        } catch (error) {
-          for (const item of batch) item.reject(error);
+  /** Starts commits while slots are free, each taking as many ready topics as fit. */
+  #pump(): void {
+    while (this.#inFlight < COMMITS_IN_FLIGHT && this.#ready.size > 0) {
+      const group = this.#takeGroup();
+      this.#inFlight += 1;
+      void this.#commitGroup(group).finally(() => {
+        this.#inFlight -= 1;
+        for (const { topic } of group) {
+          this.#committing.delete(topic);
+          if (this.#queues.get(topic)?.length) this.#ready.set(topic, true);
+          else this.#queues.delete(topic);
         }
-      }
-    } finally {
-      queue.flushing = false;
-      if (queue.items.length === 0) this.#pending.delete(topic);
+        this.#pump();
+      });
     }
   }
 
-  async #commitBatch(
-    topic: string,
-    batch: Pending[],
-    options: { mayTrustRememberedHead: boolean },
-  ): Promise<void> {
-    const policy = retentionFor(topic, this.#retention);
-    for (let attempt = 0;; attempt++) {
-      const keyed = [...new Set(batch.flatMap((item) => item.key ? [item.key] : []))];
-      const cached = options.mayTrustRememberedHead && attempt === 0 && keyed.length === 0
-        ? this.#heads.get(topic)
-        : undefined;
-      const remembered = cached && "versionstamp" in cached ? cached : undefined;
-      const [head, ...dedupes] = remembered
-        ? [remembered]
-        : await retryWhileBusy(() =>
-          this.#kv.getMany<[StoredHead, ...StoredDedupe[]]>([
-            headKey(topic),
-            ...keyed.map((key) => dedupeKey(topic, key)),
-          ])
-        );
-      const known = new Map<string, StoredDedupe>();
-      dedupes.forEach((entry, index) => {
-        if (entry?.value != null) known.set(keyed[index]!, entry.value as StoredDedupe);
+  /** The next commit's batches: ready topics in arrival order, as many as Deno KV's limits allow. */
+  #takeGroup(): TopicBatch[] {
+    const group: TopicBatch[] = [];
+    let checks = 0;
+    let mutations = 0;
+    let bytes = 0;
+    for (const [topic, busy] of this.#ready) {
+      const queue = this.#queues.get(topic)!;
+      const next = batchLength(queue);
+      const cost = { checks: 1 + next.keys, mutations: 2 * next.count + next.keys + 1 };
+      if (
+        group.length > 0 && (checks + cost.checks > GROUP_CHECKS ||
+          mutations + cost.mutations > GROUP_MUTATIONS || bytes + next.bytes > GROUP_BYTES)
+      ) break;
+      checks += cost.checks;
+      mutations += cost.mutations;
+      bytes += next.bytes;
+      this.#ready.delete(topic);
+      this.#committing.add(topic);
+      group.push({ topic, items: queue.splice(0, next.count), mayTrustRememberedHead: !busy });
+    }
+    return group;
+  }
+
+  /** Commits a group; a group that keeps conflicting is split into one commit per topic. */
+  async #commitGroup(group: TopicBatch[]): Promise<void> {
+    try {
+      const maxAttempts = group.length > 1 ? 2 : Infinity;
+      if (await this.#commit(group, maxAttempts)) return;
+      for (const batch of group) {
+        await this.#commit([{ ...batch, mayTrustRememberedHead: false }], Infinity);
+      }
+    } catch (error) {
+      for (const batch of group) for (const item of batch.items) item.reject(error);
+    }
+  }
+
+  /**
+   * One atomic operation for the batches of `group`, retried on conflict up to
+   * `maxAttempts` times; false if it still conflicted (nothing was resolved).
+   */
+  async #commit(group: TopicBatch[], maxAttempts: number): Promise<boolean> {
+    /** Topics whose remembered head (this versionstamp) was checked by a commit that conflicted. */
+    const staleSuspects = new Map<string, string>();
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const plans = group.map((batch) => {
+        const keyed = [...new Set(batch.items.flatMap((item) => item.key ? [item.key] : []))];
+        const cached = batch.mayTrustRememberedHead && attempt === 0 && keyed.length === 0
+          ? this.#heads.get(batch.topic)
+          : undefined;
+        const remembered = cached && "versionstamp" in cached ? cached : undefined;
+        return { batch, keyed, remembered };
       });
-      let offset = head!.value?.offset ?? 0;
-      const epoch = head!.value?.epoch ?? newEpoch();
+      const toRead = plans.flatMap((plan) =>
+        plan.remembered ? [] : [
+          headKey(plan.batch.topic),
+          ...plan.keyed.map((key) => dedupeKey(plan.batch.topic, key)),
+        ]
+      );
+      const read = toRead.length > 0
+        ? await retryWhileBusy(() => this.#kv.getMany<unknown[]>(toRead))
+        : [];
+      let at = 0;
+      const operation = this.#kv.atomic();
       const time = Date.now();
-      const operation = this.#kv.atomic().check(head!);
-      const outcomes: Array<{ item: Pending; event?: TopicEvent; existing?: StoredDedupe }> = [];
-      const assigned = new Map<string, TopicEvent>();
-      for (const item of batch) {
-        if (item.key && known.has(item.key)) {
-          outcomes.push({ item, existing: known.get(item.key)! });
-          continue;
+      const prepared = plans.map(({ batch, keyed, remembered }) => {
+        const head = (remembered ?? read[at++]!) as Deno.KvEntryMaybe<StoredHead>;
+        const dedupes = remembered
+          ? []
+          : keyed.map(() => read[at++]! as Deno.KvEntryMaybe<StoredDedupe>);
+        const suspect = staleSuspects.get(batch.topic);
+        if (suspect !== undefined && suspect !== head.versionstamp) {
+          this.#contended(new Map([[batch.topic, suspect]]));
         }
-        const sameBatch = item.key ? assigned.get(item.key) : undefined;
-        if (sameBatch) {
-          outcomes.push({ item, existing: sameBatch });
-          continue;
-        }
-        offset += 1;
-        const event: TopicEvent = { topic, offset, epoch, time, data: item.data };
-        operation.set(eventKey(topic, offset), event, { expireIn: policy.maxAgeMs });
-        if (offset > policy.maxCount) operation.delete(eventKey(topic, offset - policy.maxCount));
-        if (item.key) {
-          assigned.set(item.key, event);
-          operation.set(dedupeKey(topic, item.key), event, { expireIn: policy.maxAgeMs });
-        }
-        outcomes.push({ item, event });
-      }
-      for (const [index, key] of keyed.entries()) {
-        if (!known.has(key)) operation.check(dedupes[index]!);
-      }
-      const moved = offset > (head!.value?.offset ?? 0);
-      const newHead: StoredHead = { offset, epoch, time };
-      if (moved) operation.set(headKey(topic), newHead);
+        staleSuspects.delete(batch.topic);
+        return { ...this.#write(operation, batch, head, keyed, dedupes, time), batch, remembered };
+      });
       const result = await retryWhileBusy(() => operation.commit());
       if (!result.ok) {
-        const seen = this.#heads.get(topic);
-        if (remembered) this.#set(topic, { contendedUntil: Date.now() + CONTENDED_MS });
-        else if (seen && "versionstamp" in seen) this.#heads.delete(topic);
+        for (const { batch, remembered } of prepared) {
+          if (remembered) staleSuspects.set(batch.topic, remembered.versionstamp);
+          else this.#forget(batch.topic);
+        }
+        // Alone, its remembered head was stale; in a group it may have been another topic's.
+        if (group.length === 1) this.#contended(staleSuspects);
         // Lost a race with a publisher on another isolate: back off with jitter and retry.
         if (attempt > 2) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
         }
         continue;
       }
-      if (moved) {
-        const seen = this.#heads.get(topic);
+      for (const { batch, newHead } of prepared) {
+        if (!newHead) continue;
+        const seen = this.#heads.get(batch.topic);
         const contended = seen && "contendedUntil" in seen && Date.now() < seen.contendedUntil;
         if (!contended) {
-          this.#set(topic, {
-            key: headKey(topic),
+          this.#set(batch.topic, {
+            key: headKey(batch.topic),
             value: newHead,
             versionstamp: result.versionstamp,
           });
         }
       }
-      for (const outcome of outcomes) {
-        if (outcome.event) {
-          outcome.item.resolve({ ...outcome.event, duplicate: false });
-          continue;
-        }
-        const existing = typeof outcome.existing === "number"
-          ? (await this.#kv.get<TopicEvent>(eventKey(topic, outcome.existing))).value
-          : outcome.existing;
-        if (existing) outcome.item.resolve({ ...existing, duplicate: true });
-        else {
-          outcome.item.reject(
-            new PublishError(
-              "duplicate_expired",
-              "An event with this id was published before and is no longer retained",
-            ),
-          );
-        }
+      for (const { batch, outcomes } of prepared) await this.#settle(batch.topic, outcomes);
+      return true;
+    }
+    this.#contended(staleSuspects);
+    return false;
+  }
+
+  /** Reads heads of these topics first for a while: another writer moved them. */
+  #contended(topics: Map<string, string>): void {
+    for (const topic of topics.keys()) {
+      this.#set(topic, { contendedUntil: Date.now() + CONTENDED_MS });
+    }
+    topics.clear();
+  }
+
+  /** Forgets the remembered head of `topic` (not a contention mark). */
+  #forget(topic: string): void {
+    const seen = this.#heads.get(topic);
+    if (seen && "versionstamp" in seen) this.#heads.delete(topic);
+  }
+
+  /**
+   * Adds one topic's batch to `operation`: a check of its head and of its new
+   * idempotency keys, its events under the next offsets, trims, and the moved
+   * head (null if nothing new is written).
+   */
+  #write(
+    operation: Deno.AtomicOperation,
+    batch: TopicBatch,
+    head: Deno.KvEntryMaybe<StoredHead>,
+    keyed: string[],
+    dedupes: Deno.KvEntryMaybe<StoredDedupe>[],
+    time: number,
+  ): { outcomes: Outcome[]; newHead: StoredHead | null } {
+    const { topic } = batch;
+    const policy = retentionFor(topic, this.#retention);
+    const known = new Map<string, StoredDedupe>();
+    dedupes.forEach((entry, index) => {
+      if (entry?.value != null) known.set(keyed[index]!, entry.value);
+    });
+    let offset = head.value?.offset ?? 0;
+    const epoch = head.value?.epoch ?? newEpoch();
+    operation.check(head);
+    const outcomes: Outcome[] = [];
+    const assigned = new Map<string, TopicEvent>();
+    for (const item of batch.items) {
+      if (item.key && known.has(item.key)) {
+        outcomes.push({ item, existing: known.get(item.key)! });
+        continue;
       }
-      return;
+      const sameBatch = item.key ? assigned.get(item.key) : undefined;
+      if (sameBatch) {
+        outcomes.push({ item, existing: sameBatch });
+        continue;
+      }
+      offset += 1;
+      const event: TopicEvent = { topic, offset, epoch, time, data: item.data };
+      operation.set(eventKey(topic, offset), event, { expireIn: policy.maxAgeMs });
+      if (offset > policy.maxCount) operation.delete(eventKey(topic, offset - policy.maxCount));
+      if (item.key) {
+        assigned.set(item.key, event);
+        operation.set(dedupeKey(topic, item.key), event, { expireIn: policy.maxAgeMs });
+      }
+      outcomes.push({ item, event });
+    }
+    for (const [index, key] of keyed.entries()) {
+      if (!known.has(key)) operation.check(dedupes[index]!);
+    }
+    if (offset === (head.value?.offset ?? 0)) return { outcomes, newHead: null };
+    const newHead: StoredHead = { offset, epoch, time };
+    operation.set(headKey(topic), newHead);
+    return { outcomes, newHead };
+  }
+
+  /** Resolves the publishes of a committed batch: new events, or the originals of duplicates. */
+  async #settle(topic: string, outcomes: Outcome[]): Promise<void> {
+    for (const outcome of outcomes) {
+      if (outcome.event) {
+        outcome.item.resolve({ ...outcome.event, duplicate: false });
+        continue;
+      }
+      const existing = typeof outcome.existing === "number"
+        ? (await this.#kv.get<TopicEvent>(eventKey(topic, outcome.existing))).value
+        : outcome.existing;
+      if (existing) outcome.item.resolve({ ...existing, duplicate: true });
+      else {
+        outcome.item.reject(
+          new PublishError(
+            "duplicate_expired",
+            "An event with this id was published before and is no longer retained",
+          ),
+        );
+      }
     }
   }
 

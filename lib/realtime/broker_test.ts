@@ -345,3 +345,79 @@ for (const [name, withBroker] of implementations) {
       assert.deepEqual(batches, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [11]]);
     }));
 }
+
+/** A KV handle that counts the atomic commits made through it (a thin wrapper over the real KV). */
+function countingCommits(kv: Deno.Kv): { kv: Deno.Kv; commits: () => number } {
+  let commits = 0;
+  const counting = new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic") {
+        return () => {
+          const operation = target.atomic();
+          const commit = operation.commit.bind(operation);
+          operation.commit = () => {
+            commits += 1;
+            return commit();
+          };
+          return operation;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { kv: counting, commits: () => commits };
+}
+
+Deno.test("KvBroker: publishes to many topics at once share commits, each topic gapless", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const counted = countingCommits(kv);
+  const broker = new KvBroker(counted.kv, { channelName: `t-${crypto.randomUUID()}` });
+  try {
+    const topics = Array.from({ length: 40 }, (_, index) => `app:fan-${index}`);
+    // Two events per topic, half of them with idempotency keys (two checks per topic).
+    const published = await Promise.all(
+      topics.flatMap((topic, index) =>
+        [0, 1].map((round) =>
+          broker.publish(topic, { round }, index % 2 ? { idempotencyKey: `k-${round}` } : {})
+        )
+      ),
+    );
+    assert.ok(counted.commits() < 20, `${counted.commits()} commits for 40 topics`);
+    for (const topic of topics) {
+      const log = await broker.history<{ round: number }>(topic);
+      assert.deepEqual(log.map((event) => [event.offset, event.data.round]), [[1, 0], [2, 1]]);
+    }
+    assert.equal(new Set(published.map((event) => `${event.topic}#${event.offset}`)).size, 80);
+    const again = await broker.publish(topics[1]!, { round: 9 }, { idempotencyKey: "k-0" });
+    assert.deepEqual([again.duplicate, again.offset, again.data], [true, 1, { round: 0 }]);
+  } finally {
+    await broker[Symbol.asyncDispose]();
+    kv.close();
+  }
+});
+
+Deno.test("KvBroker: two handles publishing to the same many topics at once lose and repeat nothing", () =>
+  withKvPair(false, async (first, second) => {
+    const topics = Array.from({ length: 12 }, (_, index) => `app:shared-${index}`);
+    const rounds = 5;
+    // Each handle publishes a round to every topic at once, racing the other handle's commits.
+    await Promise.all([first, second].map(async (broker, writer) => {
+      for (let round = 0; round < rounds; round++) {
+        await Promise.all(topics.map((topic) => broker.publish(topic, { writer, round })));
+      }
+    }));
+    for (const topic of topics) {
+      const log = await first.history<{ writer: number; round: number }>(topic);
+      assert.deepEqual(
+        log.map((event) => event.offset),
+        Array.from({ length: 2 * rounds }, (_, index) => index + 1),
+      );
+      for (const writer of [0, 1]) {
+        assert.deepEqual(
+          log.filter((event) => event.data.writer === writer).map((event) => event.data.round),
+          Array.from({ length: rounds }, (_, index) => index),
+        );
+      }
+    }
+  }));
