@@ -15,6 +15,18 @@ export function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
 
+/** CPU time (user + system, all threads) the processes `pids` have used so far, in seconds. */
+export function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command name (which may hold spaces) start at "state"; utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100; // USER_HZ, which Linux fixes at 100 for /proc
+}
+
 /** A child process that prints "ready" when it is ready and a JSON line as its result. */
 export interface ChildRun<T> {
   ready: Promise<void>;

@@ -1,20 +1,23 @@
 /**
  * Signaling relay benchmark: offer → peer latency (p50/p99) on one isolate and
- * across two isolates, and relay throughput (messages/s), for Switchboard and
- * for the PeerJS server (npm `peer`, run with Node through npx) relaying the
- * same messages between two peers' signaling sockets in the same run.
+ * across two isolates, and relay throughput (messages/s) with the server's CPU
+ * time per message, for Switchboard, for the PeerJS server (npm `peer`, run
+ * with Node through npx) and for a bare Deno relay on the PeerJS protocol
+ * (bench/_relay_bare.ts: no storage), relaying the same messages between two
+ * peers' signaling sockets in the same run.
  *
  * Switchboard stores every message (a KV commit per batch) before it relays it;
  * PeerJS keeps nothing unless the peer is offline. Both clients live in this
- * process, so latencies use one clock. The storage floor (one bare KV commit of
- * an offer, timed in this process) is measured too: the lowest latency any
- * store-then-relay server could reach on this machine. Writes
- * bench/results/signaling.json.
+ * process, so latencies use one clock. Two storage floors are measured too, in
+ * this process: the latency of one bare KV commit of an offer (the lowest
+ * latency any store-then-relay server could reach on this machine) and the
+ * events/s and CPU per event of KV alone writing candidates in the log's
+ * largest batches. Writes bench/results/signaling.json.
  *
  *     deno run -A bench/signaling.ts [--quick]
  */
 import { startServer, type TestServer } from "../tests/harness.ts";
-import { fixed, writeResult } from "./_common.ts";
+import { cpuSeconds, fixed, spawnScript, writeResult } from "./_common.ts";
 import { RawWebSocket } from "./_raw_websocket.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -235,8 +238,11 @@ async function startPeerJs(): Promise<{ port: number; stop(): Promise<void>; ver
   };
 }
 
-/** Two PeerJS clients' signaling sockets (the PeerJS wire protocol: OPEN, OFFER, CANDIDATE). */
-async function peerJsPair(port: number): Promise<Pair> {
+/**
+ * Two PeerJS clients' signaling sockets (the PeerJS wire protocol: OPEN, OFFER,
+ * CANDIDATE), on the PeerJS server or on the bare Deno relay that speaks it.
+ */
+async function peerJsPair(port: number, name = "peerjs"): Promise<Pair> {
   const base = `ws://127.0.0.1:${port}/peerjs?key=peerjs`;
   const suffix = crypto.randomUUID().slice(0, 8);
   const [sender, receiver] = [`sender-${suffix}`, `receiver-${suffix}`];
@@ -266,7 +272,7 @@ async function peerJsPair(port: number): Promise<Pair> {
   const sending = await opened(sender, () => {});
   const connectionId = `dc_${suffix}`;
   return {
-    name: "peerjs",
+    name,
     sendOffer(sequence) {
       sending.send(JSON.stringify({
         type: "OFFER",
@@ -304,6 +310,21 @@ async function peerJsPair(port: number): Promise<Pair> {
   };
 }
 
+/** Starts bench/_relay_bare.ts (a storage-free Deno relay on the PeerJS protocol). */
+async function startBareRelay(): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+  const port = 21000 + Math.floor(Math.random() * 9000);
+  const run = spawnScript<never>("./_relay_bare.ts", [String(port)]);
+  await run.ready;
+  return {
+    port,
+    pid: run.child.pid,
+    async stop() {
+      run.child.kill("SIGKILL");
+      await run.child.status;
+    },
+  };
+}
+
 /** Sends offers one at a time and times each until the receiver has it. */
 async function measureLatency(pair: Pair, samples: number, base: number): Promise<Stats> {
   const latencies: number[] = [];
@@ -329,8 +350,14 @@ async function measureLatency(pair: Pair, samples: number, base: number): Promis
  * backlog far below the 2,000 events a `transfer:` topic retains: a receiver
  * that fell further behind would (correctly) get `too_far_behind` instead.
  */
-async function measureThroughput(pairs: Pair[], count: number, base: number): Promise<number> {
+async function measureThroughput(
+  pairs: Pair[],
+  count: number,
+  base: number,
+  serverPids: number[],
+): Promise<Throughput> {
   const perPair = Math.ceil(count / pairs.length);
+  const cpuBefore = cpuSeconds(serverPids);
   const started = performance.now();
   await Promise.all(pairs.map(async (pair) => {
     let received = 0;
@@ -364,25 +391,47 @@ async function measureThroughput(pairs: Pair[], count: number, base: number): Pr
     }
     if (!inOrder) throw new Error(`${pair.name}: candidates arrived out of order`);
   }));
-  return (perPair * pairs.length) / ((performance.now() - started) / 1000);
+  const seconds = (performance.now() - started) / 1000;
+  const messages = perPair * pairs.length;
+  return {
+    perSecond: messages / seconds,
+    serverCpuMicrosPerMessage: (cpuSeconds(serverPids) - cpuBefore) * 1e6 / messages,
+  };
+}
+
+/** Messages relayed per second, and the server's CPU time (all its threads) per message. */
+interface Throughput {
+  perSecond: number;
+  serverCpuMicrosPerMessage: number;
 }
 
 interface Measured {
   latency: Stats;
   throughputOnePair: number;
   throughputManyPairs: number;
+  serverCpuMicrosPerMessageOnePair: number;
+  serverCpuMicrosPerMessageManyPairs: number;
 }
 
 /** Latency with one pair, then throughput with that pair and with `PAIRS` pairs at once. */
-async function measure(makePair: () => Promise<Pair>): Promise<Measured> {
+async function measure(
+  makePair: () => Promise<Pair>,
+  serverPids: () => number[],
+): Promise<Measured> {
   const pair = await makePair();
   const latency = await measureLatency(pair, LATENCY_SAMPLES, 1);
-  const throughputOnePair = await measureThroughput([pair], THROUGHPUT_MESSAGES, 1_000_000);
+  const one = await measureThroughput([pair], THROUGHPUT_MESSAGES, 1_000_000, serverPids());
   const pairs = [pair];
   while (pairs.length < PAIRS) pairs.push(await makePair());
-  const throughputManyPairs = await measureThroughput(pairs, THROUGHPUT_MESSAGES, 2_000_000);
+  const many = await measureThroughput(pairs, THROUGHPUT_MESSAGES, 2_000_000, serverPids());
   await Promise.all(pairs.map((item) => item.close()));
-  return { latency, throughputOnePair, throughputManyPairs };
+  return {
+    latency,
+    throughputOnePair: one.perSecond,
+    throughputManyPairs: many.perSecond,
+    serverCpuMicrosPerMessageOnePair: one.serverCpuMicrosPerMessage,
+    serverCpuMicrosPerMessageManyPairs: many.serverCpuMicrosPerMessage,
+  };
 }
 
 /**
@@ -415,6 +464,62 @@ async function measureStoreFloor(samples: number): Promise<Stats> {
   }
 }
 
+/** Events per commit in the storage throughput floor: the largest batch the topic log commits. */
+const FLOOR_BATCH = 200;
+
+/**
+ * The throughput floor of storing every message: ICE-candidate events written
+ * to KV as fast as KV takes them, in the largest batches the topic log makes
+ * (one atomic commit per batch, with the log's key layout, expiry and trimming),
+ * in this process with nothing else running. Events/s; a relay that stores
+ * each message as a KV entry cannot relay faster than this.
+ */
+async function measureStoreThroughputFloor(
+  count: number,
+): Promise<{ eventsPerSecond: number; cpuMicrosPerEvent: number }> {
+  const directory = await Deno.makeTempDir({ prefix: "switchboard-bench-" });
+  const kv = await Deno.openKv(`${directory}/floor.sqlite3`);
+  try {
+    const topic = "transfer:01JBENCHFLOOR0000000000000:to-receiver";
+    const run = async (base: number, total: number) => {
+      let head = await kv.get<number>(["topics", topic, "head"]);
+      for (let offset = base; offset < base + total;) {
+        const operation = kv.atomic().check(head);
+        for (let index = 0; index < FLOOR_BATCH; index++) {
+          offset += 1;
+          const event = {
+            topic,
+            offset,
+            epoch: "benchfloor",
+            time: Date.now(),
+            data: {
+              type: "ice-candidate",
+              candidate: { candidate: candidateLine(offset), sdpMid: "0", sdpMLineIndex: 0 },
+            },
+          };
+          operation.set(["topics", topic, "events", offset], event, { expireIn: 600_000 });
+          if (offset > 2000) operation.delete(["topics", topic, "events", offset - 2000]);
+        }
+        operation.set(["topics", topic, "head"], offset);
+        const result = await operation.commit();
+        if (!result.ok) throw new Error("the floor's commit conflicted with nothing");
+        head = { key: ["topics", topic, "head"], value: offset, versionstamp: result.versionstamp };
+      }
+    };
+    await run(0, 10 * FLOOR_BATCH);
+    const cpuBefore = cpuSeconds([Deno.pid]);
+    const started = performance.now();
+    await run(10 * FLOOR_BATCH, count);
+    return {
+      eventsPerSecond: count / ((performance.now() - started) / 1000),
+      cpuMicrosPerEvent: (cpuSeconds([Deno.pid]) - cpuBefore) * 1e6 / count,
+    };
+  } finally {
+    kv.close();
+    await Deno.remove(directory, { recursive: true });
+  }
+}
+
 const PAIRS = 16;
 /** Candidates a pair may have in flight in the throughput runs. */
 const WINDOW = 500;
@@ -428,21 +533,38 @@ const loadBefore = Deno.loadavg();
 
 console.error("Storage floor: one KV commit per offer …");
 const storeFloor = await measureStoreFloor(LATENCY_SAMPLES);
+console.error("Storage floor: KV writes of candidates in batches …");
+const storeThroughputFloor = await measureStoreThroughputFloor(THROUGHPUT_MESSAGES * 2);
 
 console.error("PeerJS: starting npx peer@1.0.2 …");
 const peerjs = await startPeerJs();
 let peerJsResult: Measured;
 try {
-  peerJsResult = await measure(() => peerJsPair(peerjs.port));
+  peerJsResult = await measure(() => peerJsPair(peerjs.port), () => peerJsPids(peerjs.port));
 } finally {
   await peerjs.stop();
+}
+
+console.error("Bare Deno relay: bench/_relay_bare.ts …");
+const bareRelay = await startBareRelay();
+let bareResult: Measured;
+try {
+  bareResult = await measure(
+    () => peerJsPair(bareRelay.port, "bare-deno"),
+    () => [bareRelay.pid],
+  );
+} finally {
+  await bareRelay.stop();
 }
 
 console.error("Switchboard: one isolate …");
 let oneResult: Measured;
 {
   await using server = await startServer({ isolates: 1, env: serverEnv });
-  oneResult = await measure(() => switchboardPair(server, { distinct: false }));
+  oneResult = await measure(
+    () => switchboardPair(server, { distinct: false }),
+    () => [server.pid],
+  );
 }
 
 console.error("Switchboard: two isolates, the two peers of each session on different isolates …");
@@ -454,7 +576,7 @@ const placements: { creator: string; joiner: string }[] = [];
     const pair = await switchboardPair(server, { distinct: true });
     placements.push({ creator: pair.creatorIsolate, joiner: pair.joinerIsolate });
     return pair;
-  });
+  }, () => [server.pid]);
 }
 
 const targets = { oneIsolateP50Ms: 2, oneIsolateP99Ms: 10, crossIsolateP99Ms: 25 };
@@ -465,12 +587,32 @@ const verdict = {
   latencyP50AheadOfPeerJs: oneResult.latency.p50 <= peerJsResult.latency.p50,
   /** False means no store-then-relay server can be ahead on p50 here: the commit alone is slower. */
   storeFloorP50BelowPeerJsP50: storeFloor.p50 <= peerJsResult.latency.p50,
+  /** False means no relay that stores each message in KV can be ahead on throughput here. */
+  storeThroughputFloorAbovePeerJs:
+    storeThroughputFloor.eventsPerSecond >= peerJsResult.throughputOnePair,
+  /**
+   * False means a Deno relay that stores each message in KV needs more CPU per
+   * message (the bare Deno relay's plus KV's) than PeerJS spends on the whole relay.
+   */
+  storeAndBareRelayCpuBelowPeerJs: storeThroughputFloor.cpuMicrosPerEvent +
+      bareResult.serverCpuMicrosPerMessageManyPairs <=
+    peerJsResult.serverCpuMicrosPerMessageManyPairs,
   latencyP99AheadOfPeerJs: oneResult.latency.p99 <= peerJsResult.latency.p99,
   throughputAheadOfPeerJs: oneResult.throughputOnePair >= peerJsResult.throughputOnePair,
   throughputManyPairsAheadOfPeerJs: Math.max(
     oneResult.throughputManyPairs,
     crossResult.throughputManyPairs,
   ) >= peerJsResult.throughputManyPairs,
+  /** False means no Deno relay, storing or not, is ahead here: Deno's WebSocket and JSON alone are slower. */
+  bareDenoRelayP50AheadOfPeerJs: bareResult.latency.p50 <= peerJsResult.latency.p50,
+  bareDenoRelayThroughputAheadOfPeerJs:
+    bareResult.throughputOnePair >= peerJsResult.throughputOnePair,
+};
+/** Switchboard's share of what Deno itself allows (1 = as fast as the bare Deno relay). */
+const vsBareDeno = {
+  latencyP50: bareResult.latency.p50 / oneResult.latency.p50,
+  throughputOnePair: oneResult.throughputOnePair / bareResult.throughputOnePair,
+  throughputManyPairs: oneResult.throughputManyPairs / bareResult.throughputManyPairs,
 };
 const result = {
   benchmark: "signaling",
@@ -490,15 +632,26 @@ const result = {
       "arrived (each pair in order)",
     storeFloor: "one KV atomic commit (check head, write an offer-sized event, move head) " +
       "to a fresh SQLite file, sequential, in the bench process: no server, no sockets",
+    storeThroughputFloor: `${THROUGHPUT_MESSAGES * 2} ICE-candidate events written to a fresh ` +
+      `SQLite file in atomic commits of ${FLOOR_BATCH} (the log's largest batch), with the ` +
+      "log's expiry and trimming, back to back in the bench process: events/s, and the " +
+      "process's CPU time (all threads) per event",
+    serverCpu: "user + system CPU time of the server process(es), all threads, from " +
+      "/proc/<pid>/stat over each throughput run, per relayed message",
     client: "bench/_raw_websocket.ts (one write per frame, TCP_NODELAY), in this process",
     latencySamples: LATENCY_SAMPLES,
     warmup: WARMUP,
     peerjs: peerjs.version,
+    bareDenoRelay: "bench/_relay_bare.ts: the PeerJS wire protocol on Deno.serve + " +
+      "Deno.upgradeWebSocket, parse and forward, nothing stored or checked",
     crossIsolatePlacements: placements,
   },
   switchboard: { oneIsolate: oneResult, crossIsolate: crossResult },
   peerjs: peerJsResult,
+  bareDenoRelay: bareResult,
+  vsBareDeno,
   storeFloor,
+  storeThroughputFloor,
   targets,
   verdict,
 };
@@ -509,7 +662,9 @@ const row = (name: string, measured: Measured) =>
     fixed(measured.latency.p99, 2).padStart(8)
   } | ${fixed(measured.latency.max, 1).padStart(8)} | ${
     fixed(measured.throughputOnePair, 0).padStart(13)
-  } | ${fixed(measured.throughputManyPairs, 0).padStart(14)} |`;
+  } | ${fixed(measured.throughputManyPairs, 0).padStart(14)} | ${
+    fixed(measured.serverCpuMicrosPerMessageOnePair, 1).padStart(7)
+  } | ${fixed(measured.serverCpuMicrosPerMessageManyPairs, 1).padStart(8)} |`;
 console.log(
   `Signaling relay: offer → peer latency (${LATENCY_SAMPLES} samples), relay throughput ` +
     `(${THROUGHPUT_MESSAGES} ICE candidates)\n`,
@@ -517,21 +672,38 @@ console.log(
 console.log(
   `| ${
     "server".padEnd(33)
-  } | p50 (ms) | p99 (ms) | max (ms) | msg/s, 1 pair | msg/s, ${PAIRS} pairs |`,
+  } | p50 (ms) | p99 (ms) | max (ms) | msg/s, 1 pair | msg/s, ${PAIRS} pairs | CPU µs/msg, 1 | CPU µs/msg, ${PAIRS} |`,
 );
 console.log(
-  `|${"-".repeat(35)}|----------|----------|----------|---------------|----------------|`,
+  `|${"-".repeat(35)}|----------|----------|----------|---------------|----------------|` +
+    "---------|----------|",
 );
 console.log(row("Switchboard, 1 isolate", oneResult));
 console.log(row("Switchboard, 2 isolates, across", crossResult));
 console.log(row("PeerJS server (peer@1.0.2, Node)", peerJsResult));
+console.log(row("bare Deno relay (no storage)", bareResult));
 console.log(
   `\nstorage floor (one KV commit of an offer, no relay): p50 ${fixed(storeFloor.p50, 3)} ms, ` +
     `p99 ${fixed(storeFloor.p99, 3)} ms; PeerJS's whole relay p50: ${
       fixed(peerJsResult.latency.p50, 3)
     } ms`,
 );
+console.log(
+  `storage throughput floor (KV writes alone, ${FLOOR_BATCH} per commit): ${
+    fixed(storeThroughputFloor.eventsPerSecond, 0)
+  } events/s at ${fixed(storeThroughputFloor.cpuMicrosPerEvent, 1)} CPU µs/event; PeerJS relays ${
+    fixed(peerJsResult.throughputOnePair, 0)
+  } msg/s`,
+);
 const mark = (ok: boolean, yes: string, no: string) => ok ? yes : no;
+console.log(
+  `Switchboard vs the bare Deno relay: p50 ${fixed(vsBareDeno.latencyP50, 2)}×, ` +
+    `throughput ${fixed(vsBareDeno.throughputOnePair, 2)}× (1 pair), ` +
+    `${fixed(vsBareDeno.throughputManyPairs, 2)}× (${PAIRS} pairs); ` +
+    `bare Deno vs PeerJS: p50 ${
+      mark(verdict.bareDenoRelayP50AheadOfPeerJs, "ahead", "behind")
+    }, throughput ${mark(verdict.bareDenoRelayThroughputAheadOfPeerJs, "ahead", "behind")}`,
+);
 console.log(
   `\ntargets: p50 ≤ 2 ms ${mark(verdict.oneIsolateP50, "met", "MISSED")}, ` +
     `p99 ≤ 10 ms ${mark(verdict.oneIsolateP99, "met", "MISSED")}, ` +
