@@ -12,6 +12,16 @@ const LISTENER_QUEUE = 256;
 /** Ids remembered per topic to drop a message seen through a second path. */
 const SEEN_IDS = 512;
 
+/**
+ * Wall-clock milliseconds with a fraction. A listener takes only messages
+ * published after it started, and a message published in the same millisecond
+ * as the listener started (then replayed from the mailbox) must still compare
+ * as earlier: whole milliseconds would let it through.
+ */
+function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** Builds an ephemeral message, checking the topic name and the payload size. */
 export function ephemeralMessage<T>(topic: string, data: T): EphemeralMessage<T> {
   if (!TOPIC_PATTERN.test(topic)) {
@@ -26,7 +36,7 @@ export function ephemeralMessage<T>(topic: string, data: T): EphemeralMessage<T>
       } bytes, at most ${MAX_EPHEMERAL_BYTES}`,
     );
   }
-  return { topic, id: crypto.randomUUID(), time: Date.now(), data };
+  return { topic, id: crypto.randomUUID(), time: preciseNow(), data };
 }
 
 interface Listener {
@@ -86,7 +96,7 @@ export class EphemeralHub {
   ): AsyncGenerator<EphemeralMessage<T>> {
     const signal = options.signal;
     if (signal?.aborted) return;
-    const listener: Listener = { since: Date.now(), queue: [], wake: null };
+    const listener: Listener = { since: preciseNow(), queue: [], wake: null };
     let listeners = this.#listeners.get(topic);
     if (!listeners) {
       this.#listeners.set(topic, listeners = new Set());

@@ -120,3 +120,24 @@ Deno.test("KvBroker: a listener that starts later does not get messages from bef
     await first.publishEphemeral("channel:late", { fresh: true });
     assert.deepEqual((await listener.done).map((message) => message.data), [{ fresh: true }]);
   }));
+
+Deno.test("KvBroker: a message published just before a listener starts (same millisecond) is not replayed to it", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const broker = new KvBroker(kv, { broadcastChannel: false });
+  try {
+    // The mailbox still holds the earlier message when the listener's watch starts; it
+    // must not count as new even when it was published in the millisecond the listener began.
+    for (let round = 0; round < 40; round++) {
+      const topic = `channel:race-${round}`;
+      await broker.publishEphemeral(topic, { early: true });
+      const listener = collect<{ round?: number; early?: boolean }>(broker, topic, 1);
+      await tick();
+      await broker.publishEphemeral(topic, { round });
+      const [first] = await listener.done;
+      assert.deepEqual(first?.data, { round }, `round ${round}`);
+    }
+  } finally {
+    await broker[Symbol.asyncDispose]();
+    kv.close();
+  }
+});

@@ -11,7 +11,7 @@ export interface TopicEvent<T = unknown> {
   offset: number;
   /** Changes only when a topic's log starts over; a position from another epoch is void. */
   epoch: string;
-  /** Milliseconds since the Unix epoch, when it was published. */
+  /** Milliseconds since the Unix epoch (with a fraction), when it was published. */
   time: number;
   data: T;
 }
@@ -72,7 +72,7 @@ export interface EphemeralMessage<T = unknown> {
   topic: string;
   /** Random id; every path delivers a message once per listener. */
   id: string;
-  /** Milliseconds since the Unix epoch, when it was published. */
+  /** Milliseconds since the Unix epoch (with a fraction), when it was published. */
   time: number;
   data: T;
 }
