@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ApiError } from "../errors/mod.ts";
 import { enforceRateLimit, KvRateLimiter, MemoryRateLimiter } from "./mod.ts";
+import { countingCommits } from "../kv/testing.ts";
 
 Deno.test("KvRateLimiter counts across two KV handles of one database", async () => {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
@@ -43,27 +44,9 @@ Deno.test("enforceRateLimit() throws 429 rate_limited with Retry-After", async (
 
 Deno.test("KvRateLimiter counts a burst on one key in a few commits, exactly up to the limit", async () => {
   const kv = await Deno.openKv(":memory:");
-  let commits = 0;
-  // Counts the atomic commits the limiter makes (a thin wrapper over the real KV).
-  const counting = new Proxy(kv, {
-    get(target, property) {
-      if (property === "atomic") {
-        return () => {
-          const operation = target.atomic();
-          const commit = operation.commit.bind(operation);
-          operation.commit = () => {
-            commits += 1;
-            return commit();
-          };
-          return operation;
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  const counted = countingCommits(kv);
   try {
-    const limiter = new KvRateLimiter(counting);
+    const limiter = new KvRateLimiter(counted.kv);
     const rule = { limit: 30, windowMs: 3_600_000 };
     const results = await Promise.all(
       Array.from({ length: 50 }, () => limiter.consume("requests", "10.0.0.9", rule)),
@@ -73,7 +56,7 @@ Deno.test("KvRateLimiter counts a burst on one key in a few commits, exactly up 
       results.map((result) => result.count),
       Array.from({ length: 50 }, (_, i) => i + 1),
     );
-    assert.ok(commits <= 3, `${commits} commits for a burst of 50`);
+    assert.ok(counted.commits() <= 3, `${counted.commits()} commits for a burst of 50`);
     const stored = [];
     for await (const entry of kv.list({ prefix: ["rate_limit", "requests", "10.0.0.9"] })) {
       stored.push(entry.value);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Broker, KvBroker, MemoryBroker, PublishError, type TopicItem } from "./mod.ts";
+import { countingCommits } from "../kv/testing.ts";
 
 /** Collects `count` items from a subscription. */
 async function take<T>(
@@ -344,29 +345,6 @@ for (const [name, withBroker] of implementations) {
       await done;
       assert.deepEqual(batches, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [11]]);
     }));
-}
-
-/** A KV handle that counts the atomic commits made through it (a thin wrapper over the real KV). */
-function countingCommits(kv: Deno.Kv): { kv: Deno.Kv; commits: () => number } {
-  let commits = 0;
-  const counting = new Proxy(kv, {
-    get(target, property) {
-      if (property === "atomic") {
-        return () => {
-          const operation = target.atomic();
-          const commit = operation.commit.bind(operation);
-          operation.commit = () => {
-            commits += 1;
-            return commit();
-          };
-          return operation;
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { kv: counting, commits: () => commits };
 }
 
 Deno.test("KvBroker: publishes to many topics at once share commits, each topic gapless", async () => {
