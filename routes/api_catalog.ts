@@ -858,7 +858,8 @@ function notifications(): EndpointDoc[] {
       headers: { "Last-Event-ID": "The cursor to resume after (EventSource sets it)." },
       serverFrames: {
         "<type>": "`{id, type, timestamp, requiresAck, data, cursor}`",
-        "notification.ready": "First event: the stream is live",
+        "notification.ready":
+          "First event: the stream is live; without Last-Event-ID or since, its id is where it starts",
         "notification.read": "`{ids, all, unreadCount, cursor}`: read on some device",
         error: "`too_far_behind` / `epoch_changed` with the `cursor` the stream continues from",
       },
@@ -882,7 +883,8 @@ timeout 2 curl -fsSN "$BASE/api/notifications/stream?token=$STREAM" || test $? -
       frames: notificationClientFrames,
       serverFrames: {
         "<type>": "`{id, type, timestamp, requiresAck, data, cursor}`",
-        "notification.ready": "First frame: the stream is live",
+        "notification.ready":
+          "First frame: the stream is live; without since, its cursor is where it starts",
         "notification.read": "`{ids, all, unreadCount, cursor}`",
         "notification.acked": "`{notificationId, acknowledgedAt}`: the answer to `ack`",
         error: "`{code, message}`",

@@ -98,6 +98,36 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a first connection's ready frame carries a cursor; a reconnect from it gets what came in between",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer();
+    const token = await userToken(server, "newcomer");
+    // No notification yet: the stream starts at the beginning, and says so with cursor "0".
+    const { socket: first, ready } = await openNotificationSocket(server, token);
+    assert.equal(ready.cursor, "0");
+    await first.close();
+    await publishOk(server, {
+      userId: "newcomer",
+      type: "success",
+      data: { message: "while away" },
+    });
+    await using second = (await openNotificationSocket(server, token, ready.cursor as string))
+      .socket;
+    const [missed] = await second.collect(isNotification, 1);
+    assert.equal(missed!.data.message, "while away");
+    // With notifications stored, the ready frame's cursor is the head.
+    await using sse = openEventSource(
+      `${server.url}/api/notifications/stream?token=${await streamToken(server, token)}`,
+    );
+    const [readyEvent] = await sse.collect((record) => record.event === "notification.ready", 1);
+    assert.equal(readyEvent!.id, missed!.cursor);
+    assert.equal(readyEvent!.data.cursor, missed!.cursor);
+  },
+});
+
+Deno.test({
   name: "WebSocket: 10 notifications, a disconnect, 5 more, since= resumes with exactly the 5",
   ...INTEGRATION,
   async fn() {

@@ -310,12 +310,14 @@ export class NotificationCenter implements AsyncDisposable {
       if (head && sameEpoch && since.offset < head.offset) replayUntil = head.offset;
     }
     // Without a cursor the stream starts at the head read above, so a notification
-    // published the moment after the "ready" frame is not missed.
+    // published the moment after the "ready" frame is not missed; the frame carries
+    // that start as a cursor ("0" while the user has none yet, as chat does), so a
+    // client that reconnects before its first notification resumes from there too.
     const start: Position = since ?? head ?? { offset: 0, epoch: "" };
     const ready = {
       type: READY_FRAME,
       isolate: this.#deps.isolate ?? null,
-      ...(since ? {} : head ? { cursor: formatCursor(head) } : {}),
+      ...(since ? {} : { cursor: head ? formatCursor(head) : "0" }),
     };
     connection.send(ready, { event: READY_FRAME, ...(ready.cursor ? { id: ready.cursor } : {}) });
     const seen = new Set<string>();
