@@ -45,6 +45,13 @@ Deno.test({
       await openSendPage(sender.page, server.url, "?ice=relay");
       const { link } = await createTransfer(sender.page, [file]);
       const receiver = await newPage(browser);
+      // The receiver gets its ICE servers late, so the sender's relay candidate arrives
+      // before the receiver's connection exists: it must be kept, or the receiver never
+      // lets coturn forward the sender's packets and only link mode can finish.
+      await receiver.page.route("**/api/ice-servers", async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await route.continue();
+      });
       await openReceivePage(receiver.page, link, "?ice=relay");
       await receiver.page.getByTestId("receive-accept").click();
       await receiverPhase(receiver.page, "done");

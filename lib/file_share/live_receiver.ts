@@ -124,6 +124,9 @@ function joinProblem(error: unknown): { problem: string; reason: string } {
  * receiver.accept(); // after the person looked at the file list
  * ```
  */
+/** Candidates kept while an answer is being prepared (a browser trickles a few dozen). */
+const MAX_EARLY_CANDIDATES = 200;
+
 export class LiveReceiver {
   #options: LiveReceiverOptions;
   #storage: Pick<Storage, "getItem" | "setItem" | "removeItem">;
@@ -131,6 +134,10 @@ export class LiveReceiver {
   #stored: StoredReceiverSession | null = null;
   #signaling: SignalingSession | null = null;
   #link: PeerLink | null = null;
+  /** Which answer is being prepared (a newer offer supersedes an older one). */
+  #attempt = 0;
+  /** The sender's candidates that arrived while the link for its offer was being set up. */
+  #earlyCandidates: RTCIceCandidateInit[] = [];
   #receiver: FileReceiver | null = null;
   #folder: FolderLike | null = null;
   #ticker: ReturnType<typeof setInterval> | undefined;
@@ -336,7 +343,12 @@ export class LiveReceiver {
         if (this.#view.accepted && this.#view.route !== "relay") void this.#answer(frame.offer);
         return;
       case "ice-candidate":
-        void this.#link?.addCandidate(frame.candidate);
+        if (this.#link) void this.#link.addCandidate(frame.candidate);
+        else if (this.#earlyCandidates.length < MAX_EARLY_CANDIDATES) {
+          // The sender trickles candidates right after its offer, while the answer is
+          // still fetching ICE servers: keep them for the link being made.
+          this.#earlyCandidates.push(frame.candidate);
+        }
         return;
       case "fallback-link":
         this.#onFallbackLink(frame.url);
@@ -365,6 +377,9 @@ export class LiveReceiver {
     this.#receiver?.cancel("Starting again");
     this.#receiver = null;
     this.#link?.close();
+    this.#link = null;
+    this.#earlyCandidates = [];
+    const attempt = ++this.#attempt;
     clearInterval(this.#ticker);
     this.#set({
       phase: "connecting",
@@ -376,7 +391,7 @@ export class LiveReceiver {
     try {
       iceServers = (await fetchIceServers()).iceServers;
     } catch { /* host candidates still work on one network */ }
-    if (this.#ended || this.#view.route === "relay") return;
+    if (attempt !== this.#attempt || this.#ended || this.#view.route === "relay") return;
     const link = new PeerLink({
       role: "joiner",
       iceServers,
@@ -391,6 +406,8 @@ export class LiveReceiver {
       },
     });
     this.#link = link;
+    // Queued by the link until the offer is set as its remote description.
+    for (const candidate of this.#earlyCandidates.splice(0)) void link.addCandidate(candidate);
     try {
       await link.acceptOffer(offer);
     } catch (error) {
