@@ -440,10 +440,20 @@ async function measure(
  * same disk as the server's, timed alone in this process. A relay that stores
  * first cannot beat this, whatever its code does around it.
  */
-async function measureStoreFloor(samples: number): Promise<Stats> {
+/** Runs `work` on a KV in a fresh SQLite file, removed afterwards. */
+async function withFreshKv<T>(work: (kv: Deno.Kv) => Promise<T>): Promise<T> {
   const directory = await Deno.makeTempDir({ prefix: "switchboard-bench-" });
   const kv = await Deno.openKv(`${directory}/floor.sqlite3`);
   try {
+    return await work(kv);
+  } finally {
+    kv.close();
+    await Deno.remove(directory, { recursive: true });
+  }
+}
+
+function measureStoreFloor(samples: number): Promise<Stats> {
+  return withFreshKv(async (kv) => {
     const durations: number[] = [];
     let head = await kv.get<number>(["head"]);
     for (let index = 0; index < WARMUP + samples; index++) {
@@ -458,10 +468,7 @@ async function measureStoreFloor(samples: number): Promise<Stats> {
       head = { key: ["head"], value: index, versionstamp: result.versionstamp };
     }
     return stats(durations);
-  } finally {
-    kv.close();
-    await Deno.remove(directory, { recursive: true });
-  }
+  });
 }
 
 /** Events per commit in the storage throughput floor: the largest batch the topic log commits. */
@@ -474,12 +481,10 @@ const FLOOR_BATCH = 200;
  * in this process with nothing else running. Events/s; a relay that stores
  * each message as a KV entry cannot relay faster than this.
  */
-async function measureStoreThroughputFloor(
+function measureStoreThroughputFloor(
   count: number,
 ): Promise<{ eventsPerSecond: number; cpuMicrosPerEvent: number }> {
-  const directory = await Deno.makeTempDir({ prefix: "switchboard-bench-" });
-  const kv = await Deno.openKv(`${directory}/floor.sqlite3`);
-  try {
+  return withFreshKv(async (kv) => {
     const topic = "transfer:01JBENCHFLOOR0000000000000:to-receiver";
     const run = async (base: number, total: number) => {
       let head = await kv.get<number>(["topics", topic, "head"]);
@@ -514,10 +519,7 @@ async function measureStoreThroughputFloor(
       eventsPerSecond: count / ((performance.now() - started) / 1000),
       cpuMicrosPerEvent: (cpuSeconds([Deno.pid]) - cpuBefore) * 1e6 / count,
     };
-  } finally {
-    kv.close();
-    await Deno.remove(directory, { recursive: true });
-  }
+  });
 }
 
 const PAIRS = 16;

@@ -114,6 +114,9 @@ function joinProblem(error: unknown): { problem: string; reason: string } {
   return { problem: error.code, reason: reasons[error.code] ?? error.message };
 }
 
+/** Candidates kept while an answer is being prepared (a browser trickles a few dozen). */
+const MAX_EARLY_CANDIDATES = 200;
+
 /**
  * One receive, start to end.
  *
@@ -124,9 +127,6 @@ function joinProblem(error: unknown): { problem: string; reason: string } {
  * receiver.accept(); // after the person looked at the file list
  * ```
  */
-/** Candidates kept while an answer is being prepared (a browser trickles a few dozen). */
-const MAX_EARLY_CANDIDATES = 200;
-
 export class LiveReceiver {
   #options: LiveReceiverOptions;
   #storage: Pick<Storage, "getItem" | "setItem" | "removeItem">;

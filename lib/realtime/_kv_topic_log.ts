@@ -253,7 +253,7 @@ export class KvTopicLog implements TopicLog {
           : keyed.map(() => read[at++]! as Deno.KvEntryMaybe<StoredDedupe>);
         const suspect = staleSuspects.get(batch.topic);
         if (suspect !== undefined && suspect !== head.versionstamp) {
-          this.#contended(new Map([[batch.topic, suspect]]));
+          this.#markContended(batch.topic);
         }
         staleSuspects.delete(batch.topic);
         return { ...this.#write(operation, batch, head, keyed, dedupes, time), batch, remembered };
@@ -261,11 +261,10 @@ export class KvTopicLog implements TopicLog {
       const result = await retryWhileBusy(() => operation.commit());
       if (!result.ok) {
         for (const { batch, remembered } of prepared) {
+          // Stale, or (in a group) another topic's conflict: the re-read of the next attempt tells.
           if (remembered) staleSuspects.set(batch.topic, remembered.versionstamp);
           else this.#forget(batch.topic);
         }
-        // Alone, its remembered head was stale; in a group it may have been another topic's.
-        if (group.length === 1) this.#contended(staleSuspects);
         // Lost a race with a publisher on another isolate: back off with jitter and retry.
         if (attempt > 2) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
@@ -287,16 +286,13 @@ export class KvTopicLog implements TopicLog {
       for (const { batch, outcomes } of prepared) await this.#settle(batch.topic, outcomes);
       return true;
     }
-    this.#contended(staleSuspects);
+    for (const topic of staleSuspects.keys()) this.#markContended(topic);
     return false;
   }
 
-  /** Reads heads of these topics first for a while: another writer moved them. */
-  #contended(topics: Map<string, string>): void {
-    for (const topic of topics.keys()) {
-      this.#set(topic, { contendedUntil: Date.now() + CONTENDED_MS });
-    }
-    topics.clear();
+  /** Reads the heads of `topic` first for a while: another writer moved it. */
+  #markContended(topic: string): void {
+    this.#set(topic, { contendedUntil: Date.now() + CONTENDED_MS });
   }
 
   /** Forgets the remembered head of `topic` (not a contention mark). */
