@@ -27,7 +27,15 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   const config = loadConfig(Deno.env.toObject());
   const problems = new RecentProblems();
   const log = createLogger({ level: config.LOG_LEVEL, isolate, recent: problems });
-  const kv = await openKv(config.KV_PATH);
+  const kv = await openKv(config.KV_PATH, { latency: config.SIMULATE_KV_LATENCY });
+  if (config.SIMULATE_KV_LATENCY) {
+    const { strongMs, eventualMs } = config.SIMULATE_KV_LATENCY;
+    log.warn("kv_latency_simulated", {
+      strongMs,
+      eventualMs,
+      note: "every KV operation is delayed (SIMULATE_KV_LATENCY): for benchmarks and tests only",
+    });
+  }
   const secrets = await ensureServerSecrets(kv, {
     secret: config.SWITCHBOARD_SECRET,
     apiKey: config.SWITCHBOARD_API_KEY,

@@ -120,11 +120,6 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   guests_disabled: { status: 403, description: "`SWITCHBOARD_GUESTS=off`." },
   invalid_topic: { status: 400, description: "Not a topic name (`kind:name`)." },
   event_too_large: { status: 413, description: "The event's data is over 60 KiB." },
-  duplicate_expired: {
-    status: 409,
-    description:
-      "The `id` was published before (within the topic's retention age) by a version that kept only its offset, and that event is gone; the publish is not repeated.",
-  },
   invalid_cursor: {
     status: 400,
     description: "`since`, `Last-Event-ID` or `before` is not a cursor.",
@@ -349,7 +344,6 @@ function topics(): EndpointDoc[] {
         "invalid_topic",
         "forbidden",
         "event_too_large",
-        "duplicate_expired",
         ...JSON_ERRORS,
       ],
       guides: ["protocol"],

@@ -139,15 +139,6 @@ function applyFrame(state: RoomState, frame: ChatServerFrame, now: number): Room
     case "error": {
       // A server fault is not the message's fault: it stays pending and goes again on reconnect.
       if (!frame.clientMessageId || frame.code === "internal_error") return state;
-      if (frame.code === "duplicate_expired") {
-        // It was stored long ago (and has left history): nothing is pending any more.
-        return {
-          ...state,
-          pending: state.pending.filter((pending) =>
-            pending.clientMessageId !== frame.clientMessageId
-          ),
-        };
-      }
       return {
         ...state,
         pending: state.pending.map((pending) =>

@@ -119,21 +119,3 @@ Deno.test("roomReducer: presence, typing with expiry, older history and a resume
   assert.equal(resumed.messages.length, 3, "a resumed connection keeps what is shown");
   assert.deepEqual(resumed.online, []);
 });
-
-Deno.test("roomReducer: duplicate_expired settles the pending message (it was stored long ago)", () => {
-  let state = roomReducer(initialRoomState(), {
-    type: "queued",
-    pending: { clientMessageId: "c7", content: "old", threadId: null, status: "sending" },
-  });
-  state = roomReducer(state, {
-    type: "queued",
-    pending: { clientMessageId: "c8", content: "new", threadId: null, status: "sending" },
-  });
-  state = apply(state, {
-    type: "error",
-    code: "duplicate_expired",
-    message: "An event with this id was published before and is no longer retained",
-    clientMessageId: "c7",
-  });
-  assert.deepEqual(state.pending.map((pending) => pending.clientMessageId), ["c8"]);
-});

@@ -4,6 +4,7 @@
  * start with one line that names the variable (see {@linkcode ConfigError}).
  */
 import { z } from "zod";
+import { parseKvLatency } from "../kv/latency.ts";
 
 const onOff = z.enum(["on", "off"]);
 const positiveInt = z.coerce.number().int().positive();
@@ -17,6 +18,17 @@ export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOSTNAME: z.string().min(1).default("0.0.0.0"),
   KV_PATH: z.string().min(1).default("./data/switchboard.sqlite3"),
+  SIMULATE_KV_LATENCY: z.string().transform((value, context) => {
+    const latency = parseKvLatency(value);
+    if (!latency) {
+      context.addIssue({
+        code: "custom",
+        message: "must be <strong_ms>/<eventual_ms>, e.g. 94/7 (each at most 10000)",
+      });
+      return z.NEVER;
+    }
+    return latency;
+  }).optional(),
   PUBLIC_URL: z.url().optional(),
   SWITCHBOARD_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SWITCHBOARD_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),

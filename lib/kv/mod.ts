@@ -4,21 +4,32 @@
  * or a URL for KV Connect (a self-hosted `denokv` or Deno Deploy).
  */
 
+import { type KvLatency, withSimulatedLatency } from "./latency.ts";
+
+export { type KvLatency, parseKvLatency, withSimulatedLatency } from "./latency.ts";
+
+/** Options of {@linkcode openKv}. */
+export interface OpenKvOptions {
+  /** Makes every operation pay a modelled round trip (`SIMULATE_KV_LATENCY`); default none. */
+  latency?: KvLatency | null | undefined;
+}
+
 /**
  * Opens KV at `path`. A local path's parent folder is created first. The handle
  * retries opening, single reads, writes and atomic commits while a local SQLite file is
  * busy (see {@linkcode retryWhileBusy}), so callers never see that transient error.
  */
-export async function openKv(path: string): Promise<Deno.Kv> {
-  if (path === ":memory:") return retryingKv(await Deno.openKv(":memory:"));
+export async function openKv(path: string, options: OpenKvOptions = {}): Promise<Deno.Kv> {
+  const model = (kv: Deno.Kv) => options.latency ? withSimulatedLatency(kv, options.latency) : kv;
+  if (path === ":memory:") return retryingKv(model(await Deno.openKv(":memory:")));
   // "default" is the platform's own KV: the managed database on Deno Deploy.
-  if (path === "default") return await Deno.openKv();
-  if (/^https?:\/\//.test(path)) return await Deno.openKv(path);
+  if (path === "default") return model(await Deno.openKv());
+  if (/^https?:\/\//.test(path)) return model(await Deno.openKv(path));
   const slash = path.lastIndexOf("/");
   if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
   // Isolates starting together open the same file; SQLite can be busy while
   // another one sets it up (WAL mode, migrations), so opening is retried too.
-  return retryingKv(await retryWhileBusy(() => Deno.openKv(path)));
+  return retryingKv(model(await retryWhileBusy(() => Deno.openKv(path))));
 }
 
 const RETRIED = new Set(["get", "getMany", "set", "delete"]);

@@ -26,3 +26,140 @@ export function countingCommits(kv: Deno.Kv): { kv: Deno.Kv; commits: () => numb
   });
   return { kv: counting, commits: () => commits };
 }
+
+/** A KV handle whose round trips a test can count (see {@linkcode roundTripCounter}). */
+export interface RoundTripCounter {
+  /** Use this handle in the code under test. */
+  kv: Deno.Kv;
+  /**
+   * Runs `work` with every KV operation held back until the previous level of
+   * operations completed, and counts the levels it took: the number of
+   * sequential KV round trips on its path. Deterministic, whatever the machine's load.
+   */
+  count<T>(work: () => Promise<T>): Promise<{ value: T; roundTrips: number }>;
+}
+
+/**
+ * Wraps `kv` so that a test can count sequential round trips. While `count()`
+ * runs, each operation (commit, `get`, `getMany`, `set`, `delete`, each page of a
+ * `list`) waits at a gate; when the code under test has nothing else to do, the
+ * counter opens the gate for every waiting operation at once (one round trip)
+ * and waits for the next ones. Watches pass through.
+ *
+ * @example
+ * ```ts
+ * const counter = roundTripCounter(await Deno.openKv(":memory:"));
+ * const { roundTrips } = await counter.count(() => counter.kv.set(["a"], 1));
+ * // roundTrips === 1
+ * ```
+ */
+export function roundTripCounter(kv: Deno.Kv): RoundTripCounter {
+  let gating = false;
+  let waiting: (() => void)[] = [];
+  const gate = (): Promise<void> =>
+    gating ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve();
+  const gatedList = <T>(source: Deno.KvListIterator<T>, pageSize: number) => {
+    let index = 0;
+    let done = false;
+    const iterator = {
+      get cursor() {
+        return source.cursor;
+      },
+      async next() {
+        if (!done && index % pageSize === 0) await gate();
+        const result = await source.next();
+        if (result.done) done = true;
+        else index += 1;
+        return result;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator as unknown as Deno.KvListIterator<T>;
+  };
+  const gated = new Proxy(kv, {
+    get(target, property) {
+      switch (property) {
+        case "atomic":
+          return () => {
+            const operation = target.atomic();
+            const commit = operation.commit.bind(operation);
+            operation.commit = async () => {
+              await gate();
+              return await commit();
+            };
+            return operation;
+          };
+        case "get":
+        case "getMany":
+        case "set":
+        case "delete":
+          return async (...args: unknown[]) => {
+            await gate();
+            const method = Reflect.get(target, property, target) as (
+              ...args: unknown[]
+            ) => Promise<unknown>;
+            return await method.apply(target, args);
+          };
+        case "list":
+          return (selector: Deno.KvListSelector, options: Deno.KvListOptions = {}) =>
+            gatedList(
+              target.list(selector, options),
+              Math.max(1, Math.min(500, options.batchSize ?? options.limit ?? 100)),
+            );
+        default: {
+          const value = Reflect.get(target, property, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
+      }
+    },
+  });
+  const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+  return {
+    kv: gated,
+    async count(work) {
+      gating = true;
+      let settled = false;
+      let value: unknown;
+      let failure: unknown;
+      let failed = false;
+      work().then(
+        (result) => {
+          settled = true;
+          value = result;
+        },
+        (error) => {
+          settled = true;
+          failed = true;
+          failure = error;
+        },
+      );
+      let roundTrips = 0;
+      let idle = 0;
+      try {
+        while (true) {
+          for (let index = 0; index < 5; index++) await turn();
+          if (settled) break;
+          if (waiting.length === 0) {
+            // Waiting on a timer or on KV itself: not a new round trip yet.
+            if (++idle > 5000) throw new Error("roundTripCounter: the work never finished");
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            continue;
+          }
+          const released = waiting;
+          waiting = [];
+          roundTrips += 1;
+          for (const release of released) release();
+        }
+      } finally {
+        gating = false;
+        const rest = waiting;
+        waiting = [];
+        for (const release of rest) release();
+      }
+      if (failed) throw failure;
+      return { value: value as Awaited<ReturnType<typeof work>>, roundTrips };
+    },
+  };
+}

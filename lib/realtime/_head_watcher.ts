@@ -12,13 +12,14 @@ interface Batch {
 /**
  * Watches the heads of the topics this isolate has subscribers for, at most ten
  * keys per `kv.watch` call (Deno KV's limit). Watches coalesce, so a head seen
- * here may have moved several offsets: the callback gets the latest position and
- * the feed reads the missing range from KV. With `keyOf` it watches another key
- * per topic (the ephemeral mailbox) and hands over its value as it is.
+ * here may have moved several offsets: the callback gets the latest entry
+ * (value and versionstamp; the value is null while the topic has none) and the
+ * feed reads the missing range from KV. With `keyOf` it watches another key per
+ * topic (the ephemeral mailbox) and hands over its entry as it is.
  */
 export class HeadWatcher<V = Position> implements AsyncDisposable {
   #kv: Deno.Kv;
-  #onHead: (topic: string, head: V) => void;
+  #onHead: (topic: string, head: Deno.KvEntryMaybe<V>) => void;
   #onCountChanged: (watches: number) => void;
   #keyOf: (topic: string) => Deno.KvKey;
   #batches: Batch[] = [];
@@ -27,7 +28,7 @@ export class HeadWatcher<V = Position> implements AsyncDisposable {
 
   constructor(
     kv: Deno.Kv,
-    onHead: (topic: string, head: V) => void,
+    onHead: (topic: string, head: Deno.KvEntryMaybe<V>) => void,
     options: {
       onCountChanged?: (watches: number) => void;
       keyOf?: (topic: string) => Deno.KvKey;
@@ -92,7 +93,7 @@ export class HeadWatcher<V = Position> implements AsyncDisposable {
           const { value, done } = await reader.read();
           if (done || signal.aborted) break;
           value.forEach((entry, index) => {
-            if (entry.value !== null) this.#onHead(topics[index]!, entry.value as V);
+            this.#onHead(topics[index]!, entry as Deno.KvEntryMaybe<V>);
           });
         }
       } catch {

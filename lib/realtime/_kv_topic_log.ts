@@ -1,8 +1,10 @@
 import { retryWhileBusy } from "../kv/mod.ts";
 import { exceedsUtf8Bytes, utf8Bytes } from "../text/mod.ts";
+import { CommitPace } from "./_commit_pace.ts";
 import { historyLimit, newEpoch, type TopicLog } from "./_topic_log.ts";
 import { retentionFor } from "./retention.ts";
 import {
+  type EventWrites,
   type HistoryOptions,
   type Position,
   PublishError,
@@ -22,119 +24,187 @@ function eventKey(topic: string, offset: number): Deno.KvKey {
 function dedupeKey(topic: string, key: string): Deno.KvKey {
   return ["topics", topic, "dedupe", key];
 }
+function markerKey(topic: string, id: string): Deno.KvKey {
+  return ["topics", topic, "chain", id];
+}
 
 /** Deno KV leaves room for the envelope below its 64 KiB value limit. */
 const MAX_EVENT_BYTES = 60 * 1024;
 
+/** A topic head as stored in KV. */
 interface StoredHead {
   offset: number;
   epoch: string;
   time: number;
 }
 
-/**
- * What an idempotency key maps to: the event it published (kept as long as the
- * key, so a resend gets the original even after the log trimmed it), or, as
- * stored by earlier versions, just its offset.
- */
-type StoredDedupe = TopicEvent | number;
+/** A head this isolate knows with the versionstamp a commit can check (null: no head yet). */
+export interface KnownHead {
+  offset: number;
+  epoch: string | null;
+  versionstamp: string | null;
+}
 
-/** What one publish of a committed batch gets: its new event, or the stored one it duplicates. */
-interface Outcome {
-  item: Pending;
-  event?: TopicEvent;
-  existing?: StoredDedupe;
+/** A head a commit of this isolate wrote (for other isolates: see `onHeadsWritten`). */
+export interface WrittenHead {
+  topic: string;
+  offset: number;
+  epoch: string;
+  versionstamp: string;
 }
 
 interface Pending {
   data: unknown;
+  /** Approximate bytes it adds to a commit (event, its idempotency copy, its writes). */
   size: number;
   key: string | undefined;
+  writes: EventWrites | undefined;
   resolve(event: PublishResult<unknown>): void;
   reject(error: unknown): void;
 }
 
-/** One topic's part of a group commit. */
-interface TopicBatch {
-  topic: string;
+/** One topic's part of one commit in flight. */
+interface Flight {
+  /** Position in the topic's chain of commits. */
+  seq: number;
+  /** The marker this commit creates (its successor deletes it), if any. */
+  marker: string | null;
+  /** The marker this commit deletes (its predecessor's), if any. */
+  deletes: string | null;
   items: Pending[];
-  /** May check the head this isolate remembers instead of reading it (see KvTopicLog). */
-  mayTrustRememberedHead: boolean;
+  /** Set when it failed: its items go back to the queue. */
+  failed: boolean;
+}
+
+/** How a batch knows where the topic's log ends. */
+type Basis = "read" | "known" | "pipelined";
+
+/** What this isolate knows and holds of one topic. */
+interface TopicState {
+  topic: string;
+  queue: Pending[];
+  /** The head after the newest commit known to have landed; null: read it first. */
+  confirmed: KnownHead | null;
+  /** The chain position of the commit that produced `confirmed` (-1: learned elsewhere). */
+  confirmedSeq: number;
+  /** The marker the confirmed commit created, and when it was confirmed. */
+  confirmedMarker: { id: string; at: number } | null;
+  /** Commits in flight for this topic, oldest first. */
+  flights: Flight[];
+  /** Where the log ends once every commit in flight landed. */
+  tip: { offset: number; epoch: string } | null;
+  nextSeq: number;
+  /** A commit failed: the ones after it fail too; when none is left, the failed items go back. */
+  broken: Flight[] | null;
+  lastIssuedAt: number;
+  /** Another writer moved the head: read it before each commit until then. */
+  readFirstUntil: number;
+  /** The versionstamp a failed commit trusted: if a read shows another, the topic is contended. */
+  suspect: string | null;
+  /** Failed commits in a row: after two, the topic commits alone. */
+  failures: number;
+}
+
+/** One topic's batch in a commit being prepared. */
+interface Batch {
+  state: TopicState;
+  flight: Flight;
+  basis: Basis;
+}
+
+/** What one publish of a committed batch gets: its new event, or the stored one it repeats. */
+interface Outcome {
+  item: Pending;
+  event?: TopicEvent;
+  existing?: TopicEvent;
 }
 
 /**
- * Deno KV's limits per atomic operation: ≤ 800 KiB and ≤ 1000 mutations, and
- * at most 10 checks (KV Connect's limit). A group keeps below them: each topic
- * costs a head check plus one per idempotency key, and each event a write, a
- * trim and, with a key, its copy.
+ * Deno KV's limits per atomic operation: ≤ 800 KiB and ≤ 1000 mutations, and at
+ * most 10 checks (KV Connect's limit). Each topic costs its checks (head or
+ * chain markers, idempotency keys); each event a write, a trim, maybe its copy.
  */
 const GROUP_CHECKS = 10;
 const GROUP_MUTATIONS = 1000;
 const GROUP_BYTES = 600 * 1024;
 /** Events of one topic per commit. */
 const BATCH_EVENTS = 200;
-/**
- * Commits in flight at once. Topics ready while all are in flight are written
- * together in the next one (one commit for several topics): a KV commit has a
- * large fixed cost, so under load this saves more than more parallel commits.
- */
-const COMMITS_IN_FLIGHT = 4;
+/** Topics whose state this isolate keeps (idle ones are forgotten first). */
+const REMEMBERED_TOPICS = 20_000;
+/** After another writer moved a remembered head, read heads of that topic first for this long. */
+const CONTENDED_MS = 10_000;
+/** A topic committed to this recently is hot: its commits leave a marker to pipeline on. */
+const HOT_MS = 1000;
+/** Markers live this long in KV; one is trusted for this much less (KV deletes late, never early). */
+const MARKER_TTL_MS = 10 * 60_000;
+const MARKER_TRUSTED_MS = 60_000;
 
-/** How many of `items` (from the front) the next batch of their topic takes. */
-function batchLength(items: Pending[]): { count: number; bytes: number; keys: number } {
-  let bytes = 0;
-  let keys = 0;
-  let count = 0;
-  for (const item of items) {
-    if (count >= BATCH_EVENTS || bytes + item.size > GROUP_BYTES) break;
-    if (item.key && keys >= GROUP_CHECKS - 1) break;
-    if (item.key) keys += 1;
-    bytes += item.size + 200;
-    count += 1;
-  }
-  if (count === 0) return { count: 1, bytes: items[0]!.size + 200, keys: items[0]!.key ? 1 : 0 };
-  return { count, bytes, keys };
+function randomId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(9)), (byte) => byte.toString(36)).join(
+    "",
+  );
 }
 
-/** Topics whose head (or contention) this isolate remembers. */
-const REMEMBERED_HEADS = 10_000;
-/** After a remembered head turned out stale (another writer), read heads of that topic for this long. */
-const CONTENDED_MS = 10_000;
+/** Options of {@linkcode KvTopicLog}. */
+export interface KvTopicLogOptions {
+  retention?: Record<string, Partial<RetentionPolicy>>;
+  /** Called after each commit with the heads it wrote (other isolates can learn them). */
+  onHeadsWritten?: (heads: WrittenHead[]) => void;
+  /** Fixed commits in flight (tests); default: from the measured round trip. */
+  inFlight?: number;
+  /** Fixed commits in flight per topic (tests); default: from the measured round trip. */
+  pipelineDepth?: number;
+}
 
 /**
- * Topic logs in Deno KV. A publish is one atomic commit that checks the head's
- * versionstamp, writes the event under the next offset, moves the head and trims
- * by count; a conflict with a concurrent publisher (any isolate) retries.
+ * Topic logs in Deno KV, written with as few sequential KV round trips as Deno
+ * KV allows: one commit per publish, never a read first when this isolate
+ * knows the head.
  *
- * Group commit: publishes that arrive while their topic's commit is in flight
- * are written together in its next one (consecutive offsets), and when every
- * commit slot is busy, the batches of several topics share one atomic
- * operation, each checked against its own head. If a shared commit keeps
- * conflicting, its topics are committed one by one.
- *
- * The head written by this isolate's last commit to a topic is remembered, so a
- * publish to an idle topic checks it without reading it first (one KV round
- * trip instead of two: lower latency). If another writer moved the head
- * meanwhile, the check fails, the head is read, and the topic is read-first for
- * a while. While a topic is busy, batches read the head as before: that read is
- * also the window in which the next batch gathers (fewer, larger commits).
+ * - **One commit.** A publish is one atomic operation: a check that the head did
+ *   not move, the event under the next offset, the moved head, a trim, and the
+ *   publisher's own writes (`writes`) for the same commit. Idempotency keys are
+ *   checked as absent in that same commit instead of being read first.
+ * - **Known heads.** The head this isolate's last commit wrote, or learned from
+ *   another isolate (BroadcastChannel) or a watch, is checked without reading
+ *   it. If another writer moved it, the commit fails, the head is read, and the
+ *   topic is read-first for a while.
+ * - **Group commit.** Publishes that wait while their topic is busy go into its
+ *   next commit; several topics share one atomic operation within KV's limits.
+ *   Commits in flight at once follow the measured round trip ({@linkcode CommitPace}).
+ * - **Pipelining.** When a round trip is slow, a busy topic keeps up to three
+ *   commits in flight. A commit cannot check a head that an earlier commit in
+ *   flight has not written yet, so each commit of a hot topic creates a marker
+ *   key and deletes its predecessor's; a pipelined commit checks that the
+ *   markers created by the commits before its predecessor are gone (so every
+ *   earlier commit landed) and that its first offset is still free (so no other
+ *   writer took it). It lands only after all earlier ones: offsets stay gapless
+ *   and the head never moves back. When one fails, the ones after it fail too,
+ *   and their publishes go back to the queue in order.
  */
 export class KvTopicLog implements TopicLog {
   #kv: Deno.Kv;
   #retention: Record<string, Partial<RetentionPolicy>>;
-  /** Publishes not yet in a commit, per topic. */
-  #queues = new Map<string, Pending[]>();
-  /** Topics with queued publishes and no commit in flight, in arrival order; true: busy streak. */
-  #ready = new Map<string, boolean>();
-  /** Topics with a commit in flight. */
-  #committing = new Set<string>();
+  #onHeadsWritten: KvTopicLogOptions["onHeadsWritten"];
+  #pace: CommitPace;
+  #states = new Map<string, TopicState>();
+  /** Topics that can start a commit now, in arrival order. */
+  #ready = new Set<TopicState>();
   #inFlight = 0;
-  /** Per topic: the head this isolate's last commit wrote, or until when to read heads first. */
-  #heads = new Map<string, Deno.KvEntry<StoredHead> | { contendedUntil: number }>();
 
-  constructor(kv: Deno.Kv, retention: Record<string, Partial<RetentionPolicy>> = {}) {
+  constructor(kv: Deno.Kv, options: KvTopicLogOptions = {}) {
     this.#kv = kv;
-    this.#retention = retention;
+    this.#retention = options.retention ?? {};
+    this.#onHeadsWritten = options.onHeadsWritten;
+    this.#pace = new CommitPace({
+      inFlight: options.inFlight,
+      pipelineDepth: options.pipelineDepth,
+    });
+  }
+
+  /** The measured KV round trip (smallest recent commit time), in ms. */
+  get roundTripMs(): number {
+    return this.#pace.roundTripMs;
   }
 
   append<T>(topic: string, data: T, options: PublishOptions = {}): Promise<PublishResult<T>> {
@@ -150,189 +220,348 @@ export class KvTopicLog implements TopicLog {
       );
     }
     // For batching only: V8 stores a string in at most 2 bytes per UTF-16 code unit,
-    // and an event with an idempotency key is stored twice (see #write).
-    const size = json.length * 2 * (options.idempotencyKey ? 2 : 1);
+    // and an event with an idempotency key is stored twice.
+    const size = json.length * 2 * (options.idempotencyKey ? 2 : 1) + 200 +
+      (options.writes?.bytes ?? 0);
     return new Promise((resolve, reject) => {
-      let queue = this.#queues.get(topic);
-      if (!queue) {
-        queue = [];
-        this.#queues.set(topic, queue);
-      }
-      queue.push({ data, size, key: options.idempotencyKey, resolve, reject } as Pending);
-      if (!this.#committing.has(topic) && !this.#ready.has(topic)) this.#ready.set(topic, false);
+      const state = this.#state(topic);
+      state.queue.push({
+        data,
+        size,
+        key: options.idempotencyKey,
+        writes: options.writes,
+        resolve,
+        reject,
+      } as Pending);
+      this.#consider(state);
       this.#pump();
     });
   }
 
+  /**
+   * Takes a head seen elsewhere (another isolate's commit, a watch, a read), so
+   * the next publish to the topic can check it without reading it first.
+   */
+  learnHead(topic: string, head: KnownHead): void {
+    const state = this.#states.get(topic);
+    if (!state) {
+      if (this.#states.size >= REMEMBERED_TOPICS) return;
+      this.#state(topic).confirmed = head;
+      return;
+    }
+    if (state.flights.length > 0 || state.broken) return;
+    const known = state.confirmed;
+    if (
+      known === null || head.offset > known.offset ||
+      (head.epoch !== null && known.epoch !== null && head.epoch !== known.epoch)
+    ) {
+      state.confirmed = head;
+      state.confirmedSeq = -1;
+      state.confirmedMarker = null;
+    }
+  }
+
+  #state(topic: string): TopicState {
+    let state = this.#states.get(topic);
+    if (state) {
+      // Most recently used last: the oldest idle states are forgotten first.
+      this.#states.delete(topic);
+      this.#states.set(topic, state);
+      return state;
+    }
+    state = {
+      topic,
+      queue: [],
+      confirmed: null,
+      confirmedSeq: -1,
+      confirmedMarker: null,
+      flights: [],
+      tip: null,
+      nextSeq: 0,
+      broken: null,
+      lastIssuedAt: 0,
+      readFirstUntil: 0,
+      suspect: null,
+      failures: 0,
+    };
+    this.#states.set(topic, state);
+    if (this.#states.size > REMEMBERED_TOPICS) {
+      for (const [name, old] of this.#states) {
+        if (this.#states.size <= REMEMBERED_TOPICS) break;
+        if (old.queue.length === 0 && old.flights.length === 0 && !old.broken) {
+          this.#states.delete(name);
+        }
+      }
+    }
+    return state;
+  }
+
+  /** The basis the topic's next batch would commit on, or null when it must wait. */
+  #basis(state: TopicState, now: number): Basis | null {
+    if (state.broken) return null;
+    if (state.flights.length === 0) {
+      return state.confirmed && now >= state.readFirstUntil ? "known" : "read";
+    }
+    const marker = state.confirmedMarker;
+    const canPipeline = state.flights.length < this.#pace.pipelineDepth && marker !== null &&
+      now - marker.at < MARKER_TRUSTED_MS && state.flights[0]!.deletes === marker.id &&
+      state.flights.every((flight) => flight.marker !== null) && state.tip !== null;
+    return canPipeline ? "pipelined" : null;
+  }
+
+  #consider(state: TopicState): void {
+    if (state.queue.length > 0 && this.#basis(state, Date.now()) !== null) {
+      this.#ready.add(state);
+    }
+  }
+
   /** Starts commits while slots are free, each taking as many ready topics as fit. */
   #pump(): void {
-    while (this.#inFlight < COMMITS_IN_FLIGHT && this.#ready.size > 0) {
+    while (this.#inFlight < this.#pace.inFlight && this.#ready.size > 0) {
       const group = this.#takeGroup();
+      if (group.length === 0) break;
       this.#inFlight += 1;
-      void this.#commitGroup(group).finally(() => {
+      void this.#commit(group).finally(() => {
         this.#inFlight -= 1;
-        for (const { topic } of group) {
-          this.#committing.delete(topic);
-          if (this.#queues.get(topic)?.length) this.#ready.set(topic, true);
-          else this.#queues.delete(topic);
-        }
         this.#pump();
       });
     }
   }
 
-  /** The next commit's batches: ready topics in arrival order, as many as Deno KV's limits allow. */
-  #takeGroup(): TopicBatch[] {
-    const group: TopicBatch[] = [];
+  /**
+   * The next commit's batches: ready topics in arrival order that need a read
+   * first, or ones that do not (never both: a known head should not wait for
+   * another topic's read), as many as Deno KV's limits allow.
+   */
+  #takeGroup(): Batch[] {
+    const group: Batch[] = [];
+    const now = Date.now();
     let checks = 0;
     let mutations = 0;
     let bytes = 0;
-    for (const [topic, busy] of this.#ready) {
-      const queue = this.#queues.get(topic)!;
-      const next = batchLength(queue);
-      const cost = { checks: 1 + next.keys, mutations: 2 * next.count + next.keys + 1 };
+    let reads: boolean | null = null;
+    for (const state of this.#ready) {
+      const basis = this.#basis(state, now);
+      if (basis === null || state.queue.length === 0) {
+        this.#ready.delete(state);
+        continue;
+      }
+      if (reads !== null && (basis === "read") !== reads) continue;
+      const solo = state.failures >= 2;
+      if (solo && group.length > 0) continue;
+      const chainChecks = basis === "pipelined" ? state.flights.length + 1 : 1;
+      const plan = this.#plan(state.queue, GROUP_CHECKS - chainChecks);
+      const cost = {
+        checks: chainChecks + plan.keys,
+        mutations: plan.mutations + 3,
+        bytes: plan.bytes,
+      };
       if (
-        group.length > 0 && (checks + cost.checks > GROUP_CHECKS ||
-          mutations + cost.mutations > GROUP_MUTATIONS || bytes + next.bytes > GROUP_BYTES)
-      ) break;
+        group.length > 0 &&
+        (checks + cost.checks > GROUP_CHECKS || mutations + cost.mutations > GROUP_MUTATIONS ||
+          bytes + cost.bytes > GROUP_BYTES)
+      ) {
+        if (checks >= GROUP_CHECKS - 1) break;
+        continue;
+      }
       checks += cost.checks;
       mutations += cost.mutations;
-      bytes += next.bytes;
-      this.#ready.delete(topic);
-      this.#committing.add(topic);
-      group.push({ topic, items: queue.splice(0, next.count), mayTrustRememberedHead: !busy });
+      bytes += cost.bytes;
+      reads = basis === "read";
+      this.#ready.delete(state);
+      const hot = state.queue.length > plan.count || state.flights.length > 0 ||
+        now - state.lastIssuedAt < HOT_MS;
+      const pipelining = this.#pace.pipelineDepth > 1;
+      const flight: Flight = {
+        seq: state.nextSeq++,
+        marker: pipelining && hot && basis !== "read" ? randomId() : null,
+        deletes: basis === "known"
+          ? state.confirmedMarker?.id ?? null
+          : basis === "pipelined"
+          ? state.flights.at(-1)!.marker
+          : null,
+        items: state.queue.splice(0, plan.count),
+        failed: false,
+      };
+      state.flights.push(flight);
+      state.lastIssuedAt = now;
+      group.push({ state, flight, basis });
+      if (solo) break;
     }
+    // Topics that can pipeline more commits stay ready.
+    for (const batch of group) this.#consider(batch.state);
     return group;
   }
 
-  /** Commits a group; a group that keeps conflicting is split into one commit per topic. */
-  async #commitGroup(group: TopicBatch[]): Promise<void> {
-    try {
-      const maxAttempts = group.length > 1 ? 2 : Infinity;
-      if (await this.#commit(group, maxAttempts)) return;
-      for (const batch of group) {
-        await this.#commit([{ ...batch, mayTrustRememberedHead: false }], Infinity);
+  /** How many of `items` (from the front) the next batch of their topic takes, and its cost. */
+  #plan(items: Pending[], checksLeft: number) {
+    let count = 0;
+    let keys = 0;
+    let mutations = 0;
+    let bytes = 0;
+    for (const item of items) {
+      const itemMutations = 2 + (item.key ? 1 : 0) + (item.writes?.mutations ?? 0);
+      if (count > 0) {
+        if (count >= BATCH_EVENTS || bytes + item.size > GROUP_BYTES) break;
+        if (mutations + itemMutations + 3 > GROUP_MUTATIONS) break;
+        if (item.key && keys >= checksLeft) break;
       }
-    } catch (error) {
-      for (const batch of group) for (const item of batch.items) item.reject(error);
+      if (item.key) keys += 1;
+      mutations += itemMutations;
+      bytes += item.size;
+      count += 1;
     }
+    return { count, keys, mutations, bytes };
   }
 
-  /**
-   * One atomic operation for the batches of `group`, retried on conflict up to
-   * `maxAttempts` times; false if it still conflicted (nothing was resolved).
-   */
-  async #commit(group: TopicBatch[], maxAttempts: number): Promise<boolean> {
-    /** Topics whose remembered head (this versionstamp) was checked by a commit that conflicted. */
-    const staleSuspects = new Map<string, string>();
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const plans = group.map((batch) => {
-        const keyed = [...new Set(batch.items.flatMap((item) => item.key ? [item.key] : []))];
-        const cached = batch.mayTrustRememberedHead && attempt === 0 && keyed.length === 0
-          ? this.#heads.get(batch.topic)
-          : undefined;
-        const remembered = cached && "versionstamp" in cached ? cached : undefined;
-        return { batch, keyed, remembered };
-      });
-      const toRead = plans.flatMap((plan) =>
-        plan.remembered ? [] : [
-          headKey(plan.batch.topic),
-          ...plan.keyed.map((key) => dedupeKey(plan.batch.topic, key)),
-        ]
-      );
-      const read = toRead.length > 0
-        ? await retryWhileBusy(() => this.#kv.getMany<unknown[]>(toRead))
+  /** Reads `keys` (≤ 10 per `getMany`, concurrently). */
+  async #readMany(keys: Deno.KvKey[]): Promise<Deno.KvEntryMaybe<unknown>[]> {
+    const chunks: Deno.KvKey[][] = [];
+    for (let start = 0; start < keys.length; start += 10) {
+      chunks.push(keys.slice(start, start + 10));
+    }
+    const results = await Promise.all(
+      chunks.map((chunk) => retryWhileBusy(() => this.#kv.getMany<unknown[]>(chunk))),
+    );
+    return results.flat();
+  }
+
+  /** Prepares, commits and settles one group; never throws (failures reach the publishers). */
+  async #commit(group: Batch[]): Promise<void> {
+    try {
+      const reading = group[0]!.basis === "read";
+      const read = reading
+        ? await this.#readMany(group.flatMap(({ state, flight }) => [
+          headKey(state.topic),
+          ...distinctKeys(flight.items).map((key) => dedupeKey(state.topic, key)),
+        ]))
         : [];
       let at = 0;
       const operation = this.#kv.atomic();
       const time = Date.now();
-      const prepared = plans.map(({ batch, keyed, remembered }) => {
-        const head = (remembered ?? read[at++]!) as Deno.KvEntryMaybe<StoredHead>;
-        const dedupes = remembered
-          ? []
-          : keyed.map(() => read[at++]! as Deno.KvEntryMaybe<StoredDedupe>);
-        const suspect = staleSuspects.get(batch.topic);
-        if (suspect !== undefined && suspect !== head.versionstamp) {
-          this.#markContended(batch.topic);
+      const prepared = group.map((batch) => {
+        if (batch.basis !== "read") return { batch, ...this.#write(operation, batch, time) };
+        const head = read[at++] as Deno.KvEntryMaybe<StoredHead>;
+        const keys = distinctKeys(batch.flight.items);
+        const dedupes = keys.map(() => read[at++] as Deno.KvEntryMaybe<TopicEvent>);
+        const { state } = batch;
+        if (state.suspect !== null && state.suspect !== head.versionstamp) {
+          state.readFirstUntil = Date.now() + CONTENDED_MS;
         }
-        staleSuspects.delete(batch.topic);
-        return { ...this.#write(operation, batch, head, keyed, dedupes, time), batch, remembered };
+        state.suspect = null;
+        return { batch, ...this.#write(operation, batch, time, { head, keys, dedupes }) };
       });
+      const started = performance.now();
       const result = await retryWhileBusy(() => operation.commit());
+      this.#pace.record(performance.now() - started);
       if (!result.ok) {
-        for (const { batch, remembered } of prepared) {
-          // Stale, or (in a group) another topic's conflict: the re-read of the next attempt tells.
-          if (remembered) staleSuspects.set(batch.topic, remembered.versionstamp);
-          else this.#forget(batch.topic);
-        }
-        // Lost a race with a publisher on another isolate: back off with jitter and retry.
-        if (attempt > 2) {
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
-        }
-        continue;
+        for (const { batch } of prepared) this.#failed(batch);
+        return;
       }
-      for (const { batch, newHead } of prepared) {
-        if (!newHead) continue;
-        const seen = this.#heads.get(batch.topic);
-        const contended = seen && "contendedUntil" in seen && Date.now() < seen.contendedUntil;
-        if (!contended) {
-          this.#set(batch.topic, {
-            key: headKey(batch.topic),
-            value: newHead,
-            versionstamp: result.versionstamp,
-          });
+      const written: WrittenHead[] = [];
+      for (const { batch, newHead, readHead } of prepared) {
+        const { state, flight } = batch;
+        state.failures = 0;
+        if (flight.seq > state.confirmedSeq) {
+          state.confirmedSeq = flight.seq;
+          state.confirmedMarker = flight.marker ? { id: flight.marker, at: Date.now() } : null;
+          if (newHead) {
+            state.confirmed = {
+              offset: newHead.offset,
+              epoch: newHead.epoch,
+              versionstamp: result.versionstamp,
+            };
+            written.push({ topic: state.topic, ...newHead, versionstamp: result.versionstamp });
+          } else if (readHead) {
+            state.confirmed = readHead;
+          }
         }
       }
-      for (const { batch, outcomes } of prepared) await this.#settle(batch.topic, outcomes);
-      return true;
+      if (written.length > 0) this.#onHeadsWritten?.(written);
+      for (const { batch, outcomes } of prepared) {
+        this.#settled(batch);
+        for (const outcome of outcomes) {
+          if (outcome.event) outcome.item.resolve({ ...outcome.event, duplicate: false });
+          else outcome.item.resolve({ ...outcome.existing!, duplicate: true });
+        }
+      }
+    } catch (error) {
+      for (const batch of group) {
+        for (const item of batch.flight.items) item.reject(error);
+        batch.flight.items = [];
+        this.#failed(batch);
+      }
     }
-    for (const topic of staleSuspects.keys()) this.#markContended(topic);
-    return false;
-  }
-
-  /** Reads the heads of `topic` first for a while: another writer moved it. */
-  #markContended(topic: string): void {
-    this.#set(topic, { contendedUntil: Date.now() + CONTENDED_MS });
-  }
-
-  /** Forgets the remembered head of `topic` (not a contention mark). */
-  #forget(topic: string): void {
-    const seen = this.#heads.get(topic);
-    if (seen && "versionstamp" in seen) this.#heads.delete(topic);
   }
 
   /**
-   * Adds one topic's batch to `operation`: a check of its head and of its new
-   * idempotency keys, its events under the next offsets, trims, and the moved
-   * head (null if nothing new is written).
+   * Adds one topic's batch to `operation`: its checks (the read head, the known
+   * head, or the chain markers and first offset), its events under the next
+   * offsets with trims and idempotency copies, the publishers' writes, the moved
+   * head and the chain marker.
    */
   #write(
     operation: Deno.AtomicOperation,
-    batch: TopicBatch,
-    head: Deno.KvEntryMaybe<StoredHead>,
-    keyed: string[],
-    dedupes: Deno.KvEntryMaybe<StoredDedupe>[],
+    batch: Batch,
     time: number,
-  ): { outcomes: Outcome[]; newHead: StoredHead | null } {
-    const { topic } = batch;
+    read?: {
+      head: Deno.KvEntryMaybe<StoredHead>;
+      keys: string[];
+      dedupes: Deno.KvEntryMaybe<TopicEvent>[];
+    },
+  ): { outcomes: Outcome[]; newHead: StoredHead | null; readHead: KnownHead | null } {
+    const { state, flight, basis } = batch;
+    const { topic } = state;
     const policy = retentionFor(topic, this.#retention);
-    const known = new Map<string, StoredDedupe>();
-    dedupes.forEach((entry, index) => {
-      if (entry?.value != null) known.set(keyed[index]!, entry.value);
-    });
-    let offset = head.value?.offset ?? 0;
-    const epoch = head.value?.epoch ?? newEpoch();
-    operation.check(head);
+    const known = new Map<string, TopicEvent>();
+    let offset: number;
+    let epoch: string;
+    let readHead: KnownHead | null = null;
+    if (read) {
+      operation.check(read.head);
+      offset = read.head.value?.offset ?? 0;
+      epoch = read.head.value?.epoch ?? newEpoch();
+      readHead = {
+        offset,
+        epoch: read.head.value?.epoch ?? null,
+        versionstamp: read.head.versionstamp,
+      };
+      read.dedupes.forEach((entry, index) => {
+        if (entry.value != null) known.set(read.keys[index]!, entry.value);
+        else operation.check(entry);
+      });
+    } else if (basis === "known") {
+      const head = state.confirmed!;
+      operation.check({ key: headKey(topic), versionstamp: head.versionstamp });
+      offset = head.offset;
+      epoch = head.epoch ?? newEpoch();
+      // Checked as absent in this very commit instead of read first (one round trip).
+      for (const key of distinctKeys(flight.items)) {
+        operation.check({ key: dedupeKey(topic, key), versionstamp: null });
+      }
+    } else {
+      // Pipelined: every earlier commit landed (their predecessors' markers are gone) and
+      // nobody took the first offset meanwhile.
+      const chain = [
+        state.confirmedMarker!.id,
+        ...state.flights.slice(0, -1).map((f) => f.marker!),
+      ];
+      const checked = chain.slice(0, chain.length - 1);
+      for (const id of checked) operation.check({ key: markerKey(topic, id), versionstamp: null });
+      offset = state.tip!.offset;
+      epoch = state.tip!.epoch;
+      operation.check({ key: eventKey(topic, offset + 1), versionstamp: null });
+      for (const key of distinctKeys(flight.items)) {
+        operation.check({ key: dedupeKey(topic, key), versionstamp: null });
+      }
+    }
+    const startOffset = offset;
     const outcomes: Outcome[] = [];
     const assigned = new Map<string, TopicEvent>();
-    for (const item of batch.items) {
-      if (item.key && known.has(item.key)) {
-        outcomes.push({ item, existing: known.get(item.key)! });
-        continue;
-      }
-      const sameBatch = item.key ? assigned.get(item.key) : undefined;
-      if (sameBatch) {
-        outcomes.push({ item, existing: sameBatch });
+    for (const item of flight.items) {
+      const repeated = item.key ? known.get(item.key) ?? assigned.get(item.key) : undefined;
+      if (repeated) {
+        outcomes.push({ item, existing: repeated });
         continue;
       }
       offset += 1;
@@ -343,48 +572,67 @@ export class KvTopicLog implements TopicLog {
         assigned.set(item.key, event);
         operation.set(dedupeKey(topic, item.key), event, { expireIn: policy.maxAgeMs });
       }
+      item.writes?.write(operation, event);
       outcomes.push({ item, event });
     }
-    for (const [index, key] of keyed.entries()) {
-      if (!known.has(key)) operation.check(dedupes[index]!);
+    if (flight.deletes) operation.delete(markerKey(topic, flight.deletes));
+    if (offset === startOffset) {
+      // Nothing new (all repeats): no head, no marker; nothing can pipeline on it.
+      flight.marker = null;
+      state.tip = { offset, epoch };
+      return { outcomes, newHead: null, readHead };
     }
-    if (offset === (head.value?.offset ?? 0)) return { outcomes, newHead: null };
+    if (flight.marker) {
+      operation.set(markerKey(topic, flight.marker), true, { expireIn: MARKER_TTL_MS });
+    }
     const newHead: StoredHead = { offset, epoch, time };
     operation.set(headKey(topic), newHead);
-    return { outcomes, newHead };
+    state.tip = { offset, epoch };
+    return { outcomes, newHead, readHead };
   }
 
-  /** Resolves the publishes of a committed batch: new events, or the originals of duplicates. */
-  async #settle(topic: string, outcomes: Outcome[]): Promise<void> {
-    for (const outcome of outcomes) {
-      if (outcome.event) {
-        outcome.item.resolve({ ...outcome.event, duplicate: false });
-        continue;
-      }
-      const existing = typeof outcome.existing === "number"
-        ? (await this.#kv.get<TopicEvent>(eventKey(topic, outcome.existing))).value
-        : outcome.existing;
-      if (existing) outcome.item.resolve({ ...existing, duplicate: true });
-      else {
-        outcome.item.reject(
-          new PublishError(
-            "duplicate_expired",
-            "An event with this id was published before and is no longer retained",
-          ),
-        );
+  /** A commit of `batch` failed or threw: it and every later one of its topic start over. */
+  #failed(batch: Batch): void {
+    const { state, flight } = batch;
+    flight.failed = true;
+    state.failures += 1;
+    if (batch.basis === "known") state.suspect = state.confirmed?.versionstamp ?? null;
+    state.broken ??= [];
+    state.broken.push(flight);
+    this.#settled(batch);
+  }
+
+  /** Removes a finished flight; once a broken topic has none left, its failed items go back. */
+  #settled(batch: Batch): void {
+    const { state, flight } = batch;
+    state.flights = state.flights.filter((other) => other !== flight);
+    if (state.flights.length === 0) state.tip = null;
+    if (state.broken && state.flights.length === 0) {
+      const failed = state.broken.sort((a, b) => a.seq - b.seq).flatMap((f) => f.items);
+      state.broken = null;
+      state.queue.unshift(...failed);
+      state.confirmed = null;
+      state.confirmedMarker = null;
+      if (state.failures > 2 && state.queue.length > 0) {
+        // Lost several races with another writer: step aside a moment, with jitter.
+        const wait = Math.random() * Math.min(50, state.failures * 2);
+        setTimeout(() => {
+          this.#consider(state);
+          this.#pump();
+        }, wait);
+        return;
       }
     }
-  }
-
-  /** Remembers `value` for `topic` as the newest entry, forgetting the oldest past the bound. */
-  #set(topic: string, value: Deno.KvEntry<StoredHead> | { contendedUntil: number }): void {
-    this.#heads.delete(topic);
-    this.#heads.set(topic, value);
-    if (this.#heads.size > REMEMBERED_HEADS) this.#heads.delete(this.#heads.keys().next().value!);
+    this.#consider(state);
   }
 
   async head(topic: string): Promise<Position | null> {
     const head = await retryWhileBusy(() => this.#kv.get<StoredHead>(headKey(topic)));
+    this.learnHead(topic, {
+      offset: head.value?.offset ?? 0,
+      epoch: head.value?.epoch ?? null,
+      versionstamp: head.versionstamp,
+    });
     return head.value ? { offset: head.value.offset, epoch: head.value.epoch } : null;
   }
 
@@ -408,4 +656,8 @@ export class KvTopicLog implements TopicLog {
     }
     return events;
   }
+}
+
+function distinctKeys(items: Pending[]): string[] {
+  return [...new Set(items.flatMap((item) => item.key ? [item.key] : []))];
 }

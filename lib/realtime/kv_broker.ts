@@ -1,7 +1,7 @@
 import { withSpan } from "../observability/mod.ts";
 import { TopicHub } from "./_hub.ts";
 import { HeadWatcher } from "./_head_watcher.ts";
-import { KvTopicLog } from "./_kv_topic_log.ts";
+import { type KnownHead, KvTopicLog, type WrittenHead } from "./_kv_topic_log.ts";
 import {
   appendToMailbox,
   EphemeralHub,
@@ -23,6 +23,19 @@ import type {
   TopicItem,
 } from "./types.ts";
 
+interface StoredHead {
+  offset: number;
+  epoch: string;
+}
+
+function knownHead(entry: Deno.KvEntryMaybe<StoredHead>): KnownHead {
+  return {
+    offset: entry.value?.offset ?? 0,
+    epoch: entry.value?.epoch ?? null,
+    versionstamp: entry.versionstamp,
+  };
+}
+
 function topicKind(topic: string): string {
   return topic.split(":", 1)[0] ?? "";
 }
@@ -39,6 +52,16 @@ export interface KvBrokerOptions {
   onStats?: (stats: { feeds: number; watches: number }) => void;
   /** Called when a subscription resumes from a position. */
   onResume?: (topic: string) => void;
+  /** Fixed KV commits in flight (tests); default: from the measured KV round trip. */
+  commitsInFlight?: number;
+  /** Fixed KV commits in flight per topic (tests); default: from the measured KV round trip. */
+  pipelineDepth?: number;
+}
+
+/** What one BroadcastChannel message carries: events, and the heads their commits wrote. */
+interface Posted {
+  events: TopicEvent[];
+  heads: WrittenHead[];
 }
 
 /**
@@ -60,23 +83,29 @@ export class KvBroker implements Broker {
   #ephemeral: EphemeralHub;
   #mailboxWatcher: HeadWatcher<Mailbox>;
   #channel: BroadcastChannel | null = null;
-  #outbox: TopicEvent[] = [];
+  #outbox: Posted | null = null;
   #onStats: NonNullable<KvBrokerOptions["onStats"]>;
 
   constructor(kv: Deno.Kv, options: KvBrokerOptions = {}) {
     this.#kv = kv;
-    this.#log = new KvTopicLog(kv, options.retention);
+    this.#log = new KvTopicLog(kv, {
+      retention: options.retention,
+      inFlight: options.commitsInFlight,
+      pipelineDepth: options.pipelineDepth,
+      onHeadsWritten: (heads) => this.#post({ events: [], heads }),
+    });
     this.#mailboxWatcher = new HeadWatcher<Mailbox>(kv, (_topic, mailbox) => {
-      for (const message of mailbox.messages ?? []) this.#ephemeral.offer(message);
+      for (const message of mailbox.value?.messages ?? []) this.#ephemeral.offer(message);
     }, { keyOf: mailboxKey });
     this.#ephemeral = new EphemeralHub({
       opened: (topic) => this.#mailboxWatcher.add(topic),
       closed: (topic) => this.#mailboxWatcher.remove(topic),
     });
     this.#onStats = options.onStats ?? (() => {});
-    this.#watcher = new HeadWatcher(kv, (topic, head) => this.#hub.headMoved(topic, head), {
-      onCountChanged: () => this.#reportStats(),
-    });
+    this.#watcher = new HeadWatcher<StoredHead>(kv, (topic, head) => {
+      this.#log.learnHead(topic, knownHead(head));
+      if (head.value) this.#hub.headMoved(topic, head.value);
+    }, { onCountChanged: () => this.#reportStats() });
     this.#hub = new TopicHub(this.#log, {
       opened: (topic) => {
         this.#watcher.add(topic);
@@ -90,9 +119,10 @@ export class KvBroker implements Broker {
     });
     if (options.broadcastChannel ?? true) {
       this.#channel = new BroadcastChannel(options.channelName ?? "switchboard:topics");
-      this.#channel.onmessage = (message: MessageEvent<TopicEvent[] | TopicEvent>) => {
-        const events = Array.isArray(message.data) ? message.data : [message.data];
-        for (const event of events) this.#hub.offer(event);
+      this.#channel.onmessage = (message: MessageEvent<Posted>) => {
+        // Heads first: a publish prompted by one of these events then checks the new head.
+        for (const head of message.data.heads) this.#log.learnHead(head.topic, head);
+        for (const event of message.data.events) this.#hub.offer(event);
       };
     }
   }
@@ -108,24 +138,29 @@ export class KvBroker implements Broker {
       if (!event.duplicate) {
         const { duplicate: _, ...plain } = event;
         this.#hub.offer(plain);
-        this.#post(plain);
+        this.#post({ events: [plain], heads: [] });
       }
       return event;
     });
   }
 
   /**
-   * Posts events to the other isolates, one message per microtask: a group commit
-   * resolves its publishes together, so a batch costs one structured clone, not one per event.
+   * Posts events (and the heads their commits wrote) to the other isolates, one
+   * message per microtask: a group commit resolves its publishes together, so a
+   * batch costs one structured clone, not one per event.
    */
-  #post(event: TopicEvent): void {
+  #post(posted: Posted): void {
     if (!this.#channel) return;
-    this.#outbox.push(event);
-    if (this.#outbox.length > 1) return;
+    if (this.#outbox) {
+      this.#outbox.events.push(...posted.events);
+      this.#outbox.heads.push(...posted.heads);
+      return;
+    }
+    this.#outbox = { events: [...posted.events], heads: [...posted.heads] };
     queueMicrotask(() => {
-      const events = this.#outbox;
-      this.#outbox = [];
-      this.#channel?.postMessage(events);
+      const message = this.#outbox;
+      this.#outbox = null;
+      if (message) this.#channel?.postMessage(message);
     });
   }
 

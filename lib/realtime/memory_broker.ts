@@ -32,6 +32,9 @@ class MemoryTopicLog implements TopicLog {
   }
 
   append<T>(topic: string, data: T, options: PublishOptions = {}): Promise<PublishResult<T>> {
+    if (options.writes) {
+      return Promise.reject(new TypeError("KV writes with an event need a KvBroker"));
+    }
     let state = this.topics.get(topic);
     if (!state) {
       state = { epoch: newEpoch(), head: 0, events: [], dedupe: new Map() };

@@ -35,10 +35,26 @@ export interface SubscribeOptions {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * KV writes committed atomically with an event (one round trip for both): e.g.
+ * a notification's record and indexes with its delivery on the user's topic.
+ * Only {@linkcode KvBroker} takes them.
+ */
+export interface EventWrites {
+  /** Mutations `write` adds (counted against Deno KV's 1,000 per atomic operation). */
+  mutations: number;
+  /** About how many bytes `write` adds (counted against the 800 KiB per operation). */
+  bytes: number;
+  /** Adds the writes to the operation that stores `event`; never adds checks. */
+  write(operation: Deno.AtomicOperation, event: TopicEvent): void;
+}
+
 /** Options for {@linkcode Broker.publish}. */
 export interface PublishOptions {
   /** Publishing again with the same key returns the first event instead of a new one. */
   idempotencyKey?: string | undefined;
+  /** Writes for the same commit as the event (not made for a repeat of an idempotency key). */
+  writes?: EventWrites | undefined;
 }
 
 /** The published event and whether it was already there. */
@@ -114,7 +130,7 @@ export interface Broker extends AsyncDisposable {
 /** A publish was refused. */
 export class PublishError extends Error {
   override name = "PublishError";
-  readonly code: "event_too_large" | "invalid_topic" | "duplicate_expired";
+  readonly code: "event_too_large" | "invalid_topic";
   constructor(code: PublishError["code"], message: string) {
     super(message);
     this.code = code;
