@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Broker, KvBroker, MemoryBroker, PublishError, type TopicItem } from "./mod.ts";
+import { type Broker, KvBroker, MemoryBroker, type TopicItem } from "./mod.ts";
 import { countingCommits } from "../kv/testing.ts";
 
 /** Collects `count` items from a subscription. */
