@@ -54,6 +54,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   const metricsSharing = new KvMetricsSharing(kv, metrics, { isolate });
   const rateLimiter = new KvRateLimiter(kv, {
     onReject: (bucket) => metrics.increment("switchboard_rate_limited_total", { bucket }),
+    onError: (error) => log.warn("rate_limit_write_failed", { error }),
   });
   const broker = new KvBroker(kv, {
     broadcastChannel: config.BROADCAST_CHANNEL === "on",
@@ -96,6 +97,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
       connection.close(CLOSE_CODES.serviceRestart, "server restarting, resume");
     }
     await Promise.allSettled([
+      rateLimiter[Symbol.asyncDispose](),
       presence[Symbol.asyncDispose](),
       broker[Symbol.asyncDispose](),
       metricsSharing[Symbol.asyncDispose](),
