@@ -34,9 +34,12 @@ export interface RoundTripCounter {
   /**
    * Runs `work` with every KV operation held back until the previous level of
    * operations completed, and counts the levels it took: the number of
-   * sequential KV round trips on its path. Deterministic, whatever the machine's load.
+   * sequential KV round trips on its path (`eventualRoundTrips`: levels of
+   * eventually consistent reads only). Deterministic, whatever the machine's load.
    */
-  count<T>(work: () => Promise<T>): Promise<{ value: T; roundTrips: number }>;
+  count<T>(
+    work: () => Promise<T>,
+  ): Promise<{ value: T; roundTrips: number; eventualRoundTrips: number }>;
 }
 
 /**
@@ -55,10 +58,30 @@ export interface RoundTripCounter {
  */
 export function roundTripCounter(kv: Deno.Kv): RoundTripCounter {
   let gating = false;
-  let waiting: (() => void)[] = [];
-  const gate = (): Promise<void> =>
-    gating ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve();
-  const gatedList = <T>(source: Deno.KvListIterator<T>, pageSize: number) => {
+  let waiting: { release: () => void; eventual: boolean }[] = [];
+  /** Released operations still running against the real KV. */
+  let running = 0;
+  /** Runs `operation` after the gate; it counts as running from its release until KV answered. */
+  const gated = async <T>(eventual: boolean, operation: () => Promise<T>): Promise<T> => {
+    if (!gating) return await operation();
+    await new Promise<void>((release) =>
+      waiting.push({
+        release: () => {
+          running += 1;
+          release();
+        },
+        eventual,
+      })
+    );
+    try {
+      return await operation();
+    } finally {
+      running -= 1;
+    }
+  };
+  const isEventual = (options: unknown) =>
+    (options as { consistency?: string } | undefined)?.consistency === "eventual";
+  const gatedList = <T>(source: Deno.KvListIterator<T>, pageSize: number, eventual: boolean) => {
     let index = 0;
     let done = false;
     const iterator = {
@@ -66,8 +89,9 @@ export function roundTripCounter(kv: Deno.Kv): RoundTripCounter {
         return source.cursor;
       },
       async next() {
-        if (!done && index % pageSize === 0) await gate();
-        const result = await source.next();
+        const result = !done && index % pageSize === 0
+          ? await gated(eventual, () => source.next())
+          : await source.next();
         if (result.done) done = true;
         else index += 1;
         return result;
@@ -78,35 +102,33 @@ export function roundTripCounter(kv: Deno.Kv): RoundTripCounter {
     };
     return iterator as unknown as Deno.KvListIterator<T>;
   };
-  const gated = new Proxy(kv, {
+  const proxy = new Proxy(kv, {
     get(target, property) {
       switch (property) {
         case "atomic":
           return () => {
             const operation = target.atomic();
             const commit = operation.commit.bind(operation);
-            operation.commit = async () => {
-              await gate();
-              return await commit();
-            };
+            operation.commit = () => gated(false, commit);
             return operation;
           };
         case "get":
         case "getMany":
         case "set":
         case "delete":
-          return async (...args: unknown[]) => {
-            await gate();
+          return (...args: unknown[]) => {
+            const reads = property === "get" || property === "getMany";
             const method = Reflect.get(target, property, target) as (
               ...args: unknown[]
             ) => Promise<unknown>;
-            return await method.apply(target, args);
+            return gated(reads && isEventual(args[1]), () => method.apply(target, args));
           };
         case "list":
           return (selector: Deno.KvListSelector, options: Deno.KvListOptions = {}) =>
             gatedList(
               target.list(selector, options),
               Math.max(1, Math.min(500, options.batchSize ?? options.limit ?? 100)),
+              isEventual(options),
             );
         default: {
           const value = Reflect.get(target, property, target);
@@ -117,7 +139,7 @@ export function roundTripCounter(kv: Deno.Kv): RoundTripCounter {
   });
   const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
   return {
-    kv: gated,
+    kv: proxy,
     async count(work) {
       gating = true;
       let settled = false;
@@ -136,9 +158,12 @@ export function roundTripCounter(kv: Deno.Kv): RoundTripCounter {
         },
       );
       let roundTrips = 0;
+      let eventualRoundTrips = 0;
       let idle = 0;
       try {
         while (true) {
+          // The next level starts once every operation of this one has its answer.
+          while (running > 0) await turn();
           for (let index = 0; index < 5; index++) await turn();
           if (settled) break;
           if (waiting.length === 0) {
@@ -149,17 +174,23 @@ export function roundTripCounter(kv: Deno.Kv): RoundTripCounter {
           }
           const released = waiting;
           waiting = [];
-          roundTrips += 1;
-          for (const release of released) release();
+          // A level of eventual reads only is the cheaper kind of round trip (a local replica).
+          if (released.every((item) => item.eventual)) eventualRoundTrips += 1;
+          else roundTrips += 1;
+          for (const item of released) item.release();
         }
       } finally {
         gating = false;
         const rest = waiting;
         waiting = [];
-        for (const release of rest) release();
+        for (const item of rest) item.release();
       }
       if (failed) throw failure;
-      return { value: value as Awaited<ReturnType<typeof work>>, roundTrips };
+      return {
+        value: value as Awaited<ReturnType<typeof work>>,
+        roundTrips,
+        eventualRoundTrips,
+      };
     },
   };
 }

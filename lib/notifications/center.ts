@@ -11,13 +11,14 @@ import {
   type UserTopicPayload,
 } from "./frames.ts";
 import {
+  isMuted,
   type NotificationRecord,
   type NotificationStatus,
   type Preferences,
   toNotification,
 } from "./record.ts";
 import { RetryDriver } from "./retry.ts";
-import { NotificationStore, type NotificationStoreOptions, runLimited } from "./store.ts";
+import { NotificationStore, type NotificationStoreOptions } from "./store.ts";
 import { NotificationTypes } from "./types.ts";
 import { utf8Bytes } from "../text/mod.ts";
 
@@ -190,9 +191,13 @@ export class NotificationCenter implements AsyncDisposable {
   }
 
   /**
-   * Publishes one notification to each user: stored first (history, audit log),
-   * then published on the user's topic unless muted, then — for `requiresAck` —
-   * re-sent by this isolate until acked. Returns one outcome per distinct user.
+   * Publishes one notification to each user. For each user, the record with its
+   * indexes and the event on the user's topic `user:<userId>` are one atomic
+   * commit: one KV round trip from request to delivery, many users per commit.
+   * A type or group the user muted is stored too, as a `muted` event that no
+   * connection receives. `requiresAck` ones are then re-sent by this isolate
+   * until acked. With an `id`, publishing again stores and sends nothing new
+   * (the topic's idempotency key). Returns one outcome per distinct user.
    */
   async publish(request: PublishRequest): Promise<PublishOutcome[]> {
     const data = this.validate(request);
@@ -200,58 +205,60 @@ export class NotificationCenter implements AsyncDisposable {
     const requiresAck = request.requiresAck ?? false;
     const now = Date.now();
     const firstAt = now + this.#intervalMs;
-    const stored = await this.store.createMany(userIds.map((userId) => ({
-      userId,
-      id: request.id ?? ulid(),
-      type: request.type,
-      data,
-      requiresAck,
-      now,
-      retry: requiresAck
-        ? { owner: this.#retries.owner, firstAt, leaseUntil: firstAt + this.#intervalMs }
-        : undefined,
-    })));
-    // Many at a time: the topic log writes publishes that wait together in shared commits.
-    await runLimited(stored, 64, async ({ record, created }) => {
-      const muted = record.status === "muted";
-      if (!created) {
+    const preferences = await this.store.preferencesOf(userIds);
+    // All at once: the topic log puts the events of many users into shared commits.
+    return await Promise.all(userIds.map(async (userId): Promise<PublishOutcome> => {
+      const muted = isMuted(preferences.get(userId) ?? null, request.type, data);
+      const { record, writes } = this.store.prepare({
+        userId,
+        id: request.id ?? ulid(),
+        type: request.type,
+        data,
+        requiresAck,
+        now,
+        muted,
+        retry: requiresAck
+          ? { owner: this.#retries.owner, firstAt, leaseUntil: firstAt + this.#intervalMs }
+          : undefined,
+      });
+      const payload: StoredNotification = {
+        kind: muted ? "muted" : "notification",
+        notification: toNotification(record),
+      };
+      const event = await this.#deps.broker.publish(userTopic(userId), payload, {
+        idempotencyKey: request.id === undefined ? undefined : `notification:${request.id}`,
+        writes,
+      });
+      if (event.duplicate) {
         this.#count("duplicate");
-        // Publishing again with the same key heals a crash between storing and publishing.
-        if (!muted) await this.#publishNotification(record);
-        return;
+        const stored: unknown = event.data;
+        const first =
+          isPayload(stored) && (stored.kind === "notification" || stored.kind === "muted")
+            ? stored
+            : payload;
+        return {
+          userId,
+          id: first.notification.id,
+          duplicate: true,
+          muted: first.kind === "muted",
+        };
       }
       if (muted) {
         this.#count("muted");
-        return;
-      }
-      await this.#publishNotification(record);
-      this.#count("published");
-      this.#deps.metrics?.increment("switchboard_publishes_total", { kind: "notifications" });
-      if (record.nextRetryAt !== null) {
-        this.#retries.track(record.userId, record.id, record.nextRetryAt);
+      } else {
+        this.#count("published");
+        this.#deps.metrics?.increment("switchboard_publishes_total", { kind: "notifications" });
+        if (record.nextRetryAt !== null) {
+          this.#retries.track(record.userId, record.id, record.nextRetryAt);
+        }
       }
       if (Math.random() < this.#trimChance) {
-        this.store.trim(record.userId).catch((error) =>
+        this.store.trim(userId).catch((error) =>
           this.#deps.log?.warn("notification_trim_failed", { error })
         );
       }
-    });
-    return stored.map(({ record, created }) => ({
-      userId: record.userId,
-      id: record.id,
-      duplicate: !created,
-      muted: record.status === "muted",
+      return { userId, id: record.id, duplicate: false, muted };
     }));
-  }
-
-  async #publishNotification(record: NotificationRecord): Promise<void> {
-    const payload: UserTopicPayload = {
-      kind: "notification",
-      notification: toNotification(record),
-    };
-    await this.#deps.broker.publish(userTopic(record.userId), payload, {
-      idempotencyKey: `notification:${record.id}`,
-    });
   }
 
   async #resend(record: NotificationRecord, attempt: number): Promise<void> {
@@ -351,7 +358,7 @@ export class NotificationCenter implements AsyncDisposable {
             : undefined,
         onDelivered: (event) => {
           const payload = event.data;
-          if (isPayload(payload) && payload.kind !== "read") {
+          if (isPayload(payload) && (payload.kind === "notification" || payload.kind === "retry")) {
             seen.add(payload.notification.id);
             this.noteDelivered(userId, payload.notification.id);
             this.#count("delivered");
@@ -444,11 +451,14 @@ export class NotificationCenter implements AsyncDisposable {
   }
 }
 
+/** A notification as its user's topic stores it (sent, or muted). */
+type StoredNotification = Extract<UserTopicPayload, { kind: "notification" | "muted" }>;
+
 function isPayload(value: unknown): value is UserTopicPayload {
   if (typeof value !== "object" || value === null) return false;
   const kind = (value as { kind?: unknown }).kind;
   if (kind === "read") return Array.isArray((value as { ids?: unknown }).ids);
-  if (kind !== "notification" && kind !== "retry") return false;
+  if (kind !== "notification" && kind !== "retry" && kind !== "muted") return false;
   const notification = (value as { notification?: unknown }).notification;
   return typeof notification === "object" && notification !== null &&
     typeof (notification as { id?: unknown }).id === "string" &&

@@ -1,20 +1,21 @@
 import assert from "node:assert/strict";
-import { MemoryBroker, type TopicEvent } from "../realtime/mod.ts";
+import { KvBroker, type TopicEvent } from "../realtime/mod.ts";
 import { NotificationCenter, type NotificationDeps } from "./center.ts";
 import { NotificationError } from "./errors.ts";
+import { roundTripCounter } from "../kv/testing.ts";
 import type { UserTopicPayload } from "./frames.ts";
 
 const INTERVAL = 60;
 
 interface World {
   kv: Deno.Kv;
-  broker: MemoryBroker;
+  broker: KvBroker;
   deps(isolate: string): NotificationDeps;
 }
 
 async function withWorld(fn: (world: World) => Promise<void>): Promise<void> {
   const kv = await Deno.openKv(":memory:");
-  const broker = new MemoryBroker();
+  const broker = new KvBroker(kv, { channelName: `center-${crypto.randomUUID()}` });
   try {
     await fn({
       kv,
@@ -27,14 +28,16 @@ async function withWorld(fn: (world: World) => Promise<void>): Promise<void> {
       }),
     });
   } finally {
+    await broker[Symbol.asyncDispose]();
     kv.close();
   }
 }
 
 /** Everything on a user's topic so far. */
-async function topicEvents(broker: MemoryBroker, userId: string): Promise<UserTopicPayload[]> {
+/** What a user's topic delivers so far (muted notifications are stored there but never sent). */
+async function topicEvents(broker: KvBroker, userId: string): Promise<UserTopicPayload[]> {
   const events: TopicEvent<UserTopicPayload>[] = await broker.history(`user:${userId}`);
-  return events.map((event) => event.data);
+  return events.map((event) => event.data).filter((payload) => payload.kind !== "muted");
 }
 
 async function waitUntil<T>(check: () => Promise<T | null | false>, timeoutMs = 5000): Promise<T> {
@@ -239,4 +242,42 @@ Deno.test("markRead() publishes a read event with the new unread count", async (
     assert.deepEqual(reads.map((event) => event.kind === "read" && event.unreadCount), [2, 0]);
     assert.deepEqual(reads.map((event) => event.kind === "read" && event.all), [false, true]);
   });
+});
+
+Deno.test("publish() costs one KV round trip (plus an eventual read of preferences) to a user whose topic head is known, and two to 300 users whose heads are not", async () => {
+  const raw = await Deno.openKv(":memory:");
+  const counter = roundTripCounter(raw);
+  // As many commits in flight as a slow (remote) KV gets; locally KvBroker measures that itself.
+  const broker = new KvBroker(counter.kv, {
+    channelName: `center-${crypto.randomUUID()}`,
+    commitsInFlight: 100,
+  });
+  try {
+    await using center = new NotificationCenter({
+      kv: counter.kv,
+      broker,
+      isolate: "a",
+      config: { NOTIFY_MAX_RECIPIENTS: 1000 },
+    }, { sweep: false, trimChance: 0 });
+    // A subscriber makes this isolate read (and then follow) the head of the user's topic.
+    await broker.head("user:ada");
+    const one = await counter.count(() =>
+      center.publish({ userIds: ["ada"], type: "success", data: { message: "hi" } })
+    );
+    assert.deepEqual([one.roundTrips, one.eventualRoundTrips], [1, 1]);
+    const users = Array.from({ length: 300 }, (_, index) => `u${index}`);
+    const many = await counter.count(() =>
+      center.publish({ userIds: users, type: "success", data: { message: "all" } })
+    );
+    assert.equal(many.value.length, 300);
+    assert.deepEqual([many.roundTrips, many.eventualRoundTrips], [2, 1], "heads, then commits");
+    const again = await counter.count(() =>
+      center.publish({ userIds: users, type: "success", data: { message: "again" } })
+    );
+    assert.deepEqual([again.roundTrips, again.eventualRoundTrips], [1, 1]);
+    assert.equal((await center.store.history("u299")).items.length, 2);
+  } finally {
+    await broker[Symbol.asyncDispose]();
+    raw.close();
+  }
 });

@@ -17,6 +17,8 @@ export interface Notification {
 /** What the user topic `user:<userId>` carries. */
 export type UserTopicPayload =
   | { kind: "notification"; notification: Notification }
+  /** Stored for history and idempotency, never sent: the user muted its type or group. */
+  | { kind: "muted"; notification: Notification }
   | { kind: "retry"; notification: Notification; attempt: number }
   | { kind: "read"; ids: string[]; all: boolean; unreadCount: number };
 
@@ -57,13 +59,15 @@ export const ACKED_FRAME = "notification.acked";
  */
 export const ERROR_TYPE_EVENT = "notification.error";
 
-/** The frame for a topic payload; `cursor` is the event's resume cursor. */
+/** The frame for a topic payload (null: not sent); `cursor` is the event's resume cursor. */
 export function frameForPayload(
   payload: UserTopicPayload,
   cursor?: string,
-): NotificationFrame | ReadFrame {
+): NotificationFrame | ReadFrame | null {
   const position = cursor === undefined ? {} : { cursor };
   switch (payload.kind) {
+    case "muted":
+      return null;
     case "notification":
       return { ...payload.notification, ...position };
     case "retry":

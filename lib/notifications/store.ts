@@ -1,7 +1,8 @@
 import { monotonicFactory } from "ulid";
 import { z } from "zod";
 import { retryWhileBusy } from "../kv/mod.ts";
-import { retentionFor } from "../realtime/mod.ts";
+import { type EventWrites, retentionFor } from "../realtime/mod.ts";
+import { utf8Bytes } from "../text/mod.ts";
 import {
   DUE_PREFIX,
   dueKey,
@@ -19,7 +20,6 @@ import {
 } from "./_keys.ts";
 import { NotificationError } from "./errors.ts";
 import {
-  isMuted,
   type NotificationRecord,
   notificationRecordSchema,
   type NotificationStatus,
@@ -35,13 +35,15 @@ export interface NotificationStoreOptions {
   maxHistory?: number;
 }
 
-/** What {@linkcode NotificationStore.create} stores. */
+/** What {@linkcode NotificationStore.prepare} stores. */
 export interface CreateInput {
   userId: string;
   id: string;
   type: string;
   data: Record<string, unknown>;
   requiresAck: boolean;
+  /** The user muted it: stored with status `muted`, never pushed or re-sent. Default false. */
+  muted?: boolean;
   /** Milliseconds since the epoch (default now). */
   now?: number;
   /** For `requiresAck`: who drives the retries, when the first re-send is due, and the lease end. */
@@ -103,109 +105,81 @@ export class NotificationStore {
   }
 
   /**
-   * Stores a new notification, unless one with the same id exists for the user
-   * (then that one is returned with `created: false`: publishing is idempotent).
-   * Reads the user's preferences in the same round trip: a muted one is stored
-   * with status `muted` and never pushed.
+   * A new notification's record and the KV writes that store it with its
+   * indexes (history, unread, audit log; for `requiresAck` also the unacked
+   * index, the first due retry and the retry lease). They are committed in the
+   * same atomic operation as the notification's event on the user's topic (see
+   * `NotificationCenter.publish`): storing and delivering cost one round trip.
    */
-  async create(input: CreateInput): Promise<{ record: NotificationRecord; created: boolean }> {
-    return (await this.createMany([input]))[0]!;
+  prepare(input: CreateInput): { record: NotificationRecord; writes: EventWrites } {
+    const now = input.now ?? Date.now();
+    const muted = input.muted ?? false;
+    const retry = input.requiresAck && !muted ? input.retry : undefined;
+    const seq = nextSeq(now);
+    const record: NotificationRecord = {
+      id: input.id,
+      userId: input.userId,
+      type: input.type,
+      data: input.data,
+      timestamp: iso(now),
+      requiresAck: input.requiresAck,
+      read: false,
+      readAt: null,
+      status: muted ? "muted" : "pending",
+      sentAt: muted ? null : iso(now),
+      deliveredAt: null,
+      acknowledged: false,
+      acknowledgedAt: null,
+      retryCount: 0,
+      lastRetryAt: null,
+      seq,
+      nextRetryAt: retry?.firstAt ?? null,
+    };
+    const expireIn = this.#maxAgeMs;
+    const unacked = input.requiresAck && !muted;
+    const writes: EventWrites = {
+      mutations: 4 + (unacked ? 1 : 0) + (retry ? 2 : 0),
+      bytes: utf8Bytes(JSON.stringify(record.data) ?? "") + 1024,
+      write: (operation) => {
+        operation
+          .set(recordKey(input.userId, input.id), record, { expireIn })
+          .set(historyKey(input.userId, seq), input.id, { expireIn })
+          .set(unreadKey(input.userId, seq), { id: input.id, at: now }, { expireIn })
+          .set(logKey(seq, input.userId), input.id, { expireIn });
+        if (unacked) operation.set(pendingKey(input.userId, seq), input.id, { expireIn });
+        if (retry) {
+          const lease: RetryLease = { owner: retry.owner, expiresAt: retry.leaseUntil };
+          operation.set(dueKey(retry.firstAt, input.userId, input.id), true, { expireIn })
+            .set(leaseKey(input.userId, input.id), lease, { expireIn });
+        }
+      },
+    };
+    return { record, writes };
   }
 
   /**
-   * {@linkcode create} for many notifications at once: five per KV round trip
-   * and commit (a commit that meets a concurrent writer is redone one by one).
+   * The preferences of several users in one round trip: an eventually consistent
+   * read (a local replica on Deno Deploy), since a preference changed a moment
+   * ago reaching the next publish a moment late is harmless.
    */
-  async createMany(
-    inputs: readonly CreateInput[],
-  ): Promise<{ record: NotificationRecord; created: boolean }[]> {
-    const results: { record: NotificationRecord; created: boolean }[] = new Array(inputs.length);
-    let pending = inputs.map((_, index) => index);
-    for (let attempt = 0; attempt < 20 && pending.length > 0; attempt++) {
-      const chunkSize = attempt === 0 ? 5 : 1;
-      const chunks: number[][] = [];
-      for (let start = 0; start < pending.length; start += chunkSize) {
-        chunks.push(pending.slice(start, start + chunkSize));
-      }
-      const failed: number[] = [];
-      await runLimited(chunks, 4, async (chunk) => {
-        if (!await this.#createChunk(inputs, chunk, results)) failed.push(...chunk);
-      });
-      pending = failed;
+  async preferencesOf(userIds: readonly string[]): Promise<Map<string, Preferences>> {
+    const found = new Map<string, Preferences>();
+    const chunks: string[][] = [];
+    for (let start = 0; start < userIds.length; start += 10) {
+      chunks.push(userIds.slice(start, start + 10));
     }
-    if (pending.length > 0) {
-      throw new Error(
-        `Cannot store ${pending.length} notification(s): too many concurrent writers`,
+    await Promise.all(chunks.map(async (chunk) => {
+      const entries = await retryWhileBusy(() =>
+        this.#kv.getMany(chunk.map((userId) => preferencesKey(userId)), {
+          consistency: "eventual",
+        })
       );
-    }
-    return results;
-  }
-
-  async #createChunk(
-    inputs: readonly CreateInput[],
-    chunk: number[],
-    results: { record: NotificationRecord; created: boolean }[],
-  ): Promise<boolean> {
-    const keys = chunk.flatMap((index) => {
-      const input = inputs[index]!;
-      return [recordKey(input.userId, input.id), preferencesKey(input.userId)];
-    });
-    const entries = await retryWhileBusy(() => this.#kv.getMany(keys));
-    const operation = this.#kv.atomic();
-    const created: [number, NotificationRecord][] = [];
-    chunk.forEach((index, position) => {
-      const input = inputs[index]!;
-      const now = input.now ?? Date.now();
-      const existing = entries[position * 2]!;
-      const found = existing.value ? parseRecord(existing.value) : null;
-      if (found && !this.#expired(found, now)) {
-        results[index] = { record: found, created: false };
-        return;
-      }
-      const preferences = parsePreferences(entries[position * 2 + 1]!.value);
-      const muted = isMuted(preferences, input.type, input.data);
-      const retry = input.requiresAck && !muted ? input.retry : undefined;
-      const seq = nextSeq(now);
-      const record: NotificationRecord = {
-        id: input.id,
-        userId: input.userId,
-        type: input.type,
-        data: input.data,
-        timestamp: iso(now),
-        requiresAck: input.requiresAck,
-        read: false,
-        readAt: null,
-        status: muted ? "muted" : "pending",
-        sentAt: muted ? null : iso(now),
-        deliveredAt: null,
-        acknowledged: false,
-        acknowledgedAt: null,
-        retryCount: 0,
-        lastRetryAt: null,
-        seq,
-        nextRetryAt: retry?.firstAt ?? null,
-      };
-      const expireIn = this.#maxAgeMs;
-      operation.check(existing)
-        .set(recordKey(input.userId, input.id), record, { expireIn })
-        .set(historyKey(input.userId, seq), input.id, { expireIn })
-        .set(unreadKey(input.userId, seq), { id: input.id, at: now }, { expireIn })
-        .set(logKey(seq, input.userId), input.id, { expireIn });
-      if (input.requiresAck && !muted) {
-        operation.set(pendingKey(input.userId, seq), input.id, { expireIn });
-      }
-      if (retry) {
-        const lease: RetryLease = { owner: retry.owner, expiresAt: retry.leaseUntil };
-        operation.set(dueKey(retry.firstAt, input.userId, input.id), true, { expireIn })
-          .set(leaseKey(input.userId, input.id), lease, { expireIn });
-      }
-      created.push([index, record]);
-    });
-    if (created.length === 0) return true;
-    const result = await retryWhileBusy(() => operation.commit());
-    if (!result.ok) return false;
-    for (const [index, record] of created) results[index] = { record, created: true };
-    return true;
+      chunk.forEach((userId, index) => {
+        const preferences = parsePreferences(entries[index]!.value);
+        if (preferences) found.set(userId, preferences);
+      });
+    }));
+    return found;
   }
 
   /** One record, or null when there is none (or it expired). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { NotificationStore } from "./store.ts";
+import { type CreateInput, NotificationStore } from "./store.ts";
+import type { NotificationRecord } from "./record.ts";
 
 async function withStore(
   fn: (store: NotificationStore, kv: Deno.Kv) => Promise<void>,
@@ -15,41 +16,61 @@ async function withStore(
 
 const message = (text: string) => ({ message: text });
 
-Deno.test("create() is idempotent by id per user", async () => {
-  await withStore(async (store) => {
-    const first = await store.create({
+/** Stores a notification as the center does, without a topic: its prepared writes, committed. */
+async function create(
+  store: NotificationStore,
+  kv: Deno.Kv,
+  input: CreateInput,
+): Promise<{ record: NotificationRecord }> {
+  const { record, writes } = store.prepare(input);
+  const operation = kv.atomic();
+  writes.write(operation, {
+    topic: `user:${input.userId}`,
+    offset: 1,
+    epoch: "e",
+    time: 0,
+    data: null,
+  });
+  assert.ok((await operation.commit()).ok);
+  return { record };
+}
+
+Deno.test("prepare() writes the record and its indexes per user; preferencesOf() reads many users at once", async () => {
+  await withStore(async (store, kv) => {
+    const { writes } = store.prepare({
       userId: "ada",
       id: "n1",
       type: "success",
       data: message("a"),
-      requiresAck: false,
+      requiresAck: true,
+      retry: { owner: "o", firstAt: Date.now() + 1000, leaseUntil: Date.now() + 2000 },
     });
-    const again = await store.create({
-      userId: "ada",
-      id: "n1",
-      type: "success",
-      data: message("changed"),
-      requiresAck: false,
-    });
-    assert.equal(first.created, true);
-    assert.equal(again.created, false);
-    assert.equal(again.record.data.message, "a");
-    const other = await store.create({
+    const operation = kv.atomic();
+    writes.write(operation, { topic: "user:ada", offset: 1, epoch: "e", time: 0, data: null });
+    assert.ok((await operation.commit()).ok);
+    let mutations = 0;
+    for await (const _ of kv.list({ prefix: ["notify"] })) mutations += 1;
+    assert.equal(mutations, writes.mutations, "the announced mutation count is exact");
+    await create(store, kv, {
       userId: "bob",
       id: "n1",
       type: "success",
       data: message("b"),
       requiresAck: false,
     });
-    assert.equal(other.created, true, "ids are per user");
     assert.equal((await store.history("ada")).items.length, 1);
+    assert.equal((await store.history("bob")).items[0]!.data.message, "b", "ids are per user");
+    await store.setPreferences("bob", { muted: ["error"], mutedGroups: [] });
+    const preferences = await store.preferencesOf(["ada", "bob", "cy"]);
+    assert.deepEqual([...preferences.keys()], ["bob"]);
+    assert.deepEqual(preferences.get("bob")!.muted, ["error"]);
   });
 });
 
 Deno.test("history() pages newest first; read state and the unread count follow markRead", async () => {
-  await withStore(async (store) => {
+  await withStore(async (store, kv) => {
     for (let index = 1; index <= 7; index++) {
-      await store.create({
+      await create(store, kv, {
         userId: "ada",
         id: `n${index}`,
         type: "success",
@@ -79,27 +100,28 @@ Deno.test("history() pages newest first; read state and the unread count follow 
   });
 });
 
-Deno.test("muted types are stored with status muted and not indexed as waiting for an ack", async () => {
-  await withStore(async (store) => {
-    await store.setPreferences("ada", { muted: ["error"], mutedGroups: ["g1"] });
-    const muted = await store.create({
+Deno.test("muted notifications are stored with status muted and not indexed as waiting for an ack", async () => {
+  await withStore(async (store, kv) => {
+    const muted = await create(store, kv, {
       userId: "ada",
       id: "m1",
       type: "error",
       data: message("x"),
       requiresAck: true,
+      muted: true,
     });
     assert.equal(muted.record.status, "muted");
     assert.equal(muted.record.sentAt, null);
-    const group = await store.create({
+    const group = await create(store, kv, {
       userId: "ada",
       id: "m2",
       type: "group.member.joined",
       data: { groupId: "g1", groupName: "G", member: { userId: "x" } },
       requiresAck: false,
+      muted: true,
     });
     assert.equal(group.record.status, "muted");
-    const loud = await store.create({
+    const loud = await create(store, kv, {
       userId: "ada",
       id: "l1",
       type: "success",
@@ -112,22 +134,22 @@ Deno.test("muted types are stored with status muted and not indexed as waiting f
 });
 
 Deno.test("acknowledge() and markDelivered() move the status; the log filters by user, type, status", async () => {
-  await withStore(async (store) => {
-    await store.create({
+  await withStore(async (store, kv) => {
+    await create(store, kv, {
       userId: "ada",
       id: "a",
       type: "success",
       data: message("1"),
       requiresAck: true,
     });
-    await store.create({
+    await create(store, kv, {
       userId: "ada",
       id: "b",
       type: "error",
       data: message("2"),
       requiresAck: false,
     });
-    await store.create({
+    await create(store, kv, {
       userId: "bob",
       id: "c",
       type: "success",
@@ -168,9 +190,9 @@ Deno.test("acknowledge() and markDelivered() move the status; the log filters by
 });
 
 Deno.test("trim() keeps the newest maxHistory notifications and their indexes", async () => {
-  await withStore(async (store) => {
+  await withStore(async (store, kv) => {
     for (let index = 1; index <= 6; index++) {
-      await store.create({
+      await create(store, kv, {
         userId: "ada",
         id: `n${index}`,
         type: "success",
@@ -193,9 +215,9 @@ Deno.test("trim() keeps the newest maxHistory notifications and their indexes", 
 });
 
 Deno.test("a retry lease is claimed by one driver at a time and only after it ran out", async () => {
-  await withStore(async (store) => {
+  await withStore(async (store, kv) => {
     const now = Date.now();
-    await store.create({
+    await create(store, kv, {
       userId: "ada",
       id: "r",
       type: "success",
@@ -234,9 +256,9 @@ Deno.test("a retry lease is claimed by one driver at a time and only after it ra
 });
 
 Deno.test("a re-send whose ack arrived before it was recorded still counts in retryCount", async () => {
-  await withStore(async (store) => {
+  await withStore(async (store, kv) => {
     const now = Date.now();
-    await store.create({
+    await create(store, kv, {
       userId: "ada",
       id: "raced",
       type: "success",
@@ -266,39 +288,10 @@ Deno.test("a re-send whose ack arrived before it was recorded still counts in re
   });
 });
 
-Deno.test("createMany() stores many in few commits and returns the existing one for a repeated id", async () => {
-  await withStore(async (store) => {
-    await store.create({
-      userId: "u3",
-      id: "same",
-      type: "success",
-      data: message("old"),
-      requiresAck: false,
-    });
-    const results = await store.createMany(
-      Array.from({ length: 12 }, (_, index) => ({
-        userId: `u${index}`,
-        id: "same",
-        type: "success",
-        data: message("new"),
-        requiresAck: false,
-      })),
-    );
-    assert.equal(results.length, 12);
-    assert.deepEqual(
-      results.map((result) => result.record.userId),
-      Array.from({ length: 12 }, (_, index) => `u${index}`),
-    );
-    assert.equal(results.filter((result) => !result.created).length, 1);
-    assert.equal(results[3]!.record.data.message, "old");
-    assert.equal((await store.log()).entries.length, 12);
-  });
-});
-
 Deno.test("markDeliveredMany() records only first deliveries and keeps acks", async () => {
-  await withStore(async (store) => {
+  await withStore(async (store, kv) => {
     for (const id of ["a", "b", "c"]) {
-      await store.create({
+      await create(store, kv, {
         userId: "ada",
         id,
         type: "success",

@@ -191,6 +191,7 @@ export class KvTopicLog implements TopicLog {
   /** Topics that can start a commit now, in arrival order. */
   #ready = new Set<TopicState>();
   #inFlight = 0;
+  #pumpScheduled = false;
 
   constructor(kv: Deno.Kv, options: KvTopicLogOptions = {}) {
     this.#kv = kv;
@@ -234,7 +235,14 @@ export class KvTopicLog implements TopicLog {
         reject,
       } as Pending);
       this.#consider(state);
-      this.#pump();
+      // Once per microtask: publishes made in one go (a fan-out) form full groups first.
+      if (!this.#pumpScheduled) {
+        this.#pumpScheduled = true;
+        queueMicrotask(() => {
+          this.#pumpScheduled = false;
+          this.#pump();
+        });
+      }
     });
   }
 
@@ -325,6 +333,8 @@ export class KvTopicLog implements TopicLog {
         this.#inFlight -= 1;
         this.#pump();
       });
+      // Prepared now (a known head needs no read): topics that can pipeline more stay ready.
+      for (const batch of group) this.#consider(batch.state);
     }
   }
 
@@ -388,8 +398,6 @@ export class KvTopicLog implements TopicLog {
       group.push({ state, flight, basis });
       if (solo) break;
     }
-    // Topics that can pipeline more commits stay ready.
-    for (const batch of group) this.#consider(batch.state);
     return group;
   }
 
