@@ -64,6 +64,10 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     },
     onResume: (topic) =>
       metrics.increment("switchboard_resumes_total", { kind: topic.split(":")[0]! }),
+    onCommit: ({ outcome, basis, events }) => {
+      metrics.increment("switchboard_topic_commits_total", { outcome, basis });
+      metrics.increment("switchboard_topic_commit_events_total", { outcome }, events);
+    },
   });
   metricsSharing.setDetails((): IsolateDetails => ({
     topics: broker.stats().slice(0, 50),

@@ -379,6 +379,10 @@ async function main(): Promise<void> {
   await bare.stop();
   const switchboard = await switchboardTarget(options.connections);
   results.push(await measure(switchboard, options));
+  if (Deno.args.includes("--show-metrics")) {
+    const text = await (await fetch(`${switchboard.server.url}/metrics`)).text();
+    console.error(text.split("\n").filter((line) => /topic_commit|rate_limited/.test(line)).join("\n"));
+  }
   await switchboard.stop();
 
   const [baseline, ours] = results as [TargetResult, TargetResult];

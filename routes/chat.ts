@@ -81,7 +81,18 @@ export function chatRoutes(ctx: AppContext): Hono {
     const since = resumePosition(c);
     const claims = await requireStreamToken(c, ctx);
     requireRead(claims);
-    const lease = await occupancy.reserve(channelId, ctx.config.CHANNEL_MAX_CONNECTIONS);
+    // The place in the channel and what initial_state needs are read at the same time.
+    const [reserved, prepared] = await Promise.allSettled([
+      occupancy.reserve(channelId, ctx.config.CHANNEL_MAX_CONNECTIONS),
+      chat.prepareJoin(channelId, { resume: since !== null }),
+    ]);
+    if (reserved.status === "rejected") throw reserved.reason;
+    const lease = reserved.value;
+    if (prepared.status === "rejected") {
+      await lease?.release();
+      throw prepared.reason;
+    }
+    const joining = prepared.value;
     if (!lease) {
       ctx.metrics.increment("switchboard_chat_refused_total", { reason: "channel_full" });
       throw new ApiError(
@@ -111,7 +122,7 @@ export function chatRoutes(ctx: AppContext): Hono {
             onDelivered: () => deliveries.add(),
             onError: (error, where) => ctx.log.warn("chat_stream_failed", { where, error }),
           });
-          await session.open();
+          await session.open(joining);
         },
         onFrame: async (_connection, frame) => {
           await session?.handle(frame);

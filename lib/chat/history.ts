@@ -33,8 +33,11 @@ export interface LatestMessages {
 }
 
 /**
- * The newest `limit` messages, oldest first. The head is read first, so a
- * stream started after `position` misses nothing and repeats nothing.
+ * The newest `limit` messages, oldest first, and the position a stream continues
+ * from so that it misses nothing and repeats nothing: the newest listed message
+ * (the list and a head read run together, one round trip). Only when the list is
+ * empty while the channel has a head (a message arriving between the two, or
+ * every message expired) is the log read again up to that head.
  */
 export async function latestMessages(
   broker: Broker,
@@ -42,18 +45,24 @@ export async function latestMessages(
   options: { limit: number },
 ): Promise<LatestMessages> {
   const topic = channelTopic(channelId);
-  const head = await broker.head(topic);
-  if (!head) return { messages: [], position: null, historyBefore: null };
-  const events = await broker.history(topic, {
-    before: head.offset + 1,
-    reverse: true,
-    limit: options.limit + 1,
-  });
+  let [head, events] = await Promise.all([
+    broker.head(topic),
+    broker.history(topic, { reverse: true, limit: options.limit + 1 }),
+  ]);
+  if (!head && events.length === 0) return { messages: [], position: null, historyBefore: null };
+  if (events.length === 0 && head) {
+    events = await broker.history(topic, {
+      before: head.offset + 1,
+      reverse: true,
+      limit: options.limit + 1,
+    });
+  }
+  const newest = events[0];
   const page = events.slice(0, options.limit).reverse();
   const oldest = page[0];
   return {
     messages: messagesOf(page),
-    position: head,
+    position: newest ? { offset: newest.offset, epoch: newest.epoch } : head,
     historyBefore: events.length > options.limit && oldest ? formatCursor(oldest) : null,
   };
 }

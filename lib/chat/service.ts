@@ -1,6 +1,6 @@
 import { ulid } from "ulid";
 import { type Broker, formatCursor, type Position } from "../realtime/mod.ts";
-import type { Presence } from "../presence/mod.ts";
+import { type Presence, presenceTopic } from "../presence/mod.ts";
 import { ChatError } from "./errors.ts";
 import {
   channelTopic,
@@ -47,6 +47,16 @@ export interface TypingSignal {
   userId: string;
   username: string;
   isTyping: boolean;
+}
+
+/** What a connection needs before its `initial_state`, read in one round trip. */
+export interface JoinState {
+  /** Where the channel's presence topic is: presence events after it follow. */
+  presenceStart: Position | null;
+  /** Who was online (before this connection entered). */
+  onlineUsers: OnlineUser[];
+  /** The newest messages and where the stream continues; null for a resuming connection. */
+  latest: LatestMessages | null;
 }
 
 /** Options of {@linkcode ChatService}. */
@@ -145,6 +155,21 @@ export class ChatService implements Disposable {
       cursor: formatCursor(event),
       duplicate: event.duplicate,
     };
+  }
+
+  /**
+   * Reads what a new connection's `initial_state` needs, all at once (one KV round
+   * trip): the presence topic's position, who is online, and (unless it resumes)
+   * the newest messages.
+   */
+  async prepareJoin(channelId: string, options: { resume?: boolean } = {}): Promise<JoinState> {
+    requireChannel(channelId);
+    const [presenceStart, onlineUsers, latest] = await Promise.all([
+      this.broker.head(presenceTopic(channelScope(channelId))),
+      this.online(channelId),
+      options.resume ? null : this.latest(channelId),
+    ]);
+    return { presenceStart, onlineUsers, latest };
   }
 
   /** A typing change of a user (throttled; stops by itself after the timeout). */

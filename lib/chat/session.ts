@@ -6,7 +6,27 @@ import { channelTopic, messageOf } from "./history.ts";
 import type { ChatServerFrame } from "./protocol.ts";
 import { TYPING_TIMEOUT_MS } from "./protocol.ts";
 import type { ChatClientFrame } from "./schemas.ts";
-import { channelScope, type ChatService, type TypingSignal } from "./service.ts";
+import { channelScope, type ChatService, type JoinState, type TypingSignal } from "./service.ts";
+import type { OnlineUser } from "./protocol.ts";
+
+/** The online list read before this connection entered presence, with its user in it. */
+function withUser(online: OnlineUser[], participant: ChatParticipant): OnlineUser[] {
+  const own = online.find((user) => user.userId === participant.userId);
+  if (own) {
+    return online.map((user) =>
+      user === own ? { ...user, status: "online", connections: user.connections + 1 } : user
+    );
+  }
+  return [
+    ...online,
+    {
+      userId: participant.userId,
+      username: participant.username,
+      status: "online",
+      connections: 1,
+    },
+  ];
+}
 
 /** The user behind a connection, from their token. */
 export interface ChatParticipant {
@@ -75,7 +95,7 @@ export class ChatSession {
   #chat: ChatService;
   #connection: Connection;
   #options: ChatSessionOptions;
-  #presence: PresenceHandle | null = null;
+  #presence: Promise<PresenceHandle | null> | null = null;
   #closed = false;
   #inFlight = new Set<Promise<void>>();
 
@@ -102,30 +122,34 @@ export class ChatSession {
     throw error;
   }
 
-  /** Enters presence, sends `initial_state`, then starts the streams. */
-  async open(): Promise<void> {
+  /**
+   * Sends `initial_state` and starts the streams; enters presence meanwhile (off
+   * the path to `initial_state`: the user is added to its list here). `joining`
+   * is what {@linkcode ChatService.prepareJoin} read, maybe while the route
+   * waited for a place in the channel; read now when not given.
+   */
+  async open(joining?: JoinState): Promise<void> {
     const { channelId, participant } = this.#options;
     const { broker } = this.#chat;
-    const scope = channelScope(channelId);
-    const presenceStart = await broker.head(presenceTopic(scope));
-    this.#presence = await this.#chat.presence.enter(scope, {
+    const resumeFrom = this.#options.since ?? null;
+    const join = joining ??
+      await this.#chat.prepareJoin(channelId, { resume: resumeFrom !== null });
+    if (this.#closed) return;
+    this.#presence = this.#chat.presence.enter(channelScope(channelId), {
       userId: participant.userId,
       name: participant.username,
       connectionId: this.#connection.id,
+    }).catch((error) => {
+      this.#options.onError?.(error, "presence");
+      return null;
     });
-    if (this.#closed) {
-      await this.#presence.leave();
-      return;
-    }
-    const onlineUsers = await this.#chat.online(channelId);
-    const resumeFrom = this.#options.since ?? null;
-    const latest = resumeFrom ? null : await this.#chat.latest(channelId);
+    const latest = resumeFrom ? null : join.latest;
     const you = { ...participant };
     this.#send({
       type: "initial_state",
       channelId,
       messages: latest?.messages ?? [],
-      onlineUsers,
+      onlineUsers: withUser(join.onlineUsers, participant),
       ...(latest ? { cursor: latest.position ? formatCursor(latest.position) : "0" } : {}),
       historyBefore: latest?.historyBefore ?? null,
       resumed: resumeFrom !== null,
@@ -139,7 +163,7 @@ export class ChatSession {
       toFrame: messageFrame,
       onDelivered: this.#options.onDelivered,
     }).catch((error) => this.#options.onError?.(error, "messages"));
-    void this.#followPresence(presenceStart ?? { offset: 0, epoch: "" })
+    void this.#followPresence(join.presenceStart ?? { offset: 0, epoch: "" })
       .catch((error) => this.#options.onError?.(error, "presence"));
     void this.#followTyping().catch((error) => this.#options.onError?.(error, "typing"));
   }
@@ -215,7 +239,7 @@ export class ChatSession {
         this.#chat.typing({ channelId, ...participant }, frame.isTyping);
         return;
       case "presence":
-        await this.#presence?.setStatus(frame.status);
+        await (await this.#presence)?.setStatus(frame.status);
         return;
       case "sync": {
         try {
@@ -248,6 +272,6 @@ export class ChatSession {
     this.#closed = true;
     await Promise.allSettled([...this.#inFlight]);
     this.#chat.stopTyping(this.#options.channelId, this.#options.participant.userId);
-    await this.#presence?.leave();
+    await (await this.#presence)?.leave();
   }
 }

@@ -59,8 +59,11 @@ export class KvPresence implements Presence {
     };
     const handleKey = `${scope}\u0000${entry.connectionId}`;
     this.#handles.set(handleKey, { scope, entry: stored, connectionId: entry.connectionId });
-    await this.#write(scope, entry.connectionId, stored);
-    await this.#claimJoin(scope, stored);
+    // The entry and the claim of the "online" marker go out together (one round trip).
+    await Promise.all([
+      this.#write(scope, entry.connectionId, stored),
+      this.#claimJoin(scope, stored),
+    ]);
     let left = false;
     const leave = async () => {
       if (left) return;
@@ -99,12 +102,13 @@ export class KvPresence implements Presence {
   }
 
   async list(scope: string): Promise<PresenceMember[]> {
-    return groupMembers(await this.#liveEntries(scope));
+    return groupMembers(await this.#liveEntries(scope, "eventual"));
   }
 
   /** Publishes `user_left` for users whose every entry expired. Returns their ids. */
   async sweep(scope: string): Promise<string[]> {
-    const live = new Set((await this.#liveEntries(scope)).map((entry) => entry.userId));
+    // Strong: a user seen online nowhere is announced gone, so a lagging replica must not decide.
+    const live = new Set((await this.#liveEntries(scope, "strong")).map((entry) => entry.userId));
     const gone: string[] = [];
     for await (
       const marker of this.#kv.list<{ name: string }>({ prefix: ["presence_online", scope] })
@@ -116,10 +120,22 @@ export class KvPresence implements Presence {
     return gone;
   }
 
-  async #liveEntries(scope: string): Promise<StoredEntry[]> {
+  /**
+   * Entries not past their expiry. For showing who is online, a moment ago is as
+   * good as now (an eventual read, from a local replica on Deno Deploy); big
+   * pages keep a crowded channel to a few round trips.
+   */
+  async #liveEntries(
+    scope: string,
+    consistency: Deno.KvConsistencyLevel,
+  ): Promise<StoredEntry[]> {
     const now = Date.now();
     const entries: StoredEntry[] = [];
-    for await (const entry of this.#kv.list<StoredEntry>({ prefix: ["presence", scope] })) {
+    const iterator = this.#kv.list<StoredEntry>({ prefix: ["presence", scope] }, {
+      consistency,
+      batchSize: 500,
+    });
+    for await (const entry of iterator) {
       if (entry.value && entry.value.expiresAt > now) entries.push(entry.value);
     }
     return entries;

@@ -95,7 +95,15 @@ export class TopicHub {
       let cursor = feed.knownHead;
       let epoch = feed.epoch;
       const since = options.since;
-      if (since) {
+      if (
+        since && feed.epoch !== null && since.offset <= feed.knownHead &&
+        (since.epoch === "" || since.epoch === feed.epoch)
+      ) {
+        // The feed already knows the log reaches this far in this epoch: no read needed.
+        this.#hooks.resumed?.(topic);
+        cursor = since.offset;
+        epoch = feed.epoch;
+      } else if (since) {
         this.#hooks.resumed?.(topic);
         const head = await this.#log.head(topic);
         const sameEpoch = head !== null && (since.epoch === "" || since.epoch === head.epoch);

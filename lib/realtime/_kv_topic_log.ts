@@ -77,7 +77,7 @@ interface Flight {
 }
 
 /** How a batch knows where the topic's log ends. */
-type Basis = "read" | "known" | "pipelined";
+export type Basis = "read" | "known" | "pipelined";
 
 /** What this isolate knows and holds of one topic. */
 interface TopicState {
@@ -145,11 +145,23 @@ function randomId(): string {
   );
 }
 
+/** What one commit attempt did (for metrics). */
+export interface CommitReport {
+  outcome: "ok" | "conflict" | "error";
+  /** How its batches knew where each log ends: read first, known, or pipelined. */
+  basis: Basis;
+  topics: number;
+  events: number;
+  ms: number;
+}
+
 /** Options of {@linkcode KvTopicLog}. */
 export interface KvTopicLogOptions {
   retention?: Record<string, Partial<RetentionPolicy>>;
   /** Called after each commit with the heads it wrote (other isolates can learn them). */
   onHeadsWritten?: (heads: WrittenHead[]) => void;
+  /** Called after each commit attempt (metrics): its outcome, how it knew the heads, its time. */
+  onCommit?: (commit: CommitReport) => void;
   /** Fixed commits in flight (tests); default: from the measured round trip. */
   inFlight?: number;
   /** Fixed commits in flight per topic (tests); default: from the measured round trip. */
@@ -186,17 +198,20 @@ export class KvTopicLog implements TopicLog {
   #kv: Deno.Kv;
   #retention: Record<string, Partial<RetentionPolicy>>;
   #onHeadsWritten: KvTopicLogOptions["onHeadsWritten"];
+  #onCommit: KvTopicLogOptions["onCommit"];
   #pace: CommitPace;
   #states = new Map<string, TopicState>();
   /** Topics that can start a commit now, in arrival order. */
   #ready = new Set<TopicState>();
   #inFlight = 0;
   #pumpScheduled = false;
+  #headReads = new Map<string, Promise<Position | null>>();
 
   constructor(kv: Deno.Kv, options: KvTopicLogOptions = {}) {
     this.#kv = kv;
     this.#retention = options.retention ?? {};
     this.#onHeadsWritten = options.onHeadsWritten;
+    this.#onCommit = options.onCommit;
     this.#pace = new CommitPace({
       inFlight: options.inFlight,
       pipelineDepth: options.pipelineDepth,
@@ -436,6 +451,14 @@ export class KvTopicLog implements TopicLog {
 
   /** Prepares, commits and settles one group; never throws (failures reach the publishers). */
   async #commit(group: Batch[]): Promise<void> {
+    const report = (outcome: CommitReport["outcome"], ms: number) =>
+      this.#onCommit?.({
+        outcome,
+        basis: group.some((batch) => batch.basis === "pipelined") ? "pipelined" : group[0]!.basis,
+        topics: group.length,
+        events: group.reduce((sum, batch) => sum + batch.flight.items.length, 0),
+        ms,
+      });
     try {
       const reading = group[0]!.basis === "read";
       const read = reading
@@ -461,7 +484,9 @@ export class KvTopicLog implements TopicLog {
       });
       const started = performance.now();
       const result = await retryWhileBusy(() => operation.commit());
-      this.#pace.record(performance.now() - started);
+      const ms = performance.now() - started;
+      this.#pace.record(ms);
+      report(result.ok ? "ok" : "conflict", ms);
       if (!result.ok) {
         for (const { batch } of prepared) this.#failed(batch);
         return;
@@ -494,6 +519,7 @@ export class KvTopicLog implements TopicLog {
         }
       }
     } catch (error) {
+      report("error", 0);
       for (const batch of group) {
         for (const item of batch.flight.items) item.reject(error);
         batch.flight.items = [];
@@ -634,7 +660,20 @@ export class KvTopicLog implements TopicLog {
     this.#consider(state);
   }
 
-  async head(topic: string): Promise<Position | null> {
+  /**
+   * The topic's head. Calls that arrive while a read of the same head is under
+   * way share it (a reconnect storm costs one read per topic, not per client).
+   */
+  head(topic: string): Promise<Position | null> {
+    let reading = this.#headReads.get(topic);
+    if (!reading) {
+      reading = this.#readHead(topic).finally(() => this.#headReads.delete(topic));
+      this.#headReads.set(topic, reading);
+    }
+    return reading;
+  }
+
+  async #readHead(topic: string): Promise<Position | null> {
     const head = await retryWhileBusy(() => this.#kv.get<StoredHead>(headKey(topic)));
     this.learnHead(topic, {
       offset: head.value?.offset ?? 0,

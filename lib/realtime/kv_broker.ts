@@ -1,7 +1,14 @@
 import { withSpan } from "../observability/mod.ts";
 import { TopicHub } from "./_hub.ts";
 import { HeadWatcher } from "./_head_watcher.ts";
-import { type KnownHead, KvTopicLog, type WrittenHead } from "./_kv_topic_log.ts";
+import {
+  type CommitReport,
+  type KnownHead,
+  KvTopicLog,
+  type WrittenHead,
+} from "./_kv_topic_log.ts";
+
+export type { CommitReport } from "./_kv_topic_log.ts";
 import {
   appendToMailbox,
   EphemeralHub,
@@ -52,6 +59,8 @@ export interface KvBrokerOptions {
   onStats?: (stats: { feeds: number; watches: number }) => void;
   /** Called when a subscription resumes from a position. */
   onResume?: (topic: string) => void;
+  /** Called after each topic-log commit attempt (metrics). */
+  onCommit?: (commit: CommitReport) => void;
   /** Fixed KV commits in flight (tests); default: from the measured KV round trip. */
   commitsInFlight?: number;
   /** Fixed KV commits in flight per topic (tests); default: from the measured KV round trip. */
@@ -92,6 +101,7 @@ export class KvBroker implements Broker {
       retention: options.retention,
       inFlight: options.commitsInFlight,
       pipelineDepth: options.pipelineDepth,
+      onCommit: options.onCommit,
       onHeadsWritten: (heads) => this.#post({ events: [], heads }),
     });
     this.#mailboxWatcher = new HeadWatcher<Mailbox>(kv, (_topic, mailbox) => {
