@@ -7,7 +7,7 @@
  * which starts its own `Deno.serve` on `PORT`/`HOSTNAME`.
  */
 import { ConfigError, loadConfig } from "./lib/config/mod.ts";
-import { openKv } from "./lib/kv/mod.ts";
+import { kvCheckLimit, kvDistance, openKv } from "./lib/kv/mod.ts";
 import { ensureServerSecrets } from "./lib/identity/secrets.ts";
 import { readIslandManifest } from "./lib/islands/mod.ts";
 import { createLogger, RecentProblems } from "./lib/log/mod.ts";
@@ -50,6 +50,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   const manifest = await readIslandManifest(
     new URL("./_build/islands/manifest.json", import.meta.url).pathname,
   );
+  const distance = kvDistance(config.KV_PATH, { latency: config.SIMULATE_KV_LATENCY });
   const metrics = new MetricsRegistry();
   const metricsSharing = new KvMetricsSharing(kv, metrics, { isolate });
   const rateLimiter = new KvRateLimiter(kv, {
@@ -58,6 +59,11 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   });
   const broker = new KvBroker(kv, {
     broadcastChannel: config.BROADCAST_CHANNEL === "on",
+    kv: distance,
+    maxChecks: kvCheckLimit(distance),
+    // Between isolates of this process the BroadcastChannel carries every event; a local
+    // file has no other writers, so head watches would only add work.
+    watchHeads: distance === "remote" || config.BROADCAST_CHANNEL === "off",
     onStats: ({ feeds, watches }) => {
       metrics.set("switchboard_topic_feeds", {}, feeds);
       metrics.set("switchboard_topic_watches", {}, watches);

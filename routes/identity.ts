@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { ulid } from "ulid";
+import { newId } from "../lib/ids/mod.ts";
 import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
@@ -41,7 +41,7 @@ export function identityRoutes(ctx: AppContext): Hono {
       throw new ApiError(403, "guests_disabled", "Guest access is turned off on this server");
     }
     const body = await readJson(c, guestRequestSchema);
-    const userId = `guest_${ulid().toLowerCase()}`;
+    const userId = `guest_${newId().toLowerCase()}`;
     const issued = await issueToken(ctx.secrets.secret, {
       userId,
       name: body.name,

@@ -12,6 +12,7 @@ import {
   notificationCenter,
   NotificationError,
   preferencesSchema,
+  type PublishOutcome,
   toAuditEntry,
   toHistoryItem,
 } from "../lib/notifications/mod.ts";
@@ -151,25 +152,30 @@ export function notificationRoutes(ctx: AppContext): Hono {
   }
   app.route("/", embedRoutes(ctx));
 
-  async function limitRecipients(userIds: readonly string[]): Promise<void> {
-    const results = await Promise.all(
-      userIds.map((userId) =>
-        ctx.rateLimiter.consume("notify_user", userId, {
-          limit: config.NOTIFY_USER_PER_MINUTE,
-          windowMs: 60_000,
-        }).then((result) => ({ userId, result }))
-      ),
-    );
-    const limited = results.find((item) => !item.result.allowed);
-    if (limited) {
+  /**
+   * The answer to a publish: 202 with one result per recipient; 429 when every
+   * recipient was over `NOTIFY_USER_PER_MINUTE` (nothing was stored). In a
+   * publish to several users, those over their limit get `rateLimited` in their
+   * result and the others get the notification.
+   */
+  function publishResponse(c: Context, outcomes: PublishOutcome[]): Response {
+    const limited = outcomes.filter((outcome) => outcome.rateLimited);
+    if (limited.length > 0 && limited.length === outcomes.length) {
+      const retryAfter = Math.max(
+        ...limited.map((outcome) => outcome.rateLimited!.retryAfterSeconds),
+      );
       throw new ApiError(
         429,
         "rate_limited",
-        `User "${limited.userId}" already got ${config.NOTIFY_USER_PER_MINUTE} notifications ` +
-          `this minute; try again in ${limited.result.retryAfterSeconds} s`,
-        { headers: { "Retry-After": String(limited.result.retryAfterSeconds) } },
+        `${
+          limited.length === 1
+            ? `User "${limited[0]!.userId}" already got`
+            : "Every recipient already got"
+        } ${config.NOTIFY_USER_PER_MINUTE} notifications this minute; try again in ${retryAfter} s`,
+        { headers: { "Retry-After": String(retryAfter) } },
       );
     }
+    return c.json({ ids: outcomes.map((outcome) => outcome.id), results: outcomes }, 202);
   }
 
   app.post("/api/notifications/publish", async (c) => {
@@ -193,12 +199,7 @@ export function notificationRoutes(ctx: AppContext): Hono {
       limit: config.NOTIFY_PUBLISHER_PER_MINUTE,
       windowMs: 60_000,
     });
-    await limitRecipients([...new Set(userIds)]);
-    const outcomes = await translate(() => center.publish(request));
-    return c.json({
-      ids: outcomes.map((outcome) => outcome.id),
-      results: outcomes,
-    }, 202);
+    return publishResponse(c, await translate(() => center.publish(request)));
   });
 
   app.post("/api/notifications/demo", async (c) => {
@@ -217,9 +218,7 @@ export function notificationRoutes(ctx: AppContext): Hono {
       limit: 30,
       windowMs: 60_000,
     });
-    await limitRecipients([claims.sub]);
-    const outcomes = await translate(() => center.publish(request));
-    return c.json({ ids: outcomes.map((outcome) => outcome.id), results: outcomes }, 202);
+    return publishResponse(c, await translate(() => center.publish(request)));
   });
 
   app.get("/api/notifications/types", (c) =>

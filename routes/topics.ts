@@ -63,6 +63,7 @@ function checkReadAccess(topic: string, claims: TokenClaims): void {
 const PUBLISH_ERROR_STATUS: Record<PublishError["code"], number> = {
   invalid_topic: 400,
   event_too_large: 413,
+  rate_limited: 429,
 };
 
 /**

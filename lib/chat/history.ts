@@ -1,4 +1,4 @@
-import { decodeTime } from "ulid";
+import { idTime } from "../ids/mod.ts";
 import { type Broker, formatCursor, type Position, type TopicEvent } from "../realtime/mod.ts";
 import { ChatError } from "./errors.ts";
 import type { ChatMessage } from "./protocol.ts";
@@ -121,9 +121,9 @@ export async function findMessage(
   messageId: string,
 ): Promise<TopicEvent<ChatMessage> | null> {
   const topic = channelTopic(channelId);
-  let idTime: number;
+  let madeAt: number;
   try {
-    idTime = decodeTime(messageId);
+    madeAt = idTime(messageId);
   } catch {
     return null;
   }
@@ -133,7 +133,7 @@ export async function findMessage(
     for (const event of events) {
       const message = messageOf(event);
       if (message?.id === messageId) return { ...event, data: message };
-      if (event.time < idTime - CLOCK_SKEW_MS) return null;
+      if (event.time < madeAt - CLOCK_SKEW_MS) return null;
     }
     const oldest = events[events.length - 1];
     if (!oldest || events.length < SCAN_PAGE || oldest.offset <= 1) return null;

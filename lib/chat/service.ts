@@ -1,4 +1,4 @@
-import { ulid } from "ulid";
+import { newId } from "../ids/mod.ts";
 import { type Broker, formatCursor, type Position } from "../realtime/mod.ts";
 import { type Presence, presenceTopic } from "../presence/mod.ts";
 import { ChatError } from "./errors.ts";
@@ -136,7 +136,7 @@ export class ChatService implements Disposable {
     const now = Date.now();
     const clientMessageId = input.clientMessageId ?? null;
     const message: ChatMessage = {
-      id: ulid(now),
+      id: newId(now),
       channelId,
       userId: author.userId,
       username: author.username,

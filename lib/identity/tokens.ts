@@ -1,5 +1,5 @@
 import { sign, verify } from "hono/jwt";
-import { ulid } from "ulid";
+import { newId } from "../ids/mod.ts";
 import { z } from "zod";
 import { retryWhileBusy } from "../kv/mod.ts";
 
@@ -77,7 +77,7 @@ export async function issueToken(secret: string, options: IssueOptions): Promise
     kind,
     iat: now,
     exp: now + ttl,
-    ...(kind === "stream" ? { jti: ulid() } : {}),
+    ...(kind === "stream" ? { jti: newId() } : {}),
   };
   const token = await sign(claims, secret, "HS256");
   return { token, expiresAt: new Date(claims.exp * 1000).toISOString() };

@@ -58,6 +58,20 @@ export function retryingKv(kv: Deno.Kv): Deno.Kv {
   });
 }
 
+/**
+ * Whether KV at `path` is far: KV Connect (Deno Deploy, a self-hosted denokv),
+ * or a local file under the latency model, which stands for those.
+ */
+export function kvDistance(path: string, options: OpenKvOptions = {}): "local" | "remote" {
+  const remote = path === "default" || /^https?:\/\//.test(path);
+  return remote || options.latency ? "remote" : "local";
+}
+
+/** Checks an atomic operation may carry: 100 on a local SQLite file or in memory, 10 remotely. */
+export function kvCheckLimit(distance: "local" | "remote"): number {
+  return distance === "local" ? 100 : 10;
+}
+
 /** Reads every entry under `prefix` into an array (for small prefixes only). */
 export async function listAll<T>(
   kv: Deno.Kv,

@@ -43,10 +43,19 @@ export const METRIC_HELP: Record<string, { help: string; kind: "counter" | "gaug
   switchboard_isolates: { help: "Isolates that reported metrics recently", kind: "gauge" },
 };
 
+const UNSAFE_LABEL = /["\\\n]/g;
+
 function seriesKey(name: string, labels: Record<string, string>): string {
-  const parts = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, value]) => `${key}="${value.replace(/["\\\n]/g, "_")}"`);
-  return parts.length ? `${name}{${parts.join(",")}}` : name;
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return name;
+  // One label is the common case on hot paths: no sorting, no array building.
+  if (entries.length === 1) {
+    const [key, value] = entries[0]!;
+    return `${name}{${key}="${value.replace(UNSAFE_LABEL, "_")}"}`;
+  }
+  const parts = entries.sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `${key}="${value.replace(UNSAFE_LABEL, "_")}"`);
+  return `${name}{${parts.join(",")}}`;
 }
 
 /** A handle on one series, for hot paths (no key building per call). */

@@ -5,7 +5,15 @@ export function recordKey(userId: string, id: string): Deno.KvKey {
   return ["notify", "record", userId, id];
 }
 
-/** A user's history index, ordered by `seq`: value is the notification id. */
+/**
+ * When a notification first reached a connection (ISO time), kept beside its
+ * record so marking deliveries needs no read: many go into one commit.
+ */
+export function deliveredKey(userId: string, id: string): Deno.KvKey {
+  return ["notify", "delivered", userId, id];
+}
+
+/** A user's history index, ordered by `seq`: value `{id, at, read?}`. */
 export function historyKey(userId: string, seq: string): Deno.KvKey {
   return ["notify", "history", userId, seq];
 }
@@ -13,16 +21,6 @@ export function historyKey(userId: string, seq: string): Deno.KvKey {
 /** Prefix of a user's history index. */
 export function historyPrefix(userId: string): Deno.KvKey {
   return ["notify", "history", userId];
-}
-
-/** A user's unread notifications: value `{id, at}`. */
-export function unreadKey(userId: string, seq: string): Deno.KvKey {
-  return ["notify", "unread", userId, seq];
-}
-
-/** Prefix of a user's unread notifications. */
-export function unreadPrefix(userId: string): Deno.KvKey {
-  return ["notify", "unread", userId];
 }
 
 /** A user's notifications that require an ack and have none yet: value is the id. */

@@ -1,5 +1,5 @@
-import { ulid } from "ulid";
-import { type Broker, formatCursor, type Position } from "../realtime/mod.ts";
+import { newId } from "../ids/mod.ts";
+import { type Broker, formatCursor, type Position, PublishError } from "../realtime/mod.ts";
 import { type Connection, deliverTopic } from "../transport/mod.ts";
 import { NotificationError } from "./errors.ts";
 import {
@@ -33,7 +33,10 @@ export interface NotificationSettings {
   NOTIFY_MAX_RETRIES?: number;
   NOTIFY_MAX_DATA_BYTES?: number;
   NOTIFY_MAX_RECIPIENTS?: number;
+  NOTIFY_USER_PER_MINUTE?: number;
   NOTIFY_EXTRA_TYPES?: readonly string[];
+  /** "on": tell the other isolates of this process when preferences change (default off). */
+  BROADCAST_CHANNEL?: "on" | "off";
 }
 
 /** What the notification center needs; an `AppContext` has all of it. */
@@ -75,11 +78,17 @@ export interface PublishRequest {
 /** What happened for one recipient. */
 export interface PublishOutcome {
   userId: string;
+  /** The notification's id (for a rate-limited recipient: the id it would have had). */
   id: string;
   /** A notification with this id already existed for the user. */
   duplicate: boolean;
   /** The user muted this type or group: stored in history, not pushed. */
   muted: boolean;
+  /**
+   * The user already got `NOTIFY_USER_PER_MINUTE` notifications this minute:
+   * nothing was stored or sent for them; try again after `retryAfterSeconds`.
+   */
+  rateLimited?: { retryAfterSeconds: number };
 }
 
 /** The topic of a user's notifications. */
@@ -109,10 +118,13 @@ export class NotificationCenter implements AsyncDisposable {
   readonly #intervalMs: number;
   readonly #maxDataBytes: number;
   readonly #maxRecipients: number;
+  readonly #perMinute: number;
   readonly #trimChance: number;
   readonly #delivered = new Set<string>();
   readonly #deliveredQueue: { userId: string; id: string }[] = [];
   #deliveredTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Tells the other isolates of this process which user's preferences changed. */
+  #preferencesChannel: BroadcastChannel | null = null;
 
   constructor(deps: NotificationDeps, options: NotificationCenterOptions = {}) {
     this.#deps = deps;
@@ -121,10 +133,11 @@ export class NotificationCenter implements AsyncDisposable {
     this.#intervalMs = deps.config.NOTIFY_RETRY_INTERVAL_MS ?? 5000;
     this.#maxDataBytes = deps.config.NOTIFY_MAX_DATA_BYTES ?? 16 * 1024;
     this.#maxRecipients = deps.config.NOTIFY_MAX_RECIPIENTS ?? 1000;
+    this.#perMinute = deps.config.NOTIFY_USER_PER_MINUTE ?? 120;
     this.#trimChance = options.trimChance ?? 1 / 50;
     this.#retries = new RetryDriver({
       store: this.store,
-      owner: `${deps.isolate ?? "isolate"}:${ulid().slice(-10).toLowerCase()}`,
+      owner: `${deps.isolate ?? "isolate"}:${newId().slice(-10).toLowerCase()}`,
       intervalMs: this.#intervalMs,
       maxRetries: deps.config.NOTIFY_MAX_RETRIES ?? 3,
       sweepMs: options.sweepMs,
@@ -134,6 +147,12 @@ export class NotificationCenter implements AsyncDisposable {
       onError: (error) => deps.log?.warn("notification_retry_failed", { error }),
     });
     if (options.sweep ?? true) this.#retries.startSweeping();
+    if (deps.config.BROADCAST_CHANNEL === "on") {
+      this.#preferencesChannel = new BroadcastChannel("switchboard:notification-preferences");
+      this.#preferencesChannel.onmessage = (message: MessageEvent<string>) => {
+        if (typeof message.data === "string") this.store.forgetPreferences(message.data);
+      };
+    }
     deps.shutdown?.addEventListener("abort", () => this.#retries[Symbol.dispose](), {
       once: true,
     });
@@ -211,7 +230,7 @@ export class NotificationCenter implements AsyncDisposable {
       const muted = isMuted(preferences.get(userId) ?? null, request.type, data);
       const { record, writes } = this.store.prepare({
         userId,
-        id: request.id ?? ulid(),
+        id: request.id ?? newId(),
         type: request.type,
         data,
         requiresAck,
@@ -225,10 +244,25 @@ export class NotificationCenter implements AsyncDisposable {
         kind: muted ? "muted" : "notification",
         notification: toNotification(record),
       };
-      const event = await this.#deps.broker.publish(userTopic(userId), payload, {
-        idempotencyKey: request.id === undefined ? undefined : `notification:${request.id}`,
-        writes,
-      });
+      let event;
+      try {
+        event = await this.#deps.broker.publish(userTopic(userId), payload, {
+          idempotencyKey: request.id === undefined ? undefined : `notification:${request.id}`,
+          writes,
+          // Counted in the user topic's head, within this very commit: exact on every isolate.
+          perMinute: this.#perMinute,
+        });
+      } catch (error) {
+        if (!(error instanceof PublishError) || error.code !== "rate_limited") throw error;
+        this.#count("rate_limited");
+        return {
+          userId,
+          id: record.id,
+          duplicate: false,
+          muted,
+          rateLimited: { retryAfterSeconds: error.retryAfterSeconds ?? 60 },
+        };
+      }
       if (event.duplicate) {
         this.#count("duplicate");
         const stored: unknown = event.data;
@@ -427,7 +461,9 @@ export class NotificationCenter implements AsyncDisposable {
         { issues: unknown.map((type) => ({ path: "muted", message: `unknown type "${type}"` })) },
       );
     }
-    return await this.store.setPreferences(userId, preferences);
+    const stored = await this.store.setPreferences(userId, preferences);
+    this.#preferencesChannel?.postMessage(userId);
+    return stored;
   }
 
   /** The audit log (see {@linkcode NotificationStore.log}). */
@@ -443,6 +479,8 @@ export class NotificationCenter implements AsyncDisposable {
 
   /** Stops retry timers and the sweep. Leases stay, so another isolate can take over. */
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#preferencesChannel?.close();
+    this.#preferencesChannel = null;
     this.#retries[Symbol.dispose]();
     if (this.#deliveredTimer !== undefined) {
       clearTimeout(this.#deliveredTimer);

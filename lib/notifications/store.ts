@@ -1,9 +1,10 @@
-import { monotonicFactory } from "ulid";
+import { monotonicIds } from "../ids/mod.ts";
 import { z } from "zod";
 import { retryWhileBusy } from "../kv/mod.ts";
 import { type EventWrites, retentionFor } from "../realtime/mod.ts";
 import { utf8Bytes } from "../text/mod.ts";
 import {
+  deliveredKey,
   DUE_PREFIX,
   dueKey,
   historyKey,
@@ -15,8 +16,6 @@ import {
   pendingPrefix,
   preferencesKey,
   recordKey,
-  unreadKey,
-  unreadPrefix,
 } from "./_keys.ts";
 import { NotificationError } from "./errors.ts";
 import {
@@ -26,6 +25,11 @@ import {
   type Preferences,
   preferencesSchema,
 } from "./record.ts";
+
+/** How long this isolate reuses preferences it read for publishing. */
+const PREFERENCES_CACHE_MS = 2000;
+/** Users whose preferences this isolate keeps at most. */
+const PREFERENCES_CACHED = 50_000;
 
 /** Options of {@linkcode NotificationStore}. */
 export interface NotificationStoreOptions {
@@ -57,7 +61,22 @@ export interface RetryLease {
 }
 
 const leaseSchema = z.object({ owner: z.string(), expiresAt: z.number() });
-const unreadSchema = z.object({ id: z.string(), at: z.number() });
+/**
+ * A user's history entry (ordered by `seq`): the notification's id, when it was
+ * published, and whether it was read, so the unread ones are found by scanning
+ * the history (at most `maxHistory` entries) without an index of their own.
+ */
+const historyEntrySchema = z.object({
+  id: z.string(),
+  at: z.number(),
+  read: z.literal(true).optional(),
+});
+type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+function parseHistoryEntry(value: unknown): HistoryEntry | null {
+  const parsed = historyEntrySchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
 
 /** The outcome of one step of the retry driver against the store. */
 export type RetryStepResult =
@@ -65,7 +84,7 @@ export type RetryStepResult =
   | { outcome: "stopped"; record: NotificationRecord | null }
   | { outcome: "lost" };
 
-const nextSeq = monotonicFactory();
+const nextSeq = monotonicIds();
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function parseRecord(value: unknown): NotificationRecord | null {
@@ -73,9 +92,19 @@ function parseRecord(value: unknown): NotificationRecord | null {
   return parsed.success ? parsed.data : null;
 }
 
+/** A record with its delivery mark (kept in its own key) folded in. */
+function withDelivery(record: NotificationRecord, delivered: unknown): NotificationRecord {
+  if (record.deliveredAt !== null || typeof delivered !== "string") return record;
+  return {
+    ...record,
+    deliveredAt: delivered,
+    status: record.status === "pending" ? "delivered" : record.status,
+  };
+}
+
 /**
  * Per-user notification records in Deno KV: the record (read state, delivery,
- * ack and retry fields), a history index by time, unread and unacked indexes,
+ * ack and retry fields), a history index by time (with read state), an unacked index,
  * the audit log, retry leases and preferences. Every change of a record is an
  * atomic commit checked against its versionstamp, so isolates racing on one
  * record (a delivery, an ack, a read, a retry step) never lose each other's write.
@@ -84,6 +113,7 @@ export class NotificationStore {
   readonly #kv: Deno.Kv;
   readonly #maxAgeMs: number;
   readonly #maxHistory: number;
+  readonly #preferencesCache = new Map<string, { preferences: Preferences | null; until: number }>();
 
   constructor(kv: Deno.Kv, options: NotificationStoreOptions = {}) {
     this.#kv = kv;
@@ -106,7 +136,7 @@ export class NotificationStore {
 
   /**
    * A new notification's record and the KV writes that store it with its
-   * indexes (history, unread, audit log; for `requiresAck` also the unacked
+   * indexes (history, audit log; for `requiresAck` also the unacked
    * index, the first due retry and the retry lease). They are committed in the
    * same atomic operation as the notification's event on the user's topic (see
    * `NotificationCenter.publish`): storing and delivering cost one round trip.
@@ -138,13 +168,14 @@ export class NotificationStore {
     const expireIn = this.#maxAgeMs;
     const unacked = input.requiresAck && !muted;
     const writes: EventWrites = {
-      mutations: 4 + (unacked ? 1 : 0) + (retry ? 2 : 0),
+      mutations: 3 + (unacked ? 1 : 0) + (retry ? 2 : 0),
       bytes: utf8Bytes(JSON.stringify(record.data) ?? "") + 1024,
       write: (operation) => {
         operation
           .set(recordKey(input.userId, input.id), record, { expireIn })
-          .set(historyKey(input.userId, seq), input.id, { expireIn })
-          .set(unreadKey(input.userId, seq), { id: input.id, at: now }, { expireIn })
+          .set(historyKey(input.userId, seq), { id: input.id, at: now } satisfies HistoryEntry, {
+            expireIn,
+          })
           .set(logKey(seq, input.userId), input.id, { expireIn });
         if (unacked) operation.set(pendingKey(input.userId, seq), input.id, { expireIn });
         if (retry) {
@@ -158,15 +189,27 @@ export class NotificationStore {
   }
 
   /**
-   * The preferences of several users in one round trip: an eventually consistent
-   * read (a local replica on Deno Deploy), since a preference changed a moment
-   * ago reaching the next publish a moment late is harmless.
+   * The preferences of several users for a publish, in one round trip at most: an
+   * eventually consistent read (a local replica on Deno Deploy), reused by this
+   * isolate for 2 s, since a preference changed a moment ago reaching the next
+   * publish a moment late is harmless. A change made through this store (or
+   * reported with {@linkcode forgetPreferences}) is seen at once.
    */
   async preferencesOf(userIds: readonly string[]): Promise<Map<string, Preferences>> {
     const found = new Map<string, Preferences>();
+    const now = Date.now();
+    const missing: string[] = [];
+    for (const userId of userIds) {
+      const cached = this.#preferencesCache.get(userId);
+      if (cached && cached.until > now) {
+        if (cached.preferences) found.set(userId, cached.preferences);
+      } else {
+        missing.push(userId);
+      }
+    }
     const chunks: string[][] = [];
-    for (let start = 0; start < userIds.length; start += 10) {
-      chunks.push(userIds.slice(start, start + 10));
+    for (let start = 0; start < missing.length; start += 10) {
+      chunks.push(missing.slice(start, start + 10));
     }
     await Promise.all(chunks.map(async (chunk) => {
       const entries = await retryWhileBusy(() =>
@@ -176,17 +219,42 @@ export class NotificationStore {
       );
       chunk.forEach((userId, index) => {
         const preferences = parsePreferences(entries[index]!.value);
+        this.#cachePreferences(userId, preferences, now);
         if (preferences) found.set(userId, preferences);
       });
     }));
     return found;
   }
 
+  /** Drops what this isolate remembers of a user's preferences (another isolate changed them). */
+  forgetPreferences(userId: string): void {
+    this.#preferencesCache.delete(userId);
+  }
+
+  #cachePreferences(userId: string, preferences: Preferences | null, now: number): void {
+    this.#preferencesCache.delete(userId);
+    this.#preferencesCache.set(userId, { preferences, until: now + PREFERENCES_CACHE_MS });
+    if (this.#preferencesCache.size > PREFERENCES_CACHED) {
+      this.#preferencesCache.delete(this.#preferencesCache.keys().next().value!);
+    }
+  }
+
   /** One record, or null when there is none (or it expired). */
   async get(userId: string, id: string): Promise<NotificationRecord | null> {
-    const entry = await retryWhileBusy(() => this.#kv.get(recordKey(userId, id)));
-    const record = entry.value ? parseRecord(entry.value) : null;
-    return record && !this.#expired(record) ? record : null;
+    return (await this.#read(userId, id))?.record ?? null;
+  }
+
+  /** A record (with its delivery mark) and the entry a change of it checks. */
+  async #read(
+    userId: string,
+    id: string,
+  ): Promise<{ record: NotificationRecord; entry: Deno.KvEntryMaybe<unknown> } | null> {
+    const [entry, delivered] = await retryWhileBusy(() =>
+      this.#kv.getMany([recordKey(userId, id), deliveredKey(userId, id)])
+    );
+    const record = entry!.value ? parseRecord(entry!.value) : null;
+    if (!record || this.#expired(record)) return null;
+    return { record: withDelivery(record, delivered!.value), entry: entry! };
   }
 
   /**
@@ -204,9 +272,9 @@ export class NotificationStore {
   ): Promise<{ record: NotificationRecord; changed: boolean } | null> {
     const key = recordKey(userId, id);
     for (let attempt = 0; attempt < 50; attempt++) {
-      const entry = await retryWhileBusy(() => this.#kv.get(key));
-      const current = entry.value ? parseRecord(entry.value) : null;
-      if (!current || this.#expired(current)) return null;
+      const read = await this.#read(userId, id);
+      if (!read) return null;
+      const { record: current, entry } = read;
       const next = change(current);
       if (!next) return { record: current, changed: false };
       const operation = this.#kv.atomic().check(entry)
@@ -219,60 +287,33 @@ export class NotificationStore {
     throw new Error(`Cannot update notification "${id}": too many concurrent writers`);
   }
 
-  /** Records the first delivery to a connection (`pending` → `delivered`). */
-  async markDelivered(
-    userId: string,
-    id: string,
-    now = Date.now(),
-  ): Promise<NotificationRecord | null> {
-    const result = await this.#update(userId, id, (record) => {
-      if (record.deliveredAt !== null) return null;
-      return {
-        record: {
-          ...record,
-          deliveredAt: iso(now),
-          status: record.status === "pending" ? "delivered" : record.status,
-        },
-      };
-    });
-    return result?.changed ? result.record : null;
+  /** Records a delivery to a connection (`pending` → `delivered`): see {@linkcode markDeliveredMany}. */
+  async markDelivered(userId: string, id: string, now = Date.now()): Promise<void> {
+    await this.markDeliveredMany([{ userId, id }], now);
   }
 
   /**
-   * Records first deliveries of many notifications: ten per KV round trip and
-   * commit (a commit that meets a concurrent writer is redone one by one).
+   * Records deliveries: a delivery mark per notification beside its record,
+   * written without reading (500 per commit, one round trip for a whole burst),
+   * folded into the record whenever it is read. A notification delivered again
+   * (another isolate, a re-send) gets that time instead; an acknowledged or
+   * failed one keeps its status.
    */
   async markDeliveredMany(
     items: readonly { userId: string; id: string }[],
     now = Date.now(),
   ): Promise<void> {
-    for (let start = 0; start < items.length; start += 10) {
-      const chunk = items.slice(start, start + 10);
-      const entries = await retryWhileBusy(() =>
-        this.#kv.getMany(chunk.map((item) => recordKey(item.userId, item.id)))
-      );
-      const operation = this.#kv.atomic();
-      let changes = 0;
-      entries.forEach((entry, position) => {
-        const record = entry.value ? parseRecord(entry.value) : null;
-        if (!record || record.deliveredAt !== null || this.#expired(record, now)) return;
-        const next: NotificationRecord = {
-          ...record,
-          deliveredAt: iso(now),
-          status: record.status === "pending" ? "delivered" : record.status,
-        };
-        const item = chunk[position]!;
-        operation.check(entry).set(recordKey(item.userId, item.id), next, {
-          expireIn: this.#expireIn(next, now),
-        });
-        changes += 1;
-      });
-      if (changes === 0) continue;
-      const result = await retryWhileBusy(() => operation.commit());
-      if (!result.ok) {
-        for (const item of chunk) await this.markDelivered(item.userId, item.id, now);
-      }
+    const chunks: { userId: string; id: string }[][] = [];
+    for (let start = 0; start < items.length; start += 500) {
+      chunks.push(items.slice(start, start + 500));
     }
+    await Promise.all(chunks.map(async (chunk) => {
+      const operation = this.#kv.atomic();
+      for (const item of chunk) {
+        operation.set(deliveredKey(item.userId, item.id), iso(now), { expireIn: this.#maxAgeMs });
+      }
+      await retryWhileBusy(() => operation.commit());
+    }));
   }
 
   /**
@@ -312,9 +353,14 @@ export class NotificationStore {
     await runLimited(ids, 8, async (id) => {
       const result = await this.#update(userId, id, (record) => {
         if (record.read) return null;
+        const next = { ...record, read: true, readAt: iso(now) };
+        const entry: HistoryEntry = { id, at: Date.parse(record.timestamp), read: true };
         return {
-          record: { ...record, read: true, readAt: iso(now) },
-          also: (operation) => operation.delete(unreadKey(userId, record.seq)),
+          record: next,
+          also: (operation) =>
+            operation.set(historyKey(userId, record.seq), entry, {
+              expireIn: this.#expireIn(next, now),
+            }),
         };
       });
       if (result?.changed) changed.add(id);
@@ -327,36 +373,43 @@ export class NotificationStore {
   async markAllRead(userId: string, now = Date.now()): Promise<string[]> {
     const changed: string[] = [];
     while (true) {
-      const ids = (await this.#unread(userId, 200)).map((entry) => entry.id);
-      if (ids.length === 0) return changed;
+      const unread = await this.#unread(userId, 200);
+      if (unread.length === 0) return changed;
+      const ids = unread.map((entry) => entry.id);
       const done = await this.markRead(userId, ids, now);
       changed.push(...done);
-      // Index entries whose record is gone (expired, trimmed) are dropped here.
-      if (done.length < ids.length) await this.#dropStaleUnread(userId, ids, done);
-      if (ids.length < 200) return changed;
+      // Entries whose record is gone (expired, trimmed) would come back forever: drop them.
+      if (done.length < ids.length) {
+        const stale = unread.filter((entry) => !done.includes(entry.id));
+        const records = await this.#records(userId, stale.map((entry) => entry.id));
+        const alive = new Set(records.filter((record) => !record.read).map((record) => record.id));
+        const operation = this.#kv.atomic();
+        for (const entry of stale) if (!alive.has(entry.id)) operation.delete(entry.key);
+        await retryWhileBusy(() => operation.commit());
+      }
+      if (unread.length < 200) return changed;
     }
   }
 
-  async #dropStaleUnread(userId: string, ids: string[], done: string[]): Promise<void> {
-    const stale = new Set(ids.filter((id) => !done.includes(id)));
-    for await (const entry of this.#kv.list({ prefix: unreadPrefix(userId) })) {
-      const value = unreadSchema.safeParse(entry.value);
-      if (!value.success || stale.has(value.data.id)) {
-        const record = value.success ? await this.get(userId, value.data.id) : null;
-        if (!record || record.read) await retryWhileBusy(() => this.#kv.delete(entry.key));
+  /** Unread history entries, newest first, up to `limit` (a scan of the history). */
+  async #unread(
+    userId: string,
+    limit: number,
+  ): Promise<(HistoryEntry & { key: Deno.KvKey })[]> {
+    const now = Date.now();
+    const found: (HistoryEntry & { key: Deno.KvKey })[] = [];
+    const iterator = this.#kv.list({ prefix: historyPrefix(userId) }, {
+      reverse: true,
+      batchSize: 500,
+    });
+    for await (const entry of iterator) {
+      const value = parseHistoryEntry(entry.value);
+      if (value && !value.read && value.at + this.#maxAgeMs >= now) {
+        found.push({ ...value, key: entry.key });
+        if (found.length >= limit) break;
       }
     }
-  }
-
-  async #unread(userId: string, limit: number): Promise<{ id: string; at: number }[]> {
-    const now = Date.now();
-    const entries: { id: string; at: number }[] = [];
-    const iterator = this.#kv.list({ prefix: unreadPrefix(userId) }, { limit });
-    for await (const entry of iterator) {
-      const value = unreadSchema.safeParse(entry.value);
-      if (value.success && value.data.at + this.#maxAgeMs >= now) entries.push(value.data);
-    }
-    return entries;
+    return found;
   }
 
   /** Unread notifications of the user (counted up to 1000). */
@@ -364,17 +417,24 @@ export class NotificationStore {
     return (await this.#unread(userId, 1000)).length;
   }
 
+  /** Records by id, in the order given, read five per `getMany` and all at once. */
   async #records(userId: string, ids: string[]): Promise<NotificationRecord[]> {
-    const records: NotificationRecord[] = [];
-    for (let start = 0; start < ids.length; start += 10) {
-      const keys = ids.slice(start, start + 10).map((id) => recordKey(userId, id));
+    const chunks: string[][] = [];
+    for (let start = 0; start < ids.length; start += 5) chunks.push(ids.slice(start, start + 5));
+    const pages = await Promise.all(chunks.map(async (chunk) => {
+      const keys = chunk.flatMap((id) => [recordKey(userId, id), deliveredKey(userId, id)]);
       const entries = await retryWhileBusy(() => this.#kv.getMany(keys));
-      for (const entry of entries) {
-        const record = entry.value ? parseRecord(entry.value) : null;
-        if (record && !this.#expired(record)) records.push(record);
+      const records: NotificationRecord[] = [];
+      for (let index = 0; index < entries.length; index += 2) {
+        const value = entries[index]!.value;
+        const record = value ? parseRecord(value) : null;
+        if (record && !this.#expired(record)) {
+          records.push(withDelivery(record, entries[index + 1]!.value));
+        }
       }
-    }
-    return records;
+      return records;
+    }));
+    return pages.flat();
   }
 
   /**
@@ -401,8 +461,9 @@ export class NotificationStore {
     const selector = end
       ? { prefix: historyPrefix(userId), end }
       : { prefix: historyPrefix(userId) };
-    for await (const entry of this.#kv.list<string>(selector, { reverse: true, limit })) {
-      if (typeof entry.value === "string") ids.push(entry.value);
+    for await (const entry of this.#kv.list(selector, { reverse: true, limit })) {
+      const value = parseHistoryEntry(entry.value);
+      if (value) ids.push(value.id);
     }
     const items = await this.#records(userId, ids);
     const last = items.at(-1);
@@ -446,7 +507,7 @@ export class NotificationStore {
     const prefix = options.userId ? historyPrefix(options.userId) : LOG_PREFIX;
     const before = options.before ? [...prefix, options.before] : undefined;
     const selector = before ? { prefix, end: before } : { prefix };
-    for await (const entry of this.#kv.list<string>(selector, { reverse: true, batchSize: 100 })) {
+    for await (const entry of this.#kv.list(selector, { reverse: true, batchSize: 100 })) {
       if (entries.length >= limit) {
         exhausted = false;
         break;
@@ -457,8 +518,10 @@ export class NotificationStore {
       }
       const seq = String(entry.key[options.userId ? 3 : 2]);
       const userId = options.userId ?? String(entry.key[3]);
-      if (typeof entry.value !== "string") continue;
-      pointers.push({ userId, id: entry.value, seq });
+      // The audit log's entries hold the id; a user's history entries an object with it.
+      const id = typeof entry.value === "string" ? entry.value : parseHistoryEntry(entry.value)?.id;
+      if (id === undefined) continue;
+      pointers.push({ userId, id, seq });
       lastSeq = seq;
       scanned += 1;
       if (pointers.length >= 50) await flush();
@@ -495,6 +558,7 @@ export class NotificationStore {
       mutedGroups: [...new Set(preferences.mutedGroups)],
     };
     await retryWhileBusy(() => this.#kv.set(preferencesKey(userId), clean));
+    this.#cachePreferences(userId, clean, Date.now());
     return clean;
   }
 
@@ -648,14 +712,15 @@ export class NotificationStore {
   async trim(userId: string): Promise<number> {
     let index = 0;
     const stale: { seq: string; id: string }[] = [];
-    const iterator = this.#kv.list<string>({ prefix: historyPrefix(userId) }, {
+    const iterator = this.#kv.list({ prefix: historyPrefix(userId) }, {
       reverse: true,
       batchSize: 500,
     });
     for await (const entry of iterator) {
       index += 1;
-      if (index > this.#maxHistory && typeof entry.value === "string") {
-        stale.push({ seq: String(entry.key[3]), id: entry.value });
+      const value = parseHistoryEntry(entry.value);
+      if (index > this.#maxHistory && value) {
+        stale.push({ seq: String(entry.key[3]), id: value.id });
       }
     }
     for (let start = 0; start < stale.length; start += 10) {
@@ -665,13 +730,14 @@ export class NotificationStore {
       );
       const operation = this.#kv.atomic();
       batch.forEach(({ seq, id }, position) => {
-        operation.delete(historyKey(userId, seq)).delete(unreadKey(userId, seq))
-          .delete(pendingKey(userId, seq)).delete(logKey(seq, userId));
+        operation.delete(historyKey(userId, seq)).delete(pendingKey(userId, seq))
+          .delete(logKey(seq, userId));
         const value = entries[position]?.value;
         const record = value ? parseRecord(value) : null;
         // Only the record this index entry points at: a newer one may reuse the id.
         if (record && record.seq === seq) {
-          operation.delete(recordKey(userId, id)).delete(leaseKey(userId, id));
+          operation.delete(recordKey(userId, id)).delete(leaseKey(userId, id))
+            .delete(deliveredKey(userId, id));
           if (record.nextRetryAt !== null) operation.delete(dueKey(record.nextRetryAt, userId, id));
         }
       });

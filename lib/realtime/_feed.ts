@@ -1,4 +1,4 @@
-import { recordSpan } from "../observability/mod.ts";
+import { recordSpan, tracingEnabled } from "../observability/mod.ts";
 import type { TopicLog } from "./_topic_log.ts";
 import type { Position, TopicEvent } from "./types.ts";
 
@@ -104,12 +104,14 @@ export class TopicFeed {
   }
 
   #append(event: TopicEvent): void {
-    recordSpan("switchboard.deliver", {
-      "topic.kind": this.topic.split(":", 1)[0] ?? "",
-      "topic.offset": event.offset,
-      "topic.subscribers": this.references,
-      "delivery.lag_ms": Date.now() - event.time,
-    });
+    if (tracingEnabled()) {
+      recordSpan("switchboard.deliver", {
+        "topic.kind": this.topic.split(":", 1)[0] ?? "",
+        "topic.offset": event.offset,
+        "topic.subscribers": this.references,
+        "delivery.lag_ms": Date.now() - event.time,
+      });
+    }
     this.#buffer.push(event);
     if (this.#buffer.length > this.#bufferSize) this.#buffer.shift();
     this.knownHead = event.offset;

@@ -1,15 +1,16 @@
 import { retryWhileBusy } from "../kv/mod.ts";
 import { exceedsUtf8Bytes, utf8Bytes } from "../text/mod.ts";
-import { CommitPace } from "./_commit_pace.ts";
 import { historyLimit, newEpoch, type TopicLog } from "./_topic_log.ts";
 import { retentionFor } from "./retention.ts";
 import {
+  countInWindow,
   type EventWrites,
   type HistoryOptions,
   type Position,
   PublishError,
   type PublishOptions,
   type PublishResult,
+  type PublishWindow,
   type RetentionPolicy,
   type TopicEvent,
 } from "./types.ts";
@@ -32,10 +33,12 @@ function markerKey(topic: string, id: string): Deno.KvKey {
 const MAX_EVENT_BYTES = 60 * 1024;
 
 /** A topic head as stored in KV. */
-interface StoredHead {
+export interface StoredHead {
   offset: number;
   epoch: string;
   time: number;
+  /** Limited publishes of the current minute (see `PublishOptions.perMinute`). */
+  window?: PublishWindow;
 }
 
 /** A head this isolate knows with the versionstamp a commit can check (null: no head yet). */
@@ -43,6 +46,7 @@ export interface KnownHead {
   offset: number;
   epoch: string | null;
   versionstamp: string | null;
+  window?: PublishWindow | undefined;
 }
 
 /** A head a commit of this isolate wrote (for other isolates: see `onHeadsWritten`). */
@@ -51,6 +55,7 @@ export interface WrittenHead {
   offset: number;
   epoch: string;
   versionstamp: string;
+  window?: PublishWindow | undefined;
 }
 
 interface Pending {
@@ -59,6 +64,7 @@ interface Pending {
   size: number;
   key: string | undefined;
   writes: EventWrites | undefined;
+  perMinute: number | undefined;
   resolve(event: PublishResult<unknown>): void;
   reject(error: unknown): void;
 }
@@ -92,7 +98,7 @@ interface TopicState {
   /** Commits in flight for this topic, oldest first. */
   flights: Flight[];
   /** Where the log ends once every commit in flight landed. */
-  tip: { offset: number; epoch: string } | null;
+  tip: { offset: number; epoch: string; window: PublishWindow | undefined } | null;
   nextSeq: number;
   /** A commit failed: the ones after it fail too; when none is left, the failed items go back. */
   broken: Flight[] | null;
@@ -112,19 +118,21 @@ interface Batch {
   basis: Basis;
 }
 
-/** What one publish of a committed batch gets: its new event, or the stored one it repeats. */
+/** What one publish of a committed batch gets: its new event, the stored one it repeats, or a refusal. */
 interface Outcome {
   item: Pending;
   event?: TopicEvent;
   existing?: TopicEvent;
+  refused?: PublishError;
 }
 
 /**
  * Deno KV's limits per atomic operation: ≤ 800 KiB and ≤ 1000 mutations, and at
- * most 10 checks (KV Connect's limit). Each topic costs its checks (head or
- * chain markers, idempotency keys); each event a write, a trim, maybe its copy.
+ * most 10 checks on KV Connect (Deno Deploy, denokv), 100 on a local file.
+ * Each topic costs its checks (head or chain markers, idempotency keys); each
+ * event a write, a trim, maybe its copy.
  */
-const GROUP_CHECKS = 10;
+const DEFAULT_CHECKS = 10;
 const GROUP_MUTATIONS = 1000;
 const GROUP_BYTES = 600 * 1024;
 /** Events of one topic per commit. */
@@ -162,9 +170,20 @@ export interface KvTopicLogOptions {
   onHeadsWritten?: (heads: WrittenHead[]) => void;
   /** Called after each commit attempt (metrics): its outcome, how it knew the heads, its time. */
   onCommit?: (commit: CommitReport) => void;
-  /** Fixed commits in flight (tests); default: from the measured round trip. */
+  /**
+   * How far KV is (default "remote"). A local SQLite file commits in a fraction of
+   * a millisecond and serializes writes: 4 commits in flight keep it busy, and
+   * publishes that wait meanwhile share the next commit (fewer, larger commits
+   * save CPU). Deno KV on Deno Deploy (or denokv) takes 7–194 ms per commit and
+   * runs commits concurrently: there, waiting for a slot costs whole round trips,
+   * so up to 256 commits go out at once and a busy topic pipelines 3.
+   */
+  kv?: "local" | "remote";
+  /** Checks per atomic operation: 10 (KV Connect, the default) or 100 (a local file). */
+  maxChecks?: number;
+  /** Commits in flight at once (default by `kv`). */
   inFlight?: number;
-  /** Fixed commits in flight per topic (tests); default: from the measured round trip. */
+  /** Commits in flight per topic (default by `kv`). */
   pipelineDepth?: number;
 }
 
@@ -183,7 +202,7 @@ export interface KvTopicLogOptions {
  *   topic is read-first for a while.
  * - **Group commit.** Publishes that wait while their topic is busy go into its
  *   next commit; several topics share one atomic operation within KV's limits.
- *   Commits in flight at once follow the measured round trip ({@linkcode CommitPace}).
+ *   How many commits go out at once depends on how far KV is (see `kv`).
  * - **Pipelining.** When a round trip is slow, a busy topic keeps up to three
  *   commits in flight. A commit cannot check a head that an earlier commit in
  *   flight has not written yet, so each commit of a hot topic creates a marker
@@ -199,7 +218,9 @@ export class KvTopicLog implements TopicLog {
   #retention: Record<string, Partial<RetentionPolicy>>;
   #onHeadsWritten: KvTopicLogOptions["onHeadsWritten"];
   #onCommit: KvTopicLogOptions["onCommit"];
-  #pace: CommitPace;
+  #inFlightLimit: number;
+  #pipelineDepth: number;
+  #maxChecks: number;
   #states = new Map<string, TopicState>();
   /** Topics that can start a commit now, in arrival order. */
   #ready = new Set<TopicState>();
@@ -212,15 +233,10 @@ export class KvTopicLog implements TopicLog {
     this.#retention = options.retention ?? {};
     this.#onHeadsWritten = options.onHeadsWritten;
     this.#onCommit = options.onCommit;
-    this.#pace = new CommitPace({
-      inFlight: options.inFlight,
-      pipelineDepth: options.pipelineDepth,
-    });
-  }
-
-  /** The measured KV round trip (smallest recent commit time), in ms. */
-  get roundTripMs(): number {
-    return this.#pace.roundTripMs;
+    this.#maxChecks = options.maxChecks ?? DEFAULT_CHECKS;
+    const local = options.kv === "local";
+    this.#inFlightLimit = options.inFlight ?? (local ? 4 : 256);
+    this.#pipelineDepth = options.pipelineDepth ?? (local ? 1 : 3);
   }
 
   append<T>(topic: string, data: T, options: PublishOptions = {}): Promise<PublishResult<T>> {
@@ -246,6 +262,7 @@ export class KvTopicLog implements TopicLog {
         size,
         key: options.idempotencyKey,
         writes: options.writes,
+        perMinute: options.perMinute,
         resolve,
         reject,
       } as Pending);
@@ -326,7 +343,7 @@ export class KvTopicLog implements TopicLog {
       return state.confirmed && now >= state.readFirstUntil ? "known" : "read";
     }
     const marker = state.confirmedMarker;
-    const canPipeline = state.flights.length < this.#pace.pipelineDepth && marker !== null &&
+    const canPipeline = state.flights.length < this.#pipelineDepth && marker !== null &&
       now - marker.at < MARKER_TRUSTED_MS && state.flights[0]!.deletes === marker.id &&
       state.flights.every((flight) => flight.marker !== null) && state.tip !== null;
     return canPipeline ? "pipelined" : null;
@@ -340,7 +357,7 @@ export class KvTopicLog implements TopicLog {
 
   /** Starts commits while slots are free, each taking as many ready topics as fit. */
   #pump(): void {
-    while (this.#inFlight < this.#pace.inFlight && this.#ready.size > 0) {
+    while (this.#inFlight < this.#inFlightLimit && this.#ready.size > 0) {
       const group = this.#takeGroup();
       if (group.length === 0) break;
       this.#inFlight += 1;
@@ -375,7 +392,7 @@ export class KvTopicLog implements TopicLog {
       const solo = state.failures >= 2;
       if (solo && group.length > 0) continue;
       const chainChecks = basis === "pipelined" ? state.flights.length + 1 : 1;
-      const plan = this.#plan(state.queue, GROUP_CHECKS - chainChecks);
+      const plan = this.#plan(state.queue, this.#maxChecks - chainChecks);
       const cost = {
         checks: chainChecks + plan.keys,
         mutations: plan.mutations + 3,
@@ -383,10 +400,10 @@ export class KvTopicLog implements TopicLog {
       };
       if (
         group.length > 0 &&
-        (checks + cost.checks > GROUP_CHECKS || mutations + cost.mutations > GROUP_MUTATIONS ||
+        (checks + cost.checks > this.#maxChecks || mutations + cost.mutations > GROUP_MUTATIONS ||
           bytes + cost.bytes > GROUP_BYTES)
       ) {
-        if (checks >= GROUP_CHECKS - 1) break;
+        if (checks >= this.#maxChecks - 1) break;
         continue;
       }
       checks += cost.checks;
@@ -396,7 +413,7 @@ export class KvTopicLog implements TopicLog {
       this.#ready.delete(state);
       const hot = state.queue.length > plan.count || state.flights.length > 0 ||
         now - state.lastIssuedAt < HOT_MS;
-      const pipelining = this.#pace.pipelineDepth > 1;
+      const pipelining = this.#pipelineDepth > 1;
       const flight: Flight = {
         seq: state.nextSeq++,
         marker: pipelining && hot && basis !== "read" ? randomId() : null,
@@ -485,7 +502,6 @@ export class KvTopicLog implements TopicLog {
       const started = performance.now();
       const result = await retryWhileBusy(() => operation.commit());
       const ms = performance.now() - started;
-      this.#pace.record(ms);
       report(result.ok ? "ok" : "conflict", ms);
       if (!result.ok) {
         for (const { batch } of prepared) this.#failed(batch);
@@ -503,8 +519,15 @@ export class KvTopicLog implements TopicLog {
               offset: newHead.offset,
               epoch: newHead.epoch,
               versionstamp: result.versionstamp,
+              window: newHead.window,
             };
-            written.push({ topic: state.topic, ...newHead, versionstamp: result.versionstamp });
+            written.push({
+              topic: state.topic,
+              offset: newHead.offset,
+              epoch: newHead.epoch,
+              versionstamp: result.versionstamp,
+              window: newHead.window,
+            });
           } else if (readHead) {
             state.confirmed = readHead;
           }
@@ -515,7 +538,8 @@ export class KvTopicLog implements TopicLog {
         this.#settled(batch);
         for (const outcome of outcomes) {
           if (outcome.event) outcome.item.resolve({ ...outcome.event, duplicate: false });
-          else outcome.item.resolve({ ...outcome.existing!, duplicate: true });
+          else if (outcome.existing) outcome.item.resolve({ ...outcome.existing, duplicate: true });
+          else outcome.item.reject(outcome.refused);
         }
       }
     } catch (error) {
@@ -550,15 +574,18 @@ export class KvTopicLog implements TopicLog {
     const known = new Map<string, TopicEvent>();
     let offset: number;
     let epoch: string;
+    let window: PublishWindow | undefined;
     let readHead: KnownHead | null = null;
     if (read) {
       operation.check(read.head);
       offset = read.head.value?.offset ?? 0;
       epoch = read.head.value?.epoch ?? newEpoch();
+      window = read.head.value?.window;
       readHead = {
         offset,
         epoch: read.head.value?.epoch ?? null,
         versionstamp: read.head.versionstamp,
+        window,
       };
       read.dedupes.forEach((entry, index) => {
         if (entry.value != null) known.set(read.keys[index]!, entry.value);
@@ -569,6 +596,7 @@ export class KvTopicLog implements TopicLog {
       operation.check({ key: headKey(topic), versionstamp: head.versionstamp });
       offset = head.offset;
       epoch = head.epoch ?? newEpoch();
+      window = head.window;
       // Checked as absent in this very commit instead of read first (one round trip).
       for (const key of distinctKeys(flight.items)) {
         operation.check({ key: dedupeKey(topic, key), versionstamp: null });
@@ -584,6 +612,7 @@ export class KvTopicLog implements TopicLog {
       for (const id of checked) operation.check({ key: markerKey(topic, id), versionstamp: null });
       offset = state.tip!.offset;
       epoch = state.tip!.epoch;
+      window = state.tip!.window;
       operation.check({ key: eventKey(topic, offset + 1), versionstamp: null });
       for (const key of distinctKeys(flight.items)) {
         operation.check({ key: dedupeKey(topic, key), versionstamp: null });
@@ -598,6 +627,21 @@ export class KvTopicLog implements TopicLog {
         outcomes.push({ item, existing: repeated });
         continue;
       }
+      if (item.perMinute !== undefined) {
+        const counted = countInWindow(window, time, item.perMinute);
+        if (counted.window === null) {
+          outcomes.push({
+            item,
+            refused: new PublishError(
+              "rate_limited",
+              `"${topic}" already took ${item.perMinute} publishes this minute`,
+              counted.retryAfterSeconds,
+            ),
+          });
+          continue;
+        }
+        window = counted.window;
+      }
       offset += 1;
       const event: TopicEvent = { topic, offset, epoch, time, data: item.data };
       operation.set(eventKey(topic, offset), event, { expireIn: policy.maxAgeMs });
@@ -611,17 +655,17 @@ export class KvTopicLog implements TopicLog {
     }
     if (flight.deletes) operation.delete(markerKey(topic, flight.deletes));
     if (offset === startOffset) {
-      // Nothing new (all repeats): no head, no marker; nothing can pipeline on it.
+      // Nothing new (all repeats or refused): no head, no marker; nothing can pipeline on it.
       flight.marker = null;
-      state.tip = { offset, epoch };
+      state.tip = { offset, epoch, window };
       return { outcomes, newHead: null, readHead };
     }
     if (flight.marker) {
       operation.set(markerKey(topic, flight.marker), true, { expireIn: MARKER_TTL_MS });
     }
-    const newHead: StoredHead = { offset, epoch, time };
+    const newHead: StoredHead = window ? { offset, epoch, time, window } : { offset, epoch, time };
     operation.set(headKey(topic), newHead);
-    state.tip = { offset, epoch };
+    state.tip = { offset, epoch, window };
     return { outcomes, newHead, readHead };
   }
 
@@ -679,6 +723,7 @@ export class KvTopicLog implements TopicLog {
       offset: head.value?.offset ?? 0,
       epoch: head.value?.epoch ?? null,
       versionstamp: head.versionstamp,
+      window: head.value?.window,
     });
     return head.value ? { offset: head.value.offset, epoch: head.value.epoch } : null;
   }

@@ -5,6 +5,7 @@ import {
   type CommitReport,
   type KnownHead,
   KvTopicLog,
+  type StoredHead,
   type WrittenHead,
 } from "./_kv_topic_log.ts";
 
@@ -30,16 +31,12 @@ import type {
   TopicItem,
 } from "./types.ts";
 
-interface StoredHead {
-  offset: number;
-  epoch: string;
-}
-
 function knownHead(entry: Deno.KvEntryMaybe<StoredHead>): KnownHead {
   return {
     offset: entry.value?.offset ?? 0,
     epoch: entry.value?.epoch ?? null,
     versionstamp: entry.versionstamp,
+    window: entry.value?.window,
   };
 }
 
@@ -51,6 +48,13 @@ function topicKind(topic: string): string {
 export interface KvBrokerOptions {
   /** Post each event on a BroadcastChannel (fast path between isolates of one process). Default true. */
   broadcastChannel?: boolean;
+  /**
+   * Watch the heads of subscribed topics with `kv.watch` (default true): the path
+   * for events written by other processes and instances. A local KV file that one
+   * process serves needs none when the BroadcastChannel is on, and its watches
+   * cost the SQLite thread a read of every watched key after each commit.
+   */
+  watchHeads?: boolean;
   /** Channel name; isolates that should see each other's events use the same one. */
   channelName?: string;
   /** Per-kind retention overrides. */
@@ -59,11 +63,18 @@ export interface KvBrokerOptions {
   onStats?: (stats: { feeds: number; watches: number }) => void;
   /** Called when a subscription resumes from a position. */
   onResume?: (topic: string) => void;
+  /**
+   * How far KV is (default "remote"): a local file takes a few large commits at a
+   * time; a remote KV many concurrent ones, pipelined per busy topic.
+   */
+  kv?: "local" | "remote";
+  /** Checks per atomic operation: 10 (KV Connect, the default) or 100 (a local file). */
+  maxChecks?: number;
   /** Called after each topic-log commit attempt (metrics). */
   onCommit?: (commit: CommitReport) => void;
-  /** Fixed KV commits in flight (tests); default: from the measured KV round trip. */
+  /** KV commits in flight at once (default by `kv`). */
   commitsInFlight?: number;
-  /** Fixed KV commits in flight per topic (tests); default: from the measured KV round trip. */
+  /** KV commits in flight per topic (default by `kv`). */
   pipelineDepth?: number;
 }
 
@@ -88,7 +99,8 @@ export class KvBroker implements Broker {
   #kv: Deno.Kv;
   #log: KvTopicLog;
   #hub: TopicHub;
-  #watcher: HeadWatcher;
+  #watcher: HeadWatcher<StoredHead>;
+  #watchHeads: boolean;
   #ephemeral: EphemeralHub;
   #mailboxWatcher: HeadWatcher<Mailbox>;
   #channel: BroadcastChannel | null = null;
@@ -97,11 +109,14 @@ export class KvBroker implements Broker {
 
   constructor(kv: Deno.Kv, options: KvBrokerOptions = {}) {
     this.#kv = kv;
+    this.#watchHeads = options.watchHeads ?? true;
     this.#log = new KvTopicLog(kv, {
       retention: options.retention,
       inFlight: options.commitsInFlight,
       pipelineDepth: options.pipelineDepth,
       onCommit: options.onCommit,
+      maxChecks: options.maxChecks,
+      kv: options.kv,
       onHeadsWritten: (heads) => this.#post({ events: [], heads }),
     });
     this.#mailboxWatcher = new HeadWatcher<Mailbox>(kv, (_topic, mailbox) => {
@@ -118,7 +133,7 @@ export class KvBroker implements Broker {
     }, { onCountChanged: () => this.#reportStats() });
     this.#hub = new TopicHub(this.#log, {
       opened: (topic) => {
-        this.#watcher.add(topic);
+        if (this.#watchHeads) this.#watcher.add(topic);
         this.#reportStats();
       },
       closed: (topic) => {

@@ -2,18 +2,21 @@ import { historyLimit, newEpoch, type TopicLog } from "./_topic_log.ts";
 import { TopicHub } from "./_hub.ts";
 import { EphemeralHub, ephemeralMessage } from "./_ephemeral.ts";
 import { retentionFor } from "./retention.ts";
-import type {
-  Broker,
-  EphemeralMessage,
-  HistoryOptions,
-  ListenOptions,
-  Position,
-  PublishOptions,
-  PublishResult,
-  RetentionPolicy,
-  SubscribeOptions,
-  TopicEvent,
-  TopicItem,
+import {
+  type Broker,
+  countInWindow,
+  type EphemeralMessage,
+  type HistoryOptions,
+  type ListenOptions,
+  type Position,
+  PublishError,
+  type PublishOptions,
+  type PublishResult,
+  type PublishWindow,
+  type RetentionPolicy,
+  type SubscribeOptions,
+  type TopicEvent,
+  type TopicItem,
 } from "./types.ts";
 
 interface MemoryTopic {
@@ -21,6 +24,7 @@ interface MemoryTopic {
   head: number;
   events: TopicEvent[];
   dedupe: Map<string, TopicEvent>;
+  window: PublishWindow | undefined;
 }
 
 class MemoryTopicLog implements TopicLog {
@@ -37,11 +41,24 @@ class MemoryTopicLog implements TopicLog {
     }
     let state = this.topics.get(topic);
     if (!state) {
-      state = { epoch: newEpoch(), head: 0, events: [], dedupe: new Map() };
+      state = { epoch: newEpoch(), head: 0, events: [], dedupe: new Map(), window: undefined };
       this.topics.set(topic, state);
     }
     const existing = options.idempotencyKey ? state.dedupe.get(options.idempotencyKey) : undefined;
     if (existing) return Promise.resolve({ ...(existing as TopicEvent<T>), duplicate: true });
+    if (options.perMinute !== undefined) {
+      const counted = countInWindow(state.window, Date.now(), options.perMinute);
+      if (counted.window === null) {
+        return Promise.reject(
+          new PublishError(
+            "rate_limited",
+            `"${topic}" already took ${options.perMinute} publishes this minute`,
+            counted.retryAfterSeconds,
+          ),
+        );
+      }
+      state.window = counted.window;
+    }
     state.head += 1;
     const event: TopicEvent<T> = {
       topic,

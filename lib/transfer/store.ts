@@ -4,7 +4,7 @@
  * state change is one atomic commit that checks the record's versionstamp, so
  * any number of isolates can race on a session and exactly one change wins.
  */
-import { ulid } from "ulid";
+import { newId } from "../ids/mod.ts";
 import { retryWhileBusy } from "../kv/mod.ts";
 import { codeKey, DUE_PREFIX, dueKey, recordKey } from "./_keys.ts";
 import { generateCode, normalizeCode } from "./code.ts";
@@ -126,7 +126,7 @@ export class KvTransferStore implements TransferStore {
       options.ttlSeconds !== undefined ? options.ttlSeconds * 1000 : this.#defaultTtlMs,
       this.#policy.maxAgeMs,
     );
-    const id = ulid();
+    const id = newId();
     const senderToken = newTransferToken("ts");
     for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
       const code = generateCode();

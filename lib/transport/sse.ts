@@ -1,4 +1,4 @@
-import { ulid } from "ulid";
+import { newId } from "../ids/mod.ts";
 import { CLOSE_CODES } from "./close_codes.ts";
 import type { Connection, TransportObserver } from "./connection.ts";
 
@@ -88,7 +88,7 @@ export function openSse(options: SseOptions): Response {
   }
 
   const connection: Connection = {
-    id: ulid(),
+    id: newId(),
     kind: "sse",
     signal: closed.signal,
     slowConsumerMs: options.slowConsumerMs ?? 10_000,

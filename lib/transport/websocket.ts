@@ -1,4 +1,4 @@
-import { ulid } from "ulid";
+import { newId } from "../ids/mod.ts";
 import { CLOSE_CODES, TRANSPORT_ERRORS } from "./close_codes.ts";
 import { type Connection, FrameRateLimiter, type TransportObserver } from "./connection.ts";
 import { type FrameSchemas, parseFrame } from "./frames.ts";
@@ -51,7 +51,7 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
 
   let buffered = 0;
   const connection: Connection = {
-    id: ulid(),
+    id: newId(),
     kind: "websocket",
     signal: closed.signal,
     slowConsumerMs: options.slowConsumerMs ?? 10_000,
