@@ -1,5 +1,11 @@
 import { newId } from "../ids/mod.ts";
-import { type Broker, formatCursor, type Position, PublishError } from "../realtime/mod.ts";
+import {
+  type Broker,
+  formatCursor,
+  type Position,
+  PublishError,
+  type TopicEvent,
+} from "../realtime/mod.ts";
 import { type Connection, deliverTopic } from "../transport/mod.ts";
 import { NotificationError } from "./errors.ts";
 import {
@@ -44,7 +50,11 @@ export interface NotificationDeps {
   kv: Deno.Kv;
   broker: Broker;
   config: NotificationSettings;
-  metrics?: { increment(name: string, labels?: Record<string, string>, amount?: number): void };
+  metrics?: {
+    increment(name: string, labels?: Record<string, string>, amount?: number): void;
+    /** A handle on one series (hot paths: no key building per call). */
+    series?(name: string, labels?: Record<string, string>): { add(amount?: number): void };
+  };
   log?: {
     warn(event: string, fields?: Record<string, unknown>): void;
     error(event: string, fields?: Record<string, unknown>): void;
@@ -158,8 +168,25 @@ export class NotificationCenter implements AsyncDisposable {
     });
   }
 
+  readonly #counters = new Map<string, { add(amount?: number): void }>();
+  /** Events already noted as delivered on this isolate. */
+  readonly #noted = new WeakSet<object>();
+
   #count(event: string, amount = 1): void {
-    this.#deps.metrics?.increment("switchboard_notifications_total", { event }, amount);
+    this.#series("switchboard_notifications_total", "event", event)?.add(amount);
+  }
+
+  #series(name: string, label: string, value: string): { add(amount?: number): void } | undefined {
+    const metrics = this.#deps.metrics;
+    if (!metrics) return undefined;
+    const id = `${name}\u0000${value}`;
+    let counter = this.#counters.get(id);
+    if (!counter) {
+      counter = metrics.series?.(name, { [label]: value }) ??
+        { add: (amount = 1) => metrics.increment(name, { [label]: value }, amount) };
+      this.#counters.set(id, counter);
+    }
+    return counter;
   }
 
   /** Notifications whose retries this isolate drives. */
@@ -281,7 +308,7 @@ export class NotificationCenter implements AsyncDisposable {
         this.#count("muted");
       } else {
         this.#count("published");
-        this.#deps.metrics?.increment("switchboard_publishes_total", { kind: "notifications" });
+        this.#series("switchboard_publishes_total", "kind", "notifications")?.add();
         if (record.nextRetryAt !== null) {
           this.#retries.track(record.userId, record.id, record.nextRetryAt);
         }
@@ -384,21 +411,19 @@ export class NotificationCenter implements AsyncDisposable {
     try {
       await deliverTopic<UserTopicPayload>(this.#deps.broker, topic, connection, {
         since: start,
-        toFrame: (event, cursor) =>
-          isPayload(event.data) ? frameForPayload(event.data, cursor) : null,
-        eventName: (event) =>
-          isPayload(event.data)
-            ? event.data.kind === "read" ? READ_FRAME : sseEventName(event.data.notification)
-            : undefined,
+        toFrame: userTopicFrame,
+        eventName: userTopicEventName,
         onDelivered: (event) => {
           const payload = event.data;
           if (isPayload(payload) && (payload.kind === "notification" || payload.kind === "retry")) {
             seen.add(payload.notification.id);
-            this.noteDelivered(userId, payload.notification.id);
+            // Every connection of the user on this isolate gets the same event object.
+            if (!this.#noted.has(event)) {
+              this.#noted.add(event);
+              this.noteDelivered(userId, payload.notification.id);
+            }
             this.#count("delivered");
-            this.#deps.metrics?.increment("switchboard_deliveries_total", {
-              kind: "notifications",
-            });
+            this.#series("switchboard_deliveries_total", "kind", "notifications")?.add();
           }
           if (replayUntil !== 0 && event.offset >= replayUntil) redeliverSafely();
         },
@@ -487,6 +512,16 @@ export class NotificationCenter implements AsyncDisposable {
       await this.#flushDelivered();
     }
   }
+}
+
+// One function for every connection: the core serializes each event's frame once per isolate.
+function userTopicFrame(event: TopicEvent<UserTopicPayload>, cursor: string): object | null {
+  return isPayload(event.data) ? frameForPayload(event.data, cursor) : null;
+}
+
+function userTopicEventName(event: TopicEvent<UserTopicPayload>): string | undefined {
+  if (!isPayload(event.data)) return undefined;
+  return event.data.kind === "read" ? READ_FRAME : sseEventName(event.data.notification);
 }
 
 /** A notification as its user's topic stores it (sent, or muted). */

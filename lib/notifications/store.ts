@@ -85,7 +85,12 @@ export type RetryStepResult =
   | { outcome: "lost" };
 
 const nextSeq = monotonicIds();
-const iso = (ms: number) => new Date(ms).toISOString();
+let lastIso: { ms: number; text: string } = { ms: NaN, text: "" };
+/** ISO 8601 of `ms`; a fan-out formats the same instant for every user, so the last one is kept. */
+function iso(ms: number): string {
+  if (lastIso.ms !== ms) lastIso = { ms, text: new Date(ms).toISOString() };
+  return lastIso.text;
+}
 
 function parseRecord(value: unknown): NotificationRecord | null {
   const parsed = notificationRecordSchema.safeParse(value);
