@@ -275,6 +275,8 @@ interface Measured {
   throughputDeliveries: number;
   /** Per round: ms from the publish request to the last connection having it. */
   roundsAllDeliveredMs: number[];
+  /** Per round: ms from the publish request to its 202 (everything stored). */
+  roundsStoredMs: number[];
   complete: boolean;
 }
 
@@ -333,11 +335,14 @@ async function measure(
   await Promise.all(inFlight);
   if (audience.samples > 0) await new Promise((resolve) => setTimeout(resolve, 500));
   // Throughput: every recipient, as fast as the server accepts, `rounds` times.
+  const roundsStoredMs: number[] = [];
   for (let round = 0; round < audience.rounds; round++) {
+    const sentAt = wallNow();
     await endpoints.publish({
       userIds: recipients,
-      data: { sentAt: wallNow(), phase: "throughput", round },
+      data: { sentAt, phase: "throughput", round },
     });
+    roundsStoredMs.push(wallNow() - sentAt);
   }
   const result = await clients.result;
   await Deno.remove(file).catch(() => {});
@@ -355,6 +360,7 @@ async function measure(
     latencyDeliveries: result.latency.count,
     throughputDeliveries: result.throughput.count,
     roundsAllDeliveredMs: result.rounds.map((round) => round.allDeliveredMs),
+    roundsStoredMs,
     complete: result.complete,
   };
 }

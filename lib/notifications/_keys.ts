@@ -1,8 +1,24 @@
 /** KV keys of the notification store. Every key starts with "notify". */
 
-/** The record of one notification of one user. */
-export function recordKey(userId: string, id: string): Deno.KvKey {
-  return ["notify", "record", userId, id];
+/**
+ * One notification of one user, keyed by `seq` (the publish's time-ordered id):
+ * listing a user's records is listing their history, newest last.
+ */
+export function recordKey(userId: string, seq: string): Deno.KvKey {
+  return ["notify", "n", userId, seq];
+}
+
+/** Prefix of a user's records (their history). */
+export function recordPrefix(userId: string): Deno.KvKey {
+  return ["notify", "n", userId];
+}
+
+/**
+ * Where the record of a notification whose id the publisher chose lives: value
+ * its `seq`. (A generated id is the `seq` itself and needs no alias.)
+ */
+export function aliasKey(userId: string, id: string): Deno.KvKey {
+  return ["notify", "id", userId, id];
 }
 
 /**
@@ -11,16 +27,6 @@ export function recordKey(userId: string, id: string): Deno.KvKey {
  */
 export function deliveredKey(userId: string, id: string): Deno.KvKey {
   return ["notify", "delivered", userId, id];
-}
-
-/** A user's history index, ordered by `seq`: value `{id, at, read?}`. */
-export function historyKey(userId: string, seq: string): Deno.KvKey {
-  return ["notify", "history", userId, seq];
-}
-
-/** Prefix of a user's history index. */
-export function historyPrefix(userId: string): Deno.KvKey {
-  return ["notify", "history", userId];
 }
 
 /** A user's notifications that require an ack and have none yet: value is the id. */
@@ -33,9 +39,13 @@ export function pendingPrefix(userId: string): Deno.KvKey {
   return ["notify", "pending", userId];
 }
 
-/** The audit log across users, ordered by `seq`: value is the notification id. */
-export function logKey(seq: string, userId: string): Deno.KvKey {
-  return ["notify", "log", seq, userId];
+/**
+ * The audit log across users, ordered by publish: rows `[...logKey(seq), <commit>]`
+ * hold the ids of the users one commit stored that publish for (one row per
+ * commit, not per recipient).
+ */
+export function logKey(seq: string): Deno.KvKey {
+  return ["notify", "log", seq];
 }
 
 /** Prefix of the audit log. */

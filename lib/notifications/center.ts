@@ -1,4 +1,3 @@
-import { newId } from "../ids/mod.ts";
 import {
   type Broker,
   formatCursor,
@@ -24,7 +23,8 @@ import {
   toNotification,
 } from "./record.ts";
 import { RetryDriver } from "./retry.ts";
-import { NotificationStore, type NotificationStoreOptions } from "./store.ts";
+import { newSeq, NotificationStore, type NotificationStoreOptions } from "./store.ts";
+import { newId } from "../ids/mod.ts";
 import { NotificationTypes } from "./types.ts";
 import { utf8Bytes } from "../text/mod.ts";
 
@@ -131,7 +131,7 @@ export class NotificationCenter implements AsyncDisposable {
   readonly #perMinute: number;
   readonly #trimChance: number;
   readonly #delivered = new Set<string>();
-  readonly #deliveredQueue: { userId: string; id: string }[] = [];
+  readonly #deliveredQueue: { userId: string; seq: string }[] = [];
   #deliveredTimer: ReturnType<typeof setTimeout> | undefined;
   /** Tells the other isolates of this process which user's preferences changed. */
   #preferencesChannel: BroadcastChannel | null = null;
@@ -251,13 +251,17 @@ export class NotificationCenter implements AsyncDisposable {
     const requiresAck = request.requiresAck ?? false;
     const now = Date.now();
     const firstAt = now + this.#intervalMs;
+    // One time-ordered id for the publish: the id of every recipient's notification
+    // (unless the publisher chose one) and the order of history and the audit log.
+    const seq = newSeq(now);
     const preferences = await this.store.preferencesOf(userIds);
     // All at once: the topic log puts the events of many users into shared commits.
     return await Promise.all(userIds.map(async (userId): Promise<PublishOutcome> => {
       const muted = isMuted(preferences.get(userId) ?? null, request.type, data);
       const { record, writes } = this.store.prepare({
         userId,
-        id: request.id ?? newId(),
+        id: request.id ?? seq,
+        seq,
         type: request.type,
         data,
         requiresAck,
@@ -270,6 +274,7 @@ export class NotificationCenter implements AsyncDisposable {
       const payload: StoredNotification = {
         kind: muted ? "muted" : "notification",
         notification: toNotification(record),
+        seq,
       };
       let event;
       try {
@@ -327,6 +332,7 @@ export class NotificationCenter implements AsyncDisposable {
       kind: "retry",
       notification: toNotification(record),
       attempt,
+      seq: record.seq,
     };
     const event = await this.#deps.broker.publish(userTopic(record.userId), payload, {
       idempotencyKey: `retry:${record.id}:${attempt}`,
@@ -339,14 +345,14 @@ export class NotificationCenter implements AsyncDisposable {
    * notification, written in batches (a delivery burst costs a few commits,
    * not one per connection).
    */
-  noteDelivered(userId: string, id: string): void {
-    const key = `${userId}\u0000${id}`;
+  noteDelivered(userId: string, seq: string): void {
+    const key = `${userId}\u0000${seq}`;
     if (this.#delivered.has(key)) return;
     this.#delivered.add(key);
     if (this.#delivered.size > 20_000) {
       this.#delivered.delete(this.#delivered.values().next().value!);
     }
-    this.#deliveredQueue.push({ userId, id });
+    this.#deliveredQueue.push({ userId, seq });
     this.#deliveredTimer ??= setTimeout(() => void this.#flushDelivered(), 20);
   }
 
@@ -397,7 +403,7 @@ export class NotificationCenter implements AsyncDisposable {
         if (seen.has(record.id)) continue;
         const frame: NotificationFrame = { ...toNotification(record), redelivered: true };
         if (!connection.send(frame, { event: sseEventName(frame) })) return;
-        this.noteDelivered(userId, record.id);
+        this.noteDelivered(userId, record.seq);
         this.#count("redelivered");
       }
     };
@@ -418,9 +424,9 @@ export class NotificationCenter implements AsyncDisposable {
           if (isPayload(payload) && (payload.kind === "notification" || payload.kind === "retry")) {
             seen.add(payload.notification.id);
             // Every connection of the user on this isolate gets the same event object.
-            if (!this.#noted.has(event)) {
+            if (!this.#noted.has(event) && payload.seq) {
               this.#noted.add(event);
-              this.noteDelivered(userId, payload.notification.id);
+              this.noteDelivered(userId, payload.seq);
             }
             this.#count("delivered");
             this.#series("switchboard_deliveries_total", "kind", "notifications")?.add();

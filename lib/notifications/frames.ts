@@ -16,10 +16,11 @@ export interface Notification {
 
 /** What the user topic `user:<userId>` carries. */
 export type UserTopicPayload =
-  | { kind: "notification"; notification: Notification }
+  /** `seq`: where the store keeps the notification (not sent to clients). */
+  | { kind: "notification"; notification: Notification; seq?: string }
   /** Stored for history and idempotency, never sent: the user muted its type or group. */
-  | { kind: "muted"; notification: Notification }
-  | { kind: "retry"; notification: Notification; attempt: number }
+  | { kind: "muted"; notification: Notification; seq?: string }
+  | { kind: "retry"; notification: Notification; attempt: number; seq?: string }
   | { kind: "read"; ids: string[]; all: boolean; unreadCount: number };
 
 /**

@@ -4,11 +4,10 @@ import { retryWhileBusy } from "../kv/mod.ts";
 import { type EventWrites, retentionFor } from "../realtime/mod.ts";
 import { utf8Bytes } from "../text/mod.ts";
 import {
+  aliasKey,
   deliveredKey,
   DUE_PREFIX,
   dueKey,
-  historyKey,
-  historyPrefix,
   leaseKey,
   LOG_PREFIX,
   logKey,
@@ -16,6 +15,7 @@ import {
   pendingPrefix,
   preferencesKey,
   recordKey,
+  recordPrefix,
 } from "./_keys.ts";
 import { NotificationError } from "./errors.ts";
 import {
@@ -30,6 +30,8 @@ import {
 const PREFERENCES_CACHE_MS = 2000;
 /** Users whose preferences this isolate keeps at most. */
 const PREFERENCES_CACHED = 50_000;
+/** What a generated notification id (a publish's `seq`) looks like: a ULID. */
+const GENERATED_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** Options of {@linkcode NotificationStore}. */
 export interface NotificationStoreOptions {
@@ -42,7 +44,10 @@ export interface NotificationStoreOptions {
 /** What {@linkcode NotificationStore.prepare} stores. */
 export interface CreateInput {
   userId: string;
+  /** The notification's id: the publisher's, or (when it gave none) `seq`. */
   id: string;
+  /** The publish's time-ordered id (see {@linkcode newSeq}); orders history and the audit log. */
+  seq: string;
   type: string;
   data: Record<string, unknown>;
   requiresAck: boolean;
@@ -61,22 +66,6 @@ export interface RetryLease {
 }
 
 const leaseSchema = z.object({ owner: z.string(), expiresAt: z.number() });
-/**
- * A user's history entry (ordered by `seq`): the notification's id, when it was
- * published, and whether it was read, so the unread ones are found by scanning
- * the history (at most `maxHistory` entries) without an index of their own.
- */
-const historyEntrySchema = z.object({
-  id: z.string(),
-  at: z.number(),
-  read: z.literal(true).optional(),
-});
-type HistoryEntry = z.infer<typeof historyEntrySchema>;
-
-function parseHistoryEntry(value: unknown): HistoryEntry | null {
-  const parsed = historyEntrySchema.safeParse(value);
-  return parsed.success ? parsed.data : null;
-}
 
 /** The outcome of one step of the retry driver against the store. */
 export type RetryStepResult =
@@ -85,6 +74,15 @@ export type RetryStepResult =
   | { outcome: "lost" };
 
 const nextSeq = monotonicIds();
+
+/**
+ * A new publish's `seq`: a ULID, strictly increasing within this isolate. Every
+ * recipient of one publish shares it (a user gets a publish once).
+ */
+export function newSeq(now: number = Date.now()): string {
+  return nextSeq(now);
+}
+
 let lastIso: { ms: number; text: string } = { ms: NaN, text: "" };
 /** ISO 8601 of `ms`; a fan-out formats the same instant for every user, so the last one is kept. */
 function iso(ms: number): string {
@@ -107,18 +105,30 @@ function withDelivery(record: NotificationRecord, delivered: unknown): Notificat
   };
 }
 
+/** A record as read, with the entry a change of it checks. */
+interface Found {
+  record: NotificationRecord;
+  entry: Deno.KvEntryMaybe<unknown>;
+}
+
 /**
- * Per-user notification records in Deno KV: the record (read state, delivery,
- * ack and retry fields), a history index by time (with read state), an unacked index,
- * the audit log, retry leases and preferences. Every change of a record is an
- * atomic commit checked against its versionstamp, so isolates racing on one
- * record (a delivery, an ack, a read, a retry step) never lose each other's write.
+ * Per-user notification records in Deno KV. A user's records are keyed by the
+ * publish's time-ordered `seq`, so listing them is their history; a record holds
+ * the notification and its read, delivery, ack and retry state. Beside them: an
+ * alias for ids the publisher chose, delivery marks (written without reading),
+ * an index of notifications waiting for an ack, the audit log (one row per
+ * commit of a publish), retry leases and preferences. Every change of a record
+ * is an atomic commit checked against its versionstamp, so isolates racing on
+ * one record (an ack, a read, a retry step) never lose each other's write.
  */
 export class NotificationStore {
   readonly #kv: Deno.Kv;
   readonly #maxAgeMs: number;
   readonly #maxHistory: number;
-  readonly #preferencesCache = new Map<string, { preferences: Preferences | null; until: number }>();
+  readonly #preferencesCache = new Map<
+    string,
+    { preferences: Preferences | null; until: number }
+  >();
 
   constructor(kv: Deno.Kv, options: NotificationStoreOptions = {}) {
     this.#kv = kv;
@@ -140,9 +150,10 @@ export class NotificationStore {
   }
 
   /**
-   * A new notification's record and the KV writes that store it with its
-   * indexes (history, audit log; for `requiresAck` also the unacked
-   * index, the first due retry and the retry lease). They are committed in the
+   * A new notification's record and the KV writes that store it: the record (in
+   * history order), an alias when the publisher chose the id, the audit-log
+   * entry (collected into one row per commit), and for `requiresAck` the unacked
+   * index, the first due retry and the retry lease. They are committed in the
    * same atomic operation as the notification's event on the user's topic (see
    * `NotificationCenter.publish`): storing and delivering cost one round trip.
    */
@@ -150,10 +161,10 @@ export class NotificationStore {
     const now = input.now ?? Date.now();
     const muted = input.muted ?? false;
     const retry = input.requiresAck && !muted ? input.retry : undefined;
-    const seq = nextSeq(now);
+    const { userId, id, seq } = input;
     const record: NotificationRecord = {
-      id: input.id,
-      userId: input.userId,
+      id,
+      userId,
       type: input.type,
       data: input.data,
       timestamp: iso(now),
@@ -172,23 +183,21 @@ export class NotificationStore {
     };
     const expireIn = this.#maxAgeMs;
     const unacked = input.requiresAck && !muted;
+    const aliased = id !== seq;
     const writes: EventWrites = {
-      mutations: 3 + (unacked ? 1 : 0) + (retry ? 2 : 0),
+      mutations: 2 + (aliased ? 1 : 0) + (unacked ? 1 : 0) + (retry ? 2 : 0),
       bytes: utf8Bytes(JSON.stringify(record.data) ?? "") + 1024,
       write: (operation) => {
-        operation
-          .set(recordKey(input.userId, input.id), record, { expireIn })
-          .set(historyKey(input.userId, seq), { id: input.id, at: now } satisfies HistoryEntry, {
-            expireIn,
-          })
-          .set(logKey(seq, input.userId), input.id, { expireIn });
-        if (unacked) operation.set(pendingKey(input.userId, seq), input.id, { expireIn });
+        operation.set(recordKey(userId, seq), record, { expireIn });
+        if (aliased) operation.set(aliasKey(userId, id), seq, { expireIn });
+        if (unacked) operation.set(pendingKey(userId, seq), id, { expireIn });
         if (retry) {
           const lease: RetryLease = { owner: retry.owner, expiresAt: retry.leaseUntil };
-          operation.set(dueKey(retry.firstAt, input.userId, input.id), true, { expireIn })
-            .set(leaseKey(input.userId, input.id), lease, { expireIn });
+          operation.set(dueKey(retry.firstAt, userId, id), true, { expireIn })
+            .set(leaseKey(userId, id), lease, { expireIn });
         }
       },
+      collect: { key: logKey(seq), item: userId, expireIn },
     };
     return { record, writes };
   }
@@ -212,22 +221,20 @@ export class NotificationStore {
         missing.push(userId);
       }
     }
-    const chunks: string[][] = [];
-    for (let start = 0; start < missing.length; start += 10) {
-      chunks.push(missing.slice(start, start + 10));
-    }
-    await Promise.all(chunks.map(async (chunk) => {
-      const entries = await retryWhileBusy(() =>
-        this.#kv.getMany(chunk.map((userId) => preferencesKey(userId)), {
-          consistency: "eventual",
-        })
-      );
-      chunk.forEach((userId, index) => {
-        const preferences = parsePreferences(entries[index]!.value);
-        this.#cachePreferences(userId, preferences, now);
-        if (preferences) found.set(userId, preferences);
-      });
-    }));
+    await Promise.all(
+      chunked(missing, 10).map(async (chunk) => {
+        const entries = await retryWhileBusy(() =>
+          this.#kv.getMany(chunk.map((userId) => preferencesKey(userId)), {
+            consistency: "eventual",
+          })
+        );
+        chunk.forEach((userId, index) => {
+          const preferences = parsePreferences(entries[index]!.value);
+          this.#cachePreferences(userId, preferences, now);
+          if (preferences) found.set(userId, preferences);
+        });
+      }),
+    );
     return found;
   }
 
@@ -246,20 +253,33 @@ export class NotificationStore {
 
   /** One record, or null when there is none (or it expired). */
   async get(userId: string, id: string): Promise<NotificationRecord | null> {
-    return (await this.#read(userId, id))?.record ?? null;
+    return (await this.#find(userId, id))?.record ?? null;
   }
 
-  /** A record (with its delivery mark) and the entry a change of it checks. */
-  async #read(
-    userId: string,
-    id: string,
-  ): Promise<{ record: NotificationRecord; entry: Deno.KvEntryMaybe<unknown> } | null> {
-    const [entry, delivered] = await retryWhileBusy(() =>
-      this.#kv.getMany([recordKey(userId, id), deliveredKey(userId, id)])
-    );
-    const record = entry!.value ? parseRecord(entry!.value) : null;
-    if (!record || this.#expired(record)) return null;
-    return { record: withDelivery(record, delivered!.value), entry: entry! };
+  /**
+   * Finds a record by its id: a generated id is its `seq` (one read, together with
+   * the alias in case the publisher chose an id that looks like one); a chosen id
+   * goes through its alias (a second read).
+   */
+  async #find(userId: string, id: string): Promise<Found | null> {
+    const generated = GENERATED_ID.test(id);
+    const keys = generated
+      ? [recordKey(userId, id), deliveredKey(userId, id), aliasKey(userId, id)]
+      : [aliasKey(userId, id)];
+    const entries = await retryWhileBusy(() => this.#kv.getMany(keys));
+    let entry = generated ? entries[0]! : null;
+    let delivered = generated ? entries[1]!.value : null;
+    const alias = entries.at(-1)!.value;
+    if ((!entry || entry.value === null) && typeof alias === "string") {
+      const [record, mark] = await retryWhileBusy(() =>
+        this.#kv.getMany([recordKey(userId, alias), deliveredKey(userId, alias)])
+      );
+      entry = record!;
+      delivered = mark!.value;
+    }
+    const record = entry?.value ? parseRecord(entry.value) : null;
+    if (!record || record.id !== id || this.#expired(record)) return null;
+    return { record: withDelivery(record, delivered), entry: entry! };
   }
 
   /**
@@ -275,15 +295,16 @@ export class NotificationStore {
       record: NotificationRecord,
     ) => { record: NotificationRecord; also?: (operation: Deno.AtomicOperation) => void } | null,
   ): Promise<{ record: NotificationRecord; changed: boolean } | null> {
-    const key = recordKey(userId, id);
     for (let attempt = 0; attempt < 50; attempt++) {
-      const read = await this.#read(userId, id);
-      if (!read) return null;
-      const { record: current, entry } = read;
+      const found = await this.#find(userId, id);
+      if (!found) return null;
+      const { record: current, entry } = found;
       const next = change(current);
       if (!next) return { record: current, changed: false };
       const operation = this.#kv.atomic().check(entry)
-        .set(key, next.record, { expireIn: this.#expireIn(next.record) });
+        .set(recordKey(userId, current.seq), next.record, {
+          expireIn: this.#expireIn(next.record),
+        });
       next.also?.(operation);
       const result = await retryWhileBusy(() => operation.commit());
       if (result.ok) return { record: next.record, changed: true };
@@ -293,32 +314,32 @@ export class NotificationStore {
   }
 
   /** Records a delivery to a connection (`pending` → `delivered`): see {@linkcode markDeliveredMany}. */
-  async markDelivered(userId: string, id: string, now = Date.now()): Promise<void> {
-    await this.markDeliveredMany([{ userId, id }], now);
+  async markDelivered(userId: string, seq: string, now = Date.now()): Promise<void> {
+    await this.markDeliveredMany([{ userId, seq }], now);
   }
 
   /**
-   * Records deliveries: a delivery mark per notification beside its record,
-   * written without reading (500 per commit, one round trip for a whole burst),
-   * folded into the record whenever it is read. A notification delivered again
-   * (another isolate, a re-send) gets that time instead; an acknowledged or
-   * failed one keeps its status.
+   * Records deliveries: a delivery mark per notification beside its record (by
+   * `seq`), written without reading (500 per commit, one round trip for a whole
+   * burst), folded into the record whenever it is read. A notification delivered
+   * again (another isolate, a re-send) gets that time instead; an acknowledged
+   * or failed one keeps its status.
    */
   async markDeliveredMany(
-    items: readonly { userId: string; id: string }[],
+    items: readonly { userId: string; seq: string }[],
     now = Date.now(),
   ): Promise<void> {
-    const chunks: { userId: string; id: string }[][] = [];
-    for (let start = 0; start < items.length; start += 500) {
-      chunks.push(items.slice(start, start + 500));
-    }
-    await Promise.all(chunks.map(async (chunk) => {
-      const operation = this.#kv.atomic();
-      for (const item of chunk) {
-        operation.set(deliveredKey(item.userId, item.id), iso(now), { expireIn: this.#maxAgeMs });
-      }
-      await retryWhileBusy(() => operation.commit());
-    }));
+    await Promise.all(
+      chunked(items, 500).map(async (chunk) => {
+        const operation = this.#kv.atomic();
+        for (const item of chunk) {
+          operation.set(deliveredKey(item.userId, item.seq), iso(now), {
+            expireIn: this.#maxAgeMs,
+          });
+        }
+        await retryWhileBusy(() => operation.commit());
+      }),
+    );
   }
 
   /**
@@ -358,15 +379,7 @@ export class NotificationStore {
     await runLimited(ids, 8, async (id) => {
       const result = await this.#update(userId, id, (record) => {
         if (record.read) return null;
-        const next = { ...record, read: true, readAt: iso(now) };
-        const entry: HistoryEntry = { id, at: Date.parse(record.timestamp), read: true };
-        return {
-          record: next,
-          also: (operation) =>
-            operation.set(historyKey(userId, record.seq), entry, {
-              expireIn: this.#expireIn(next, now),
-            }),
-        };
+        return { record: { ...record, read: true, readAt: iso(now) } };
       });
       if (result?.changed) changed.add(id);
     });
@@ -380,41 +393,38 @@ export class NotificationStore {
     while (true) {
       const unread = await this.#unread(userId, 200);
       if (unread.length === 0) return changed;
-      const ids = unread.map((entry) => entry.id);
-      const done = await this.markRead(userId, ids, now);
-      changed.push(...done);
-      // Entries whose record is gone (expired, trimmed) would come back forever: drop them.
-      if (done.length < ids.length) {
-        const stale = unread.filter((entry) => !done.includes(entry.id));
-        const records = await this.#records(userId, stale.map((entry) => entry.id));
-        const alive = new Set(records.filter((record) => !record.read).map((record) => record.id));
-        const operation = this.#kv.atomic();
-        for (const entry of stale) if (!alive.has(entry.id)) operation.delete(entry.key);
-        await retryWhileBusy(() => operation.commit());
-      }
+      changed.push(...await this.markRead(userId, unread.map((record) => record.id), now));
       if (unread.length < 200) return changed;
     }
   }
 
-  /** Unread history entries, newest first, up to `limit` (a scan of the history). */
-  async #unread(
+  /**
+   * Up to `limit` of the user's records, newest first, that `keep` accepts: a
+   * scan of their history (at most `maxHistory` records, 500 per round trip).
+   */
+  async #scan(
     userId: string,
     limit: number,
-  ): Promise<(HistoryEntry & { key: Deno.KvKey })[]> {
+    keep: (record: NotificationRecord) => boolean,
+  ): Promise<NotificationRecord[]> {
     const now = Date.now();
-    const found: (HistoryEntry & { key: Deno.KvKey })[] = [];
-    const iterator = this.#kv.list({ prefix: historyPrefix(userId) }, {
+    const found: NotificationRecord[] = [];
+    const iterator = this.#kv.list({ prefix: recordPrefix(userId) }, {
       reverse: true,
       batchSize: 500,
     });
     for await (const entry of iterator) {
-      const value = parseHistoryEntry(entry.value);
-      if (value && !value.read && value.at + this.#maxAgeMs >= now) {
-        found.push({ ...value, key: entry.key });
+      const record = parseRecord(entry.value);
+      if (record && !this.#expired(record, now) && keep(record)) {
+        found.push(record);
         if (found.length >= limit) break;
       }
     }
     return found;
+  }
+
+  #unread(userId: string, limit: number): Promise<NotificationRecord[]> {
+    return this.#scan(userId, limit, (record) => !record.read);
   }
 
   /** Unread notifications of the user (counted up to 1000). */
@@ -422,24 +432,41 @@ export class NotificationStore {
     return (await this.#unread(userId, 1000)).length;
   }
 
-  /** Records by id, in the order given, read five per `getMany` and all at once. */
-  async #records(userId: string, ids: string[]): Promise<NotificationRecord[]> {
-    const chunks: string[][] = [];
-    for (let start = 0; start < ids.length; start += 5) chunks.push(ids.slice(start, start + 5));
-    const pages = await Promise.all(chunks.map(async (chunk) => {
-      const keys = chunk.flatMap((id) => [recordKey(userId, id), deliveredKey(userId, id)]);
-      const entries = await retryWhileBusy(() => this.#kv.getMany(keys));
-      const records: NotificationRecord[] = [];
-      for (let index = 0; index < entries.length; index += 2) {
-        const value = entries[index]!.value;
-        const record = value ? parseRecord(value) : null;
-        if (record && !this.#expired(record)) {
-          records.push(withDelivery(record, entries[index + 1]!.value));
+  /** Records by `seq` (in the order given, missing ones left out), five per `getMany`, all at once. */
+  async #records(userId: string, seqs: readonly string[]): Promise<NotificationRecord[]> {
+    const pages = await Promise.all(
+      chunked(seqs, 5).map(async (chunk) => {
+        const keys = chunk.flatMap((seq) => [recordKey(userId, seq), deliveredKey(userId, seq)]);
+        const entries = await retryWhileBusy(() => this.#kv.getMany(keys));
+        const records: NotificationRecord[] = [];
+        for (let index = 0; index < entries.length; index += 2) {
+          const record = parseRecord(entries[index]!.value);
+          if (record && !this.#expired(record)) {
+            records.push(withDelivery(record, entries[index + 1]!.value));
+          }
         }
-      }
-      return records;
-    }));
+        return records;
+      }),
+    );
     return pages.flat();
+  }
+
+  /** Delivery marks folded into records listed without them. */
+  async #withDeliveries(
+    userId: string,
+    records: NotificationRecord[],
+  ): Promise<NotificationRecord[]> {
+    const pending = records.filter((record) => record.deliveredAt === null);
+    const marks = new Map<string, unknown>();
+    await Promise.all(
+      chunked(pending, 10).map(async (chunk) => {
+        const entries = await retryWhileBusy(() =>
+          this.#kv.getMany(chunk.map((record) => deliveredKey(userId, record.seq)))
+        );
+        chunk.forEach((record, index) => marks.set(record.seq, entries[index]!.value));
+      }),
+    );
+    return records.map((record) => withDelivery(record, marks.get(record.seq)));
   }
 
   /**
@@ -460,19 +487,19 @@ export class NotificationStore {
           `Cannot page before "${options.before.slice(0, 64)}": no such notification`,
         );
       }
-      end = historyKey(userId, anchor.seq);
+      end = recordKey(userId, anchor.seq);
     }
-    const ids: string[] = [];
-    const selector = end
-      ? { prefix: historyPrefix(userId), end }
-      : { prefix: historyPrefix(userId) };
+    const selector = end ? { prefix: recordPrefix(userId), end } : { prefix: recordPrefix(userId) };
+    const listed: NotificationRecord[] = [];
+    let seen = 0;
     for await (const entry of this.#kv.list(selector, { reverse: true, limit })) {
-      const value = parseHistoryEntry(entry.value);
-      if (value) ids.push(value.id);
+      seen += 1;
+      const record = parseRecord(entry.value);
+      if (record && !this.#expired(record)) listed.push(record);
     }
-    const items = await this.#records(userId, ids);
+    const items = await this.#withDeliveries(userId, listed);
     const last = items.at(-1);
-    return { items, nextBefore: ids.length === limit && last ? last.id : null };
+    return { items, nextBefore: seen === limit && last ? last.id : null };
   }
 
   /**
@@ -494,58 +521,74 @@ export class NotificationStore {
       (!options.status || record.status === options.status);
     const entries: NotificationRecord[] = [];
     let scanned = 0;
-    let lastSeq: string | null = null;
-    let exhausted = true;
-    const pointers: { userId: string; id: string; seq: string }[] = [];
-    const flush = async () => {
-      const byUser = new Map<string, { id: string; seq: string }[]>();
-      for (const pointer of pointers.splice(0)) {
-        byUser.set(pointer.userId, [...(byUser.get(pointer.userId) ?? []), pointer]);
-      }
-      const found: NotificationRecord[] = [];
-      for (const [userId, items] of byUser) {
-        found.push(...await this.#records(userId, items.map((item) => item.id)));
-      }
-      found.sort((a, b) => (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0));
-      for (const record of found) if (matches(record)) entries.push(record);
-    };
-    const prefix = options.userId ? historyPrefix(options.userId) : LOG_PREFIX;
-    const before = options.before ? [...prefix, options.before] : undefined;
-    const selector = before ? { prefix, end: before } : { prefix };
-    for await (const entry of this.#kv.list(selector, { reverse: true, batchSize: 100 })) {
-      if (entries.length >= limit) {
-        exhausted = false;
-        break;
-      }
-      if (scanned >= scanLimit) {
-        exhausted = false;
-        break;
-      }
-      const seq = String(entry.key[options.userId ? 3 : 2]);
-      const userId = options.userId ?? String(entry.key[3]);
-      // The audit log's entries hold the id; a user's history entries an object with it.
-      const id = typeof entry.value === "string" ? entry.value : parseHistoryEntry(entry.value)?.id;
-      if (id === undefined) continue;
-      pointers.push({ userId, id, seq });
-      lastSeq = seq;
+    /** Takes scanned records in order; true when the page is full (then `cursor` continues it). */
+    const take = (record: NotificationRecord | null): boolean => {
       scanned += 1;
-      if (pointers.length >= 50) await flush();
+      if (record && matches(record)) entries.push(record);
+      return entries.length >= limit || scanned >= scanLimit;
+    };
+    if (options.userId) {
+      // One user's log is their records, newest first; the cursor is a `seq`.
+      const userId = options.userId;
+      const prefix = recordPrefix(userId);
+      const selector = options.before ? { prefix, end: [...prefix, options.before] } : { prefix };
+      const batch: NotificationRecord[] = [];
+      const drain = async (): Promise<string | null> => {
+        for (const record of await this.#withDeliveries(userId, batch.splice(0))) {
+          if (take(record)) return record.seq;
+        }
+        return null;
+      };
+      for await (const entry of this.#kv.list(selector, { reverse: true, batchSize: 100 })) {
+        const record = parseRecord(entry.value);
+        if (!record || this.#expired(record)) continue;
+        batch.push(record);
+        if (batch.length >= 50) {
+          const cursor = await drain();
+          if (cursor) return { entries, nextBefore: cursor };
+        }
+      }
+      const cursor = await drain();
+      return { entries, nextBefore: cursor };
     }
-    await flush();
-    const page = entries.slice(0, limit);
-    const nextBefore = entries.length > limit ? page.at(-1)!.seq : exhausted ? null : lastSeq;
-    return { entries: page, nextBefore };
+    // Every user: rows (seq, commit) → users, newest first; the cursor is "<seq>.<commit>.<index>".
+    const [beforeSeq, beforeCommit, beforeIndex] = (options.before ?? "").split(".");
+    const selector = beforeSeq
+      ? { prefix: LOG_PREFIX, end: [...LOG_PREFIX, beforeSeq, beforeCommit ?? "", true] }
+      : { prefix: LOG_PREFIX };
+    for await (const row of this.#kv.list<unknown>(selector, { reverse: true, batchSize: 50 })) {
+      const seq = String(row.key[2]);
+      const commit = String(row.key[3]);
+      const users = Array.isArray(row.value)
+        ? row.value.filter((user): user is string => typeof user === "string")
+        : [];
+      // Newest first within a row too; resume inside the row the last page stopped in.
+      let last = users.length - 1;
+      if (seq === beforeSeq && commit === beforeCommit) {
+        last = Math.min(last, Number(beforeIndex) - 1);
+      }
+      for (let end = last; end >= 0; end -= 50) {
+        const part = users.slice(Math.max(0, end - 49), end + 1).reverse();
+        const records = await Promise.all(
+          part.map(async (userId) => (await this.#records(userId, [seq]))[0] ?? null),
+        );
+        for (const [position, record] of records.entries()) {
+          if (take(record)) return { entries, nextBefore: `${seq}.${commit}.${end - position}` };
+        }
+      }
+    }
+    return { entries, nextBefore: null };
   }
 
   /** The user's notifications still waiting for an ack (not muted), oldest first. */
   async unacknowledged(userId: string, limit = 100): Promise<NotificationRecord[]> {
-    const ids: string[] = [];
+    const seqs: string[] = [];
     const iterator = this.#kv.list<string>({ prefix: pendingPrefix(userId) }, {
       reverse: true,
       limit,
     });
-    for await (const entry of iterator) if (typeof entry.value === "string") ids.push(entry.value);
-    const records = await this.#records(userId, ids);
+    for await (const entry of iterator) seqs.push(String(entry.key[3]));
+    const records = await this.#records(userId, seqs);
     return records.filter((record) => !record.acknowledged && record.status !== "muted")
       .sort((a, b) => (a.seq < b.seq ? -1 : 1));
   }
@@ -649,23 +692,23 @@ export class NotificationStore {
     } = {},
   ): Promise<RetryStepResult> {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const [recordEntry, leaseEntry] = await retryWhileBusy(() =>
-        this.#kv.getMany<[unknown, unknown]>([recordKey(userId, id), leaseKey(userId, id)])
-      );
-      const record = recordEntry.value ? parseRecord(recordEntry.value) : null;
-      const acked = record && !this.#expired(record) && record.acknowledged
-        ? options.acknowledged?.(record)
-        : null;
-      if (acked) {
+      const [found, leaseEntry] = await Promise.all([
+        this.#find(userId, id),
+        retryWhileBusy(() => this.#kv.get(leaseKey(userId, id))),
+      ]);
+      const record = found?.record ?? null;
+      const key = record ? recordKey(userId, record.seq) : null;
+      const acked = record?.acknowledged ? options.acknowledged?.(record) : null;
+      if (acked && found && key) {
         const result = await retryWhileBusy(() =>
-          this.#kv.atomic().check(recordEntry)
-            .set(recordKey(userId, id), acked, { expireIn: this.#expireIn(acked) }).commit()
+          this.#kv.atomic().check(found.entry)
+            .set(key, acked, { expireIn: this.#expireIn(acked) }).commit()
         );
         if (!result.ok) continue;
         return { outcome: "stopped", record: acked };
       }
       if (
-        !record || this.#expired(record) || record.acknowledged || record.status === "failed" ||
+        !found || !key || !record || record.acknowledged || record.status === "failed" ||
         record.status === "muted"
       ) {
         return { outcome: "stopped", record };
@@ -674,8 +717,8 @@ export class NotificationStore {
       if (!lease.success || lease.data.owner !== owner) return { outcome: "lost" };
       const next = change(record);
       if (next.unchanged) return { outcome: "recorded", record };
-      const operation = this.#kv.atomic().check(recordEntry).check(leaseEntry)
-        .set(recordKey(userId, id), next.record, { expireIn: this.#expireIn(next.record) });
+      const operation = this.#kv.atomic().check(found.entry).check(leaseEntry)
+        .set(key, next.record, { expireIn: this.#expireIn(next.record) });
       if (record.nextRetryAt !== null) operation.delete(dueKey(record.nextRetryAt, userId, id));
       if (next.record.nextRetryAt !== null) {
         operation.set(dueKey(next.record.nextRetryAt, userId, id), true, {
@@ -713,39 +756,35 @@ export class NotificationStore {
     return found;
   }
 
-  /** Deletes the user's oldest notifications beyond `maxHistory`; resolves to how many. */
+  /**
+   * Deletes the user's oldest notifications beyond `maxHistory` with what belongs
+   * to them; resolves to how many. (Audit-log rows are shared by a publish's
+   * recipients: they expire with the records, and readers skip missing ones.)
+   */
   async trim(userId: string): Promise<number> {
     let index = 0;
-    const stale: { seq: string; id: string }[] = [];
-    const iterator = this.#kv.list({ prefix: historyPrefix(userId) }, {
+    const stale: NotificationRecord[] = [];
+    const iterator = this.#kv.list({ prefix: recordPrefix(userId) }, {
       reverse: true,
       batchSize: 500,
     });
     for await (const entry of iterator) {
       index += 1;
-      const value = parseHistoryEntry(entry.value);
-      if (index > this.#maxHistory && value) {
-        stale.push({ seq: String(entry.key[3]), id: value.id });
-      }
+      if (index <= this.#maxHistory) continue;
+      const record = parseRecord(entry.value);
+      if (record) stale.push(record);
+      else await retryWhileBusy(() => this.#kv.delete(entry.key));
     }
-    for (let start = 0; start < stale.length; start += 10) {
-      const batch = stale.slice(start, start + 10);
-      const entries = await retryWhileBusy(() =>
-        this.#kv.getMany(batch.map((item) => recordKey(userId, item.id)))
-      );
+    for (const batch of chunked(stale, 100)) {
       const operation = this.#kv.atomic();
-      batch.forEach(({ seq, id }, position) => {
-        operation.delete(historyKey(userId, seq)).delete(pendingKey(userId, seq))
-          .delete(logKey(seq, userId));
-        const value = entries[position]?.value;
-        const record = value ? parseRecord(value) : null;
-        // Only the record this index entry points at: a newer one may reuse the id.
-        if (record && record.seq === seq) {
-          operation.delete(recordKey(userId, id)).delete(leaseKey(userId, id))
-            .delete(deliveredKey(userId, id));
-          if (record.nextRetryAt !== null) operation.delete(dueKey(record.nextRetryAt, userId, id));
+      for (const record of batch) {
+        operation.delete(recordKey(userId, record.seq)).delete(deliveredKey(userId, record.seq))
+          .delete(pendingKey(userId, record.seq)).delete(leaseKey(userId, record.id));
+        if (record.id !== record.seq) operation.delete(aliasKey(userId, record.id));
+        if (record.nextRetryAt !== null) {
+          operation.delete(dueKey(record.nextRetryAt, userId, record.id));
         }
-      });
+      }
       await retryWhileBusy(() => operation.commit());
     }
     return stale.length;
@@ -755,6 +794,14 @@ export class NotificationStore {
 function parsePreferences(value: unknown): Preferences | null {
   const parsed = preferencesSchema.safeParse(value);
   return parsed.success ? parsed.data : null;
+}
+
+function chunked<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) {
+    chunks.push(items.slice(start, start + size));
+  }
+  return chunks;
 }
 
 /** Runs `task` over `items`, at most `limit` at a time. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type CreateInput, NotificationStore } from "./store.ts";
+import { type CreateInput, newSeq, NotificationStore } from "./store.ts";
 import type { NotificationRecord } from "./record.ts";
 import { roundTripCounter } from "../kv/testing.ts";
 
@@ -17,22 +17,28 @@ async function withStore(
 
 const message = (text: string) => ({ message: text });
 
+/** Commits prepared writes as the topic log does (the shared audit-log row included). */
+async function commitWrites(
+  kv: Deno.Kv,
+  userId: string,
+  writes: ReturnType<NotificationStore["prepare"]>["writes"],
+): Promise<void> {
+  const operation = kv.atomic();
+  writes.write(operation, { topic: `user:${userId}`, offset: 1, epoch: "e", time: 0, data: null });
+  if (writes.collect) {
+    operation.set([...writes.collect.key, "commit"], [writes.collect.item]);
+  }
+  assert.ok((await operation.commit()).ok);
+}
+
 /** Stores a notification as the center does, without a topic: its prepared writes, committed. */
 async function create(
   store: NotificationStore,
   kv: Deno.Kv,
-  input: CreateInput,
+  input: Omit<CreateInput, "seq"> & { seq?: string },
 ): Promise<{ record: NotificationRecord }> {
-  const { record, writes } = store.prepare(input);
-  const operation = kv.atomic();
-  writes.write(operation, {
-    topic: `user:${input.userId}`,
-    offset: 1,
-    epoch: "e",
-    time: 0,
-    data: null,
-  });
-  assert.ok((await operation.commit()).ok);
+  const { record, writes } = store.prepare({ ...input, seq: input.seq ?? newSeq() });
+  await commitWrites(kv, input.userId, writes);
   return { record };
 }
 
@@ -41,14 +47,13 @@ Deno.test("prepare() writes the record and its indexes per user; preferencesOf()
     const { writes } = store.prepare({
       userId: "ada",
       id: "n1",
+      seq: newSeq(),
       type: "success",
       data: message("a"),
       requiresAck: true,
       retry: { owner: "o", firstAt: Date.now() + 1000, leaseUntil: Date.now() + 2000 },
     });
-    const operation = kv.atomic();
-    writes.write(operation, { topic: "user:ada", offset: 1, epoch: "e", time: 0, data: null });
-    assert.ok((await operation.commit()).ok);
+    await commitWrites(kv, "ada", writes);
     let mutations = 0;
     for await (const _ of kv.list({ prefix: ["notify"] })) mutations += 1;
     assert.equal(mutations, writes.mutations, "the announced mutation count is exact");
@@ -136,7 +141,7 @@ Deno.test("muted notifications are stored with status muted and not indexed as w
 
 Deno.test("acknowledge() and markDelivered() move the status; the log filters by user, type, status", async () => {
   await withStore(async (store, kv) => {
-    await create(store, kv, {
+    const { record: first } = await create(store, kv, {
       userId: "ada",
       id: "a",
       type: "success",
@@ -157,7 +162,7 @@ Deno.test("acknowledge() and markDelivered() move the status; the log filters by
       data: message("3"),
       requiresAck: false,
     });
-    await store.markDelivered("ada", "a");
+    await store.markDelivered("ada", first.seq);
     assert.equal((await store.get("ada", "a"))?.status, "delivered");
     const acked = await store.acknowledge("ada", "a");
     assert.equal(acked?.changed, true);
@@ -287,24 +292,26 @@ Deno.test("a re-send whose ack arrived before it was recorded still counts in re
 
 Deno.test("markDeliveredMany() records deliveries without reading, in one commit, and keeps acks", async () => {
   await withStore(async (store, kv) => {
+    const seqs: Record<string, string> = {};
     for (const id of ["a", "b", "c"]) {
-      await create(store, kv, {
+      const { record } = await create(store, kv, {
         userId: "ada",
         id,
         type: "success",
         data: message(id),
         requiresAck: true,
       });
+      seqs[id] = record.seq;
     }
     await store.acknowledge("ada", "c");
     const counter = roundTripCounter(kv);
     const counting = new NotificationStore(counter.kv);
     const { roundTrips } = await counter.count(() =>
       counting.markDeliveredMany([
-        { userId: "ada", id: "a" },
-        { userId: "ada", id: "b" },
-        { userId: "ada", id: "c" },
-        { userId: "ada", id: "missing" },
+        { userId: "ada", seq: seqs.a! },
+        { userId: "ada", seq: seqs.b! },
+        { userId: "ada", seq: seqs.c! },
+        { userId: "ada", seq: newSeq() },
       ], Date.parse("2020-01-01T00:00:00Z"))
     );
     assert.equal(roundTrips, 1);

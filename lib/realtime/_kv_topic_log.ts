@@ -168,6 +168,8 @@ export interface KvTopicLogOptions {
   retention?: Record<string, Partial<RetentionPolicy>>;
   /** Called after each commit with the heads it wrote (other isolates can learn them). */
   onHeadsWritten?: (heads: WrittenHead[]) => void;
+  /** Called with a head read from KV (other isolates can learn it too). */
+  onHeadRead?: (topic: string, head: KnownHead) => void;
   /** Called after each commit attempt (metrics): its outcome, how it knew the heads, its time. */
   onCommit?: (commit: CommitReport) => void;
   /**
@@ -217,6 +219,7 @@ export class KvTopicLog implements TopicLog {
   #kv: Deno.Kv;
   #retention: Record<string, Partial<RetentionPolicy>>;
   #onHeadsWritten: KvTopicLogOptions["onHeadsWritten"];
+  #onHeadRead: KvTopicLogOptions["onHeadRead"];
   #onCommit: KvTopicLogOptions["onCommit"];
   #inFlightLimit: number;
   #pipelineDepth: number;
@@ -232,6 +235,7 @@ export class KvTopicLog implements TopicLog {
     this.#kv = kv;
     this.#retention = options.retention ?? {};
     this.#onHeadsWritten = options.onHeadsWritten;
+    this.#onHeadRead = options.onHeadRead;
     this.#onCommit = options.onCommit;
     this.#maxChecks = options.maxChecks ?? DEFAULT_CHECKS;
     const local = options.kv === "local";
@@ -487,8 +491,23 @@ export class KvTopicLog implements TopicLog {
       let at = 0;
       const operation = this.#kv.atomic();
       const time = Date.now();
+      const collected = new Map<string, { key: Deno.KvKey; items: unknown[]; expireIn?: number }>();
+      const collect = (writes: EventWrites) => {
+        const shared = writes.collect;
+        if (!shared) return;
+        const id = JSON.stringify(shared.key);
+        const row = collected.get(id);
+        if (row) row.items.push(shared.item);
+        else {collected.set(id, {
+            key: shared.key,
+            items: [shared.item],
+            expireIn: shared.expireIn,
+          });}
+      };
       const prepared = group.map((batch) => {
-        if (batch.basis !== "read") return { batch, ...this.#write(operation, batch, time) };
+        if (batch.basis !== "read") {
+          return { batch, ...this.#write(operation, batch, time, collect) };
+        }
         const head = read[at++] as Deno.KvEntryMaybe<StoredHead>;
         const keys = distinctKeys(batch.flight.items);
         const dedupes = keys.map(() => read[at++] as Deno.KvEntryMaybe<TopicEvent>);
@@ -497,8 +516,17 @@ export class KvTopicLog implements TopicLog {
           state.readFirstUntil = Date.now() + CONTENDED_MS;
         }
         state.suspect = null;
-        return { batch, ...this.#write(operation, batch, time, { head, keys, dedupes }) };
+        return {
+          batch,
+          ...this.#write(operation, batch, time, collect, { head, keys, dedupes }),
+        };
       });
+      if (collected.size > 0) {
+        const commitId = randomId();
+        for (const row of collected.values()) {
+          operation.set([...row.key, commitId], row.items, { expireIn: row.expireIn });
+        }
+      }
       const started = performance.now();
       const result = await retryWhileBusy(() => operation.commit());
       const ms = performance.now() - started;
@@ -562,6 +590,7 @@ export class KvTopicLog implements TopicLog {
     operation: Deno.AtomicOperation,
     batch: Batch,
     time: number,
+    collect: (writes: EventWrites) => void,
     read?: {
       head: Deno.KvEntryMaybe<StoredHead>;
       keys: string[];
@@ -650,7 +679,10 @@ export class KvTopicLog implements TopicLog {
         assigned.set(item.key, event);
         operation.set(dedupeKey(topic, item.key), event, { expireIn: policy.maxAgeMs });
       }
-      item.writes?.write(operation, event);
+      if (item.writes) {
+        item.writes.write(operation, event);
+        collect(item.writes);
+      }
       outcomes.push({ item, event });
     }
     if (flight.deletes) operation.delete(markerKey(topic, flight.deletes));
@@ -719,12 +751,14 @@ export class KvTopicLog implements TopicLog {
 
   async #readHead(topic: string): Promise<Position | null> {
     const head = await retryWhileBusy(() => this.#kv.get<StoredHead>(headKey(topic)));
-    this.learnHead(topic, {
+    const known: KnownHead = {
       offset: head.value?.offset ?? 0,
       epoch: head.value?.epoch ?? null,
       versionstamp: head.versionstamp,
       window: head.value?.window,
-    });
+    };
+    this.learnHead(topic, known);
+    this.#onHeadRead?.(topic, known);
     return head.value ? { offset: head.value.offset, epoch: head.value.epoch } : null;
   }
 

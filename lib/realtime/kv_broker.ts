@@ -1,13 +1,7 @@
 import { withSpan } from "../observability/mod.ts";
 import { TopicHub } from "./_hub.ts";
 import { HeadWatcher } from "./_head_watcher.ts";
-import {
-  type CommitReport,
-  type KnownHead,
-  KvTopicLog,
-  type StoredHead,
-  type WrittenHead,
-} from "./_kv_topic_log.ts";
+import { type CommitReport, type KnownHead, KvTopicLog, type StoredHead } from "./_kv_topic_log.ts";
 
 export type { CommitReport } from "./_kv_topic_log.ts";
 import {
@@ -78,10 +72,14 @@ export interface KvBrokerOptions {
   pipelineDepth?: number;
 }
 
-/** What one BroadcastChannel message carries: events, and the heads their commits wrote. */
+/**
+ * What one BroadcastChannel message carries: events, and heads (written by their
+ * commits, or read), so the next publish on any isolate checks the head without
+ * reading it first.
+ */
 interface Posted {
   events: TopicEvent[];
-  heads: WrittenHead[];
+  heads: (KnownHead & { topic: string })[];
 }
 
 /**
@@ -118,6 +116,7 @@ export class KvBroker implements Broker {
       maxChecks: options.maxChecks,
       kv: options.kv,
       onHeadsWritten: (heads) => this.#post({ events: [], heads }),
+      onHeadRead: (topic, head) => this.#post({ events: [], heads: [{ topic, ...head }] }),
     });
     this.#mailboxWatcher = new HeadWatcher<Mailbox>(kv, (_topic, mailbox) => {
       for (const message of mailbox.value?.messages ?? []) this.#ephemeral.offer(message);

@@ -47,6 +47,13 @@ export interface EventWrites {
   bytes: number;
   /** Adds the writes to the operation that stores `event`; never adds checks. */
   write(operation: Deno.AtomicOperation, event: TopicEvent): void;
+  /**
+   * An item for a row shared by the events of one commit that name the same
+   * `key`: stored once per commit as `[...key, <commit id>]` → the items in
+   * order (e.g. one audit-log row for the hundred recipients a commit stores,
+   * not a row each). Counted as one of `mutations`.
+   */
+  collect?: { key: Deno.KvKey; item: unknown; expireIn?: number };
 }
 
 /** Options for {@linkcode Broker.publish}. */
