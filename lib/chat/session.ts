@@ -17,15 +17,14 @@ function withUser(online: OnlineUser[], participant: ChatParticipant): OnlineUse
       user === own ? { ...user, status: "online", connections: user.connections + 1 } : user
     );
   }
-  return [
-    ...online,
-    {
-      userId: participant.userId,
-      username: participant.username,
-      status: "online",
-      connections: 1,
-    },
-  ];
+  const joined: OnlineUser = {
+    userId: participant.userId,
+    username: participant.username,
+    status: "online",
+    connections: 1,
+  };
+  // In the order presence lists members: by name.
+  return [...online, joined].sort((a, b) => a.username.localeCompare(b.username));
 }
 
 /** The user behind a connection, from their token. */
