@@ -141,8 +141,12 @@ const BATCH_EVENTS = 200;
 const REMEMBERED_TOPICS = 20_000;
 /** After another writer moved a remembered head, read heads of that topic first for this long. */
 const CONTENDED_MS = 10_000;
-/** A topic committed to this recently is hot: its commits leave a marker to pipeline on. */
-const HOT_MS = 1000;
+/**
+ * A topic is hot when publishes wait behind its commit, or it has one in flight,
+ * or it had one this recently: then its commits leave a marker to pipeline on. (A
+ * fan-out touches each topic once: no marker, no extra writes.)
+ */
+const HOT_MS = 200;
 /** Markers live this long in KV; one is trusted for this much less (KV deletes late, never early). */
 const MARKER_TTL_MS = 10 * 60_000;
 const MARKER_TRUSTED_MS = 60_000;
