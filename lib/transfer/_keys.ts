@@ -5,7 +5,11 @@ export function recordKey(id: string): Deno.KvKey {
   return ["transfer", id];
 }
 
-/** The code index: which session holds a code. */
+/**
+ * The session holding a code, as a copy of its record: a join reads it in one
+ * round trip. Written in the same commits as the record (so the two carry the
+ * same versionstamp) for as long as the code is the session's.
+ */
 export function codeKey(code: string): Deno.KvKey {
   return ["transfer_code", code];
 }

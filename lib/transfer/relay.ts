@@ -94,7 +94,7 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
   const { record, role } = session;
   const scope = presenceScope(record.id);
   const other = peerRole(role);
-  let handle: PresenceHandle | null = null;
+  let entering: Promise<PresenceHandle | null> | null = null;
   let ended = false;
 
   function report(error: unknown): void {
@@ -141,11 +141,15 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
   }
 
   return {
-    async onOpen(connection) {
-      handle = await presence.enter(scope, {
+    onOpen(connection) {
+      // What the other side stored goes out first; presence (who is here) follows on its own.
+      entering = presence.enter(scope, {
         userId: role,
         name: role,
         connectionId: connection.id,
+      }).catch((error) => {
+        report(error);
+        return null;
       });
       void deps.keeper.connected(record.id);
       void deliverTopic<SignalEvent>(broker, inboundTopic(record.id, role), connection, {
@@ -158,6 +162,7 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
         },
       }).catch(report);
       void followPeer(connection).catch(report);
+      return Promise.resolve();
     },
 
     async onFrame(connection, frame) {
@@ -212,8 +217,8 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
     },
 
     async onClose() {
-      const leaving = handle;
-      handle = null;
+      const leaving = await entering;
+      entering = null;
       await Promise.allSettled([
         leaving?.leave(),
         deps.keeper.disconnected(record.id),

@@ -1,8 +1,10 @@
 /**
- * Transfer sessions in Deno KV: a record per session, a code index that keeps
- * codes unique among live sessions, and a due index the sweeper reads. Every
- * state change is one atomic commit that checks the record's versionstamp, so
- * any number of isolates can race on a session and exactly one change wins.
+ * Transfer sessions in Deno KV: a record per session, a copy of it under its code
+ * (which keeps codes unique among live sessions and lets a join read the session
+ * in one round trip), and a due index the sweeper reads. Every state change is
+ * one atomic commit that writes the record and its code copy together and checks
+ * the versionstamp they share, so any number of isolates can race on a session
+ * and exactly one change wins. Create costs one round trip, join two.
  */
 import { newId } from "../ids/mod.ts";
 import { retryWhileBusy } from "../kv/mod.ts";
@@ -82,6 +84,8 @@ export interface TransferStore {
 export interface TransferStoreOptions {
   /** The clock (ms since the epoch). Default `Date.now`. */
   now?: () => number;
+  /** Makes a candidate code (tests force collisions with it). Default: random. */
+  codes?: () => string;
   /** Life of an unjoined session when `create` gets no `ttlSeconds`. Default 30 min. */
   defaultTtlMs?: number;
   /** Life of a joined session after the last peer left. Default 1 h. */
@@ -105,6 +109,7 @@ const SWEEP_BATCH = 500;
 export class KvTransferStore implements TransferStore {
   #kv: Deno.Kv;
   #now: () => number;
+  #codes: () => string;
   #defaultTtlMs: number;
   #policy: LifetimePolicy;
   #tombstoneMs: number;
@@ -112,6 +117,7 @@ export class KvTransferStore implements TransferStore {
   constructor(kv: Deno.Kv, options: TransferStoreOptions = {}) {
     this.#kv = kv;
     this.#now = options.now ?? Date.now;
+    this.#codes = options.codes ?? generateCode;
     this.#defaultTtlMs = options.defaultTtlMs ?? 30 * 60_000;
     this.#policy = {
       idleMs: options.idleMs ?? 3600_000,
@@ -129,13 +135,7 @@ export class KvTransferStore implements TransferStore {
     const id = newId();
     const senderToken = newTransferToken("ts");
     for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
-      const code = generateCode();
-      const holder = await retryWhileBusy(() => this.#kv.get<string>(codeKey(code)));
-      if (holder.value !== null) {
-        const current = await this.#read(holder.value);
-        // Codes are unique among live sessions only: an ended session's code is free again.
-        if (current && isLive(effectiveState(current.value, now))) continue;
-      }
+      const code = this.#codes();
       const record: TransferRecord = {
         id,
         code,
@@ -150,25 +150,48 @@ export class KvTransferStore implements TransferStore {
         senderTokenHash: hashTransferToken(senderToken),
         receiverTokenHash: null,
       };
-      const expireIn = this.#backstop(record.expiresAt, now);
-      const result = await retryWhileBusy(() =>
-        this.#kv.atomic()
-          .check(holder)
-          .check({ key: recordKey(id), versionstamp: null })
-          .set(codeKey(code), id, {
-            // The code must resolve for the session's whole possible life and its tombstone.
-            expireIn: this.#policy.maxAgeMs + this.#tombstoneMs + BACKSTOP_MS,
-          })
-          .set(recordKey(id), record, { expireIn })
-          .set(dueKey(record.expiresAt, id), id, { expireIn })
-          .commit()
-      );
-      if (result.ok) return { record, senderToken };
+      // A fresh code is almost always free: claim it without reading first (one round
+      // trip). Only when it is taken is the holder read: a live one keeps it, an ended
+      // one hands it over.
+      let holder: Deno.KvEntryMaybe<unknown> = {
+        key: codeKey(code),
+        value: null,
+        versionstamp: null,
+      };
+      if (await this.#commitNew(record, holder, now)) return { record, senderToken };
+      holder = await retryWhileBusy(() => this.#kv.get(codeKey(code)));
+      const current = parseRecord(holder.value);
+      if (current && isLive(effectiveState(current, now))) continue;
+      if (await this.#commitNew(record, holder, now)) return { record, senderToken };
     }
     throw new TransferError(
       "code_space_exhausted",
       "Cannot create a transfer session: no free code found, try again",
     );
+  }
+
+  /** Stores a new session and its code copy if the code's holder is still `holder`. */
+  async #commitNew(
+    record: TransferRecord,
+    holder: Deno.KvEntryMaybe<unknown>,
+    now: number,
+  ): Promise<boolean> {
+    const expireIn = this.#backstop(record.expiresAt, now);
+    const result = await retryWhileBusy(() =>
+      this.#kv.atomic()
+        .check(holder)
+        .check({ key: recordKey(record.id), versionstamp: null })
+        .set(codeKey(record.code), record, { expireIn: this.#codeExpireIn() })
+        .set(recordKey(record.id), record, { expireIn })
+        .set(dueKey(record.expiresAt, record.id), record.id, { expireIn })
+        .commit()
+    );
+    return result.ok;
+  }
+
+  /** The code copy lives as long as the session possibly can, with its tombstone. */
+  #codeExpireIn(): number {
+    return this.#policy.maxAgeMs + this.#tombstoneMs + BACKSTOP_MS;
   }
 
   async join(code: string): Promise<JoinedTransfer> {
@@ -307,13 +330,31 @@ export class KvTransferStore implements TransferStore {
         }
         continue;
       }
-      const holder = await retryWhileBusy(() => this.#kv.get<string>(codeKey(record.code)));
-      const operation = this.#kv.atomic().check(entry).delete(recordKey(id)).delete(item.key);
-      if (holder.value === id) operation.check(holder).delete(codeKey(record.code));
-      const result = await retryWhileBusy(() => operation.commit());
-      if (result.ok) report.purged += 1;
+      if (await this.#purge(entry, item)) report.purged += 1;
     }
     return report;
+  }
+
+  /**
+   * Deletes an ended session: its record, its due entry, and its code copy while
+   * that still carries it (checked by the shared versionstamp; if another session
+   * took the code over, the record goes alone).
+   */
+  async #purge(entry: Stored, due: Deno.KvEntry<unknown>): Promise<boolean> {
+    const { id, code } = entry.value;
+    for (const withCode of [true, false]) {
+      const operation = this.#kv.atomic()
+        .check({ key: recordKey(id), versionstamp: entry.versionstamp })
+        .check(due).delete(recordKey(id)).delete(due.key);
+      if (withCode) {
+        operation.check({ key: codeKey(code), versionstamp: entry.versionstamp })
+          .delete(codeKey(code));
+      }
+      const result = await retryWhileBusy(() => operation.commit());
+      if (result.ok) return true;
+      if (!withCode || !(await this.#codeMovedOn(entry))) return false;
+    }
+    return false;
   }
 
   #effective(record: TransferRecord): TransferRecord {
@@ -325,39 +366,77 @@ export class KvTransferStore implements TransferStore {
     return Math.max(0, dueAt - now) + this.#tombstoneMs + BACKSTOP_MS;
   }
 
-  async #read(id: string): Promise<Deno.KvEntry<TransferRecord> | null> {
+  /** A session by id; `codeHeld` says whether its code copy still carries it (assumed so). */
+  async #read(id: string): Promise<Stored | null> {
     const entry = await retryWhileBusy(() => this.#kv.get<unknown>(recordKey(id)));
-    if (entry.versionstamp === null) return null;
-    const parsed = transferRecordSchema.safeParse(entry.value);
-    if (!parsed.success) return null;
-    return { ...entry, value: parsed.data } as Deno.KvEntry<TransferRecord>;
+    const record = parseRecord(entry.value);
+    if (entry.versionstamp === null || !record) return null;
+    return { value: record, versionstamp: entry.versionstamp, codeHeld: true };
   }
 
-  async #readByCode(input: string): Promise<Deno.KvEntry<TransferRecord> | null> {
+  /** A session by code: its code copy, one read. */
+  async #readByCode(input: string): Promise<Stored | null> {
     const code = normalizeCode(input);
     if (!code) return null;
-    const holder = await retryWhileBusy(() => this.#kv.get<string>(codeKey(code)));
-    if (typeof holder.value !== "string") return null;
-    return await this.#read(holder.value);
+    const entry = await retryWhileBusy(() => this.#kv.get<unknown>(codeKey(code)));
+    const record = parseRecord(entry.value);
+    if (entry.versionstamp === null || !record || record.code !== code) return null;
+    return { value: record, versionstamp: entry.versionstamp, codeHeld: true };
   }
 
-  /** Replaces a record (if unchanged since read) and moves its due entry. */
+  /**
+   * Replaces a record (if unchanged since read) with its code copy, and moves its
+   * due entry. The copy is written while it carries this session: both keys share
+   * one versionstamp, so one check covers each. When another session took the
+   * code over (this one ended), the record is written alone.
+   */
   async #replace(
-    entry: Deno.KvEntry<TransferRecord>,
+    entry: Stored,
     next: TransferRecord,
     nextDue: number,
     now: number,
   ): Promise<boolean> {
-    const previousDue = dueAt(entry.value, this.#tombstoneMs);
-    const expireIn = this.#backstop(nextDue, now);
-    const operation = this.#kv.atomic()
-      .check(entry)
-      .set(recordKey(next.id), next, { expireIn });
-    if (previousDue !== nextDue) operation.delete(dueKey(previousDue, next.id));
-    operation.set(dueKey(nextDue, next.id), next.id, { expireIn });
-    const result = await retryWhileBusy(() => operation.commit());
-    return result.ok;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const previousDue = dueAt(entry.value, this.#tombstoneMs);
+      const expireIn = this.#backstop(nextDue, now);
+      const operation = this.#kv.atomic()
+        .check({ key: recordKey(next.id), versionstamp: entry.versionstamp })
+        .set(recordKey(next.id), next, { expireIn });
+      if (entry.codeHeld) {
+        operation.check({ key: codeKey(next.code), versionstamp: entry.versionstamp })
+          .set(codeKey(next.code), next, { expireIn: this.#codeExpireIn() });
+      }
+      if (previousDue !== nextDue) operation.delete(dueKey(previousDue, next.id));
+      operation.set(dueKey(nextDue, next.id), next.id, { expireIn });
+      const result = await retryWhileBusy(() => operation.commit());
+      if (result.ok) return true;
+      if (!entry.codeHeld || !(await this.#codeMovedOn(entry))) return false;
+      entry = { ...entry, codeHeld: false };
+    }
+    return false;
   }
+
+  /** True when the session's record is unchanged but its code copy now carries another session. */
+  async #codeMovedOn(entry: Stored): Promise<boolean> {
+    const [record, copy] = await retryWhileBusy(() =>
+      this.#kv.getMany([recordKey(entry.value.id), codeKey(entry.value.code)])
+    );
+    return record!.versionstamp === entry.versionstamp &&
+      parseRecord(copy!.value)?.id !== entry.value.id;
+  }
+}
+
+/** A session as read, with the versionstamp its record and code copy share. */
+interface Stored {
+  value: TransferRecord;
+  versionstamp: string;
+  /** The code copy carries this session (written together with the record). */
+  codeHeld: boolean;
+}
+
+function parseRecord(value: unknown): TransferRecord | null {
+  const parsed = transferRecordSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 /** When the sweeper should look at a record next: expiry while live, purge once ended. */

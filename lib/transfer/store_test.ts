@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { roundTripCounter } from "../kv/testing.ts";
 import { KvTransferStore } from "./store.ts";
 import { TransferError } from "./errors.ts";
 import { CODE_ALPHABET } from "./code.ts";
@@ -46,7 +47,7 @@ Deno.test("create() gives a code from the alphabet, tokens that are never stored
     assert.match(senderToken, /^ts_[A-Za-z0-9_-]{43}$/);
     const stored = JSON.stringify((await kv.get(["transfer", record.id])).value);
     assert.ok(!stored.includes(senderToken), "the token itself is not stored");
-    assert.equal((await kv.get(["transfer_code", record.code])).value, record.id);
+    assert.deepEqual((await kv.get(["transfer_code", record.code])).value, record);
     assert.deepEqual(await store.findByCode(record.code.toLowerCase()), record);
   });
 });
@@ -212,4 +213,57 @@ Deno.test("create() never hands out a code that a live session holds", async () 
     for await (const _ of kv.list({ prefix: ["transfer_code"] })) indexed += 1;
     assert.equal(indexed, 300);
   });
+});
+
+Deno.test("create() costs one KV round trip, join() two, findByCode() one", async () => {
+  const raw = await Deno.openKv(":memory:");
+  const counter = roundTripCounter(raw);
+  const store = new KvTransferStore(counter.kv);
+  try {
+    const created = await counter.count(() => store.create());
+    assert.equal(created.roundTrips, 1);
+    const found = await counter.count(() => store.findByCode(created.value.record.code));
+    assert.equal(found.roundTrips, 1);
+    const joined = await counter.count(() => store.join(created.value.record.code));
+    assert.equal(joined.roundTrips, 2);
+    assert.equal(joined.value.record.state, "joined");
+  } finally {
+    raw.close();
+  }
+});
+
+Deno.test("an ended session's code goes to a new session, and the old one's later changes leave it alone", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const clock = { now: Date.UTC(2030, 0, 1) };
+  let next = "AAAAAA";
+  const store = new KvTransferStore(kv, {
+    now: () => clock.now,
+    codes: () => next,
+    tombstoneMs: HOUR,
+    defaultTtlMs: 12 * HOUR,
+  });
+  try {
+    const old = await store.create();
+    await store.join("AAAAAA");
+    const closedOld = await store.close(old.record.id, old.senderToken);
+    assert.equal(closedOld.record.state, "closed");
+    // A live session keeps its code: the next create must pick another one.
+    const taken = await store.create();
+    assert.equal(taken.record.code, "AAAAAA", "the ended session's code is free again");
+    next = "BBBBBB";
+    const other = await store.create();
+    assert.equal(other.record.code, "BBBBBB");
+    next = "AAAAAA";
+    await assert.rejects(() => store.create(), (error: unknown) =>
+      error instanceof TransferError && error.code === "code_space_exhausted");
+    // The old session is purged by the sweeper without touching the code's new holder.
+    clock.now += 2 * HOUR;
+    const swept = await store.sweep();
+    assert.ok(swept.purged >= 1);
+    assert.equal((await store.findByCode("AAAAAA"))?.id, taken.record.id);
+    assert.equal((await store.join("AAAAAA")).record.id, taken.record.id);
+    assert.equal(await store.get(old.record.id), null);
+  } finally {
+    kv.close();
+  }
 });
