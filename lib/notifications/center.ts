@@ -377,23 +377,7 @@ export class NotificationCenter implements AsyncDisposable {
    */
   async stream(connection: Connection, userId: string, since: Position | null): Promise<void> {
     const topic = userTopic(userId);
-    const head = await this.#deps.broker.head(topic);
     let replayUntil = 0;
-    if (since) {
-      const sameEpoch = head && (since.epoch === "" || since.epoch === head.epoch);
-      if (head && sameEpoch && since.offset < head.offset) replayUntil = head.offset;
-    }
-    // Without a cursor the stream starts at the head read above, so a notification
-    // published the moment after the "ready" frame is not missed; the frame carries
-    // that start as a cursor ("0" while the user has none yet, as chat does), so a
-    // client that reconnects before its first notification resumes from there too.
-    const start: Position = since ?? head ?? { offset: 0, epoch: "" };
-    const ready = {
-      type: READY_FRAME,
-      isolate: this.#deps.isolate ?? null,
-      ...(since ? {} : { cursor: head ? formatCursor(head) : "0" }),
-    };
-    connection.send(ready, { event: READY_FRAME, ...(ready.cursor ? { id: ready.cursor } : {}) });
     const seen = new Set<string>();
     let redelivered = false;
     const redeliver = async () => {
@@ -412,11 +396,32 @@ export class NotificationCenter implements AsyncDisposable {
         this.#deps.log?.warn("notification_redelivery_failed", { error })
       );
     let fallback: ReturnType<typeof setTimeout> | undefined;
-    if (replayUntil === 0) redeliverSafely();
-    else fallback = setTimeout(redeliverSafely, 5000);
+    // The "ready" frame goes out once the subscription knows where it starts (the
+    // head its feed read, no read of its own): anything published after it reaches
+    // this connection. Without a cursor it carries that start ("0" while the user
+    // has none yet, as chat does), so a client that reconnects before its first
+    // notification resumes from there too.
+    const start = ({ from, head }: { from: Position; head: Position | null }) => {
+      if (since && head) {
+        const sameEpoch = since.epoch === "" || since.epoch === head.epoch;
+        if (sameEpoch && since.offset < head.offset) replayUntil = head.offset;
+      }
+      const ready = {
+        type: READY_FRAME,
+        isolate: this.#deps.isolate ?? null,
+        ...(since ? {} : { cursor: head ? formatCursor(from) : "0" }),
+      };
+      connection.send(ready, {
+        event: READY_FRAME,
+        ...(ready.cursor ? { id: ready.cursor } : {}),
+      });
+      if (replayUntil === 0) redeliverSafely();
+      else fallback = setTimeout(redeliverSafely, 5000);
+    };
     try {
       await deliverTopic<UserTopicPayload>(this.#deps.broker, topic, connection, {
-        since: start,
+        since,
+        onStart: start,
         toFrame: userTopicFrame,
         eventName: userTopicEventName,
         onDelivered: (event) => {

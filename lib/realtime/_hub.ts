@@ -94,6 +94,10 @@ export class TopicHub {
       await feed.ready;
       let cursor = feed.knownHead;
       let epoch = feed.epoch;
+      let known: Position | null = feed.epoch !== null
+        ? { offset: feed.knownHead, epoch: feed.epoch }
+        : null;
+      let reset: TopicItem<T> | null = null;
       const since = options.since;
       if (
         since && feed.epoch !== null && since.offset <= feed.knownHead &&
@@ -106,6 +110,9 @@ export class TopicHub {
       } else if (since) {
         this.#hooks.resumed?.(topic);
         const head = await this.#log.head(topic);
+        if (head && (!known || head.epoch !== known.epoch || head.offset > known.offset)) {
+          known = head;
+        }
         const sameEpoch = head !== null && (since.epoch === "" || since.epoch === head.epoch);
         if (head && sameEpoch && since.offset <= head.offset) {
           cursor = since.offset;
@@ -115,14 +122,15 @@ export class TopicHub {
           // The position belongs to a log that no longer exists: start from its beginning.
           cursor = 0;
           epoch = head?.epoch ?? feed.epoch;
-          yield [{
-            kind: "reset",
-            reason: "epoch_changed",
-            from: { offset: 0, epoch: epoch ?? "" },
-          }];
+          reset = { kind: "reset", reason: "epoch_changed", from: { offset: 0, epoch: epoch ?? "" } };
           if (head && head.offset > feed.knownHead) void feed.advanceTo(head);
         }
       }
+      options.onStart?.({
+        from: { offset: cursor, epoch: epoch ?? feed.epoch ?? since?.epoch ?? "" },
+        head: known,
+      });
+      if (reset) yield [reset];
       while (!signal?.aborted) {
         if (feed.epoch !== null && epoch !== null && feed.epoch !== epoch) {
           epoch = feed.epoch;

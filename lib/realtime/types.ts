@@ -33,6 +33,12 @@ export interface SubscribeOptions {
   since?: Position | null | undefined;
   /** Ends the subscription. */
   signal?: AbortSignal | undefined;
+  /**
+   * Called once, before the first item, with where the subscription starts (it
+   * yields what comes after `from`) and the log's head as known then (null: the
+   * topic has no events yet). A stream's "ready" frame needs no read of its own.
+   */
+  onStart?: ((start: { from: Position; head: Position | null }) => void) | undefined;
 }
 
 /**

@@ -1,4 +1,10 @@
-import { type Broker, formatCursor, type Position, type TopicEvent } from "../realtime/mod.ts";
+import {
+  type Broker,
+  formatCursor,
+  type Position,
+  type SubscribeOptions,
+  type TopicEvent,
+} from "../realtime/mod.ts";
 import { CLOSE_CODES } from "./close_codes.ts";
 import type { Connection } from "./connection.ts";
 
@@ -39,6 +45,8 @@ export interface DeliverOptions<T> {
   eventName?(event: TopicEvent<T>): string | undefined;
   /** Called after each delivered event. */
   onDelivered?(event: TopicEvent<T>): void;
+  /** Called once the subscription knows where it starts (see `SubscribeOptions.onStart`). */
+  onStart?: SubscribeOptions["onStart"];
   /** A client whose queue does not drain within this time is closed as slow (default: the connection's `slowConsumerMs`). */
   drainTimeoutMs?: number;
 }
@@ -60,6 +68,7 @@ export async function deliverTopic<T>(
   const subscription = broker.subscribeBatches<T>(topic, {
     since: options.since,
     signal: connection.signal,
+    onStart: options.onStart,
   });
   for await (const batch of subscription) {
     for (const item of batch) {
