@@ -5,6 +5,13 @@
  * (`deno serve --parallel`), and stops it cleanly.
  */
 
+/**
+ * `TEST_KV_LATENCY` (e.g. `20/5`): every server a test starts models a remote KV
+ * (`SIMULATE_KV_LATENCY`), so anything that only worked because KV was instant
+ * shows up. Set by `deno task test` for its pass over the realtime tests.
+ */
+const kvLatency = Deno.env.get("TEST_KV_LATENCY") ?? "";
+
 /** The API key every test server uses. */
 export const TEST_API_KEY = "sb_test_api_key_0123456789abcdef";
 const root = new URL("../", import.meta.url).pathname;
@@ -84,6 +91,8 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
       STUN_URLS: "stun:127.0.0.1:3478",
       DENO_JOBS: String(isolates),
       NO_COLOR: "1",
+      // The suite's second pass runs the realtime tests against a modelled remote KV.
+      ...(kvLatency ? { SIMULATE_KV_LATENCY: kvLatency } : {}),
       ...options.env,
     },
     stdin: "null",
