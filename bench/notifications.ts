@@ -600,9 +600,7 @@ async function orchestrate(): Promise<void> {
   const fixed = (value: number, digits = 1) =>
     Number.isFinite(value) ? value.toFixed(digits) : "n/a";
   const table = (rows: string[][]) => {
-    const widths = rows[0]!.map((_, column) =>
-      Math.max(...rows.map((row) => row[column]!.length))
-    );
+    const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
     for (const row of rows) {
       console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join("  "));
     }
