@@ -465,10 +465,22 @@ export class NotificationCenter implements AsyncDisposable {
     userId: string,
     ids: readonly string[] | "all",
   ): Promise<{ ids: string[]; unreadCount: number }> {
-    const changed = ids === "all"
-      ? await this.store.markAllRead(userId)
-      : await this.store.markRead(userId, [...new Set(ids)]);
-    const unreadCount = await this.store.unreadCount(userId);
+    let changed: string[];
+    let unreadCount: number;
+    if (ids === "all") {
+      changed = await this.store.markAllRead(userId);
+      unreadCount = await this.store.unreadCount(userId);
+    } else {
+      // The unread ones are listed while the records change (no round trip of its own):
+      // what stays unread is what was unread and is not among the changed.
+      const [marked, unread] = await Promise.all([
+        this.store.markRead(userId, [...new Set(ids)]),
+        this.store.unreadIds(userId),
+      ]);
+      changed = marked;
+      const done = new Set(marked);
+      unreadCount = unread.filter((id) => !done.has(id) && !ids.includes(id)).length;
+    }
     if (changed.length > 0 || ids === "all") {
       const payload: UserTopicPayload = {
         kind: "read",

@@ -432,6 +432,11 @@ export class NotificationStore {
     return (await this.#unread(userId, 1000)).length;
   }
 
+  /** Ids of the user's unread notifications, newest first (up to 1000). */
+  async unreadIds(userId: string): Promise<string[]> {
+    return (await this.#unread(userId, 1000)).map((record) => record.id);
+  }
+
   /** Records by `seq` (in the order given, missing ones left out), five per `getMany`, all at once. */
   async #records(userId: string, seqs: readonly string[]): Promise<NotificationRecord[]> {
     const pages = await Promise.all(
