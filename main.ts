@@ -84,6 +84,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   const ctx: AppContext = {
     config,
     kv,
+    kvDistance: distance,
     secrets,
     isolate,
     log,

@@ -16,6 +16,8 @@ import type { Connection } from "./transport/mod.ts";
 export interface AppContext {
   config: Config;
   kv: Deno.Kv;
+  /** Whether KV is a local file or remote (Deno Deploy, denokv, or the latency model). */
+  kvDistance: "local" | "remote";
   secrets: ServerSecrets;
   /** Identifies this isolate in `/healthz`, logs and metrics. */
   isolate: string;

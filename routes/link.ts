@@ -108,7 +108,8 @@ function describe(file: FileRecord, downloadsLeft: number | null, origin: string
 
 /** Link-mode routes for one isolate. Pass `store` to use another store than KV. */
 export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {}): Hono {
-  const store = options.store ?? new KvLinkStore(ctx.kv);
+  const store = options.store ??
+    new KvLinkStore(ctx.kv, { commitsInFlight: ctx.kvDistance === "remote" ? 4 : 1 });
   startSweeper(store, {
     signal: ctx.shutdown,
     onSweep: (report) => {

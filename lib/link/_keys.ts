@@ -15,9 +15,17 @@ export function downloadsKey(id: string): Deno.KvKey {
   return ["link", "downloads", id];
 }
 
-/** The lease of an upload in progress (how many chunks it wrote so far). */
+/**
+ * The lease of an upload in progress, written once when it starts: every chunk
+ * commit checks it (the sweeper moves it to take an abandoned upload over).
+ */
 export function uploadKey(id: string): Deno.KvKey {
   return ["link", "upload", id];
+}
+
+/** How far an upload in progress got: `{touchedAt, chunks}`, written with each chunk commit. */
+export function progressKey(id: string): Deno.KvKey {
+  return ["link", "progress", id];
 }
 
 /** Prefix of every upload lease. */

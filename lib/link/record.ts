@@ -42,6 +42,16 @@ export const uploadLeaseSchema = z.object({
 /** The lease of an upload in progress. */
 export type UploadLease = z.infer<typeof uploadLeaseSchema>;
 
+/**
+ * How far an upload got, written (without a read) by each chunk commit; chunk
+ * commits run several at a time, so `chunks` is the highest index written + 1
+ * by the commit that wrote it, and the sweeper deletes chunks by prefix anyway.
+ */
+export const uploadProgressSchema = z.object({
+  touchedAt: z.number(),
+  chunks: z.number().int().nonnegative(),
+});
+
 /** A scheduled purge: how many chunks to delete. */
 export const purgeSchema = z.object({ chunks: z.number().int().nonnegative() });
 

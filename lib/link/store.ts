@@ -11,6 +11,7 @@ import {
   downloadsKey,
   fileKey,
   goneKey,
+  progressKey,
   PURGE_PREFIX,
   purgeKey,
   UPLOAD_PREFIX,
@@ -32,6 +33,7 @@ import {
   purgeSchema,
   type UploadLease,
   uploadLeaseSchema,
+  uploadProgressSchema,
 } from "./record.ts";
 import { ApiError } from "../errors/mod.ts";
 
@@ -63,6 +65,12 @@ export interface LinkStoreOptions {
   purgeGraceMs?: number;
   /** An upload that wrote nothing for this long is abandoned and removed. Default 10 min. */
   staleUploadMs?: number;
+  /**
+   * Chunk commits of one upload in flight at once (default 1: a local file writes
+   * one at a time anyway). Over a remote KV each commit is a round trip, so 4
+   * keep the upload from waiting on them one by one.
+   */
+  commitsInFlight?: number;
 }
 
 /** What to store with a file. */
@@ -173,6 +181,7 @@ export class KvLinkStore implements LinkStore {
   #chunksPerCommit: number;
   #purgeGraceMs: number;
   #staleUploadMs: number;
+  #commitsInFlight: number;
 
   constructor(kv: Deno.Kv, options: LinkStoreOptions = {}) {
     this.#kv = kv;
@@ -181,6 +190,7 @@ export class KvLinkStore implements LinkStore {
     this.#chunksPerCommit = options.chunksPerCommit ?? CHUNKS_PER_COMMIT;
     this.#purgeGraceMs = options.purgeGraceMs ?? 30 * 60_000;
     this.#staleUploadMs = options.staleUploadMs ?? 10 * 60_000;
+    this.#commitsInFlight = Math.max(1, options.commitsInFlight ?? 1);
   }
 
   /** Commits the operation `build` makes, retrying while the KV file is busy; null when a check failed. */
@@ -200,40 +210,50 @@ export class KvLinkStore implements LinkStore {
     const expireIn = ttlMs + this.#purgeGraceMs + BACKSTOP_MS;
     const leaseKey = uploadKey(id);
     const startedAt = this.#now();
-    let leaseStamp = await this.#commit(() =>
+    // The lease is written while the first chunks are read from the body; the chunk
+    // commits check it (one versionstamp for the whole upload, so they need not wait
+    // for each other: up to `commitsInFlight` run at once).
+    const leasing = this.#commit(() =>
       kv.atomic().check({ key: leaseKey, versionstamp: null })
         .set(leaseKey, { startedAt, touchedAt: startedAt, chunks: 0 } satisfies UploadLease, {
           expireIn,
         })
     );
-    if (!leaseStamp) throw new UploadInterruptedError(id);
+    leasing.catch(() => {}); // observed by the first commit
+    let leaseStamp: string | null = null;
 
     let written = 0;
-    let committing: Promise<void> = Promise.resolve();
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown = null;
     const writeBatch = async (first: number, chunks: Uint8Array[]): Promise<void> => {
-      const lease: UploadLease = {
-        startedAt,
-        touchedAt: this.#now(),
-        chunks: first + chunks.length,
-      };
-      const stamp = await this.#commit(() => {
+      leaseStamp ??= await leasing;
+      if (!leaseStamp) throw new UploadInterruptedError(id);
+      const stamp = leaseStamp;
+      const progress = { touchedAt: this.#now(), chunks: first + chunks.length };
+      const committed = await this.#commit(() => {
         // The lease check fails when a sweeper took this upload for abandoned.
-        const operation = kv.atomic().check({ key: leaseKey, versionstamp: leaseStamp });
+        const operation = kv.atomic().check({ key: leaseKey, versionstamp: stamp });
         chunks.forEach((chunk, offset) =>
           operation.set(chunkKey(id, first + offset), chunk, { expireIn })
         );
-        return operation.set(leaseKey, lease, { expireIn });
+        return operation.set(progressKey(id), progress, { expireIn });
       });
-      if (!stamp) throw new UploadInterruptedError(id);
-      leaseStamp = stamp;
+      if (!committed) throw new UploadInterruptedError(id);
     };
-    // One commit runs while the next batch is read from the body.
+    // Commits run while the next batches are read from the body.
     const flush = async (chunks: Uint8Array[], done: () => void): Promise<void> => {
-      await committing;
+      while (inFlight.size >= this.#commitsInFlight) await Promise.race(inFlight);
+      if (failure) throw failure;
       const first = written;
       written += chunks.length;
-      committing = writeBatch(first, chunks).then(done);
-      committing.catch(() => {}); // observed at the next await
+      const commit = writeBatch(first, chunks).then(done, (error) => {
+        failure ??= error;
+      }).finally(() => inFlight.delete(commit));
+      inFlight.add(commit);
+    };
+    const settle = async (): Promise<void> => {
+      await Promise.all(inFlight);
+      if (failure) throw failure;
     };
 
     const hash = createHash("sha256");
@@ -316,7 +336,10 @@ export class KvLinkStore implements LinkStore {
       }
       if (filled > 0) batch.push(current.slice(0, filled));
       if (batch.length > 0) await flush(batch, () => {});
-      await committing;
+      await settle();
+      leaseStamp ??= await leasing;
+      if (!leaseStamp) throw new UploadInterruptedError(id);
+      const stamp = leaseStamp;
 
       const createdAt = this.#now();
       const file: FileRecord = {
@@ -334,15 +357,16 @@ export class KvLinkStore implements LinkStore {
         deleteTokenHash: sha256Hex(deleteToken),
       };
       const visible = await this.#commit(() =>
-        kv.atomic().check({ key: leaseKey, versionstamp: leaseStamp })
+        kv.atomic().check({ key: leaseKey, versionstamp: stamp })
           .set(fileKey(id), file, { expireIn })
           .set(purgeKey(file.expiresAt + this.#purgeGraceMs, id), { chunks: written })
-          .delete(leaseKey)
+          .delete(leaseKey).delete(progressKey(id))
       );
       if (!visible) throw new UploadInterruptedError(id);
       return { file, deleteToken };
     } catch (error) {
-      await committing.catch(() => {});
+      await Promise.allSettled(inFlight);
+      await leasing.catch(() => null);
       await this.#discardUpload(id, written).catch(() => {
         // The lease stays, so a sweeper removes the chunks later.
       });
@@ -352,7 +376,7 @@ export class KvLinkStore implements LinkStore {
 
   async #discardUpload(id: string, chunks: number): Promise<void> {
     await this.#deleteChunks(id, chunks);
-    await retryWhileBusy(() => this.#kv.delete(uploadKey(id)));
+    await this.#commit(() => this.#kv.atomic().delete(uploadKey(id)).delete(progressKey(id)));
   }
 
   async #deleteChunks(id: string, chunks: number): Promise<void> {
@@ -364,6 +388,24 @@ export class KvLinkStore implements LinkStore {
         return operation;
       });
     }
+  }
+
+  async #deleteChunkPrefix(id: string): Promise<void> {
+    let keys: Deno.KvKey[] = [];
+    const drain = async () => {
+      const batch = keys;
+      keys = [];
+      await this.#commit(() => {
+        const operation = this.#kv.atomic();
+        for (const key of batch) operation.delete(key);
+        return operation;
+      });
+    };
+    for await (const entry of this.#kv.list({ prefix: chunkKey(id, 0).slice(0, 3) })) {
+      keys.push(entry.key);
+      if (keys.length >= DELETES_PER_COMMIT) await drain();
+    }
+    if (keys.length > 0) await drain();
   }
 
   /** Reads a file's record, count and tombstone, and says whether it can be downloaded. */
@@ -552,7 +594,11 @@ export class KvLinkStore implements LinkStore {
       const id = entry.key[2];
       const parsed = uploadLeaseSchema.safeParse(entry.value);
       if (typeof id !== "string" || !parsed.success) continue;
-      if (parsed.data.abandoned || now - parsed.data.touchedAt >= this.#staleUploadMs) {
+      const progress = uploadProgressSchema.safeParse(
+        (await retryWhileBusy(() => this.#kv.get(progressKey(id)))).value,
+      );
+      const touchedAt = Math.max(parsed.data.touchedAt, progress.data?.touchedAt ?? 0);
+      if (parsed.data.abandoned || now - touchedAt >= this.#staleUploadMs) {
         stale.push({ entry, id, lease: parsed.data });
       }
     }
@@ -562,8 +608,9 @@ export class KvLinkStore implements LinkStore {
         this.#kv.atomic().check(entry).set(uploadKey(id), { ...lease, abandoned: true })
       );
       if (!marked) continue;
-      await this.#deleteChunks(id, lease.chunks);
-      await retryWhileBusy(() => this.#kv.delete(uploadKey(id)));
+      // Chunk commits run several at a time: delete whatever landed, by prefix.
+      await this.#deleteChunkPrefix(id);
+      await this.#commit(() => this.#kv.atomic().delete(uploadKey(id)).delete(progressKey(id)));
       report.uploads++;
     }
     return report;

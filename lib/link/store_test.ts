@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { KvLinkStore, type LinkStoreOptions } from "./store.ts";
+import { roundTripCounter } from "../kv/testing.ts";
 import {
   FileGoneError,
   FileNotFoundError,
@@ -37,7 +38,7 @@ async function keysOf(kv: Deno.Kv, kind: string): Promise<Deno.KvKey[]> {
 }
 
 async function assertNothingStored(kv: Deno.Kv): Promise<void> {
-  for (const kind of ["file", "chunk", "upload", "downloads"]) {
+  for (const kind of ["file", "chunk", "upload", "progress", "downloads"]) {
     assert.deepEqual(await keysOf(kv, kind), [], `no ${kind} keys`);
   }
 }
@@ -273,4 +274,29 @@ Deno.test("sweep() removes the chunks of a stalled upload and the upload then fa
   release();
   await assert.rejects(upload, UploadInterruptedError);
   await assertNothingStored(env.kv);
+});
+
+Deno.test("put() keeps several chunk commits in flight: the round trips of an upload shrink with commitsInFlight", async () => {
+  const roundTripsWith = async (commitsInFlight: number) => {
+    await using raw = await Deno.openKv(":memory:");
+    const counter = roundTripCounter(raw);
+    const store = new KvLinkStore(counter.kv, {
+      chunkSize: 1000,
+      chunksPerCommit: 2,
+      commitsInFlight,
+    });
+    const bytes = randomBytes(24_000); // 24 chunks: 12 commits
+    const { value, roundTrips } = await counter.count(() =>
+      store.put(pieces(bytes, 4000), { ...base, maxBytes: 1 << 20 })
+    );
+    assert.equal(value.file.chunkCount, 24);
+    const { file } = await store.get(value.file.id);
+    assert.deepEqual(await readAll(store.read(file)), bytes);
+    return roundTrips;
+  };
+  const one = await roundTripsWith(1);
+  const four = await roundTripsWith(4);
+  // Lease (alongside the first chunks), then the chunk commits, then the file record.
+  assert.equal(one, 14, "one at a time: the lease, 12 chunk commits, the record");
+  assert.ok(four <= 6, `four in flight: ${four} round trips`);
 });

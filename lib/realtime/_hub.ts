@@ -122,7 +122,11 @@ export class TopicHub {
           // The position belongs to a log that no longer exists: start from its beginning.
           cursor = 0;
           epoch = head?.epoch ?? feed.epoch;
-          reset = { kind: "reset", reason: "epoch_changed", from: { offset: 0, epoch: epoch ?? "" } };
+          reset = {
+            kind: "reset",
+            reason: "epoch_changed",
+            from: { offset: 0, epoch: epoch ?? "" },
+          };
           if (head && head.offset > feed.knownHead) void feed.advanceTo(head);
         }
       }

@@ -254,8 +254,10 @@ Deno.test("an ended session's code goes to a new session, and the old one's late
     const other = await store.create();
     assert.equal(other.record.code, "BBBBBB");
     next = "AAAAAA";
-    await assert.rejects(() => store.create(), (error: unknown) =>
-      error instanceof TransferError && error.code === "code_space_exhausted");
+    await assert.rejects(
+      () => store.create(),
+      (error: unknown) => error instanceof TransferError && error.code === "code_space_exhausted",
+    );
     // The old session is purged by the sweeper without touching the code's new holder.
     clock.now += 2 * HOUR;
     const swept = await store.sweep();
