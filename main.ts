@@ -17,7 +17,7 @@ import { KvRateLimiter } from "./lib/rate_limit/mod.ts";
 import { KvBroker } from "./lib/realtime/mod.ts";
 import { KvPresence } from "./lib/presence/mod.ts";
 import type { AppContext } from "./lib/context.ts";
-import { CLOSE_CODES } from "./lib/transport/mod.ts";
+import { CLOSE_CODES, ConnectionCaps } from "./lib/transport/mod.ts";
 import { createApp } from "./app.ts";
 import { redactRequestSpan } from "./lib/observability/mod.ts";
 
@@ -95,6 +95,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     broker,
     presence,
     connections: new Set(),
+    connectionCaps: new ConnectionCaps(),
     shutdown: shutdown.signal,
   };
   const app = createApp(ctx);

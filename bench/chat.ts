@@ -269,6 +269,8 @@ async function switchboardTarget(connections: number): Promise<Target & { server
     env: {
       SWITCHBOARD_SECRET: SECRET,
       CHANNEL_MAX_CONNECTIONS: String(connections + 10),
+      // Every connection comes from this machine: lift the per-address cap.
+      CONNECTIONS_PER_ADDRESS: String(connections + 10),
       REQUESTS_PER_MINUTE: "10000000",
       CONNECTION_MESSAGES_PER_SECOND: "100000",
       SEND_QUEUE_BYTES: String(8 * 1024 * 1024),

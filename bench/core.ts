@@ -66,7 +66,14 @@ async function switchboardTarget(
 ): Promise<Target> {
   const server: TestServer = await startServer({
     isolates,
-    env: { REQUESTS_PER_MINUTE: "10000000", LOG_LEVEL: "error", SEND_QUEUE_BYTES: "8388608" },
+    env: {
+      REQUESTS_PER_MINUTE: "10000000",
+      // One machine and one user hold every subscription: lift the per-client caps.
+      CONNECTIONS_PER_ADDRESS: "100000",
+      CONNECTIONS_PER_USER: "100000",
+      LOG_LEVEL: "error",
+      SEND_QUEUE_BYTES: "8388608",
+    },
     denoFlags: options.inspectPort ? [`--inspect=127.0.0.1:${options.inspectPort}`] : [],
   });
   const tokenResponse = await fetch(`${server.url}/api/tokens`, {

@@ -388,6 +388,7 @@ async function switchboard(
       NOTIFY_PUBLISHER_PER_MINUTE: "1000000",
       NOTIFY_MAX_RECIPIENTS: "10000",
       REQUESTS_PER_MINUTE: "1000000",
+      CONNECTIONS_PER_ADDRESS: "100000",
       LOG_LEVEL: "error",
       ...env,
     },

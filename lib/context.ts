@@ -10,7 +10,7 @@ import type { KvMetricsSharing, MetricsRegistry } from "./metrics/mod.ts";
 import type { RateLimiter } from "./rate_limit/mod.ts";
 import type { Broker } from "./realtime/mod.ts";
 import type { Presence } from "./presence/mod.ts";
-import type { Connection } from "./transport/mod.ts";
+import type { Connection, ConnectionCaps } from "./transport/mod.ts";
 
 /** Everything a route may use. */
 export interface AppContext {
@@ -31,6 +31,8 @@ export interface AppContext {
   broker: Broker;
   /** Who is online in which scope. */
   presence: Presence;
+  /** Concurrent realtime connections per address and user in this isolate. */
+  connectionCaps: ConnectionCaps;
   /** Open realtime connections of this isolate (closed with 1012 on shutdown). */
   connections: Set<Connection>;
   /** Aborted when the isolate shuts down. */

@@ -2,7 +2,8 @@ import type { Context } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import { parseCursor, type Position } from "../lib/realtime/mod.ts";
-import type { TransportObserver } from "../lib/transport/mod.ts";
+import type { Cap, CapLease, TransportObserver } from "../lib/transport/mod.ts";
+import { clientAddress } from "./_http.ts";
 import type { SeriesHandle } from "../lib/metrics/mod.ts";
 
 /** Metrics for every transport, labelled by endpoint kind. */
@@ -73,5 +74,50 @@ export function resumePosition(c: Context): Position | null {
 export function requireUpgrade(c: Context): void {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "This endpoint speaks WebSocket");
+  }
+}
+
+/**
+ * Takes this connection's places under the caps on concurrent connections: per
+ * client address (`CONNECTIONS_PER_ADDRESS`), per user (`CONNECTIONS_PER_USER`) and
+ * any `extra` cap (a user in one channel), counted per isolate. 429
+ * `too_many_connections` when one is full. Pass the lease to the transport, which
+ * gives it back when the connection ends (or release it if the upgrade fails).
+ */
+export function admitConnection(
+  c: Context,
+  ctx: AppContext,
+  options: { userId?: string | undefined; extra?: Cap[] } = {},
+): CapLease {
+  const caps: Cap[] = [
+    { key: `address:${clientAddress(c)}`, max: ctx.config.CONNECTIONS_PER_ADDRESS },
+    ...(options.userId
+      ? [{ key: `user:${options.userId}`, max: ctx.config.CONNECTIONS_PER_USER }]
+      : []),
+    ...(options.extra ?? []),
+  ];
+  const admission = ctx.connectionCaps.admit(caps);
+  if (admission.ok) return admission.lease;
+  const what = admission.cap.key.startsWith("address:")
+    ? "this address"
+    : admission.cap.key.startsWith("user:") && !admission.cap.key.includes("@")
+    ? "this user"
+    : "this user in this channel";
+  ctx.metrics.increment("switchboard_rate_limited_total", { bucket: "connections" });
+  throw new ApiError(
+    429,
+    "too_many_connections",
+    `${what} already has ${admission.cap.max} open connections here; close one first`,
+    { headers: { "Retry-After": "5" } },
+  );
+}
+
+/** Runs `open` (an upgrade or a stream) and gives the lease back if it throws. */
+export function openWithLease(lease: CapLease, open: () => Response): Response {
+  try {
+    return open();
+  } catch (error) {
+    lease.release();
+    throw error;
   }
 }

@@ -9,7 +9,7 @@ import { Island } from "../components/Island.tsx";
 import { renderPage } from "../components/render_page.tsx";
 import AdminDashboard from "../islands/AdminDashboard.tsx";
 import { requireApiKey, requireStreamToken } from "./_auth.ts";
-import { transportObserver } from "./_realtime.ts";
+import { admitConnection, openWithLease, transportObserver } from "./_realtime.ts";
 
 /**
  * The admin dashboard: `/admin` (page), `GET /api/admin/snapshot` (API key),
@@ -48,24 +48,27 @@ export function adminRoutes(ctx: AppContext): Hono {
     if (claims.kind !== "stream" || !claims.perms.includes("admin")) {
       throw new ApiError(403, "forbidden", "The admin stream needs an admin stream token");
     }
-    return openSse({
-      label: "admin",
-      heartbeatMs: ctx.config.SSE_HEARTBEAT_SECONDS * 1000,
-      observer: transportObserver(ctx),
-      onOpen: async (connection) => {
-        while (!connection.signal.aborted) {
-          connection.send(await snapshot(), { event: "snapshot" });
-          await new Promise((resolve) => {
-            const timer = setTimeout(resolve, 2000);
-            connection.signal.addEventListener("abort", () => {
-              clearTimeout(timer);
-              resolve(null);
-            }, { once: true });
-          });
-        }
-      },
-      onError: (error) => ctx.log.warn("admin_stream_failed", { error }),
-    });
+    const lease = admitConnection(c, ctx);
+    return openWithLease(lease, () =>
+      openSse({
+        lease,
+        label: "admin",
+        heartbeatMs: ctx.config.SSE_HEARTBEAT_SECONDS * 1000,
+        observer: transportObserver(ctx),
+        onOpen: async (connection) => {
+          while (!connection.signal.aborted) {
+            connection.send(await snapshot(), { event: "snapshot" });
+            await new Promise((resolve) => {
+              const timer = setTimeout(resolve, 2000);
+              connection.signal.addEventListener("abort", () => {
+                clearTimeout(timer);
+                resolve(null);
+              }, { once: true });
+            });
+          }
+        },
+        onError: (error) => ctx.log.warn("admin_stream_failed", { error }),
+      }));
   });
 
   app.get("/admin", (c) =>

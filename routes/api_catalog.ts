@@ -188,6 +188,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
     description: "Not a channel name: 1-64 lowercase letters, digits, `_` or `-`.",
   },
   no_read_permission: { status: 403, description: "The token lacks `chat:read`." },
+  too_many_connections: {
+    status: 429,
+    description:
+      "This address (`CONNECTIONS_PER_ADDRESS`), this user (`CONNECTIONS_PER_USER`) or this user in this channel (`CHANNEL_CONNECTIONS_PER_USER`) already has that many open connections on the isolate that answered; `Retry-After` says when to try again.",
+  },
   channel_full: {
     status: 503,
     description:
@@ -213,7 +218,13 @@ export function isCatalogPath(path: string): boolean {
 const JSON_ERRORS = ["invalid_json", "invalid_request", "body_too_large"];
 const API_KEY_ERRORS = ["missing_api_key", "invalid_api_key"];
 const USER_ERRORS = ["missing_token", "invalid_token", "expired_token"];
-const STREAM_ERRORS = ["missing_token", "invalid_token", "expired_token", "token_used"];
+const STREAM_ERRORS = [
+  "missing_token",
+  "invalid_token",
+  "expired_token",
+  "token_used",
+  "too_many_connections",
+];
 const JSON_HEADER = "-H 'Content-Type: application/json'";
 
 // The stream endpoints read these with requireStreamToken() and resumePosition(), not with a
@@ -583,6 +594,7 @@ curl -fsS -X POST "$BASE/api/transfer/close" ${JSON_HEADER} \\
         404: "No such session",
         410: "Expired or closed",
         426: "Not a WebSocket request",
+        429: "Too many open connections",
       },
       errors: [
         "invalid_request",
@@ -593,6 +605,7 @@ curl -fsS -X POST "$BASE/api/transfer/close" ${JSON_HEADER} \\
         "session_closed",
         "upgrade_required",
         "rate_limited",
+        "too_many_connections",
       ],
       guides: ["transfer", "protocol"],
       example: `${create}

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import { hasPermission, type TokenClaims } from "../lib/identity/mod.ts";
+import { newId } from "../lib/ids/mod.ts";
 import { parseCursor, type Position } from "../lib/realtime/mod.ts";
 import { acceptWebSocket } from "../lib/transport/mod.ts";
 import {
@@ -17,7 +18,13 @@ import {
 } from "../lib/chat/mod.ts";
 import { requireStreamToken, requireUser } from "./_auth.ts";
 import { readQuery } from "./_http.ts";
-import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
+import {
+  admitConnection,
+  requireUpgrade,
+  resumePosition,
+  socketLimits,
+  transportObserver,
+} from "./_realtime.ts";
 import { renderChatPage } from "./chat_page.tsx";
 
 /** Query of `GET /api/channels/:channelId/messages`. */
@@ -81,19 +88,37 @@ export function chatRoutes(ctx: AppContext): Hono {
     const since = resumePosition(c);
     const claims = await requireStreamToken(c, ctx);
     requireRead(claims);
-    // The place in the channel and what initial_state needs are read at the same time.
+    // One client cannot hold the channel (or the server's sockets), whatever it mints.
+    const caps = admitConnection(c, ctx, {
+      userId: claims.sub,
+      extra: [{
+        key: `user:${claims.sub}@channel:${channelId}`,
+        max: ctx.config.CHANNEL_CONNECTIONS_PER_USER,
+      }],
+    });
+    // The place in the channel, what initial_state needs and the presence entry, at once.
+    const connectionId = newId();
     const [reserved, prepared] = await Promise.allSettled([
       occupancy.reserve(channelId, ctx.config.CHANNEL_MAX_CONNECTIONS),
-      chat.prepareJoin(channelId, { resume: since !== null }),
+      chat.join(channelId, { userId: claims.sub, name: claims.name, connectionId }, {
+        resume: since !== null,
+      }),
     ]);
-    if (reserved.status === "rejected") throw reserved.reason;
-    const lease = reserved.value;
-    if (prepared.status === "rejected") {
-      await lease?.release();
-      throw prepared.reason;
+    const leaveAll = async () => {
+      caps.release();
+      if (reserved.status === "fulfilled") await reserved.value?.release();
+      if (prepared.status === "fulfilled") await prepared.value.presence.leave();
+    };
+    if (reserved.status === "rejected" || prepared.status === "rejected") {
+      await leaveAll();
+      throw reserved.status === "rejected"
+        ? reserved.reason
+        : (prepared as PromiseRejectedResult).reason;
     }
-    const joining = prepared.value;
+    const lease = reserved.value;
+    const joined = prepared.value;
     if (!lease) {
+      await leaveAll();
       ctx.metrics.increment("switchboard_chat_refused_total", { reason: "channel_full" });
       throw new ApiError(
         503,
@@ -109,6 +134,8 @@ export function chatRoutes(ctx: AppContext): Hono {
         frames: chatClientFrames,
         ...socketLimits(ctx),
         observer,
+        lease: caps,
+        id: connectionId,
         onOpen: async (connection) => {
           session = new ChatSession(chat, connection, {
             channelId,
@@ -122,14 +149,16 @@ export function chatRoutes(ctx: AppContext): Hono {
             onDelivered: () => deliveries.add(),
             onError: (error, where) => ctx.log.warn("chat_stream_failed", { where, error }),
           });
-          await session.open(joining);
+          await session.open(joined);
         },
         onFrame: async (_connection, frame) => {
           await session?.handle(frame);
         },
         onClose: async () => {
           try {
-            await session?.close();
+            // Closed before it opened: the presence entered for it goes too.
+            if (session) await session.close();
+            else await joined.presence.leave();
           } finally {
             await lease.release();
           }
@@ -137,7 +166,7 @@ export function chatRoutes(ctx: AppContext): Hono {
         onError: (error) => ctx.log.warn("chat_socket_error", { channelId, error }),
       });
     } catch (error) {
-      await lease.release();
+      await leaveAll();
       throw error;
     }
   });

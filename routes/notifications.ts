@@ -24,7 +24,14 @@ import { renderPage } from "../components/render_page.tsx";
 import NotificationPlayground from "../islands/NotificationPlayground.tsx";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
 import { clientAddress, readJson, readQuery } from "./_http.ts";
-import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
+import {
+  admitConnection,
+  openWithLease,
+  requireUpgrade,
+  resumePosition,
+  socketLimits,
+  transportObserver,
+} from "./_realtime.ts";
 
 /** The body of `POST /api/notifications/publish`. */
 export const notificationPublishSchema = z.object({
@@ -232,17 +239,20 @@ export function notificationRoutes(ctx: AppContext): Hono {
   app.get("/api/notifications/stream", async (c) => {
     const since = resumePosition(c);
     const claims = await requireStreamToken(c, ctx);
-    return openSse({
-      label: "notifications",
-      heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
-      sendQueueBytes: config.SEND_QUEUE_BYTES,
-      observer,
-      onOpen: (connection) => {
-        center.stream(connection, claims.sub, since).catch((error) =>
-          ctx.log.warn("notification_stream_failed", { error })
-        );
-      },
-    });
+    const lease = admitConnection(c, ctx, { userId: claims.sub });
+    return openWithLease(lease, () =>
+      openSse({
+        label: "notifications",
+        heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
+        sendQueueBytes: config.SEND_QUEUE_BYTES,
+        observer,
+        lease,
+        onOpen: (connection) => {
+          center.stream(connection, claims.sub, since).catch((error) =>
+            ctx.log.warn("notification_stream_failed", { error })
+          );
+        },
+      }));
   });
 
   app.get("/api/ws/notifications", async (c) => {
@@ -250,43 +260,46 @@ export function notificationRoutes(ctx: AppContext): Hono {
     const since = resumePosition(c);
     const claims = await requireStreamToken(c, ctx);
     const userId = claims.sub;
-    return acceptWebSocket(c.req.raw, {
-      label: "notifications",
-      frames: notificationClientFrames,
-      ...socketLimits(ctx),
-      observer,
-      onOpen: (connection) => {
-        center.stream(connection, userId, since).catch((error) =>
-          ctx.log.warn("notification_stream_failed", { error })
-        );
-      },
-      onFrame: async (connection, frame) => {
-        try {
-          if (frame.type === "ack") {
-            const ids = frame.notificationIds ?? [frame.notificationId!];
-            for (const id of ids) {
-              try {
-                const record = await center.acknowledge(userId, id);
-                connection.send({
-                  type: ACKED_FRAME,
-                  notificationId: record.id,
-                  acknowledgedAt: record.acknowledgedAt,
-                });
-              } catch (error) {
-                if (!(error instanceof NotificationError)) throw error;
-                connection.send({ type: "error", code: error.code, message: error.message });
+    const lease = admitConnection(c, ctx, { userId });
+    return openWithLease(lease, () =>
+      acceptWebSocket(c.req.raw, {
+        label: "notifications",
+        frames: notificationClientFrames,
+        ...socketLimits(ctx),
+        observer,
+        lease,
+        onOpen: (connection) => {
+          center.stream(connection, userId, since).catch((error) =>
+            ctx.log.warn("notification_stream_failed", { error })
+          );
+        },
+        onFrame: async (connection, frame) => {
+          try {
+            if (frame.type === "ack") {
+              const ids = frame.notificationIds ?? [frame.notificationId!];
+              for (const id of ids) {
+                try {
+                  const record = await center.acknowledge(userId, id);
+                  connection.send({
+                    type: ACKED_FRAME,
+                    notificationId: record.id,
+                    acknowledgedAt: record.acknowledgedAt,
+                  });
+                } catch (error) {
+                  if (!(error instanceof NotificationError)) throw error;
+                  connection.send({ type: "error", code: error.code, message: error.message });
+                }
               }
+            } else {
+              await center.markRead(userId, frame.all ? "all" : [frame.notificationId!]);
             }
-          } else {
-            await center.markRead(userId, frame.all ? "all" : [frame.notificationId!]);
+          } catch (error) {
+            if (!(error instanceof NotificationError)) throw error;
+            connection.send({ type: "error", code: error.code, message: error.message });
           }
-        } catch (error) {
-          if (!(error instanceof NotificationError)) throw error;
-          connection.send({ type: "error", code: error.code, message: error.message });
-        }
-      },
-      onError: (error) => ctx.log.warn("notification_socket_error", { error }),
-    });
+        },
+        onError: (error) => ctx.log.warn("notification_socket_error", { error }),
+      }));
   });
 
   app.get("/api/notifications", async (c) => {

@@ -7,7 +7,14 @@ import { formatCursor, PublishError, TOPIC_PATTERN, type TopicEvent } from "../l
 import { acceptWebSocket, type Connection, deliverTopic, openSse } from "../lib/transport/mod.ts";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
 import { readJson, readQuery } from "./_http.ts";
-import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
+import {
+  admitConnection,
+  openWithLease,
+  requireUpgrade,
+  resumePosition,
+  socketLimits,
+  transportObserver,
+} from "./_realtime.ts";
 
 /** The body of `POST /api/topics/:topic/publish`. */
 export const topicPublishSchema = z.object({
@@ -122,14 +129,17 @@ export function topicRoutes(ctx: AppContext): Hono {
     const since = resumePosition(c);
     const claims = await requireStreamToken(c, ctx);
     checkReadAccess(topic, claims);
-    return openSse({
-      label: "topics",
-      heartbeatMs: ctx.config.SSE_HEARTBEAT_SECONDS * 1000,
-      sendQueueBytes: ctx.config.SEND_QUEUE_BYTES,
-      slowConsumerMs: ctx.config.SLOW_CONSUMER_SECONDS * 1000,
-      observer,
-      onOpen: (connection) => stream(connection, topic, since),
-    });
+    const lease = admitConnection(c, ctx, { userId: claims.sub });
+    return openWithLease(lease, () =>
+      openSse({
+        label: "topics",
+        heartbeatMs: ctx.config.SSE_HEARTBEAT_SECONDS * 1000,
+        sendQueueBytes: ctx.config.SEND_QUEUE_BYTES,
+        slowConsumerMs: ctx.config.SLOW_CONSUMER_SECONDS * 1000,
+        observer,
+        lease,
+        onOpen: (connection) => stream(connection, topic, since),
+      }));
   });
 
   app.get("/api/ws/topics/:topic", async (c) => {
@@ -139,37 +149,40 @@ export function topicRoutes(ctx: AppContext): Hono {
     const since = resumePosition(c);
     const claims = await requireStreamToken(c, ctx);
     checkReadAccess(topic, claims);
-    return acceptWebSocket(c.req.raw, {
-      label: "topics",
-      frames: topicClientFrames,
-      ...socketLimits(ctx),
-      observer,
-      onOpen: (connection) => stream(connection, topic, since),
-      onFrame: async (connection, frame) => {
-        if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
-          connection.send({
-            type: "error",
-            code: "forbidden",
-            message: `This token cannot publish to "${topic}"`,
-          });
-          return;
-        }
-        try {
-          const event = await ctx.broker.publish(topic, frame.data, { idempotencyKey: frame.id });
-          ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
-          connection.send({
-            type: "published",
-            offset: event.offset,
-            cursor: formatCursor(event),
-            id: frame.id,
-          });
-        } catch (error) {
-          if (!(error instanceof PublishError)) throw error;
-          connection.send({ type: "error", code: error.code, message: error.message });
-        }
-      },
-      onError: (error) => ctx.log.warn("topic_socket_error", { error }),
-    });
+    const lease = admitConnection(c, ctx, { userId: claims.sub });
+    return openWithLease(lease, () =>
+      acceptWebSocket(c.req.raw, {
+        label: "topics",
+        frames: topicClientFrames,
+        ...socketLimits(ctx),
+        observer,
+        lease,
+        onOpen: (connection) => stream(connection, topic, since),
+        onFrame: async (connection, frame) => {
+          if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
+            connection.send({
+              type: "error",
+              code: "forbidden",
+              message: `This token cannot publish to "${topic}"`,
+            });
+            return;
+          }
+          try {
+            const event = await ctx.broker.publish(topic, frame.data, { idempotencyKey: frame.id });
+            ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
+            connection.send({
+              type: "published",
+              offset: event.offset,
+              cursor: formatCursor(event),
+              id: frame.id,
+            });
+          } catch (error) {
+            if (!(error instanceof PublishError)) throw error;
+            connection.send({ type: "error", code: error.code, message: error.message });
+          }
+        },
+        onError: (error) => ctx.log.warn("topic_socket_error", { error }),
+      }));
   });
   return app;
 }

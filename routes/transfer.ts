@@ -22,7 +22,14 @@ import {
 } from "../lib/transfer/mod.ts";
 import { protocolToken } from "./_auth.ts";
 import { clientAddress, readJson, readQuery } from "./_http.ts";
-import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
+import {
+  admitConnection,
+  openWithLease,
+  requireUpgrade,
+  resumePosition,
+  socketLimits,
+  transportObserver,
+} from "./_realtime.ts";
 import { publicOrigin } from "./pages.tsx";
 
 /** The body of `POST /api/transfer/create`. */
@@ -211,6 +218,11 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
     const record = await store.authorize(query.code, query.role, token).catch((error) => {
       throw toApiError(error);
     });
+    // Per address, and at most 4 sockets per side of a session (a peer reconnecting
+    // overlaps its old socket for a moment; more is someone else holding the token).
+    const lease = admitConnection(c, ctx, {
+      extra: [{ key: `transfer:${record.id}:${query.role}`, max: 4 }],
+    });
     const handlers = relayHandlers({
       broker,
       presence: ctx.presence,
@@ -221,14 +233,17 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
       onClosed: () => count("closed"),
       onError: (error) => ctx.log.warn("signaling_error", { transferId: record.id, error }),
     }, { record, role: query.role, token, since });
-    return acceptWebSocket(c.req.raw, {
-      label: "signaling",
-      frames: signalingClientFrames,
-      ...socketLimits(ctx),
-      observer,
-      ...handlers,
-      onError: (error) => ctx.log.warn("signaling_socket_error", { transferId: record.id, error }),
-    });
+    return openWithLease(lease, () =>
+      acceptWebSocket(c.req.raw, {
+        label: "signaling",
+        frames: signalingClientFrames,
+        ...socketLimits(ctx),
+        observer,
+        lease,
+        ...handlers,
+        onError: (error) =>
+          ctx.log.warn("signaling_socket_error", { transferId: record.id, error }),
+      }));
   });
 
   return app;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { request, startServer, TEST_API_KEY, type TestServer, waitFor } from "./harness.ts";
+import { type Frame, openSocket, upgradeStatus } from "./ws_client.ts";
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 
@@ -181,5 +182,100 @@ Deno.test({
       [201, 201, 429],
     );
     assert.equal((await guest("203.0.113.2")).status, 201, "another client behind the proxy");
+  },
+});
+
+Deno.test({
+  name:
+    "one user cannot hold a channel: caps per user in a channel, per user and per address answer 429 too_many_connections",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({
+      env: {
+        CHANNEL_CONNECTIONS_PER_USER: "2",
+        CONNECTIONS_PER_USER: "3",
+        CONNECTIONS_PER_ADDRESS: "5",
+      },
+    });
+    const mint = async (userId: string) =>
+      (await request(`${server.url}/api/tokens`, {
+        method: "POST",
+        bearer: TEST_API_KEY,
+        json: { userId },
+      })).body.token as string;
+    const url = (channel: string, token: string) =>
+      `${server.wsUrl}/api/ws/channels/${channel}?token=${token}`;
+    const open = async (channel: string, token: string) => {
+      const socket = await openSocket(url(channel, token));
+      await socket.next((frame) => frame.type === "initial_state");
+      return socket;
+    };
+    const hog = await mint("hog");
+    const first = [await open("lobby", hog), await open("lobby", hog)];
+    const inChannel = await upgradeStatus(url("lobby", hog));
+    assert.equal(inChannel.status, 429);
+    assert.equal((inChannel.body as Frame).error.code, "too_many_connections");
+    // Another channel is fine until the user's own cap (3).
+    const elsewhere = await open("other", hog);
+    assert.equal((await upgradeStatus(url("third", hog))).status, 429, "per-user cap");
+    // Other users still get into the channel the hog tried to fill, up to the address cap (5).
+    const others = [await open("lobby", await mint("ada")), await open("lobby", await mint("bob"))];
+    const crowd = await upgradeStatus(url("lobby", await mint("cy")));
+    assert.equal(crowd.status, 429, "per-address cap");
+    assert.match((crowd.body as Frame).error.message, /address/);
+    // A place given back is free again.
+    await first[0]!.close();
+    const again = await waitFor(
+      async () =>
+        (await upgradeStatus(url("lobby", await mint("cy")))).status === 429
+          ? null
+          : await open("lobby", await mint("cy")),
+      { message: "a place frees up" },
+    );
+    for (const socket of [first[1]!, elsewhere, ...others, again]) await socket.close();
+  },
+});
+
+Deno.test({
+  name: "SSE streams count too: a user's fourth notification stream is refused",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ env: { CONNECTIONS_PER_USER: "3" } });
+    const token = (await request(`${server.url}/api/tokens`, {
+      method: "POST",
+      bearer: TEST_API_KEY,
+      json: { userId: "streamer" },
+    })).body.token as string;
+    const streams: Response[] = [];
+    for (let index = 0; index < 3; index++) {
+      const response = await fetch(`${server.url}/api/notifications/stream?token=${token}`);
+      assert.equal(response.status, 200);
+      streams.push(response);
+    }
+    const refused = await fetch(`${server.url}/api/notifications/stream?token=${token}`);
+    assert.equal(refused.status, 429);
+    assert.equal((await refused.json()).error.code, "too_many_connections");
+    await streams[0]!.body!.cancel();
+    const reopened = await waitFor(async () => {
+      const response = await fetch(`${server.url}/api/notifications/stream?token=${token}`);
+      if (response.status === 200) return response;
+      await response.body?.cancel();
+      return null;
+    }, { message: "a stream place frees up" });
+    for (const response of [...streams.slice(1), reopened]) await response.body!.cancel();
+  },
+});
+
+Deno.test({
+  name: "a frame over MAX_MESSAGE_BYTES gets message_too_large and the socket is closed with 1009",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ env: { MAX_MESSAGE_BYTES: "1024" } });
+    const token = await readerToken(server);
+    const socket = await openSocket(`${server.wsUrl}/api/ws/topics/app:big?token=${token}`);
+    socket.send({ type: "ping", padding: "x".repeat(2048) });
+    const error = await socket.next((frame) => frame.type === "error");
+    assert.equal(error.code, "message_too_large");
+    assert.equal((await socket.closed).code, 1009);
   },
 });

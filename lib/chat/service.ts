@@ -1,6 +1,11 @@
 import { newId } from "../ids/mod.ts";
 import { type Broker, formatCursor, type Position } from "../realtime/mod.ts";
-import { type Presence, presenceTopic } from "../presence/mod.ts";
+import {
+  type Presence,
+  type PresenceHandle,
+  type PresenceMember,
+  presenceTopic,
+} from "../presence/mod.ts";
 import { ChatError } from "./errors.ts";
 import {
   channelTopic,
@@ -49,12 +54,20 @@ export interface TypingSignal {
   isTyping: boolean;
 }
 
+/** A connection that joined a channel: what its `initial_state` needs, and its presence. */
+export interface Joined {
+  state: JoinState;
+  presence: PresenceHandle;
+}
+
 /** What a connection needs before its `initial_state`, read in one round trip. */
 export interface JoinState {
   /** Where the channel's presence topic is: presence events after it follow. */
   presenceStart: Position | null;
-  /** Who was online (before this connection entered). */
+  /** Who was online (read while this connection entered: it may be listed or not yet). */
   onlineUsers: OnlineUser[];
+  /** The connections counted in `onlineUsers`. */
+  connectionIds: Set<string>;
   /** The newest messages and where the stream continues; null for a resuming connection. */
   latest: LatestMessages | null;
 }
@@ -71,6 +84,15 @@ export interface ChatServiceOptions {
   typingThrottleMs?: number;
   /** Typing stops without a refresh after this long (default 5000 ms). */
   typingTimeoutMs?: number;
+}
+
+function onlineUser(member: PresenceMember): OnlineUser {
+  return {
+    userId: member.userId,
+    username: member.name,
+    status: member.status,
+    connections: member.connections,
+  };
 }
 
 /** The scope of a channel's presence; its events arrive on topic `presence:channel:<id>`. */
@@ -110,7 +132,7 @@ export class ChatService implements Disposable {
   #typing: TypingTracker;
   #onMessage: NonNullable<ChatServiceOptions["onMessage"]>;
   #onError: NonNullable<ChatServiceOptions["onError"]>;
-  #rosters = new Map<string, { queued: Promise<OnlineUser[]> | null; last: Promise<void> }>();
+  #rosters = new Map<string, { queued: Promise<PresenceMember[]> | null; last: Promise<void> }>();
 
   constructor(options: ChatServiceOptions) {
     this.broker = options.broker;
@@ -164,12 +186,39 @@ export class ChatService implements Disposable {
    */
   async prepareJoin(channelId: string, options: { resume?: boolean } = {}): Promise<JoinState> {
     requireChannel(channelId);
-    const [presenceStart, onlineUsers, latest] = await Promise.all([
+    const [presenceStart, members, latest] = await Promise.all([
       this.broker.head(presenceTopic(channelScope(channelId))),
-      this.online(channelId),
+      this.#members(channelId),
       options.resume ? null : this.latest(channelId),
     ]);
-    return { presenceStart, onlineUsers, latest };
+    return {
+      presenceStart,
+      onlineUsers: members.map(onlineUser),
+      connectionIds: new Set(members.flatMap((member) => member.connectionIds)),
+      latest,
+    };
+  }
+
+  /**
+   * Joins a connection to a channel: reads what its `initial_state` needs and
+   * enters presence, at the same time. Entering before `initial_state` goes out
+   * means anyone who connects after this connection got its `initial_state` sees
+   * it online. If either fails, nothing stays behind.
+   */
+  async join(
+    channelId: string,
+    entry: { userId: string; name: string; connectionId: string },
+    options: { resume?: boolean } = {},
+  ): Promise<Joined> {
+    const [state, presence] = await Promise.allSettled([
+      this.prepareJoin(channelId, options),
+      this.presence.enter(channelScope(channelId), entry),
+    ]);
+    if (state.status === "fulfilled" && presence.status === "fulfilled") {
+      return { state: state.value, presence: presence.value };
+    }
+    if (presence.status === "fulfilled") await presence.value.leave().catch(() => {});
+    throw state.status === "rejected" ? state.reason : (presence as PromiseRejectedResult).reason;
   }
 
   /** A typing change of a user (throttled; stops by itself after the timeout). */
@@ -219,7 +268,11 @@ export class ChatService implements Disposable {
    * the next one (which starts after they arrived, so it includes whatever they
    * did before): a reconnect storm of N clients costs a few listings, not N.
    */
-  online(channelId: string): Promise<OnlineUser[]> {
+  async online(channelId: string): Promise<OnlineUser[]> {
+    return (await this.#members(channelId)).map(onlineUser);
+  }
+
+  #members(channelId: string): Promise<PresenceMember[]> {
     let roster = this.#rosters.get(channelId);
     if (!roster) this.#rosters.set(channelId, roster = { queued: null, last: Promise.resolve() });
     if (roster.queued) return roster.queued;
@@ -237,14 +290,8 @@ export class ChatService implements Disposable {
     return queued;
   }
 
-  async #listOnline(channelId: string): Promise<OnlineUser[]> {
-    const members = await this.presence.list(channelScope(channelId));
-    return members.map((member) => ({
-      userId: member.userId,
-      username: member.name,
-      status: member.status,
-      connections: member.connections,
-    }));
+  #listOnline(channelId: string): Promise<PresenceMember[]> {
+    return this.presence.list(channelScope(channelId));
   }
 
   #announceTyping(typist: Typist, isTyping: boolean): void {

@@ -6,15 +6,24 @@ import { channelTopic, messageOf } from "./history.ts";
 import type { ChatServerFrame } from "./protocol.ts";
 import { TYPING_TIMEOUT_MS } from "./protocol.ts";
 import type { ChatClientFrame } from "./schemas.ts";
-import { channelScope, type ChatService, type JoinState, type TypingSignal } from "./service.ts";
+import { channelScope, type ChatService, type Joined, type TypingSignal } from "./service.ts";
 import type { OnlineUser } from "./protocol.ts";
 
-/** The online list read before this connection entered presence, with its user in it. */
-function withUser(online: OnlineUser[], participant: ChatParticipant): OnlineUser[] {
+/**
+ * The online list read while this connection entered presence, with this connection
+ * in it (counted once, whether the read saw its entry or not).
+ */
+function withUser(
+  online: OnlineUser[],
+  participant: ChatParticipant,
+  counted: boolean,
+): OnlineUser[] {
   const own = online.find((user) => user.userId === participant.userId);
   if (own) {
     return online.map((user) =>
-      user === own ? { ...user, status: "online", connections: user.connections + 1 } : user
+      user === own
+        ? { ...user, status: "online", connections: user.connections + (counted ? 0 : 1) }
+        : user
     );
   }
   const joined: OnlineUser = {
@@ -122,33 +131,36 @@ export class ChatSession {
   }
 
   /**
-   * Sends `initial_state` and starts the streams; enters presence meanwhile (off
-   * the path to `initial_state`: the user is added to its list here). `joining`
-   * is what {@linkcode ChatService.prepareJoin} read, maybe while the route
-   * waited for a place in the channel; read now when not given.
+   * Sends `initial_state` and starts the streams. `joined` is what
+   * {@linkcode ChatService.join} did (read while the route waited for a place in
+   * the channel, presence entered); joins now when not given.
    */
-  async open(joining?: JoinState): Promise<void> {
+  async open(joined?: Joined): Promise<void> {
     const { channelId, participant } = this.#options;
     const { broker } = this.#chat;
     const resumeFrom = this.#options.since ?? null;
-    const join = joining ??
-      await this.#chat.prepareJoin(channelId, { resume: resumeFrom !== null });
-    if (this.#closed) return;
-    this.#presence = this.#chat.presence.enter(channelScope(channelId), {
+    const done = joined ?? await this.#chat.join(channelId, {
       userId: participant.userId,
       name: participant.username,
       connectionId: this.#connection.id,
-    }).catch((error) => {
-      this.#options.onError?.(error, "presence");
-      return null;
-    });
+    }, { resume: resumeFrom !== null });
+    this.#presence = Promise.resolve(done.presence);
+    if (this.#closed) {
+      await done.presence.leave();
+      return;
+    }
+    const join = done.state;
     const latest = resumeFrom ? null : join.latest;
     const you = { ...participant };
     this.#send({
       type: "initial_state",
       channelId,
       messages: latest?.messages ?? [],
-      onlineUsers: withUser(join.onlineUsers, participant),
+      onlineUsers: withUser(
+        join.onlineUsers,
+        participant,
+        join.connectionIds.has(this.#connection.id),
+      ),
       ...(latest ? { cursor: latest.position ? formatCursor(latest.position) : "0" } : {}),
       historyBefore: latest?.historyBefore ?? null,
       resumed: resumeFrom !== null,

@@ -43,7 +43,10 @@ export interface RealtimeClientOptions<F extends ServerFrame = ServerFrame> {
   maxDelayMs?: number;
   /** Application ping interval over WebSocket (default 25 s). */
   pingIntervalMs?: number;
-  /** Close codes after which the client does not reconnect (default 1000, 4401, 4403, 4410). */
+  /**
+   * Close codes after which the client does not reconnect (default 1000, 1009, 4401, 4403,
+   * 4410; 1009: it sent a frame over the server's limit, which a reconnect would repeat).
+   */
   finalCloseCodes?: number[];
   /** Frames kept while offline (default 500; the oldest are dropped beyond). */
   maxQueuedFrames?: number;
@@ -180,7 +183,7 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
 
   #scheduleReconnect(detail: { code?: number; reason?: string }): void {
     if (this.#stopped) return;
-    const final = this.#options.finalCloseCodes ?? [1000, 4401, 4403, 4410];
+    const final = this.#options.finalCloseCodes ?? [1000, 1009, 4401, 4403, 4410];
     if (detail.code !== undefined && final.includes(detail.code)) {
       this.#stopped = true;
       this.#setStatus("closed", detail);

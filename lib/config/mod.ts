@@ -70,6 +70,9 @@ export const configSchema = z.object({
   NOTIFY_EXTRA_TYPES: commaList.default([]),
   NOTIFY_CORS_ORIGINS: commaList.default(["*"]),
   CHANNEL_MAX_CONNECTIONS: positiveInt.default(1000),
+  CONNECTIONS_PER_ADDRESS: positiveInt.default(256),
+  CONNECTIONS_PER_USER: positiveInt.default(16),
+  CHANNEL_CONNECTIONS_PER_USER: positiveInt.default(5),
   FALLBACK_TIMEOUT_MS: positiveInt.default(12000),
 });
 

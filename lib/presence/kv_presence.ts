@@ -128,15 +128,17 @@ export class KvPresence implements Presence {
   async #liveEntries(
     scope: string,
     consistency: Deno.KvConsistencyLevel,
-  ): Promise<StoredEntry[]> {
+  ): Promise<(StoredEntry & { connectionId: string })[]> {
     const now = Date.now();
-    const entries: StoredEntry[] = [];
+    const entries: (StoredEntry & { connectionId: string })[] = [];
     const iterator = this.#kv.list<StoredEntry>({ prefix: ["presence", scope] }, {
       consistency,
       batchSize: 500,
     });
     for await (const entry of iterator) {
-      if (entry.value && entry.value.expiresAt > now) entries.push(entry.value);
+      if (entry.value && entry.value.expiresAt > now) {
+        entries.push({ ...entry.value, connectionId: String(entry.key[3]) });
+      }
     }
     return entries;
   }

@@ -66,7 +66,10 @@ export class MemoryPresence implements Presence {
   }
 
   list(scope: string): Promise<PresenceMember[]> {
-    return Promise.resolve(groupMembers(this.#scopes.get(scope)?.values() ?? []));
+    const connections = this.#scopes.get(scope) ?? new Map();
+    return Promise.resolve(
+      groupMembers([...connections].map(([connectionId, entry]) => ({ ...entry, connectionId }))),
+    );
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -8,7 +8,7 @@ Deno.test("MemoryPresence: a second tab keeps a user online until the last one l
   const tabA = await presence.enter("lobby", { userId: "ada", name: "Ada", connectionId: "a" });
   const tabB = await presence.enter("lobby", { userId: "ada", name: "Ada", connectionId: "b" });
   assert.deepEqual(await presence.list("lobby"), [
-    { userId: "ada", name: "Ada", status: "online", connections: 2 },
+    { userId: "ada", name: "Ada", status: "online", connections: 2, connectionIds: ["a", "b"] },
   ]);
   await tabA.leave();
   assert.equal((await presence.list("lobby")).length, 1);

@@ -7,6 +7,8 @@ export interface PresenceMember {
   name: string;
   status: PresenceStatus;
   connections: number;
+  /** The ids of those connections. */
+  connectionIds: string[];
 }
 
 /** Published on topic `presence:<scope>` whenever the online set changes. */
@@ -44,16 +46,17 @@ export function presenceTopic(scope: string): string {
 
 /** Folds connection entries into one member per user (online wins over away). */
 export function groupMembers(
-  entries: Iterable<{ userId: string; name: string; status: PresenceStatus }>,
+  entries: Iterable<{ userId: string; name: string; status: PresenceStatus; connectionId: string }>,
 ): PresenceMember[] {
   const members = new Map<string, PresenceMember>();
-  for (const entry of entries) {
+  for (const { connectionId, ...entry } of entries) {
     const member = members.get(entry.userId);
     if (!member) {
-      members.set(entry.userId, { ...entry, connections: 1 });
+      members.set(entry.userId, { ...entry, connections: 1, connectionIds: [connectionId] });
       continue;
     }
     member.connections += 1;
+    member.connectionIds.push(connectionId);
     if (entry.status === "online") member.status = "online";
   }
   return [...members.values()].sort((a, b) => a.name.localeCompare(b.name));

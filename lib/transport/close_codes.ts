@@ -7,6 +7,8 @@ export const CLOSE_CODES = {
   normal: 1000,
   /** Repeated rate-limit violations. */
   policyViolation: 1008,
+  /** A frame larger than `MAX_MESSAGE_BYTES`: the client must not send it again. */
+  messageTooBig: 1009,
   /** Server error while handling the connection. */
   internalError: 1011,
   /** The server is restarting or shutting down: reconnect and resume. */

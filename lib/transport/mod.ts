@@ -10,3 +10,4 @@ export { type FrameSchemas, type ParsedFrame, parseFrame } from "./frames.ts";
 export { acceptWebSocket, type WebSocketOptions } from "./websocket.ts";
 export { formatSseEvent, openSse, type SseOptions } from "./sse.ts";
 export { type DeliverOptions, deliverTopic } from "./deliver.ts";
+export { type Admission, type Cap, type CapLease, ConnectionCaps } from "./connection_caps.ts";

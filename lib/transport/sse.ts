@@ -14,6 +14,8 @@ export interface SseOptions {
   /** Suggested reconnect delay for EventSource (default 1000 ms). */
   retryMs?: number;
   observer?: TransportObserver;
+  /** Places the connection holds (see `ConnectionCaps`), given back when it ends. */
+  lease?: { release(): void };
   onOpen?(connection: Connection): void | Promise<void>;
   onClose?(connection: Connection): void | Promise<void>;
   onError?(error: unknown): void;
@@ -71,6 +73,7 @@ export function openSse(options: SseOptions): Response {
   function finish(): void {
     if (finished) return;
     finished = true;
+    options.lease?.release();
     clearInterval(heartbeat);
     closed.abort();
     observer.closed?.("sse", options.label, connection);

@@ -20,6 +20,10 @@ export interface WebSocketOptions<F> {
   /** Seconds without a pong to the server's pings before the socket is closed (default 60). */
   idleTimeoutSeconds?: number;
   observer?: TransportObserver;
+  /** Places the connection holds (see `ConnectionCaps`), given back when it ends. */
+  lease?: { release(): void };
+  /** The connection's id (default: a new one); a route that needs it before the upgrade picks it. */
+  id?: string;
   onOpen?(connection: Connection): void | Promise<void>;
   onFrame(connection: Connection, frame: F): void | Promise<void>;
   onClose?(connection: Connection): void | Promise<void>;
@@ -51,7 +55,7 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
 
   let buffered = 0;
   const connection: Connection = {
-    id: newId(),
+    id: options.id ?? newId(),
     kind: "websocket",
     signal: closed.signal,
     slowConsumerMs: options.slowConsumerMs ?? 10_000,
@@ -95,6 +99,7 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
   function finish(): void {
     if (finished) return;
     finished = true;
+    options.lease?.release();
     closed.abort();
     observer.closed?.("websocket", options.label, connection);
     queue = queue.then(async () => {
@@ -129,7 +134,11 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
     if (typeof event.data !== "string") return sendError("binary_not_supported");
     const text = event.data;
     if (exceedsUtf8Bytes(text, maxFrameBytes)) {
-      return sendError("message_too_large", `Frames are limited to ${maxFrameBytes} bytes`);
+      // Deno holds a whole frame (up to 64 MiB) before the app sees it: a client that
+      // sends one past the limit loses the socket, so it cannot do it again on this one.
+      sendError("message_too_large", `Frames are limited to ${maxFrameBytes} bytes`);
+      connection.close(CLOSE_CODES.messageTooBig, "frame too large");
+      return;
     }
     if (text === '{"type":"ping"}' || /^\s*\{\s*"type"\s*:\s*"ping"\s*\}\s*$/.test(text)) {
       connection.send({ type: "pong" });
