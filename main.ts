@@ -16,6 +16,7 @@ import { KvMetricsSharing, MetricsRegistry } from "./lib/metrics/mod.ts";
 import { KvRateLimiter } from "./lib/rate_limit/mod.ts";
 import { KvBroker } from "./lib/realtime/mod.ts";
 import { KvPresence } from "./lib/presence/mod.ts";
+import { STORAGE_WINDOWS, StorageBudget } from "./lib/storage_budget/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { CLOSE_CODES, ConnectionCaps } from "./lib/transport/mod.ts";
 import { createApp } from "./app.ts";
@@ -80,6 +81,15 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     problems: problems.list(),
   }));
   const presence = new KvPresence(kv, broker, { ttlMs: config.PRESENCE_TTL_SECONDS * 1000 });
+  const storageBudget = new StorageBudget(kv, {
+    isolate,
+    budgets: {
+      signaling: { ...STORAGE_WINDOWS.signaling, bytes: config.SIGNALING_STORAGE_BYTES },
+      uploads: { ...STORAGE_WINDOWS.uploads, bytes: config.UPLOAD_STORAGE_BYTES },
+      chat: { ...STORAGE_WINDOWS.chat, bytes: config.CHAT_STORAGE_BYTES },
+    },
+    onError: (error) => log.warn("storage_budget_sync_failed", { error }),
+  });
   const shutdown = new AbortController();
   const ctx: AppContext = {
     config,
@@ -96,6 +106,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     presence,
     connections: new Set(),
     connectionCaps: new ConnectionCaps(),
+    storageBudget,
     shutdown: shutdown.signal,
   };
   const app = createApp(ctx);
@@ -113,6 +124,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
       presence[Symbol.asyncDispose](),
       broker[Symbol.asyncDispose](),
       metricsSharing[Symbol.asyncDispose](),
+      storageBudget[Symbol.asyncDispose](),
     ]);
     kv.close();
     // Every isolate of the process got the signal; Deno.exit() in one ends them all,

@@ -140,6 +140,7 @@ for (const name of ["local", "far"] as const) {
     isolates: 2,
     env: {
       JOIN_ATTEMPTS_PER_MINUTE: "100000",
+      TRANSFERS_PER_HOUR: "100000",
       CONNECTION_MESSAGES_PER_SECOND: "100000",
       REQUESTS_PER_MINUTE: "100000",
       LOG_LEVEL: "error",

@@ -10,6 +10,7 @@ import type { KvMetricsSharing, MetricsRegistry } from "./metrics/mod.ts";
 import type { RateLimiter } from "./rate_limit/mod.ts";
 import type { Broker } from "./realtime/mod.ts";
 import type { Presence } from "./presence/mod.ts";
+import type { StorageBudget } from "./storage_budget/mod.ts";
 import type { Connection, ConnectionCaps } from "./transport/mod.ts";
 
 /** Everything a route may use. */
@@ -31,6 +32,8 @@ export interface AppContext {
   broker: Broker;
   /** Who is online in which scope. */
   presence: Presence;
+  /** Bytes anyone may store per kind of data (signaling, uploads, chat), over every isolate. */
+  storageBudget: StorageBudget;
   /** Concurrent realtime connections per address and user in this isolate. */
   connectionCaps: ConnectionCaps;
   /** Open realtime connections of this isolate (closed with 1012 on shutdown). */

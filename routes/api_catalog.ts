@@ -202,6 +202,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
     status: 404,
     description: "`before` names a message that is not in the channel.",
   },
+  storage_full: {
+    status: 507,
+    description:
+      "The server's storage budget for this kind of data (`UPLOAD_STORAGE_BYTES` for uploads) is used up for now; retry later. Over a socket (signaling, chat) it is an error frame with the same code.",
+  },
   internal_error: { status: 500, description: "The server failed; it logged the cause." },
 };
 
@@ -479,6 +484,7 @@ function transfer(config: Config): EndpointDoc[] {
       responses: {
         201: "`{transferId, code, senderToken, expiresAt, joinUrl}`",
         400: "Invalid body",
+        429: "Too many sessions from this address (`TRANSFERS_PER_HOUR`)",
         503: "No free code",
       },
       errors: [...JSON_ERRORS, "code_space_exhausted", "rate_limited"],
@@ -584,7 +590,8 @@ curl -fsS -X POST "$BASE/api/transfer/close" ${JSON_HEADER} \\
         ready: "The other side is ready",
         cancel: "`{reason}`: the session ended",
         "fallback-link": "`{url}`: the file was uploaded instead (link mode)",
-        error: "`{code, message}`",
+        error: "`{code, message}`: e.g. `quota_exceeded` (this side stored " +
+          "`TRANSFER_MAX_SIGNALS` messages or `TRANSFER_MAX_SIGNAL_BYTES`), `storage_full`",
         pong: "The answer to `ping`",
       },
       responses: {
@@ -650,6 +657,7 @@ function linkMode(): EndpointDoc[] {
         413: "Too large",
         429: "Too many uploads from this address",
         503: "Interrupted; retry",
+        507: "Upload storage full; retry later",
       },
       errors: [
         "invalid_request",
@@ -659,6 +667,7 @@ function linkMode(): EndpointDoc[] {
         "file_too_large",
         "rate_limited",
         "upload_interrupted",
+        "storage_full",
       ],
       guides: ["link_mode"],
       example:

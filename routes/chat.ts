@@ -69,6 +69,7 @@ export function chatRoutes(ctx: AppContext): Hono {
   const chat = new ChatService({
     broker: ctx.broker,
     presence: ctx.presence,
+    storage: ctx.storageBudget,
     onMessage: () => stored.add(),
     onError: (error, where) => ctx.log.warn("chat_background_failed", { where, error }),
   });

@@ -28,6 +28,7 @@ import {
   sanitizeFilename,
   servedContentType,
   startSweeper,
+  StorageFullError,
   UploadAbortedError,
 } from "../lib/link/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
@@ -126,6 +127,9 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
       windowMs: 3600_000,
     });
     const maxBytes = ctx.config.MAX_UPLOAD_BYTES;
+    if (!ctx.storageBudget.allows("uploads", Number(c.req.header("content-length")) || 1)) {
+      throw new StorageFullError("uploads");
+    }
     const contentType = c.req.header("content-type");
     const boundary = multipartBoundary(contentType);
     if (!boundary && /^\s*multipart\//i.test(contentType ?? "")) {
@@ -175,6 +179,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
       maxDownloads: query.maxDownloads ?? null,
       maxBytes,
       byob,
+      storage: ctx.storageBudget,
     });
     ctx.metrics.increment("switchboard_uploads_total");
     ctx.log.info("link_uploaded", { id: file.id, size: file.size, encrypted });

@@ -71,6 +71,7 @@ const PUBLISH_ERROR_STATUS: Record<PublishError["code"], number> = {
   invalid_topic: 400,
   event_too_large: 413,
   rate_limited: 429,
+  quota_exceeded: 507,
 };
 
 /**

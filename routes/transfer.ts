@@ -135,6 +135,11 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
   const createSchema = createTransferSchema(config.TRANSFER_MAX_SECONDS);
 
   app.post("/api/transfer/create", async (c) => {
+    // Sessions need no credential: each address opens a bounded number per hour.
+    await enforceRateLimit(ctx.rateLimiter, "transfer_create", clientAddress(c), {
+      limit: config.TRANSFERS_PER_HOUR,
+      windowMs: 3600_000,
+    });
     const body = await readJson(c, createSchema);
     const created = await store.create({
       files: body.files ?? [],
@@ -228,6 +233,8 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
       presence: ctx.presence,
       store,
       keeper,
+      quota: { events: config.TRANSFER_MAX_SIGNALS, bytes: config.TRANSFER_MAX_SIGNAL_BYTES },
+      storage: ctx.storageBudget,
       isolate: ctx.isolate,
       onRelayed: (type) => relayed(type).add(),
       onClosed: () => count("closed"),

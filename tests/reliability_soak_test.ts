@@ -134,7 +134,12 @@ Deno.test({
   async fn() {
     await using server = await startServer({
       isolates: 2,
-      env: { CONNECTION_MESSAGES_PER_SECOND: "1000", REQUESTS_PER_MINUTE: "1000000" },
+      env: {
+        CONNECTION_MESSAGES_PER_SECOND: "1000",
+        REQUESTS_PER_MINUTE: "1000000",
+        // A candidate every 20 ms for the whole soak: more than a real negotiation stores.
+        TRANSFER_MAX_SIGNALS: "100000",
+      },
     });
     const current = () => server;
     // Chat: five participants in one channel.

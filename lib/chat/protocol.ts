@@ -55,7 +55,8 @@ export type ChatErrorCode =
   | "invalid_characters"
   | "no_write_permission"
   | "invalid_channel"
-  | "unknown_message";
+  | "unknown_message"
+  | "storage_full";
 
 /** Frames the server sends on a channel socket. */
 export type ChatServerFrame =

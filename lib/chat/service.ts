@@ -6,6 +6,8 @@ import {
   type PresenceMember,
   presenceTopic,
 } from "../presence/mod.ts";
+import { storageFullMessage, type StorageGate } from "../storage_budget/mod.ts";
+import { utf8Bytes } from "../text/mod.ts";
 import { ChatError } from "./errors.ts";
 import {
   channelTopic,
@@ -80,6 +82,8 @@ export interface ChatServiceOptions {
   onMessage?(message: ChatMessage): void;
   /** Called when a background step fails (typing announcements). */
   onError?(error: unknown, where: string): void;
+  /** The chat storage budget: a message that does not fit is refused with `storage_full`. */
+  storage?: StorageGate | undefined;
   /** Typing refreshes announced at most this often per user (default 1500 ms). */
   typingThrottleMs?: number;
   /** Typing stops without a refresh after this long (default 5000 ms). */
@@ -130,6 +134,7 @@ export class ChatService implements Disposable {
   readonly broker: Broker;
   readonly presence: Presence;
   #typing: TypingTracker;
+  #storage: StorageGate | undefined;
   #onMessage: NonNullable<ChatServiceOptions["onMessage"]>;
   #onError: NonNullable<ChatServiceOptions["onError"]>;
   #rosters = new Map<string, { queued: Promise<PresenceMember[]> | null; last: Promise<void> }>();
@@ -137,6 +142,7 @@ export class ChatService implements Disposable {
   constructor(options: ChatServiceOptions) {
     this.broker = options.broker;
     this.presence = options.presence;
+    this.#storage = options.storage;
     this.#onMessage = options.onMessage ?? (() => {});
     this.#onError = options.onError ?? (() => {});
     this.#typing = new TypingTracker({
@@ -167,11 +173,24 @@ export class ChatService implements Disposable {
       timestamp: new Date(now).toISOString(),
       clientMessageId,
     };
+    // Counted before the commit (sends pile up while one commits), given back if
+    // nothing new was stored.
+    const bytes = this.#storage ? utf8Bytes(JSON.stringify(message)) : 0;
+    if (this.#storage) {
+      if (!this.#storage.allows("chat", bytes)) {
+        throw new ChatError("storage_full", storageFullMessage("chat"));
+      }
+      this.#storage.add("chat", bytes);
+    }
     const event = await this.broker.publish(channelTopic(channelId), message, {
       idempotencyKey: clientMessageId ? `${author.userId}:${clientMessageId}` : undefined,
+    }).catch((error) => {
+      this.#storage?.add("chat", -bytes);
+      throw error;
     });
     this.#typing.stop(channelId, author.userId);
-    if (!event.duplicate) this.#onMessage(message);
+    if (event.duplicate) this.#storage?.add("chat", -bytes);
+    else this.#onMessage(message);
     return {
       message: messageOf(event) ?? message,
       cursor: formatCursor(event),

@@ -3,12 +3,21 @@
  * through and the app renders `{"error":{"code","message"}}` with its status.
  */
 import { ApiError } from "../errors/mod.ts";
+import { storageFullMessage, type StorageKind } from "../storage_budget/mod.ts";
 
 /** 413 `file_too_large`: the body passed the upload cap while it streamed in. */
 export class FileTooLargeError extends ApiError {
   override name = "FileTooLargeError";
   constructor(maxBytes: number) {
     super(413, "file_too_large", `File is larger than the limit of ${maxBytes} bytes`);
+  }
+}
+
+/** 507 `storage_full`: the server's budget for this kind of data is used up for now. */
+export class StorageFullError extends ApiError {
+  override name = "StorageFullError";
+  constructor(kind: StorageKind) {
+    super(507, "storage_full", storageFullMessage(kind));
   }
 }
 

@@ -42,6 +42,7 @@ export {
   type GoneReason,
   InvalidFilenameError,
   MultipartError,
+  StorageFullError,
   UploadAbortedError,
   UploadInterruptedError,
   WrongDeleteTokenError,

@@ -22,6 +22,7 @@ import {
   FileNotFoundError,
   FileTooLargeError,
   type GoneReason,
+  StorageFullError,
   UploadAbortedError,
   UploadInterruptedError,
   WrongDeleteTokenError,
@@ -36,6 +37,7 @@ import {
   uploadProgressSchema,
 } from "./record.ts";
 import { ApiError } from "../errors/mod.ts";
+import type { StorageGate } from "../storage_budget/mod.ts";
 
 /** Bytes per chunk: under KV's 64 KiB value limit, with room to spare. */
 export const CHUNK_SIZE = 60 * 1024;
@@ -93,6 +95,12 @@ export interface PutOptions {
    * Default true.
    */
   byob?: boolean;
+  /**
+   * The uploads storage budget: bytes are counted as they arrive (uploads running at
+   * once cannot overrun it together), refused with {@linkcode StorageFullError} past
+   * it, and given back if the upload fails.
+   */
+  storage?: StorageGate | undefined;
 }
 
 /** A stored file and the token that deletes it (shown once, never stored). */
@@ -274,9 +282,15 @@ export class KvLinkStore implements LinkStore {
         await flush(full, () => pool.push(...full));
       }
     };
+    let budgeted = 0;
     const count = (bytes: number): void => {
       size += bytes;
       if (size > options.maxBytes) throw new FileTooLargeError(options.maxBytes);
+      if (options.storage) {
+        if (!options.storage.allows("uploads", bytes)) throw new StorageFullError("uploads");
+        options.storage.add("uploads", bytes);
+        budgeted += bytes;
+      }
     };
     try {
       if (source instanceof ReadableStream) {
@@ -365,6 +379,7 @@ export class KvLinkStore implements LinkStore {
       if (!visible) throw new UploadInterruptedError(id);
       return { file, deleteToken };
     } catch (error) {
+      options.storage?.add("uploads", -budgeted);
       await Promise.allSettled(inFlight);
       await leasing.catch(() => null);
       await this.#discardUpload(id, written).catch(() => {

@@ -39,6 +39,8 @@ export interface StoredHead {
   time: number;
   /** Limited publishes of the current minute (see `PublishOptions.perMinute`). */
   window?: PublishWindow;
+  /** Bytes of every event published to the topic (see `PublishOptions.quota`). */
+  bytes?: number;
 }
 
 /** A head this isolate knows with the versionstamp a commit can check (null: no head yet). */
@@ -47,6 +49,7 @@ export interface KnownHead {
   epoch: string | null;
   versionstamp: string | null;
   window?: PublishWindow | undefined;
+  bytes?: number | undefined;
 }
 
 /** A head a commit of this isolate wrote (for other isolates: see `onHeadsWritten`). */
@@ -56,6 +59,7 @@ export interface WrittenHead {
   epoch: string;
   versionstamp: string;
   window?: PublishWindow | undefined;
+  bytes?: number | undefined;
 }
 
 interface Pending {
@@ -65,6 +69,9 @@ interface Pending {
   key: string | undefined;
   writes: EventWrites | undefined;
   perMinute: number | undefined;
+  quota: { events: number; bytes: number } | undefined;
+  /** UTF-8 bytes of the event's JSON (counted against a quota). */
+  bytes: number;
   resolve(event: PublishResult<unknown>): void;
   reject(error: unknown): void;
 }
@@ -98,7 +105,9 @@ interface TopicState {
   /** Commits in flight for this topic, oldest first. */
   flights: Flight[];
   /** Where the log ends once every commit in flight landed. */
-  tip: { offset: number; epoch: string; window: PublishWindow | undefined } | null;
+  tip:
+    | { offset: number; epoch: string; window: PublishWindow | undefined; bytes: number }
+    | null;
   nextSeq: number;
   /** A commit failed: the ones after it fail too; when none is left, the failed items go back. */
   broken: Flight[] | null;
@@ -271,6 +280,8 @@ export class KvTopicLog implements TopicLog {
         key: options.idempotencyKey,
         writes: options.writes,
         perMinute: options.perMinute,
+        quota: options.quota,
+        bytes: options.quota ? utf8Bytes(json) : json.length,
         resolve,
         reject,
       } as Pending);
@@ -552,6 +563,7 @@ export class KvTopicLog implements TopicLog {
               epoch: newHead.epoch,
               versionstamp: result.versionstamp,
               window: newHead.window,
+              bytes: newHead.bytes,
             };
             written.push({
               topic: state.topic,
@@ -559,6 +571,7 @@ export class KvTopicLog implements TopicLog {
               epoch: newHead.epoch,
               versionstamp: result.versionstamp,
               window: newHead.window,
+              bytes: newHead.bytes,
             });
           } else if (readHead) {
             state.confirmed = readHead;
@@ -608,17 +621,20 @@ export class KvTopicLog implements TopicLog {
     let offset: number;
     let epoch: string;
     let window: PublishWindow | undefined;
+    let bytes = 0;
     let readHead: KnownHead | null = null;
     if (read) {
       operation.check(read.head);
       offset = read.head.value?.offset ?? 0;
       epoch = read.head.value?.epoch ?? newEpoch();
       window = read.head.value?.window;
+      bytes = read.head.value?.bytes ?? 0;
       readHead = {
         offset,
         epoch: read.head.value?.epoch ?? null,
         versionstamp: read.head.versionstamp,
         window,
+        bytes,
       };
       read.dedupes.forEach((entry, index) => {
         if (entry.value != null) known.set(read.keys[index]!, entry.value);
@@ -630,6 +646,7 @@ export class KvTopicLog implements TopicLog {
       offset = head.offset;
       epoch = head.epoch ?? newEpoch();
       window = head.window;
+      bytes = head.bytes ?? 0;
       // Checked as absent in this very commit instead of read first (one round trip).
       for (const key of distinctKeys(flight.items)) {
         operation.check({ key: dedupeKey(topic, key), versionstamp: null });
@@ -646,6 +663,7 @@ export class KvTopicLog implements TopicLog {
       offset = state.tip!.offset;
       epoch = state.tip!.epoch;
       window = state.tip!.window;
+      bytes = state.tip!.bytes;
       operation.check({ key: eventKey(topic, offset + 1), versionstamp: null });
       for (const key of distinctKeys(flight.items)) {
         operation.check({ key: dedupeKey(topic, key), versionstamp: null });
@@ -658,6 +676,17 @@ export class KvTopicLog implements TopicLog {
       const repeated = item.key ? known.get(item.key) ?? assigned.get(item.key) : undefined;
       if (repeated) {
         outcomes.push({ item, existing: repeated });
+        continue;
+      }
+      if (item.quota && (offset + 1 > item.quota.events || bytes + item.bytes > item.quota.bytes)) {
+        outcomes.push({
+          item,
+          refused: new PublishError(
+            "quota_exceeded",
+            `"${topic}" holds ${offset} events (${bytes} bytes), its quota is ` +
+              `${item.quota.events} events and ${item.quota.bytes} bytes`,
+          ),
+        });
         continue;
       }
       if (item.perMinute !== undefined) {
@@ -676,6 +705,7 @@ export class KvTopicLog implements TopicLog {
         window = counted.window;
       }
       offset += 1;
+      bytes += item.bytes;
       const event: TopicEvent = { topic, offset, epoch, time, data: item.data };
       operation.set(eventKey(topic, offset), event, { expireIn: policy.maxAgeMs });
       if (offset > policy.maxCount) operation.delete(eventKey(topic, offset - policy.maxCount));
@@ -693,15 +723,15 @@ export class KvTopicLog implements TopicLog {
     if (offset === startOffset) {
       // Nothing new (all repeats or refused): no head, no marker; nothing can pipeline on it.
       flight.marker = null;
-      state.tip = { offset, epoch, window };
+      state.tip = { offset, epoch, window, bytes };
       return { outcomes, newHead: null, readHead };
     }
     if (flight.marker) {
       operation.set(markerKey(topic, flight.marker), true, { expireIn: MARKER_TTL_MS });
     }
-    const newHead: StoredHead = window ? { offset, epoch, time, window } : { offset, epoch, time };
+    const newHead: StoredHead = { offset, epoch, time, bytes, ...(window ? { window } : {}) };
     operation.set(headKey(topic), newHead);
-    state.tip = { offset, epoch, window };
+    state.tip = { offset, epoch, window, bytes };
     return { outcomes, newHead, readHead };
   }
 
@@ -760,6 +790,7 @@ export class KvTopicLog implements TopicLog {
       epoch: head.value?.epoch ?? null,
       versionstamp: head.versionstamp,
       window: head.value?.window,
+      bytes: head.value?.bytes,
     };
     this.learnHead(topic, known);
     this.#onHeadRead?.(topic, known);

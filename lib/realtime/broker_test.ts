@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Broker, KvBroker, MemoryBroker, type TopicItem } from "./mod.ts";
+import { type Broker, KvBroker, MemoryBroker, PublishError, type TopicItem } from "./mod.ts";
 import { countingCommits } from "../kv/testing.ts";
 
 /** Collects `count` items from a subscription. */
@@ -380,4 +380,59 @@ Deno.test("KvBroker: two handles publishing to the same many topics at once lose
         );
       }
     }
+  }));
+
+for (const [name, withBroker] of implementations) {
+  Deno.test(`${name}: a quota refuses the publish that would pass its events or bytes`, () =>
+    withBroker(async (broker) => {
+      const quota = { events: 3, bytes: 1000 };
+      // Piled up together: the third fits, the fourth passes the event quota.
+      const outcomes = await Promise.allSettled(
+        [1, 2, 3, 4].map((index) => broker.publish("app:counted", { index }, { quota })),
+      );
+      assert.deepEqual(outcomes.map((outcome) => outcome.status), [
+        "fulfilled",
+        "fulfilled",
+        "fulfilled",
+        "rejected",
+      ]);
+      const refused = (outcomes[3] as PromiseRejectedResult).reason;
+      assert.ok(refused instanceof PublishError);
+      assert.equal(refused.code, "quota_exceeded");
+      // Bytes: each event is ~510 bytes of JSON; the second passes 1,000.
+      const big = { text: "x".repeat(500) };
+      await broker.publish("app:weighed", big, { quota });
+      await assert.rejects(
+        broker.publish("app:weighed", big, { quota }),
+        (error) => error instanceof PublishError && error.code === "quota_exceeded",
+      );
+      // A repeat of a stored event is no new storage: it is answered, not refused.
+      const keyed = await broker.publish("app:keyed", 1, {
+        quota: { events: 1, bytes: 100 },
+        idempotencyKey: "k",
+      });
+      const again = await broker.publish("app:keyed", 1, {
+        quota: { events: 1, bytes: 100 },
+        idempotencyKey: "k",
+      });
+      assert.deepEqual([again.duplicate, again.offset], [true, keyed.offset]);
+      assert.deepEqual(await broker.head("app:counted"), {
+        offset: 3,
+        epoch: (outcomes[0] as PromiseFulfilledResult<{ epoch: string }>).value.epoch,
+      });
+    }));
+}
+
+Deno.test("KvBroker: a quota holds across handles (the head carries the bytes)", () =>
+  withKvPair(false, async (first, second) => {
+    const quota = { events: 100, bytes: 2000 };
+    const data = { text: "y".repeat(490) };
+    await first.publish("app:shared-quota", data, { quota });
+    await second.publish("app:shared-quota", data, { quota });
+    await first.publish("app:shared-quota", data, { quota });
+    await assert.rejects(
+      second.publish("app:shared-quota", data, { quota }),
+      (error) => error instanceof PublishError && error.code === "quota_exceeded",
+    );
+    assert.equal((await first.head("app:shared-quota"))?.offset, 3);
   }));

@@ -31,6 +31,7 @@ function knownHead(entry: Deno.KvEntryMaybe<StoredHead>): KnownHead {
     epoch: entry.value?.epoch ?? null,
     versionstamp: entry.versionstamp,
     window: entry.value?.window,
+    bytes: entry.value?.bytes,
   };
 }
 

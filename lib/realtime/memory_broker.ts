@@ -25,6 +25,7 @@ interface MemoryTopic {
   events: TopicEvent[];
   dedupe: Map<string, TopicEvent>;
   window: PublishWindow | undefined;
+  bytes: number;
 }
 
 class MemoryTopicLog implements TopicLog {
@@ -41,11 +42,27 @@ class MemoryTopicLog implements TopicLog {
     }
     let state = this.topics.get(topic);
     if (!state) {
-      state = { epoch: newEpoch(), head: 0, events: [], dedupe: new Map(), window: undefined };
+      state = {
+        epoch: newEpoch(),
+        head: 0,
+        events: [],
+        dedupe: new Map(),
+        window: undefined,
+        bytes: 0,
+      };
       this.topics.set(topic, state);
     }
     const existing = options.idempotencyKey ? state.dedupe.get(options.idempotencyKey) : undefined;
     if (existing) return Promise.resolve({ ...(existing as TopicEvent<T>), duplicate: true });
+    const bytes = new TextEncoder().encode(JSON.stringify(data) ?? "").byteLength;
+    if (
+      options.quota &&
+      (state.head + 1 > options.quota.events || state.bytes + bytes > options.quota.bytes)
+    ) {
+      return Promise.reject(
+        new PublishError("quota_exceeded", `"${topic}" is over its quota`),
+      );
+    }
     if (options.perMinute !== undefined) {
       const counted = countInWindow(state.window, Date.now(), options.perMinute);
       if (counted.window === null) {
@@ -60,6 +77,7 @@ class MemoryTopicLog implements TopicLog {
       state.window = counted.window;
     }
     state.head += 1;
+    state.bytes += bytes;
     const event: TopicEvent<T> = {
       topic,
       offset: state.head,

@@ -75,6 +75,13 @@ export interface PublishOptions {
    * trip). Past it the publish is refused with `rate_limited`.
    */
   perMinute?: number | undefined;
+  /**
+   * The most this topic may hold: events ever published to it (its offset) and
+   * their bytes (counted in its head, checked in the publish's own commit). Past it
+   * the publish is refused with `quota_exceeded`. For topics a client can fill (a
+   * transfer's signaling), so no one stores without bound.
+   */
+  quota?: { events: number; bytes: number } | undefined;
 }
 
 /** The published event and whether it was already there. */
@@ -150,7 +157,7 @@ export interface Broker extends AsyncDisposable {
 /** A publish was refused. */
 export class PublishError extends Error {
   override name = "PublishError";
-  readonly code: "event_too_large" | "invalid_topic" | "rate_limited";
+  readonly code: "event_too_large" | "invalid_topic" | "rate_limited" | "quota_exceeded";
   /** For `rate_limited`: seconds until the topic's minute ends. */
   readonly retryAfterSeconds: number | undefined;
   constructor(code: PublishError["code"], message: string, retryAfterSeconds?: number) {

@@ -24,6 +24,8 @@ import {
 } from "./signaling.ts";
 import type { TransferStore } from "./store.ts";
 import { TransferError } from "./errors.ts";
+import { storageFullMessage, type StorageGate } from "../storage_budget/mod.ts";
+import { utf8Bytes } from "../text/mod.ts";
 
 /** What the relay needs from the isolate. */
 export interface RelayDependencies {
@@ -31,6 +33,13 @@ export interface RelayDependencies {
   presence: Presence;
   store: Pick<TransferStore, "close">;
   keeper: Pick<SessionKeeper, "connected" | "disconnected">;
+  /**
+   * What one side of a session may store (events and bytes of its JSON): a real
+   * negotiation needs a few dozen messages; past it a frame gets `quota_exceeded`.
+   */
+  quota?: { events: number; bytes: number } | undefined;
+  /** The signaling storage budget: past it a frame gets `storage_full`. */
+  storage?: StorageGate | undefined;
   /** Identifies the isolate in `offer-stored` and `answer-stored` (diagnostics, benchmarks). */
   isolate: string;
   /** A frame was relayed to the other side. */
@@ -184,9 +193,24 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
       }
       const event = signalEventOf(frame);
       if (!event) return await cancel(connection, frame.type === "cancel" ? frame.reason : "");
+      const bytes = deps.storage ? utf8Bytes(JSON.stringify(event)) : 0;
+      if (deps.storage) {
+        if (!deps.storage.allows("signaling", bytes)) {
+          connection.send({
+            type: "error",
+            code: "storage_full",
+            message: storageFullMessage("signaling"),
+          });
+          return;
+        }
+        // Counted before the commit (frames pile up while one commits); given back if refused.
+        deps.storage.add("signaling", bytes);
+      }
       // Not awaited: the broker queues publishes per topic in call order (and commits
       // those that pile up together), so the next frame need not wait for this commit.
-      broker.publish(outboundTopic(record.id, role), event).then((published) => {
+      broker.publish(outboundTopic(record.id, role), event, { quota: deps.quota }).then((
+        published,
+      ) => {
         deps.onRelayed?.(event.type);
         if (event.type === "offer") {
           connection.send({
@@ -203,6 +227,7 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
           });
         }
       }, (error) => {
+        deps.storage?.add("signaling", -bytes);
         if (error instanceof PublishError) {
           connection.send({ type: "error", code: error.code, message: error.message });
           return;
