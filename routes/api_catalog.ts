@@ -88,7 +88,10 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
     status: 400,
     description: "A field is missing or has the wrong type or size; the message names it.",
   },
-  invalid_json: { status: 400, description: "The body is not valid JSON." },
+  invalid_json: {
+    status: 400,
+    description: "The body is not valid JSON, or nests objects and arrays deeper than 128 levels.",
+  },
   body_too_large: {
     status: 413,
     description: "The JSON body is larger than the endpoint accepts.",
