@@ -1,9 +1,11 @@
 /**
  * Abuse-proof by default, against a real server: input built to hurt (JSON
- * nested thousands of levels deep) gets a clear 400, never a 500.
+ * nested thousands of levels deep) gets a clear 400, never a 500; the API key
+ * cannot be turned into user tokens that administer.
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config/mod.ts";
+import { issueToken } from "../lib/identity/mod.ts";
 import { apiCatalog } from "../routes/api_catalog.ts";
 import { request, startServer, TEST_API_KEY } from "./harness.ts";
 
@@ -48,5 +50,82 @@ Deno.test({
     });
     assert.equal(fine.status, 202, JSON.stringify(fine.body));
     assert.doesNotMatch(server.output(), /http_error|RangeError/);
+  },
+});
+
+/** The first SSE event name of `url`, then the stream is closed. */
+async function firstEvent(url: string): Promise<{ status: number; event: string | null }> {
+  const response = await fetch(url);
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    return { status: response.status, event: null };
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (!/^event: (.+)$/m.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } finally {
+    await reader.cancel();
+  }
+  return { status: response.status, event: /^event: (.+)$/m.exec(text)?.[1] ?? null };
+}
+
+Deno.test({
+  name:
+    "user tokens cannot carry admin; the admin endpoints take the API key and its stream tokens",
+  ...INTEGRATION,
+  async fn() {
+    const secret = `test-secret-${"x".repeat(32)}`;
+    await using server = await startServer({ env: { SWITCHBOARD_SECRET: secret } });
+    for (const perms of [["admin"], ["chat:read", "admin"]]) {
+      const minted = await request(`${server.url}/api/tokens`, {
+        method: "POST",
+        bearer: TEST_API_KEY,
+        json: { userId: "mallory", perms },
+      });
+      assert.equal(minted.status, 400, JSON.stringify(minted.body));
+      assert.equal(minted.body.error.code, "permission_not_grantable");
+      assert.match(minted.body.error.message, /"admin"/);
+    }
+    const user = await request(`${server.url}/api/tokens`, {
+      method: "POST",
+      bearer: TEST_API_KEY,
+      json: { userId: "ada", perms: ["chat:read", "topics:read"] },
+    });
+    assert.equal(user.status, 201);
+
+    // The API key still administers: the snapshot, and the stream through its own stream token.
+    const snapshot = await request(`${server.url}/api/admin/snapshot`, { bearer: TEST_API_KEY });
+    assert.equal(snapshot.status, 200);
+    const adminToken = await request(`${server.url}/api/admin/stream-token`, {
+      method: "POST",
+      bearer: TEST_API_KEY,
+    });
+    assert.deepEqual(
+      await firstEvent(`${server.url}/api/admin/stream?token=${adminToken.body.token}`),
+      { status: 200, event: "snapshot" },
+    );
+
+    // A user token reaches no admin endpoint, not even one minted with admin before the refusal.
+    const legacy = (await issueToken(secret, { userId: "mallory", perms: ["admin", "chat:read"] }))
+      .token;
+    for (const token of [user.body.token, legacy]) {
+      const denied = await request(`${server.url}/api/admin/snapshot`, { bearer: token });
+      assert.equal(denied.status, 401);
+      const streamToken = await request(`${server.url}/api/notifications/stream-token`, {
+        method: "POST",
+        bearer: token,
+      });
+      assert.equal(streamToken.status, 201);
+      for (const candidate of [streamToken.body.token, token]) {
+        const refused = await request(`${server.url}/api/admin/stream?token=${candidate}`);
+        assert.equal(refused.status, 403, JSON.stringify(refused.body));
+        assert.equal(refused.body.error.code, "forbidden");
+      }
+    }
   },
 });
