@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
+import { routePath } from "hono/route";
 import { ApiError } from "./lib/errors/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -44,13 +45,14 @@ export function createApp(ctx: AppContext): Hono {
     permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
   }));
 
-  // One structured line per request at debug level; the path only (queries carry tokens).
+  // One structured line per request at debug level. The route pattern, not the path: paths carry
+  // capabilities (upload ids in /d/:id and /api/download/:id), queries carry tokens.
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
     ctx.log.debug("http_request", {
       method: c.req.method,
-      path: c.req.path,
+      route: routePath(c),
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
@@ -105,7 +107,7 @@ export function createApp(ctx: AppContext): Hono {
       return c.html(renderErrorPage(ctx, error.status, error.message), error.status as 400);
     }
     ctx.metrics.increment("switchboard_errors_total", { where: "http" });
-    ctx.log.error("http_error", { path: c.req.path, error });
+    ctx.log.error("http_error", { method: c.req.method, route: routePath(c), error });
     if (isApi) {
       return c.json({ error: { code: "internal_error", message: "Something went wrong" } }, 500);
     }

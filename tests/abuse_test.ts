@@ -1,7 +1,8 @@
 /**
  * Abuse-proof by default, against a real server: input built to hurt (JSON
  * nested thousands of levels deep) gets a clear 400, never a 500; the API key
- * cannot be turned into user tokens that administer.
+ * cannot be turned into user tokens that administer; capabilities (upload ids)
+ * stay out of the logs.
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config/mod.ts";
@@ -127,5 +128,42 @@ Deno.test({
         assert.equal(refused.body.error.code, "forbidden");
       }
     }
+  },
+});
+
+Deno.test({
+  name: "an upload's id and delete token never reach the server's output, even at debug level",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ env: { LOG_LEVEL: "debug" } });
+    const uploaded = await request(`${server.url}/api/upload`, {
+      method: "POST",
+      headers: { "Content-Type": "text/plain", "X-Filename": "notes.txt" },
+      body: "capabilities stay out of logs",
+    });
+    assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
+    const { id, deleteToken } = uploaded.body as { id: string; deleteToken: string };
+    for (const path of [`/api/files/${id}`, `/d/${id}`, `/api/download/${id}`]) {
+      const response = await fetch(`${server.url}${path}`);
+      assert.equal(response.status, 200, path);
+      await response.body?.cancel();
+    }
+    const deleted = await request(`${server.url}/api/download/${id}`, {
+      method: "DELETE",
+      headers: { "X-Delete-Token": deleteToken },
+    });
+    assert.equal(deleted.status, 200);
+    const gone = await request(`${server.url}/api/download/${id}?deleteToken=${deleteToken}`, {
+      method: "DELETE",
+    });
+    assert.equal(gone.status, 410);
+    await server.stop();
+    const output = server.output();
+    assert.ok(!output.includes(id), "the upload id reached the server's output");
+    assert.ok(!output.includes(deleteToken), "the delete token reached the server's output");
+    // Logged, but only by route pattern and id prefix.
+    assert.match(output, /"event":"link_uploaded".*"idPrefix":"[\w-]{4}"/);
+    assert.match(output, /"event":"link_deleted"/);
+    assert.match(output, /"event":"http_request".*"route":"\/api\/download\/:id"/);
   },
 });
