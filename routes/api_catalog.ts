@@ -203,7 +203,9 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   },
   unknown_message: {
     status: 404,
-    description: "`before` names a message that is not in the channel.",
+    description:
+      "`before` names a message that is not among the channel's newest 1,000 (page back with " +
+      "`nextBefore` cursors instead).",
   },
   internal_error: { status: 500, description: "The server failed; it logged the cause." },
 };
