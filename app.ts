@@ -22,10 +22,21 @@ import { docsRoutes } from "./routes/docs.tsx";
 import { hasApiKey } from "./routes/_auth.ts";
 import { clientAddress, setForwardedAddress } from "./routes/_http.ts";
 import { enforceRateLimit } from "./lib/rate_limit/mod.ts";
+import { traceRequest, tracingEnabled } from "./lib/observability/mod.ts";
 
 /** Builds the application for one isolate. */
 export function createApp(ctx: AppContext): Hono {
   const app = new Hono();
+  // With tracing on, the request span that is exported (in place of Deno's, which holds the raw
+  // URL): the route pattern and a redacted query.
+  if (tracingEnabled()) {
+    app.use(async (c, next) => {
+      await traceRequest(c.req.raw, async () => {
+        await next();
+        return { route: routePath(c), status: c.res.status };
+      });
+    });
+  }
   app.use(secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'self'"],

@@ -19,12 +19,15 @@ import { KvPresence } from "./lib/presence/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { CLOSE_CODES } from "./lib/transport/mod.ts";
 import { createApp } from "./app.ts";
-import { redactRequestSpan } from "./lib/observability/mod.ts";
+import { tracingProblem } from "./lib/observability/mod.ts";
 
 const isolate = crypto.randomUUID().slice(0, 8);
 
 async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   const config = loadConfig(Deno.env.toObject());
+  // Deno's own request span holds the raw URL (tokens in the query): refuse to export it.
+  const tracing = tracingProblem(Deno.env.toObject());
+  if (tracing) throw new ConfigError(tracing);
   const problems = new RecentProblems();
   const log = createLogger({ level: config.LOG_LEVEL, isolate, recent: problems });
   const kv = await openKv(config.KV_PATH, { latency: config.SIMULATE_KV_LATENCY });
@@ -129,10 +132,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   });
   return {
     ctx,
-    fetch: (request, info) => {
-      redactRequestSpan(request);
-      return app.fetch(request, info);
-    },
+    fetch: (request, info) => app.fetch(request, info),
   };
 }
 
