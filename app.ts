@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
+import { routePath } from "hono/route";
 import { ApiError } from "./lib/errors/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -21,10 +22,21 @@ import { docsRoutes } from "./routes/docs.tsx";
 import { hasApiKey } from "./routes/_auth.ts";
 import { clientAddress, setForwardedAddress } from "./routes/_http.ts";
 import { enforceRateLimit } from "./lib/rate_limit/mod.ts";
+import { traceRequest, tracingEnabled } from "./lib/observability/mod.ts";
 
 /** Builds the application for one isolate. */
 export function createApp(ctx: AppContext): Hono {
   const app = new Hono();
+  // With tracing on, the request span that is exported (in place of Deno's, which holds the raw
+  // URL): the route pattern and a redacted query.
+  if (tracingEnabled()) {
+    app.use(async (c, next) => {
+      await traceRequest(c.req.raw, async () => {
+        await next();
+        return { route: routePath(c), status: c.res.status };
+      });
+    });
+  }
   app.use(secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'self'"],
@@ -44,13 +56,14 @@ export function createApp(ctx: AppContext): Hono {
     permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
   }));
 
-  // One structured line per request at debug level; the path only (queries carry tokens).
+  // One structured line per request at debug level. The route pattern, not the path: paths carry
+  // capabilities (upload ids in /d/:id and /api/download/:id), queries carry tokens.
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
     ctx.log.debug("http_request", {
       method: c.req.method,
-      path: c.req.path,
+      route: routePath(c),
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
@@ -105,7 +118,7 @@ export function createApp(ctx: AppContext): Hono {
       return c.html(renderErrorPage(ctx, error.status, error.message), error.status as 400);
     }
     ctx.metrics.increment("switchboard_errors_total", { where: "http" });
-    ctx.log.error("http_error", { path: c.req.path, error });
+    ctx.log.error("http_error", { method: c.req.method, route: routePath(c), error });
     if (isApi) {
       return c.json({ error: { code: "internal_error", message: "Something went wrong" } }, 500);
     }

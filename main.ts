@@ -20,14 +20,21 @@ import { STORAGE_WINDOWS, StorageBudget } from "./lib/storage_budget/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { CLOSE_CODES, ConnectionCaps } from "./lib/transport/mod.ts";
 import { createApp } from "./app.ts";
-import { redactRequestSpan } from "./lib/observability/mod.ts";
+import { tracingProblem } from "./lib/observability/mod.ts";
 
 const isolate = crypto.randomUUID().slice(0, 8);
 
 async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   const config = loadConfig(Deno.env.toObject());
+  // Deno's own request span holds the raw URL (tokens in the query): refuse to export it.
+  // Deno Deploy turns tracing on by itself (to its own trace viewer): there the server
+  // still starts, and says loudly what to set (docs/operations.md § Tracing).
+  const tracing = tracingProblem(Deno.env.toObject());
+  const onDeploy = Boolean(Deno.env.get("DENO_DEPLOYMENT_ID"));
+  if (tracing && !onDeploy) throw new ConfigError(tracing);
   const problems = new RecentProblems();
   const log = createLogger({ level: config.LOG_LEVEL, isolate, recent: problems });
+  if (tracing) log.error("tracing_exports_request_urls", { problem: tracing });
   const kv = await openKv(config.KV_PATH, { latency: config.SIMULATE_KV_LATENCY });
   if (config.SIMULATE_KV_LATENCY) {
     const { strongMs, eventualMs } = config.SIMULATE_KV_LATENCY;
@@ -142,10 +149,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   });
   return {
     ctx,
-    fetch: (request, info) => {
-      redactRequestSpan(request);
-      return app.fetch(request, info);
-    },
+    fetch: (request, info) => app.fetch(request, info),
   };
 }
 

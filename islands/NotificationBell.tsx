@@ -34,8 +34,13 @@ interface Toast {
 
 const TOAST_MS = 8000;
 
+/**
+ * The item's link if it is safe on this page: relative links are resolved against the page's
+ * own origin (an embed's host page, not Switchboard's), so "/\\evil.example" or "//evil.example"
+ * never becomes an anchor that leaves the site.
+ */
 function linkOf(item: FeedItem): string | null {
-  return safeLink(item.data);
+  return safeLink(item.data, globalThis.location.origin);
 }
 
 function BellIcon() {

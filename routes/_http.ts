@@ -1,8 +1,14 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError, invalidRequest } from "../lib/errors/mod.ts";
+import { JsonDepthError, parseJson } from "../lib/json/mod.ts";
 
-/** Reads and validates a JSON body; a bad body is a 400 with the zod issues. */
+/**
+ * Reads and validates a JSON body; a bad body is a 400 with the zod issues.
+ * Bodies nesting objects and arrays deeper than `MAX_JSON_DEPTH` (lib/json)
+ * levels are `invalid_json` before they are parsed (validating them would
+ * overflow the stack).
+ */
 export async function readJson<T extends z.ZodType>(
   c: Context,
   schema: T,
@@ -19,8 +25,15 @@ export async function readJson<T extends z.ZodType>(
   }
   let raw: unknown;
   try {
-    raw = text.length ? JSON.parse(text) : {};
-  } catch {
+    raw = text.length ? parseJson(text) : {};
+  } catch (error) {
+    if (error instanceof JsonDepthError) {
+      throw new ApiError(
+        400,
+        "invalid_json",
+        `Request body nests objects and arrays deeper than ${error.maxDepth} levels`,
+      );
+    }
     throw new ApiError(400, "invalid_json", "Request body is not valid JSON");
   }
   const result = schema.safeParse(raw);

@@ -88,7 +88,10 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
     status: 400,
     description: "A field is missing or has the wrong type or size; the message names it.",
   },
-  invalid_json: { status: 400, description: "The body is not valid JSON." },
+  invalid_json: {
+    status: 400,
+    description: "The body is not valid JSON, or nests objects and arrays deeper than 128 levels.",
+  },
   body_too_large: {
     status: 413,
     description: "The JSON body is larger than the endpoint accepts.",
@@ -118,6 +121,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
       "The token may not do this (e.g. read another user's topic, publish to a non-`app:` topic).",
   },
   guests_disabled: { status: 403, description: "`SWITCHBOARD_GUESTS=off`." },
+  permission_not_grantable: {
+    status: 400,
+    description:
+      "`perms` names a permission user tokens cannot carry (`admin`: only the API key administers).",
+  },
   invalid_topic: { status: 400, description: "Not a topic name (`kind:name`)." },
   event_too_large: { status: 413, description: "The event's data is over 60 KiB." },
   invalid_cursor: {
@@ -200,7 +208,9 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   },
   unknown_message: {
     status: 404,
-    description: "`before` names a message that is not in the channel.",
+    description:
+      "`before` names a message that is not among the channel's newest 1,000 (page back with " +
+      "`nextBefore` cursors instead).",
   },
   storage_full: {
     status: 507,
@@ -286,11 +296,17 @@ function identity(): EndpointDoc[] {
       notes: {
         userId: "Your user id.",
         name: "Display name (default: the user id).",
-        perms: "Permissions; default `chat:read`, `chat:write`.",
+        perms: "Permissions: `chat:read`, `chat:write`, `topics:read`, `topics:publish`; default " +
+          "`chat:read`, `chat:write`. `admin` is refused (`permission_not_grantable`): the API " +
+          "key is the only admin credential.",
         ttlSeconds: "Life of the token.",
       },
-      responses: { 201: "`{token, expiresAt}`", 400: "Invalid body", 401: "No or wrong API key" },
-      errors: [...API_KEY_ERRORS, ...JSON_ERRORS],
+      responses: {
+        201: "`{token, expiresAt}`",
+        400: "Invalid body, or a permission a user token cannot carry",
+        401: "No or wrong API key",
+      },
+      errors: [...API_KEY_ERRORS, ...JSON_ERRORS, "permission_not_grantable"],
       example:
         `curl -fsS -X POST "$BASE/api/tokens" -H "Authorization: Bearer $KEY" ${JSON_HEADER} \\
   -d '{"userId":"grace","name":"Grace","perms":["chat:read"],"ttlSeconds":600}'`,
@@ -323,7 +339,7 @@ function identity(): EndpointDoc[] {
         "Browsers cannot set headers on `EventSource` and `WebSocket`, so streams take " +
         "`?token=`. A stream token lives at most 60 s and opens one stream, once (enforced in KV " +
         "across isolates), so a URL that leaks into a log is useless. It carries the user's " +
-        "permissions and works on every stream endpoint.",
+        "permissions (never `admin`) and works on every stream endpoint.",
       auth: "user_token",
       responses: { 201: "`{token, expiresAt}`", 401: "No or bad user token" },
       errors: [...USER_ERRORS, "rate_limited"],

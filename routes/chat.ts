@@ -15,6 +15,7 @@ import {
   isChannelId,
   KvOccupancy,
   MESSAGE_ID_PATTERN,
+  MESSAGE_SCAN_LIMIT,
 } from "../lib/chat/mod.ts";
 import { requireStreamToken, requireUser } from "./_auth.ts";
 import { readQuery } from "./_http.ts";
@@ -181,7 +182,12 @@ export function chatRoutes(ctx: AppContext): Hono {
     if (query.before && MESSAGE_ID_PATTERN.test(query.before)) {
       const found = await findMessage(ctx.broker, channelId, query.before);
       if (!found) {
-        throw new ApiError(404, "unknown_message", `No message "${query.before}" in #${channelId}`);
+        throw new ApiError(
+          404,
+          "unknown_message",
+          `No message "${query.before}" among the newest ${MESSAGE_SCAN_LIMIT} of #${channelId}; ` +
+            "page back with nextBefore cursors instead",
+        );
       }
       before = { offset: found.offset, epoch: found.epoch };
     } else if (query.before) {

@@ -8,9 +8,9 @@ import { Hono } from "hono";
 import {
   buildOpenApi,
   fencedBlocks,
+  GuideCache,
   type OpenApiDocument,
   type RegisteredRoute,
-  type RenderedGuide,
   renderGuide,
 } from "../lib/api_docs/mod.ts";
 import type { AppContext } from "../lib/context.ts";
@@ -62,7 +62,11 @@ async function readGuideSource(name: string): Promise<string | null> {
 export function docsRoutes(ctx: AppContext, routes: () => readonly RegisteredRoute[]): Hono {
   const app = new Hono();
   let built: OpenApiDocument | null = null;
-  const guides = new Map<string, Promise<RenderedGuide | null>>();
+  // Only the names of GUIDE_NAMES are ever cached: any other name is a 404 that leaves no trace.
+  const guides = new GuideCache(GUIDE_NAMES, async (name) => {
+    const source = await readGuideSource(name);
+    return source === null ? null : renderGuide(source, { guides: GUIDE_NAMES });
+  });
 
   // Built once (the routes are fixed by the first request); only the server URL varies, and
   // it comes from the Host header, so it is not a cache key.
@@ -83,22 +87,10 @@ export function docsRoutes(ctx: AppContext, routes: () => readonly RegisteredRou
     return { ...built, servers: [{ url: origin }] };
   }
 
-  function guide(name: string): Promise<RenderedGuide | null> {
-    let rendered = guides.get(name);
-    if (!rendered) {
-      rendered = readGuideSource(name).then((source) =>
-        source === null ? null : renderGuide(source, { guides: GUIDE_NAMES })
-      );
-      guides.set(name, rendered);
-      rendered.catch(() => guides.delete(name));
-    }
-    return rendered;
-  }
-
   async function guideLinks(): Promise<GuideLink[]> {
     const links: GuideLink[] = [];
     for (const name of GUIDE_NAMES) {
-      const rendered = await guide(name);
+      const rendered = await guides.get(name);
       if (rendered) links.push({ name, title: rendered.title || name });
     }
     return links;
@@ -133,7 +125,7 @@ export function docsRoutes(ctx: AppContext, routes: () => readonly RegisteredRou
 
   app.get("/docs/guides/:name", async (c) => {
     const name = c.req.param("name");
-    const rendered = await guide(name);
+    const rendered = await guides.get(name);
     if (!rendered) throw new ApiError(404, "not_found", `There is no guide "${name.slice(0, 40)}"`);
     return c.html(renderPage({
       title: `${rendered.title || name} · Switchboard docs`,

@@ -3,7 +3,12 @@ import { newId } from "../lib/ids/mod.ts";
 import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import { DEFAULT_PERMISSIONS, issueToken, PERMISSIONS } from "../lib/identity/mod.ts";
+import {
+  DEFAULT_PERMISSIONS,
+  issueToken,
+  isUserPermission,
+  PERMISSIONS,
+} from "../lib/identity/mod.ts";
 import { requireApiKey, requireUser } from "./_auth.ts";
 import { readJson } from "./_http.ts";
 
@@ -28,6 +33,14 @@ export function identityRoutes(ctx: AppContext): Hono {
   app.post("/api/tokens", async (c) => {
     requireApiKey(c, ctx);
     const body = await readJson(c, tokenRequestSchema);
+    const refused = body.perms?.find((perm) => !isUserPermission(perm));
+    if (refused) {
+      throw new ApiError(
+        400,
+        "permission_not_grantable",
+        `A user token cannot carry "${refused}": administration needs the API key itself`,
+      );
+    }
     const issued = await issueToken(ctx.secrets.secret, {
       userId: body.userId,
       name: body.name,
@@ -56,7 +69,9 @@ export function identityRoutes(ctx: AppContext): Hono {
     const issued = await issueToken(ctx.secrets.secret, {
       userId: claims.sub,
       name: claims.name,
-      perms: claims.perms,
+      // Only what a user token may carry: a token minted with `admin` before that was refused
+      // must not open the admin stream.
+      perms: claims.perms.filter(isUserPermission),
       kind: "stream",
     });
     return c.json(issued, 201);

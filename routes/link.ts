@@ -107,6 +107,15 @@ function describe(file: FileRecord, downloadsLeft: number | null, origin: string
   };
 }
 
+/**
+ * What logs may show of an upload id: its first 4 of 22 characters (24 of 128
+ * random bits), enough to tell uploads apart in a log and far too few to
+ * download anything.
+ */
+function idPrefix(id: string): string {
+  return id.slice(0, 4);
+}
+
 /** Link-mode routes for one isolate. Pass `store` to use another store than KV. */
 export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {}): Hono {
   const store = options.store ??
@@ -182,7 +191,8 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
       storage: ctx.storageBudget,
     });
     ctx.metrics.increment("switchboard_uploads_total");
-    ctx.log.info("link_uploaded", { id: file.id, size: file.size, encrypted });
+    // The id is the download capability: logs get a prefix that tells uploads apart, no more.
+    ctx.log.info("link_uploaded", { idPrefix: idPrefix(file.id), size: file.size, encrypted });
     const origin = publicOrigin(ctx, c.req.url);
     c.header("Location", `/api/download/${file.id}`);
     c.header("Cache-Control", "no-store");
@@ -235,7 +245,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
       );
     }
     await store.delete(id, token);
-    ctx.log.info("link_deleted", { id });
+    ctx.log.info("link_deleted", { idPrefix: idPrefix(id) });
     return c.json({ id, deleted: true });
   });
 

@@ -1,11 +1,13 @@
 /**
  * Starts Switchboard: builds the islands if their sources changed, then runs
- * `deno serve` on PORT/HOSTNAME (which `deno serve` itself does not read).
+ * `deno serve` on PORT/HOSTNAME (which `deno serve` itself does not read), with
+ * the OpenTelemetry settings tracing needs (`TRACING_ENVIRONMENT`) unless set.
  *
  *     deno run -A scripts/start.ts            # --parallel: one isolate per core (DENO_JOBS)
  *     deno run -A scripts/start.ts --dev      # one isolate, restarts on file changes
  */
 import { loadConfig } from "../lib/config/mod.ts";
+import { TRACING_ENVIRONMENT } from "../lib/observability/mod.ts";
 
 const dev = Deno.args.includes("--dev");
 let config;
@@ -31,7 +33,13 @@ const args = [
   ...(dev ? ["--watch"] : ["--parallel"]),
   "main.ts",
 ];
-const server = new Deno.Command(Deno.execPath(), { args, cwd: root }).spawn();
+// Deno reads its OpenTelemetry settings at start: the ones that keep its raw-URL request span from
+// being exported go in unless the environment says otherwise (main.ts refuses unsafe ones).
+const env: Record<string, string> = {};
+for (const [name, value] of Object.entries(TRACING_ENVIRONMENT)) {
+  if (!Deno.env.get(name)) env[name] = value;
+}
+const server = new Deno.Command(Deno.execPath(), { args, cwd: root, env }).spawn();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => {
     try {

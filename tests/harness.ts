@@ -5,6 +5,8 @@
  * (`deno serve --parallel`), and stops it cleanly.
  */
 
+import { TRACING_ENVIRONMENT } from "../lib/observability/mod.ts";
+
 /**
  * `TEST_KV_LATENCY` (e.g. `20/5`): every server a test starts models a remote KV
  * (`SIMULATE_KV_LATENCY`), so anything that only worked because KV was instant
@@ -93,6 +95,8 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
       NO_COLOR: "1",
       // The suite's second pass runs the realtime tests against a modelled remote KV.
       ...(kvLatency ? { SIMULATE_KV_LATENCY: kvLatency } : {}),
+      // As `deno task start` runs it: Deno's raw-URL request spans are never exported.
+      ...TRACING_ENVIRONMENT,
       ...options.env,
     },
     stdin: "null",

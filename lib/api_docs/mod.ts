@@ -4,7 +4,7 @@
  * routes validate with, turned into an OpenAPI 3.1 document and into table rows
  * for the reference page; which registered routes the catalog misses; the
  * Markdown guides rendered to HTML and their fenced code blocks (which the docs
- * examples test runs). Runtime-neutral (no Hono, no Deno APIs).
+ * examples test runs), cached for the known guide names only. Runtime-neutral (no Hono, no Deno APIs).
  */
 export type { AuthKind, EndpointDoc, ErrorCodeDoc, HttpMethod, Transport } from "./endpoint.ts";
 export {
@@ -34,3 +34,4 @@ export {
 } from "./openapi.ts";
 export { type FencedBlock, fencedBlocks } from "./markdown.ts";
 export { headingId, type RenderedGuide, renderGuide, type RenderGuideOptions } from "./guide.ts";
+export { GuideCache, type GuideLoader } from "./guide_cache.ts";

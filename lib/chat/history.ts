@@ -110,10 +110,20 @@ const CLOCK_SKEW_MS = 60_000;
 const SCAN_PAGE = 250;
 
 /**
+ * How many of a channel's newest events {@linkcode findMessage} reads at most
+ * (four KV list pages). Ids further back are `unknown_message`: a client that
+ * far behind reloads the history instead of making the server walk up to the
+ * whole retained log (10,000 events) for every `sync` or `before=` it sends.
+ */
+export const MESSAGE_SCAN_LIMIT = 1000;
+
+/**
  * Finds the event that stored a message, scanning back from the head. An id
  * is a ULID minted just before its publish, so once the scan reaches events
  * older than the id's time (less a clock allowance) the message cannot be
- * further back and the scan stops; otherwise it ends at the retention limit.
+ * further back and the scan stops; in any case it stops after the newest
+ * {@linkcode MESSAGE_SCAN_LIMIT} events, so an ancient or made-up id costs a
+ * bounded read.
  */
 export async function findMessage(
   broker: Broker,
@@ -128,17 +138,21 @@ export async function findMessage(
     return null;
   }
   let before: number | undefined;
-  while (true) {
-    const events = await broker.history(topic, { before, reverse: true, limit: SCAN_PAGE });
+  let scanned = 0;
+  while (scanned < MESSAGE_SCAN_LIMIT) {
+    const limit = Math.min(SCAN_PAGE, MESSAGE_SCAN_LIMIT - scanned);
+    const events = await broker.history(topic, { before, reverse: true, limit });
+    scanned += events.length;
     for (const event of events) {
       const message = messageOf(event);
       if (message?.id === messageId) return { ...event, data: message };
       if (event.time < madeAt - CLOCK_SKEW_MS) return null;
     }
     const oldest = events[events.length - 1];
-    if (!oldest || events.length < SCAN_PAGE || oldest.offset <= 1) return null;
+    if (!oldest || events.length < limit || oldest.offset <= 1) return null;
     before = oldest.offset;
   }
+  return null;
 }
 
 /** Messages after a given one. */
@@ -151,7 +165,7 @@ export interface MessagesAfter {
 /**
  * Exactly the messages stored after `afterMessageId`, in order, at most
  * `limit` of them and about `maxBytes` of JSON. Throws `unknown_message` when
- * the id is not in the channel's retained history.
+ * the id is not among the channel's newest {@linkcode MESSAGE_SCAN_LIMIT} events.
  */
 export async function messagesAfter(
   broker: Broker,
@@ -163,7 +177,8 @@ export async function messagesAfter(
   if (!found) {
     throw new ChatError(
       "unknown_message",
-      `Message "${afterMessageId}" is not in the history of #${channelId}; reload the history`,
+      `Message "${afterMessageId}" is not among the newest ${MESSAGE_SCAN_LIMIT} messages of ` +
+        `#${channelId}; reload the history`,
     );
   }
   const events = await broker.history(channelTopic(channelId), {

@@ -22,6 +22,7 @@ export {
   findMessage,
   type HistoryPage,
   type LatestMessages,
+  MESSAGE_SCAN_LIMIT,
   type MessagesAfter,
 } from "./history.ts";
 export { TypingTracker, type TypingTrackerOptions, type Typist } from "./typing.ts";

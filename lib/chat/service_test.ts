@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { KvBroker, MemoryBroker, parseCursor } from "../realtime/mod.ts";
 import { MemoryPresence } from "../presence/mod.ts";
-import { ChatError, ChatService, type TypingSignal } from "./mod.ts";
+import { countingLists } from "../kv/testing.ts";
+import {
+  ChatError,
+  ChatService,
+  findMessage,
+  MESSAGE_SCAN_LIMIT,
+  type TypingSignal,
+} from "./mod.ts";
 
 const ada = { userId: "ada", username: "Ada" };
 
@@ -217,5 +224,51 @@ Deno.test("a resend after the message left the channel's history returns the fir
     chat[Symbol.dispose]();
     await broker[Symbol.asyncDispose]();
     kv.close();
+  }
+});
+
+Deno.test("an ancient or made-up id is unknown_message after reading at most MESSAGE_SCAN_LIMIT events (KV)", async () => {
+  const counting = countingLists(await Deno.openKv(":memory:"));
+  const broker = new KvBroker(counting.kv, { channelName: `t-${crypto.randomUUID()}` });
+  const chat = new ChatService({ broker, presence: new MemoryPresence(broker) });
+  try {
+    const ids = await sendMany(chat, "busy", MESSAGE_SCAN_LIMIT + 200);
+    const walk = async (read: () => Promise<unknown>) => {
+      const before = counting.counts();
+      await read();
+      const after = counting.counts();
+      return { lists: after.lists - before.lists, entries: after.entries - before.entries };
+    };
+    // A ULID of 1970 (or 2016) passes every early stop by time: only the bound ends the walk.
+    const bounded = { lists: 4, entries: MESSAGE_SCAN_LIMIT };
+    for (const id of ["00000000000000000000000000", "01ARZ3NDEKTSV4RRFFQ69G5FAV"]) {
+      // sync
+      assert.deepEqual(
+        await walk(() =>
+          assert.rejects(
+            chat.after("busy", id),
+            (error) => error instanceof ChatError && error.code === "unknown_message",
+          )
+        ),
+        bounded,
+      );
+      // before=<message id>
+      assert.deepEqual(
+        await walk(async () => assert.equal(await findMessage(broker, "busy", id), null)),
+        bounded,
+      );
+    }
+    // Within the bound an id is still found, however far back.
+    const far = ids[ids.length - MESSAGE_SCAN_LIMIT]!;
+    assert.equal((await findMessage(broker, "busy", far))?.data.id, far);
+    assert.equal((await chat.after("busy", far, { limit: 5 })).messages.length, 5);
+    assert.equal(
+      await findMessage(broker, "busy", ids[ids.length - MESSAGE_SCAN_LIMIT - 1]!),
+      null,
+    );
+  } finally {
+    chat[Symbol.dispose]();
+    await broker[Symbol.asyncDispose]();
+    counting.kv.close();
   }
 });

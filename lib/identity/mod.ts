@@ -9,10 +9,12 @@ export {
   hasPermission,
   type IssuedToken,
   issueToken,
+  isUserPermission,
   type Permission,
   PERMISSIONS,
   STREAM_TOKEN_MAX_SECONDS,
   type TokenClaims,
+  USER_PERMISSIONS,
   verifyStreamToken,
   verifyToken,
 } from "./tokens.ts";

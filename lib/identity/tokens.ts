@@ -14,6 +14,21 @@ export const PERMISSIONS = [
 /** One permission. */
 export type Permission = (typeof PERMISSIONS)[number];
 
+/**
+ * Permissions a user token may carry: all but `admin`. Administration belongs
+ * to the API key alone (and to the single-use admin stream tokens it mints);
+ * an `admin` user token would be a second, long-lived admin credential that
+ * travels through browsers.
+ */
+export const USER_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((perm) =>
+  perm !== "admin"
+);
+
+/** True for a permission a user token may carry (see {@linkcode USER_PERMISSIONS}). */
+export function isUserPermission(permission: string): boolean {
+  return (USER_PERMISSIONS as readonly string[]).includes(permission);
+}
+
 /** Permissions of a guest and of a user token minted without `perms`. */
 export const DEFAULT_PERMISSIONS: Permission[] = ["chat:read", "chat:write"];
 

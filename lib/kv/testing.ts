@@ -1,7 +1,8 @@
 /**
  * @module
- * For tests: a KV handle that counts the atomic commits made through it, so a
- * test can assert that work was batched (a thin wrapper over the real KV).
+ * For tests: KV handles that count the atomic commits, the round trips or the
+ * list calls and entries read made through them, so a test can assert that
+ * work was batched or bounded (thin wrappers over the real KV).
  */
 
 /** Wraps `kv`; `commits()` tells how many atomic operations were committed through it. */
@@ -193,4 +194,55 @@ export function roundTripCounter(kv: Deno.Kv): RoundTripCounter {
       };
     },
   };
+}
+
+/** What {@linkcode countingLists} counted. */
+export interface ListCounts {
+  /** `list()` calls. */
+  lists: number;
+  /** Entries those lists yielded. */
+  entries: number;
+}
+
+/**
+ * Wraps `kv`; `counts()` tells how many `list()` calls were made through it and
+ * how many entries they yielded, so a test can bound how much of a log a read
+ * walks.
+ *
+ * @example
+ * ```ts
+ * const counting = countingLists(await Deno.openKv(":memory:"));
+ * for await (const _ of counting.kv.list({ prefix: ["a"] })) {}
+ * counting.counts(); // { lists: 1, entries: 0 }
+ * ```
+ */
+export function countingLists(kv: Deno.Kv): { kv: Deno.Kv; counts: () => ListCounts } {
+  const counts: ListCounts = { lists: 0, entries: 0 };
+  const counting = new Proxy(kv, {
+    get(target, property) {
+      if (property === "list") {
+        return <T>(selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+          counts.lists += 1;
+          const source = target.list<T>(selector, options);
+          const iterator = {
+            get cursor() {
+              return source.cursor;
+            },
+            async next() {
+              const result = await source.next();
+              if (!result.done) counts.entries += 1;
+              return result;
+            },
+            [Symbol.asyncIterator]() {
+              return iterator;
+            },
+          };
+          return iterator as unknown as Deno.KvListIterator<T>;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { kv: counting, counts: () => ({ ...counts }) };
 }

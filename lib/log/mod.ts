@@ -1,15 +1,18 @@
 /**
  * @module
- * Structured logs: one JSON line per event with a level. Fields whose names look
- * like credentials are replaced, and token-shaped strings are masked, so tokens
- * and secrets never reach the log.
+ * Structured logs: one JSON line per event with a level. Every record passes
+ * through `redact` (lib/redaction, the same list traces use): fields whose
+ * names look like credentials are replaced, and token-shaped strings are
+ * masked, so tokens and secrets never reach the log.
  */
+
+import { redact } from "../redaction/mod.ts";
+
+export { redact };
 
 /** Log levels in increasing severity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_FIELD = /token|secret|password|credential|authorization|api_?key|cookie/i;
-const SECRET_VALUE = /(eyJ[\w-]+\.[\w-]+\.[\w-]+|sb_[\w-]{16,}|token=[^&\s"]+)/g;
 
 /** A logger that writes JSON lines. */
 export interface Logger {
@@ -17,19 +20,6 @@ export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
   warn(event: string, fields?: Record<string, unknown>): void;
   error(event: string, fields?: Record<string, unknown>): void;
-}
-
-/** Removes secrets from a value before it is logged. */
-export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return value.replace(SECRET_VALUE, "[redacted]");
-  if (value instanceof Error) return { name: value.name, message: redact(value.message) };
-  if (depth > 4 || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
-  const clean: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    clean[key] = SECRET_FIELD.test(key) ? "[redacted]" : redact(item, depth + 1);
-  }
-  return clean;
 }
 
 /** The last warnings and errors of an isolate, for the admin dashboard. */

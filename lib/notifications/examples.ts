@@ -3,6 +3,8 @@
  * form starts from these, the docs show them, and a unit test checks each one
  * against the registry. Browser-safe (no zod), so islands import it.
  */
+import { safeLinkTarget, STAND_IN_ORIGIN } from "./links.ts";
+
 export const NOTIFICATION_EXAMPLES: Record<string, Record<string, unknown>> = {
   "group.invitation.received": {
     groupId: "g_design",
@@ -136,12 +138,19 @@ export function timeAgo(timestamp: string, now = Date.now()): string {
 }
 
 /**
- * The notification's `link` when it is safe to render as an anchor (an http(s)
- * URL or a path on the site), else null. Registered types are validated on
- * publish; types added by configuration take any data, so the bell checks again.
+ * The notification's `link` when it is safe to render as an anchor on a page of
+ * `pageOrigin` (see {@linkcode safeLinkTarget}: an http(s) URL, or a relative
+ * link that stays on the page's origin), else null. Registered types are
+ * validated on publish; types added by configuration take any data, so the bell
+ * checks again, against its own origin.
+ *
+ * @param pageOrigin The origin of the page that shows the link (the bell passes
+ * `location.origin`); default {@linkcode STAND_IN_ORIGIN}, which checks that a
+ * relative link stays on whatever site renders it.
  */
-export function safeLink(data: Record<string, unknown>): string | null {
-  const link = data.link;
-  if (typeof link !== "string" || link.length > 2048) return null;
-  return /^https?:\/\/[^\s]+$/i.test(link) || /^\/(?!\/)[^\s]*$/.test(link) ? link : null;
+export function safeLink(
+  data: Record<string, unknown>,
+  pageOrigin: string = STAND_IN_ORIGIN,
+): string | null {
+  return safeLinkTarget(data.link, pageOrigin);
 }

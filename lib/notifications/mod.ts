@@ -24,7 +24,8 @@ export {
   userTopic,
 } from "./center.ts";
 export { NotificationError, type NotificationErrorCode } from "./errors.ts";
-export { describeNotification, NOTIFICATION_EXAMPLES } from "./examples.ts";
+export { describeNotification, NOTIFICATION_EXAMPLES, safeLink } from "./examples.ts";
+export { safeLinkTarget, STAND_IN_ORIGIN } from "./links.ts";
 export {
   ACKED_FRAME,
   ERROR_TYPE_EVENT,

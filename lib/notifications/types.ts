@@ -1,13 +1,15 @@
 import { z } from "zod";
+import { safeLinkTarget } from "./links.ts";
 
 /**
- * A link a notification may carry: `https://…`, `http://…` or a path on this
- * site (`/d/abc`). Anything else (`javascript:`, `data:`) is refused, because
- * the bell renders links as anchors.
+ * A link a notification may carry: `https://…`, `http://…` or a relative link
+ * that stays on the site showing it (`/d/abc`). Anything else (`javascript:`,
+ * `data:`, `//host`, `/\\host`) is refused, because the bell renders links as
+ * anchors (and checks them again against its page's origin).
  */
 export const linkSchema = z.string().max(2048).refine(
-  (value) => /^https?:\/\/[^\s]+$/i.test(value) || /^\/(?!\/)[^\s]*$/.test(value),
-  "must be an http(s) URL or a path starting with /",
+  (value) => safeLinkTarget(value) !== null,
+  "must be an http(s) URL or a link on this site (e.g. /d/abc)",
 );
 
 const text = (max: number) => z.string().trim().min(1).max(max);

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { describeIssues } from "../errors/mod.ts";
+import { JsonDepthError, parseJson } from "../json/mod.ts";
 import { TRANSPORT_ERRORS } from "./close_codes.ts";
 
 /** Inbound frame schemas by `type`; each schema validates the whole frame. */
@@ -10,13 +11,19 @@ export type ParsedFrame<F> =
   | { ok: true; frame: F }
   | { ok: false; code: keyof typeof TRANSPORT_ERRORS; message: string };
 
-/** Parses and validates a text frame: JSON, then a known `type`, then its schema. */
+/**
+ * Parses and validates a text frame: JSON (nesting at most `MAX_JSON_DEPTH`
+ * levels, see `lib/json`), then a known `type`, then its schema.
+ */
 export function parseFrame<F>(text: string, schemas: FrameSchemas<F>): ParsedFrame<F> {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
-  } catch {
-    return { ok: false, code: "invalid_json", message: TRANSPORT_ERRORS.invalid_json };
+    raw = parseJson(text);
+  } catch (error) {
+    const message = error instanceof JsonDepthError
+      ? `The frame nests objects and arrays deeper than ${error.maxDepth} levels`
+      : TRANSPORT_ERRORS.invalid_json;
+    return { ok: false, code: "invalid_json", message };
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return { ok: false, code: "invalid_frame", message: "A frame is a JSON object with a type" };
