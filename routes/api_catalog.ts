@@ -108,7 +108,8 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   invalid_token: {
     status: 401,
     description:
-      "The token is forged, malformed, or of the wrong kind (a stream token on a non-stream endpoint).",
+      "The token is forged, malformed, or of the wrong kind (a stream token on a non-stream endpoint); " +
+      "on `/metrics`, not the `METRICS_TOKEN`.",
   },
   expired_token: { status: 401, description: "The token has expired." },
   token_used: { status: 401, description: "The single-use stream token was used already." },
@@ -1174,7 +1175,7 @@ timeout 3 curl -fsSN "$BASE/api/admin/stream?token=$ADMIN" | cut -c1-120 || test
   ];
 }
 
-function operations(): EndpointDoc[] {
+function operations(config: Config): EndpointDoc[] {
   return [
     {
       method: "GET",
@@ -1199,12 +1200,18 @@ function operations(): EndpointDoc[] {
       summary: "Prometheus metrics",
       description: "Prometheus text summed over every isolate that reported in the last 10 s: " +
         "open connections by kind, frames in and out, deliveries, acks, retries, transfer " +
-        "sessions, uploads, rate-limit rejections.",
-      auth: "none",
-      responses: { 200: "`text/plain; version=0.0.4`" },
-      errors: [],
+        "sessions, uploads, rate-limit rejections. A scrape only reads KV. With `METRICS_TOKEN` " +
+        "set it needs `Authorization: Bearer <METRICS_TOKEN>`; without it, anyone may scrape.",
+      auth: config.METRICS_TOKEN ? "metrics_token" : "none",
+      responses: {
+        200: "`text/plain; version=0.0.4`",
+        401: "`METRICS_TOKEN` set: no or bad token",
+      },
+      errors: ["missing_token", "invalid_token"],
       guides: ["operations"],
-      example: `curl -fsS "$BASE/metrics" | grep -E '^switchboard_(isolates|connections_open)'`,
+      example:
+        `curl -fsS "$BASE/metrics" \${METRICS_TOKEN:+-H "Authorization: Bearer $METRICS_TOKEN"} |
+  grep -E '^switchboard_(isolates|connections_open)'`,
     },
   ];
 }
@@ -1222,6 +1229,6 @@ export function apiCatalog(config: Config): EndpointDoc[] {
     ...notifications(),
     ...chat(),
     ...admin(),
-    ...operations(),
+    ...operations(config),
   ];
 }

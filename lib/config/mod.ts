@@ -33,6 +33,7 @@ export const configSchema = z.object({
   SWITCHBOARD_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SWITCHBOARD_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   SWITCHBOARD_GUESTS: onOff.default("on"),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   BROADCAST_CHANNEL: onOff.default("on"),
   TRUST_PROXY: onOff.default("off"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),

@@ -1,12 +1,19 @@
 /**
  * @module
- * For tests: a KV handle that counts the atomic commits made through it, so a
- * test can assert that work was batched (a thin wrapper over the real KV).
+ * For tests: a KV handle that counts the atomic commits (and other writes) made
+ * through it, so a test can assert that work was batched or that a path only
+ * reads (a thin wrapper over the real KV).
  */
 
-/** Wraps `kv`; `commits()` tells how many atomic operations were committed through it. */
-export function countingCommits(kv: Deno.Kv): { kv: Deno.Kv; commits: () => number } {
+/**
+ * Wraps `kv`; `commits()` tells how many atomic operations were committed through
+ * it, `writes()` how many writes of any kind (commits, `set`, `delete`).
+ */
+export function countingCommits(
+  kv: Deno.Kv,
+): { kv: Deno.Kv; commits: () => number; writes: () => number } {
   let commits = 0;
+  let writes = 0;
   const counting = new Proxy(kv, {
     get(target, property) {
       if (property === "atomic") {
@@ -15,16 +22,23 @@ export function countingCommits(kv: Deno.Kv): { kv: Deno.Kv; commits: () => numb
           const commit = operation.commit.bind(operation);
           operation.commit = () => {
             commits += 1;
+            writes += 1;
             return commit();
           };
           return operation;
         };
       }
       const value = Reflect.get(target, property, target);
+      if (property === "set" || property === "delete") {
+        return (...args: unknown[]) => {
+          writes += 1;
+          return (value as (...args: unknown[]) => unknown).apply(target, args);
+        };
+      }
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { kv: counting, commits: () => commits };
+  return { kv: counting, commits: () => commits, writes: () => writes };
 }
 
 /** A KV handle whose round trips a test can count (see {@linkcode roundTripCounter}). */
