@@ -1,22 +1,86 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import type { z } from "zod";
+import { BodyTooLargeError, guardBody } from "../lib/body/mod.ts";
 import { ApiError, invalidRequest } from "../lib/errors/mod.ts";
 
-/** Reads and validates a JSON body; a bad body is a 400 with the zod issues. */
-export async function readJson<T extends z.ZodType>(
-  c: Context,
-  schema: T,
-  options: { maxBytes?: number } = {},
-): Promise<z.infer<T>> {
-  const maxBytes = options.maxBytes ?? 64 * 1024;
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > maxBytes) {
-    throw new ApiError(413, "body_too_large", `Request body is larger than ${maxBytes} bytes`);
+/** The body limit of every `/api/*` route that sets none of its own (see {@linkcode bodyLimit}). */
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Route middlewares that set the body limit of their route themselves. */
+const ownBodyLimits = new WeakSet<MiddlewareHandler>();
+
+/** Options of the body-limit middlewares. */
+export interface BodyLimitOptions {
+  /** The whole body must arrive within this many ms, or 408 `body_timeout`. Default none. */
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * Makes reading this request's body fail with 413 `body_too_large` once it passes
+ * `maxBytes` (at once when `Content-Length` says so), while it streams in.
+ */
+function limitRequestBody(c: Context, maxBytes: number, options: BodyLimitOptions): void {
+  const body = c.req.raw.body;
+  if (!body) return;
+  if (Number(c.req.header("content-length") ?? "0") > maxBytes) {
+    body.cancel().catch(() => {});
+    throw new BodyTooLargeError(maxBytes);
   }
+  const guarded = guardBody(body, { maxBytes, timeoutMs: options.timeoutMs });
+  c.req.raw = new Request(c.req.raw, { body: guarded, duplex: "half" } as RequestInit);
+}
+
+/**
+ * Route middleware: this route's body may hold up to `maxBytes` (instead of
+ * {@linkcode DEFAULT_BODY_LIMIT_BYTES}); more is cut off with 413 while it streams in.
+ *
+ * @example
+ * ```ts
+ * app.post("/api/notifications/publish", bodyLimit(100_000), async (c) => { … });
+ * ```
+ */
+export function bodyLimit(maxBytes: number, options: BodyLimitOptions = {}): MiddlewareHandler {
+  const middleware: MiddlewareHandler = async (c, next) => {
+    limitRequestBody(c, maxBytes, options);
+    await next();
+  };
+  ownBodyLimits.add(middleware);
+  return middleware;
+}
+
+/**
+ * Route middleware for a route that streams its body and enforces a limit of its
+ * own while it reads (link-mode uploads): the default limit does not apply.
+ */
+export function streamedBody(): MiddlewareHandler {
+  const middleware: MiddlewareHandler = (_c, next) => next();
+  ownBodyLimits.add(middleware);
+  return middleware;
+}
+
+/**
+ * App middleware: every request body is cut off with 413 past
+ * {@linkcode DEFAULT_BODY_LIMIT_BYTES} as it streams in, unless its route set its
+ * own limit with {@linkcode bodyLimit} or {@linkcode streamedBody}. Without this a
+ * body without `Content-Length` would be read in full before any size check.
+ */
+export function defaultBodyLimit(options: BodyLimitOptions = {}): MiddlewareHandler {
+  return async (c, next) => {
+    const routes = matchedRoutes(c);
+    if (!routes.some((route) => ownBodyLimits.has(route.handler))) {
+      limitRequestBody(c, DEFAULT_BODY_LIMIT_BYTES, options);
+    }
+    await next();
+  };
+}
+
+/**
+ * Reads and validates a JSON body; a bad body is a 400 with the zod issues. Its
+ * size was limited by {@linkcode defaultBodyLimit} or the route's {@linkcode bodyLimit}.
+ */
+export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
   const text = await c.req.text();
-  if (new TextEncoder().encode(text).byteLength > maxBytes) {
-    throw new ApiError(413, "body_too_large", `Request body is larger than ${maxBytes} bytes`);
-  }
   let raw: unknown;
   try {
     raw = text.length ? JSON.parse(text) : {};
@@ -35,11 +99,12 @@ export function readQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T
   return result.data;
 }
 
-const forwardedAddresses = new WeakMap<Request, string>();
+// Keyed by the HonoRequest: `c.req.raw` is replaced when a body limit wraps the body.
+const forwardedAddresses = new WeakMap<Context["req"], string>();
 
 /** Records the client address a trusted proxy reported for this request (see `TRUST_PROXY`). */
 export function setForwardedAddress(c: Context, address: string): void {
-  forwardedAddresses.set(c.req.raw, address);
+  forwardedAddresses.set(c.req, address);
 }
 
 /**
@@ -47,7 +112,7 @@ export function setForwardedAddress(c: Context, address: string): void {
  * the left-most `X-Forwarded-For` entry set by the reverse proxy.
  */
 export function clientAddress(c: Context): string {
-  const forwarded = forwardedAddresses.get(c.req.raw);
+  const forwarded = forwardedAddresses.get(c.req);
   if (forwarded) return forwarded;
   const info = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
   return info?.hostname ?? "unknown";

@@ -91,7 +91,9 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   invalid_json: { status: 400, description: "The body is not valid JSON." },
   body_too_large: {
     status: 413,
-    description: "The JSON body is larger than the endpoint accepts.",
+    description:
+      "The body is larger than the endpoint accepts (64 KiB unless it says otherwise); " +
+      "cut off while it streams in.",
   },
   rate_limited: {
     status: 429,

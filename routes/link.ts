@@ -31,7 +31,7 @@ import {
   UploadAbortedError,
 } from "../lib/link/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
-import { clientAddress, readQuery } from "./_http.ts";
+import { clientAddress, readQuery, streamedBody } from "./_http.ts";
 import { publicOrigin } from "./pages.tsx";
 import { liveShareProps } from "./share_pages.tsx";
 
@@ -119,7 +119,8 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
   });
   const app = new Hono();
 
-  app.post("/api/upload", async (c) => {
+  // The upload streams into the store, which cuts it off past MAX_UPLOAD_BYTES itself.
+  app.post("/api/upload", streamedBody(), async (c) => {
     const query = readQuery(c, uploadQuerySchema);
     await enforceRateLimit(ctx.rateLimiter, "upload", clientAddress(c), {
       limit: ctx.config.UPLOADS_PER_HOUR,
