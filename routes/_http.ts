@@ -7,77 +7,76 @@ import { ApiError, invalidRequest } from "../lib/errors/mod.ts";
 /** The body limit of every `/api/*` route that sets none of its own (see {@linkcode bodyLimit}). */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 
-/** Route middlewares that set the body limit of their route themselves. */
-const ownBodyLimits = new WeakSet<MiddlewareHandler>();
-
-/** Options of the body-limit middlewares. */
-export interface BodyLimitOptions {
-  /** The whole body must arrive within this many ms, or 408 `body_timeout`. Default none. */
-  timeoutMs?: number | undefined;
-}
+/** The limits routes declared with {@linkcode bodyLimit} and {@linkcode streamedBody}. */
+const routeLimits = new WeakMap<MiddlewareHandler, number | "streamed">();
 
 /**
  * Makes reading this request's body fail with 413 `body_too_large` once it passes
- * `maxBytes` (at once when `Content-Length` says so), while it streams in.
+ * `maxBytes` (at once when `Content-Length` says so) and with 408 `body_timeout`
+ * after `timeoutMs`, while it streams in.
  */
-function limitRequestBody(c: Context, maxBytes: number, options: BodyLimitOptions): void {
+function guardRequestBody(c: Context, maxBytes: number, timeoutMs: number): void {
   const body = c.req.raw.body;
   if (!body) return;
   if (Number(c.req.header("content-length") ?? "0") > maxBytes) {
     body.cancel().catch(() => {});
     throw new BodyTooLargeError(maxBytes);
   }
-  const guarded = guardBody(body, { maxBytes, timeoutMs: options.timeoutMs });
+  const guarded = guardBody(body, { maxBytes, timeoutMs });
   c.req.raw = new Request(c.req.raw, { body: guarded, duplex: "half" } as RequestInit);
 }
 
 /**
- * Route middleware: this route's body may hold up to `maxBytes` (instead of
- * {@linkcode DEFAULT_BODY_LIMIT_BYTES}); more is cut off with 413 while it streams in.
+ * Route middleware that declares this route's body limit: up to `maxBytes`
+ * instead of {@linkcode DEFAULT_BODY_LIMIT_BYTES}. {@linkcode limitBodies} enforces it.
  *
  * @example
  * ```ts
  * app.post("/api/notifications/publish", bodyLimit(100_000), async (c) => { … });
  * ```
  */
-export function bodyLimit(maxBytes: number, options: BodyLimitOptions = {}): MiddlewareHandler {
-  const middleware: MiddlewareHandler = async (c, next) => {
-    limitRequestBody(c, maxBytes, options);
-    await next();
-  };
-  ownBodyLimits.add(middleware);
+export function bodyLimit(maxBytes: number): MiddlewareHandler {
+  const middleware: MiddlewareHandler = (_c, next) => next();
+  routeLimits.set(middleware, maxBytes);
   return middleware;
 }
 
 /**
- * Route middleware for a route that streams its body and enforces a limit of its
- * own while it reads (link-mode uploads): the default limit does not apply.
+ * Route middleware for a route that streams its body and enforces a limit and a
+ * timeout of its own while it reads (link-mode uploads): {@linkcode limitBodies}
+ * leaves its body alone.
  */
 export function streamedBody(): MiddlewareHandler {
   const middleware: MiddlewareHandler = (_c, next) => next();
-  ownBodyLimits.add(middleware);
+  routeLimits.set(middleware, "streamed");
   return middleware;
 }
 
 /**
- * App middleware: every request body is cut off with 413 past
- * {@linkcode DEFAULT_BODY_LIMIT_BYTES} as it streams in, unless its route set its
- * own limit with {@linkcode bodyLimit} or {@linkcode streamedBody}. Without this a
- * body without `Content-Length` would be read in full before any size check.
+ * App middleware: every request body is cut off with 413 `body_too_large` as
+ * soon as it passes its route's limit ({@linkcode bodyLimit}, else
+ * {@linkcode DEFAULT_BODY_LIMIT_BYTES}) and with 408 `body_timeout` when it has
+ * not arrived `timeoutMs` after the request, both while it streams in. Without
+ * this a body without `Content-Length` would be read in full before any check.
  */
-export function defaultBodyLimit(options: BodyLimitOptions = {}): MiddlewareHandler {
+export function limitBodies(options: { timeoutMs: number }): MiddlewareHandler {
   return async (c, next) => {
-    const routes = matchedRoutes(c);
-    if (!routes.some((route) => ownBodyLimits.has(route.handler))) {
-      limitRequestBody(c, DEFAULT_BODY_LIMIT_BYTES, options);
+    let limit: number | "streamed" = DEFAULT_BODY_LIMIT_BYTES;
+    for (const route of matchedRoutes(c)) {
+      const declared = routeLimits.get(route.handler);
+      if (declared !== undefined) {
+        limit = declared;
+        break;
+      }
     }
+    if (limit !== "streamed") guardRequestBody(c, limit, options.timeoutMs);
     await next();
   };
 }
 
 /**
  * Reads and validates a JSON body; a bad body is a 400 with the zod issues. Its
- * size was limited by {@linkcode defaultBodyLimit} or the route's {@linkcode bodyLimit}.
+ * size and time were limited by {@linkcode limitBodies}.
  */
 export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
   const text = await c.req.text();

@@ -95,6 +95,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
       "The body is larger than the endpoint accepts (64 KiB unless it says otherwise); " +
       "cut off while it streams in.",
   },
+  body_timeout: {
+    status: 408,
+    description: "The body stalled: a JSON body not complete within `BODY_TIMEOUT_SECONDS`, or " +
+      "an upload that sent nothing for that long.",
+  },
   rate_limited: {
     status: 429,
     description:
@@ -213,7 +218,7 @@ export function isCatalogPath(path: string): boolean {
   return path.startsWith("/api/") || path === "/healthz" || path === "/metrics";
 }
 
-const JSON_ERRORS = ["invalid_json", "invalid_request", "body_too_large"];
+const JSON_ERRORS = ["invalid_json", "invalid_request", "body_too_large", "body_timeout"];
 const API_KEY_ERRORS = ["missing_api_key", "invalid_api_key"];
 const USER_ERRORS = ["missing_token", "invalid_token", "expired_token"];
 const STREAM_ERRORS = ["missing_token", "invalid_token", "expired_token", "token_used"];
@@ -646,6 +651,7 @@ function linkMode(): EndpointDoc[] {
         "invalid_filename",
         "invalid_multipart",
         "upload_aborted",
+        "body_timeout",
         "file_too_large",
         "rate_limited",
         "upload_interrupted",

@@ -127,6 +127,8 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
       windowMs: 3600_000,
     });
     const maxBytes = ctx.config.MAX_UPLOAD_BYTES;
+    // An upload may take long; it only must not stall (no bytes for this long is a 408).
+    const idleTimeoutMs = ctx.config.BODY_TIMEOUT_SECONDS * 1000;
     const contentType = c.req.header("content-type");
     const boundary = multipartBoundary(contentType);
     if (!boundary && /^\s*multipart\//i.test(contentType ?? "")) {
@@ -146,7 +148,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
     if (boundary) {
       let part;
       try {
-        part = await readMultipartFile(body, boundary, { byob });
+        part = await readMultipartFile(body, boundary, { byob, idleTimeoutMs });
       } catch (error) {
         if (error instanceof ApiError) throw error;
         throw new UploadAbortedError({ cause: error });
@@ -176,6 +178,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
       maxDownloads: query.maxDownloads ?? null,
       maxBytes,
       byob,
+      idleTimeoutMs,
     });
     ctx.metrics.increment("switchboard_uploads_total");
     ctx.log.info("link_uploaded", { id: file.id, size: file.size, encrypted });

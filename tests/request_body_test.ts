@@ -1,6 +1,7 @@
 /**
  * Request bodies against the real server: a body past its endpoint's limit is
- * cut off while it streams in (413, flat memory), whatever the endpoint.
+ * cut off while it streams in (413, flat memory), whatever the endpoint; a body
+ * that stalls gets 408.
  */
 import assert from "node:assert/strict";
 import { rssKiB } from "../bench/_common.ts";
@@ -88,5 +89,74 @@ Deno.test({
     });
     assert.equal(upload.status, 201, JSON.stringify(upload.body));
     assert.equal(upload.body.size, MiB);
+  },
+});
+/**
+ * Sends `head` and `firstBytes` of a body over a plain socket, then stalls and
+ * returns the server's answer once it is complete (status line to the end of its
+ * `Content-Length` body). Deno keeps the socket open after it (see
+ * docs/deployment.md), so the answer, not a close, is the event to wait for.
+ */
+async function stallAfter(url: string, head: string, firstBytes: string): Promise<string> {
+  const target = new URL(url);
+  const conn = await Deno.connect({ hostname: target.hostname, port: Number(target.port) });
+  await conn.write(
+    new TextEncoder().encode(`${head}\r\nHost: ${target.host}\r\n\r\n${firstBytes}`),
+  );
+  // A guard against a server that never answers, not a wait: the answer ends the read.
+  const guard = setTimeout(() => conn.close(), 10_000);
+  let answer = "";
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(4096);
+  const complete = () => {
+    const split = answer.indexOf("\r\n\r\n");
+    const length = /^content-length:\s*(\d+)/im.exec(answer.slice(0, split))?.[1];
+    return split !== -1 && length !== undefined && answer.length >= split + 4 + Number(length);
+  };
+  try {
+    while (!complete()) {
+      const read = await conn.read(buffer);
+      if (read === null) break;
+      answer += decoder.decode(buffer.subarray(0, read));
+    }
+  } catch {
+    /* closed by the guard */
+  } finally {
+    clearTimeout(guard);
+    try {
+      conn.close();
+    } catch { /* closed already */ }
+  }
+  return answer;
+}
+
+Deno.test({
+  name: "a body that stalls after its first byte gets 408 body_timeout after BODY_TIMEOUT_SECONDS",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ env: { BODY_TIMEOUT_SECONDS: "1" } });
+    const json = "Content-Type: application/json";
+    const withLength = await stallAfter(
+      `${server.url}/api/auth/guest`,
+      `POST /api/auth/guest HTTP/1.1\r\n${json}\r\nContent-Length: 100`,
+      "{",
+    );
+    assert.match(withLength, /^HTTP\/1\.1 408 /);
+    assert.match(withLength, /"code":"body_timeout"/);
+
+    const chunked = await stallAfter(
+      `${server.url}/api/transfer/join`,
+      `POST /api/transfer/join HTTP/1.1\r\n${json}\r\nTransfer-Encoding: chunked`,
+      "1\r\n{\r\n",
+    );
+    assert.match(chunked, /^HTTP\/1\.1 408 /);
+
+    const upload = await stallAfter(
+      `${server.url}/api/upload`,
+      "POST /api/upload HTTP/1.1\r\nX-Filename: slow.bin\r\nContent-Length: 100000",
+      "x",
+    );
+    assert.match(upload, /^HTTP\/1\.1 408 /);
+    assert.match(upload, /"code":"body_timeout"/);
   },
 });

@@ -41,6 +41,7 @@ export const configSchema = z.object({
   CONNECTION_MESSAGES_PER_SECOND: positiveInt.default(20),
   SEND_QUEUE_BYTES: positiveInt.default(1024 * 1024),
   IDLE_TIMEOUT_SECONDS: positiveInt.default(60),
+  BODY_TIMEOUT_SECONDS: positiveInt.max(3600).default(30),
   SLOW_CONSUMER_SECONDS: positiveInt.default(10),
   SSE_HEARTBEAT_SECONDS: positiveInt.max(20).default(15),
   PRESENCE_TTL_SECONDS: positiveInt.default(30),
