@@ -100,6 +100,10 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
     description: "The body stalled: a JSON body not complete within `BODY_TIMEOUT_SECONDS`, or " +
       "an upload that sent nothing for that long.",
   },
+  body_aborted: {
+    status: 400,
+    description: "The body ended before it was complete (the client went away mid-request).",
+  },
   rate_limited: {
     status: 429,
     description:
@@ -218,7 +222,13 @@ export function isCatalogPath(path: string): boolean {
   return path.startsWith("/api/") || path === "/healthz" || path === "/metrics";
 }
 
-const JSON_ERRORS = ["invalid_json", "invalid_request", "body_too_large", "body_timeout"];
+const JSON_ERRORS = [
+  "invalid_json",
+  "invalid_request",
+  "body_too_large",
+  "body_timeout",
+  "body_aborted",
+];
 const API_KEY_ERRORS = ["missing_api_key", "invalid_api_key"];
 const USER_ERRORS = ["missing_token", "invalid_token", "expired_token"];
 const STREAM_ERRORS = ["missing_token", "invalid_token", "expired_token", "token_used"];

@@ -1,4 +1,4 @@
-import { BodyTimeoutError, BodyTooLargeError } from "./errors.ts";
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError } from "./errors.ts";
 
 /** Options of {@linkcode guardBody}. */
 export interface GuardBodyOptions {
@@ -14,8 +14,9 @@ export interface GuardBodyOptions {
 /**
  * Wraps a request body so that reading it fails as soon as it passes `maxBytes`
  * (413) or its deadline (408), and the source is cancelled then: nothing past
- * the limit is read, so memory stays flat whatever the client sends. Reading
- * happens only when the consumer pulls, so a body nobody reads costs nothing.
+ * the limit is read, so memory stays flat whatever the client sends. A source
+ * that fails (the client went away mid-body) fails with {@linkcode BodyAbortedError}
+ * (400). Reading happens only when the consumer pulls, so a body nobody reads costs nothing.
  *
  * @example
  * ```ts
@@ -54,7 +55,10 @@ export function guardBody(
         if (received > maxBytes) return fail(controller, new BodyTooLargeError(maxBytes));
         controller.enqueue(value);
       } catch (error) {
-        fail(controller, error);
+        fail(
+          controller,
+          error instanceof BodyTimeoutError ? error : new BodyAbortedError({ cause: error }),
+        );
       } finally {
         clearTimeout(timer);
       }

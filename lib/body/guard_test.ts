@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BodyTimeoutError, BodyTooLargeError, guardBody } from "./mod.ts";
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, guardBody } from "./mod.ts";
 
 /** An endless body of 1 KiB chunks that counts what was pulled from it and sees its cancel. */
 function endless(): {
@@ -51,4 +51,16 @@ Deno.test("guardBody() fails with 408 when the body stalls past its deadline", a
   assert.equal(error.status, 408);
   assert.equal(error.code, "body_timeout");
   await cancelled;
+});
+
+Deno.test("guardBody() turns a source that fails mid-body into 400 body_aborted", async () => {
+  const broken = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(new Error("connection reset"));
+    },
+  });
+  const error = await new Response(guardBody(broken, { maxBytes: 100 })).text().catch((e) => e);
+  assert.ok(error instanceof BodyAbortedError);
+  assert.equal(error.status, 400);
+  assert.equal(error.code, "body_aborted");
 });

@@ -1,7 +1,8 @@
 /**
  * @module
  * Request bodies read safely: a size limit and a deadline enforced while the body
- * streams in (413 `body_too_large`, 408 `body_timeout`), never after it was read.
+ * streams in (413 `body_too_large`, 408 `body_timeout`), never after it was read,
+ * and a body the client broke off is a 400 `body_aborted`, not a server error.
  *
  * @example
  * ```ts
@@ -10,4 +11,4 @@
  * ```
  */
 export { guardBody, type GuardBodyOptions } from "./guard.ts";
-export { BodyTimeoutError, BodyTooLargeError } from "./errors.ts";
+export { BodyAbortedError, BodyTimeoutError, BodyTooLargeError } from "./errors.ts";
