@@ -20,7 +20,7 @@ import { transferRoutes } from "./routes/transfer.ts";
 import { sharePageRoutes } from "./routes/share_pages.tsx";
 import { docsRoutes } from "./routes/docs.tsx";
 import { hasApiKey } from "./routes/_auth.ts";
-import { clientAddress, setForwardedAddress } from "./routes/_http.ts";
+import { clientAddress, limitBodies, setForwardedAddress } from "./routes/_http.ts";
 import { enforceRateLimit } from "./lib/rate_limit/mod.ts";
 import { traceRequest, tracingEnabled } from "./lib/observability/mod.ts";
 
@@ -87,6 +87,8 @@ export function createApp(ctx: AppContext): Hono {
     }
     await next();
   });
+  // Every API body is cut off past its route's limit (64 KiB by default) or when it stalls.
+  app.use("/api/*", limitBodies({ timeoutMs: ctx.config.BODY_TIMEOUT_SECONDS * 1000 }));
 
   app.route("/", healthRoutes(ctx));
   app.route("/", identityRoutes(ctx));

@@ -50,6 +50,10 @@ const AUTH_LABELS: Record<string, { label: string; how: string }> = {
     label: "Transfer token",
     how: "The session's `senderToken` or `receiverToken`, as a body field or query parameter.",
   },
+  metrics_token: {
+    label: "Metrics token",
+    how: "`Authorization: Bearer <METRICS_TOKEN>`: for the Prometheus scraper.",
+  },
 };
 
 const TRANSPORT_LABELS: Record<string, string> = { websocket: "WebSocket", sse: "SSE" };

@@ -48,6 +48,23 @@ export function requireApiKey(c: Context, ctx: AppContext): void {
   if (!hasApiKey(c, ctx)) throw new ApiError(401, "invalid_api_key", "The API key is not valid");
 }
 
+/**
+ * With `METRICS_TOKEN` set, requires `Authorization: Bearer <METRICS_TOKEN>` (401
+ * otherwise); without it, anyone may scrape.
+ */
+export function requireMetricsToken(c: Context, ctx: AppContext): void {
+  const expected = ctx.config.METRICS_TOKEN;
+  if (expected === undefined) return;
+  const challenge = { headers: { "WWW-Authenticate": 'Bearer realm="metrics"' } };
+  const token = bearer(c);
+  if (!token) {
+    throw new ApiError(401, "missing_token", "Send the metrics token as a Bearer token", challenge);
+  }
+  if (!timingSafeEqual(token, expected)) {
+    throw new ApiError(401, "invalid_token", "The metrics token is not valid", challenge);
+  }
+}
+
 /** Requires a user or guest token in `Authorization: Bearer`; 401 otherwise. */
 export async function requireUser(c: Context, ctx: AppContext): Promise<TokenClaims> {
   try {

@@ -1,28 +1,86 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import type { z } from "zod";
+import { BodyTooLargeError, guardBody } from "../lib/body/mod.ts";
 import { ApiError, invalidRequest } from "../lib/errors/mod.ts";
 import { JsonDepthError, parseJson } from "../lib/json/mod.ts";
 
+/** The body limit of every `/api/*` route that sets none of its own (see {@linkcode bodyLimit}). */
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+
+/** The limits routes declared with {@linkcode bodyLimit} and {@linkcode streamedBody}. */
+const routeLimits = new WeakMap<MiddlewareHandler, number | "streamed">();
+
 /**
- * Reads and validates a JSON body; a bad body is a 400 with the zod issues.
- * Bodies nesting objects and arrays deeper than `MAX_JSON_DEPTH` (lib/json)
- * levels are `invalid_json` before they are parsed (validating them would
- * overflow the stack).
+ * Makes reading this request's body fail with 413 `body_too_large` once it passes
+ * `maxBytes` (at once when `Content-Length` says so) and with 408 `body_timeout`
+ * after `timeoutMs`, while it streams in.
  */
-export async function readJson<T extends z.ZodType>(
-  c: Context,
-  schema: T,
-  options: { maxBytes?: number } = {},
-): Promise<z.infer<T>> {
-  const maxBytes = options.maxBytes ?? 64 * 1024;
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > maxBytes) {
-    throw new ApiError(413, "body_too_large", `Request body is larger than ${maxBytes} bytes`);
+function guardRequestBody(c: Context, maxBytes: number, timeoutMs: number): void {
+  const body = c.req.raw.body;
+  if (!body) return;
+  if (Number(c.req.header("content-length") ?? "0") > maxBytes) {
+    body.cancel().catch(() => {});
+    throw new BodyTooLargeError(maxBytes);
   }
+  const guarded = guardBody(body, { maxBytes, timeoutMs });
+  c.req.raw = new Request(c.req.raw, { body: guarded, duplex: "half" } as RequestInit);
+}
+
+/**
+ * Route middleware that declares this route's body limit: up to `maxBytes`
+ * instead of {@linkcode DEFAULT_BODY_LIMIT_BYTES}. {@linkcode limitBodies} enforces it.
+ *
+ * @example
+ * ```ts
+ * app.post("/api/notifications/publish", bodyLimit(100_000), async (c) => { … });
+ * ```
+ */
+export function bodyLimit(maxBytes: number): MiddlewareHandler {
+  const middleware: MiddlewareHandler = (_c, next) => next();
+  routeLimits.set(middleware, maxBytes);
+  return middleware;
+}
+
+/**
+ * Route middleware for a route that streams its body and enforces a limit and a
+ * timeout of its own while it reads (link-mode uploads): {@linkcode limitBodies}
+ * leaves its body alone.
+ */
+export function streamedBody(): MiddlewareHandler {
+  const middleware: MiddlewareHandler = (_c, next) => next();
+  routeLimits.set(middleware, "streamed");
+  return middleware;
+}
+
+/**
+ * App middleware: every request body is cut off with 413 `body_too_large` as
+ * soon as it passes its route's limit ({@linkcode bodyLimit}, else
+ * {@linkcode DEFAULT_BODY_LIMIT_BYTES}) and with 408 `body_timeout` when it has
+ * not arrived `timeoutMs` after the request, both while it streams in. Without
+ * this a body without `Content-Length` would be read in full before any check.
+ */
+export function limitBodies(options: { timeoutMs: number }): MiddlewareHandler {
+  return async (c, next) => {
+    let limit: number | "streamed" = DEFAULT_BODY_LIMIT_BYTES;
+    for (const route of matchedRoutes(c)) {
+      const declared = routeLimits.get(route.handler);
+      if (declared !== undefined) {
+        limit = declared;
+        break;
+      }
+    }
+    if (limit !== "streamed") guardRequestBody(c, limit, options.timeoutMs);
+    await next();
+  };
+}
+
+/**
+ * Reads and validates a JSON body; a bad body is a 400 with the zod issues. Its
+ * size and time were limited by {@linkcode limitBodies}.
+ */
+export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
   const text = await c.req.text();
-  if (new TextEncoder().encode(text).byteLength > maxBytes) {
-    throw new ApiError(413, "body_too_large", `Request body is larger than ${maxBytes} bytes`);
-  }
   let raw: unknown;
   try {
     raw = text.length ? parseJson(text) : {};
@@ -48,11 +106,12 @@ export function readQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T
   return result.data;
 }
 
-const forwardedAddresses = new WeakMap<Request, string>();
+// Keyed by the HonoRequest: `c.req.raw` is replaced when a body limit wraps the body.
+const forwardedAddresses = new WeakMap<Context["req"], string>();
 
 /** Records the client address a trusted proxy reported for this request (see `TRUST_PROXY`). */
 export function setForwardedAddress(c: Context, address: string): void {
-  forwardedAddresses.set(c.req.raw, address);
+  forwardedAddresses.set(c.req, address);
 }
 
 /**
@@ -60,7 +119,7 @@ export function setForwardedAddress(c: Context, address: string): void {
  * the left-most `X-Forwarded-For` entry set by the reverse proxy.
  */
 export function clientAddress(c: Context): string {
-  const forwarded = forwardedAddresses.get(c.req.raw);
+  const forwarded = forwardedAddresses.get(c.req);
   if (forwarded) return forwarded;
   const info = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
   return info?.hostname ?? "unknown";

@@ -94,7 +94,18 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   },
   body_too_large: {
     status: 413,
-    description: "The JSON body is larger than the endpoint accepts.",
+    description:
+      "The body is larger than the endpoint accepts (64 KiB unless it says otherwise); " +
+      "cut off while it streams in.",
+  },
+  body_timeout: {
+    status: 408,
+    description: "The body stalled: a JSON body not complete within `BODY_TIMEOUT_SECONDS`, or " +
+      "an upload that sent nothing for that long.",
+  },
+  body_aborted: {
+    status: 400,
+    description: "The body ended before it was complete (the client went away mid-request).",
   },
   rate_limited: {
     status: 429,
@@ -111,7 +122,8 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   invalid_token: {
     status: 401,
     description:
-      "The token is forged, malformed, or of the wrong kind (a stream token on a non-stream endpoint).",
+      "The token is forged, malformed, or of the wrong kind (a stream token on a non-stream endpoint); " +
+      "on `/metrics`, not the `METRICS_TOKEN`.",
   },
   expired_token: { status: 401, description: "The token has expired." },
   token_used: { status: 401, description: "The single-use stream token was used already." },
@@ -230,7 +242,13 @@ export function isCatalogPath(path: string): boolean {
   return path.startsWith("/api/") || path === "/healthz" || path === "/metrics";
 }
 
-const JSON_ERRORS = ["invalid_json", "invalid_request", "body_too_large"];
+const JSON_ERRORS = [
+  "invalid_json",
+  "invalid_request",
+  "body_too_large",
+  "body_timeout",
+  "body_aborted",
+];
 const API_KEY_ERRORS = ["missing_api_key", "invalid_api_key"];
 const USER_ERRORS = ["missing_token", "invalid_token", "expired_token"];
 const STREAM_ERRORS = [
@@ -680,6 +698,7 @@ function linkMode(): EndpointDoc[] {
         "invalid_filename",
         "invalid_multipart",
         "upload_aborted",
+        "body_timeout",
         "file_too_large",
         "rate_limited",
         "upload_interrupted",
@@ -1212,7 +1231,7 @@ timeout 3 curl -fsSN "$BASE/api/admin/stream?token=$ADMIN" | cut -c1-120 || test
   ];
 }
 
-function operations(): EndpointDoc[] {
+function operations(config: Config): EndpointDoc[] {
   return [
     {
       method: "GET",
@@ -1237,12 +1256,18 @@ function operations(): EndpointDoc[] {
       summary: "Prometheus metrics",
       description: "Prometheus text summed over every isolate that reported in the last 10 s: " +
         "open connections by kind, frames in and out, deliveries, acks, retries, transfer " +
-        "sessions, uploads, rate-limit rejections.",
-      auth: "none",
-      responses: { 200: "`text/plain; version=0.0.4`" },
-      errors: [],
+        "sessions, uploads, rate-limit rejections. A scrape only reads KV. With `METRICS_TOKEN` " +
+        "set it needs `Authorization: Bearer <METRICS_TOKEN>`; without it, anyone may scrape.",
+      auth: config.METRICS_TOKEN ? "metrics_token" : "none",
+      responses: {
+        200: "`text/plain; version=0.0.4`",
+        401: "`METRICS_TOKEN` set: no or bad token",
+      },
+      errors: ["missing_token", "invalid_token"],
       guides: ["operations"],
-      example: `curl -fsS "$BASE/metrics" | grep -E '^switchboard_(isolates|connections_open)'`,
+      example:
+        `curl -fsS "$BASE/metrics" \${METRICS_TOKEN:+-H "Authorization: Bearer $METRICS_TOKEN"} |
+  grep -E '^switchboard_(isolates|connections_open)'`,
     },
   ];
 }
@@ -1260,6 +1285,6 @@ export function apiCatalog(config: Config): EndpointDoc[] {
     ...notifications(),
     ...chat(),
     ...admin(),
-    ...operations(),
+    ...operations(config),
   ];
 }

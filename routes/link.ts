@@ -32,7 +32,7 @@ import {
   UploadAbortedError,
 } from "../lib/link/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
-import { clientAddress, readQuery } from "./_http.ts";
+import { clientAddress, readQuery, streamedBody } from "./_http.ts";
 import { publicOrigin } from "./pages.tsx";
 import { liveShareProps } from "./share_pages.tsx";
 
@@ -129,7 +129,8 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
   });
   const app = new Hono();
 
-  app.post("/api/upload", async (c) => {
+  // The upload streams into the store, which cuts it off past MAX_UPLOAD_BYTES itself.
+  app.post("/api/upload", streamedBody(), async (c) => {
     const query = readQuery(c, uploadQuerySchema);
     await enforceRateLimit(ctx.rateLimiter, "upload", clientAddress(c), {
       limit: ctx.config.UPLOADS_PER_HOUR,
@@ -139,6 +140,8 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
     if (!ctx.storageBudget.allows("uploads", Number(c.req.header("content-length")) || 1)) {
       throw new StorageFullError("uploads");
     }
+    // An upload may take long; it only must not stall (no bytes for this long is a 408).
+    const idleTimeoutMs = ctx.config.BODY_TIMEOUT_SECONDS * 1000;
     const contentType = c.req.header("content-type");
     const boundary = multipartBoundary(contentType);
     if (!boundary && /^\s*multipart\//i.test(contentType ?? "")) {
@@ -158,7 +161,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
     if (boundary) {
       let part;
       try {
-        part = await readMultipartFile(body, boundary, { byob });
+        part = await readMultipartFile(body, boundary, { byob, idleTimeoutMs });
       } catch (error) {
         if (error instanceof ApiError) throw error;
         throw new UploadAbortedError({ cause: error });
@@ -189,6 +192,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
       maxBytes,
       byob,
       storage: ctx.storageBudget,
+      idleTimeoutMs,
     });
     ctx.metrics.increment("switchboard_uploads_total");
     // The id is the download capability: logs get a prefix that tells uploads apart, no more.

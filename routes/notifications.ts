@@ -23,7 +23,7 @@ import { Island } from "../components/Island.tsx";
 import { renderPage } from "../components/render_page.tsx";
 import NotificationPlayground from "../islands/NotificationPlayground.tsx";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
-import { clientAddress, readJson, readQuery } from "./_http.ts";
+import { bodyLimit, clientAddress, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
   openWithLease,
@@ -185,11 +185,13 @@ export function notificationRoutes(ctx: AppContext): Hono {
     return c.json({ ids: outcomes.map((outcome) => outcome.id), results: outcomes }, 202);
   }
 
-  app.post("/api/notifications/publish", async (c) => {
+  // Room for the data, every recipient's id and the rest of the JSON.
+  const publishBodyLimit = bodyLimit(
+    config.NOTIFY_MAX_DATA_BYTES + config.NOTIFY_MAX_RECIPIENTS * 80 + 4096,
+  );
+  app.post("/api/notifications/publish", publishBodyLimit, async (c) => {
     requireApiKey(c, ctx);
-    const body = await readJson(c, notificationPublishSchema, {
-      maxBytes: config.NOTIFY_MAX_DATA_BYTES + config.NOTIFY_MAX_RECIPIENTS * 80 + 4096,
-    });
+    const body = await readJson(c, notificationPublishSchema);
     const userIds = [...(body.userId ? [body.userId] : []), ...(body.userIds ?? [])];
     if (userIds.length === 0) {
       throw new ApiError(400, "missing_user", "userId or userIds is required");
@@ -209,11 +211,10 @@ export function notificationRoutes(ctx: AppContext): Hono {
     return publishResponse(c, await translate(() => center.publish(request)));
   });
 
-  app.post("/api/notifications/demo", async (c) => {
+  const demoBodyLimit = bodyLimit(config.NOTIFY_MAX_DATA_BYTES + 1024);
+  app.post("/api/notifications/demo", demoBodyLimit, async (c) => {
     const claims = await requireUser(c, ctx);
-    const body = await readJson(c, notificationDemoSchema, {
-      maxBytes: config.NOTIFY_MAX_DATA_BYTES + 1024,
-    });
+    const body = await readJson(c, notificationDemoSchema);
     const request = {
       userIds: [claims.sub],
       type: body.type,

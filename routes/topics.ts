@@ -6,7 +6,7 @@ import { hasPermission, type TokenClaims } from "../lib/identity/mod.ts";
 import { formatCursor, PublishError, TOPIC_PATTERN, type TopicEvent } from "../lib/realtime/mod.ts";
 import { acceptWebSocket, type Connection, deliverTopic, openSse } from "../lib/transport/mod.ts";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
-import { readJson, readQuery } from "./_http.ts";
+import { bodyLimit, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
   openWithLease,
@@ -91,14 +91,14 @@ export function topicRoutes(ctx: AppContext): Hono {
     }).catch((error) => ctx.log.warn("topic_delivery_failed", { topic, error }));
   }
 
-  app.post("/api/topics/:topic/publish", async (c) => {
+  app.post("/api/topics/:topic/publish", bodyLimit(ctx.config.MAX_MESSAGE_BYTES), async (c) => {
     requireApiKey(c, ctx);
     const topic = c.req.param("topic");
     checkTopicName(topic);
     if (!topic.startsWith("app:")) {
       throw new ApiError(403, "forbidden", "Only app:* topics can be published to directly");
     }
-    const body = await readJson(c, topicPublishSchema, { maxBytes: ctx.config.MAX_MESSAGE_BYTES });
+    const body = await readJson(c, topicPublishSchema);
     try {
       const event = await ctx.broker.publish(topic, body.data, { idempotencyKey: body.id });
       ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });

@@ -223,3 +223,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "with METRICS_TOKEN, /metrics answers only a scraper that sends it",
+  ...INTEGRATION,
+  async fn() {
+    const token = "metrics-token-0123456789";
+    await using server = await startServer({ env: { METRICS_TOKEN: token } });
+    const missing = await request(`${server.url}/metrics`);
+    assert.equal(missing.status, 401);
+    assert.equal(missing.body.error.code, "missing_token");
+    const wrong = await request(`${server.url}/metrics`, { bearer: `${token}x` });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.error.code, "invalid_token");
+    const scraped = await request(`${server.url}/metrics`, { bearer: token });
+    assert.equal(scraped.status, 200);
+    assert.match(scraped.body, /^switchboard_isolates 1$/m);
+  },
+});

@@ -112,6 +112,11 @@ const SECURITY_SCHEMES: Record<string, JsonSchema> = {
     name: "X-Delete-Token",
     description: "The `deleteToken` the upload answered with.",
   },
+  metricsToken: {
+    type: "http",
+    scheme: "bearer",
+    description: "The scraper's token (`METRICS_TOKEN`).",
+  },
 };
 
 const SECURITY_BY_AUTH: Record<AuthKind, Record<string, string[]>[]> = {
@@ -122,6 +127,7 @@ const SECURITY_BY_AUTH: Record<AuthKind, Record<string, string[]>[]> = {
   delete_token: [{ deleteToken: [] }],
   // The token travels as a body field or query parameter, documented there.
   transfer_token: [],
+  metrics_token: [{ metricsToken: [] }],
 };
 
 const ERROR_SCHEMA: JsonSchema = {

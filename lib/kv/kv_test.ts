@@ -25,3 +25,23 @@ Deno.test("openKv() handles of one file survive concurrent atomic commits withou
     for (const kv of handles) kv.close();
   }
 });
+
+Deno.test("openKv() makes a new folder 0700 and the KV file and its siblings 0600", {
+  ignore: Deno.build.os === "windows",
+}, async () => {
+  const folder = `${await Deno.makeTempDir()}/private`;
+  const path = `${folder}/kv.sqlite3`;
+  const kv = await openKv(path);
+  try {
+    await kv.set(["a"], 1);
+    assert.equal((await Deno.stat(folder)).mode! & 0o777, 0o700);
+    const files = [path, `${path}-wal`, `${path}-shm`];
+    for (const file of files) {
+      const mode = await Deno.stat(file).then((info) => info.mode! & 0o777, () => null);
+      if (file === path) assert.equal(mode, 0o600, file);
+      else assert.ok(mode === null || mode === 0o600, `${file}: ${mode?.toString(8)}`);
+    }
+  } finally {
+    kv.close();
+  }
+});

@@ -15,9 +15,11 @@ export interface OpenKvOptions {
 }
 
 /**
- * Opens KV at `path`. A local path's parent folder is created first. The handle
- * retries opening, single reads, writes and atomic commits while a local SQLite file is
- * busy (see {@linkcode retryWhileBusy}), so callers never see that transient error.
+ * Opens KV at `path`. A local path's parent folder is created first (mode 0700),
+ * and the SQLite file and its `-wal`/`-shm` siblings are made 0600: they hold the
+ * server secret and every user's data. The handle retries opening, single reads,
+ * writes and atomic commits while a local SQLite file is busy (see
+ * {@linkcode retryWhileBusy}), so callers never see that transient error.
  */
 export async function openKv(path: string, options: OpenKvOptions = {}): Promise<Deno.Kv> {
   const model = (kv: Deno.Kv) => options.latency ? withSimulatedLatency(kv, options.latency) : kv;
@@ -26,10 +28,44 @@ export async function openKv(path: string, options: OpenKvOptions = {}): Promise
   if (path === "default") return model(await Deno.openKv());
   if (/^https?:\/\//.test(path)) return model(await Deno.openKv(path));
   const slash = path.lastIndexOf("/");
-  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+  // Only folders made here get 0700; an existing one (say /tmp) is not ours to change.
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true, mode: 0o700 });
+  await createPrivately(path);
   // Isolates starting together open the same file; SQLite can be busy while
   // another one sets it up (WAL mode, migrations), so opening is retried too.
-  return retryingKv(model(await retryWhileBusy(() => Deno.openKv(path))));
+  const kv = await retryWhileBusy(() => Deno.openKv(path));
+  // A file made by an older version (0644) is tightened too; SQLite gives new -wal and
+  // -shm files the mode of the database file.
+  await restrictToOwner([path, `${path}-wal`, `${path}-shm`]);
+  return retryingKv(model(kv));
+}
+
+/** Creates an empty file with mode 0600 unless `path` exists (SQLite takes an empty file as new). */
+async function createPrivately(path: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  try {
+    const file = await Deno.open(path, { createNew: true, write: true, mode: 0o600 });
+    file.close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+}
+
+/**
+ * chmod 0600 on each of `paths` that exists (POSIX only). A file of another owner
+ * (a shared setup an operator made on purpose) is left as it is.
+ */
+async function restrictToOwner(paths: string[]): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  for (const file of paths) {
+    try {
+      await Deno.chmod(file, 0o600);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      if (error instanceof Deno.errors.PermissionDenied) continue;
+      throw error;
+    }
+  }
 }
 
 const RETRIED = new Set(["get", "getMany", "set", "delete"]);

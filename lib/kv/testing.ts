@@ -1,13 +1,20 @@
 /**
  * @module
- * For tests: KV handles that count the atomic commits, the round trips or the
- * list calls and entries read made through them, so a test can assert that
- * work was batched or bounded (thin wrappers over the real KV).
+ * For tests: KV handles that count the atomic commits (and other writes), the
+ * round trips or the list calls and entries read made through them, so a test
+ * can assert that work was batched or bounded, or that a path only reads (thin
+ * wrappers over the real KV).
  */
 
-/** Wraps `kv`; `commits()` tells how many atomic operations were committed through it. */
-export function countingCommits(kv: Deno.Kv): { kv: Deno.Kv; commits: () => number } {
+/**
+ * Wraps `kv`; `commits()` tells how many atomic operations were committed through
+ * it, `writes()` how many writes of any kind (commits, `set`, `delete`).
+ */
+export function countingCommits(
+  kv: Deno.Kv,
+): { kv: Deno.Kv; commits: () => number; writes: () => number } {
   let commits = 0;
+  let writes = 0;
   const counting = new Proxy(kv, {
     get(target, property) {
       if (property === "atomic") {
@@ -16,16 +23,23 @@ export function countingCommits(kv: Deno.Kv): { kv: Deno.Kv; commits: () => numb
           const commit = operation.commit.bind(operation);
           operation.commit = () => {
             commits += 1;
+            writes += 1;
             return commit();
           };
           return operation;
         };
       }
       const value = Reflect.get(target, property, target);
+      if (property === "set" || property === "delete") {
+        return (...args: unknown[]) => {
+          writes += 1;
+          return (value as (...args: unknown[]) => unknown).apply(target, args);
+        };
+      }
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { kv: counting, commits: () => commits };
+  return { kv: counting, commits: () => commits, writes: () => writes };
 }
 
 /** A KV handle whose round trips a test can count (see {@linkcode roundTripCounter}). */

@@ -28,6 +28,8 @@ export interface MultipartOptions {
   maxTrailingBytes?: number;
   /** Read with BYOB when the body is a byte stream (see `ByteReader`). Default true. */
   byob?: boolean;
+  /** A read that gets no bytes for this long fails with 408 `body_timeout`. Default none. */
+  idleTimeoutMs?: number | undefined;
 }
 
 const CRLF = new Uint8Array([13, 10]);
@@ -75,10 +77,13 @@ class Scanner {
   constructor(
     stream: ReadableStream<Uint8Array>,
     initial: Uint8Array,
-    options: { capacity: number; byob: boolean },
+    options: { capacity: number; byob: boolean; idleTimeoutMs?: number | undefined },
   ) {
     const capacity = options.capacity;
-    this.#reader = new ByteReader(stream, { byob: options.byob });
+    this.#reader = new ByteReader(stream, {
+      byob: options.byob,
+      idleTimeoutMs: options.idleTimeoutMs,
+    });
     this.#memory = new ArrayBuffer(Math.max(capacity, initial.byteLength * 2));
     new Uint8Array(this.#memory).set(initial);
     this.#end = initial.byteLength;
@@ -179,7 +184,11 @@ export async function readMultipartFile(
   const maxTrailingBytes = options.maxTrailingBytes ?? 64 * 1024;
   const delimiter = encoder.encode(`\r\n--${boundary}`);
   // A CRLF in front lets the first boundary match the same delimiter as the others.
-  const scanner = new Scanner(body, CRLF, { capacity: 256 * 1024, byob: options.byob ?? true });
+  const scanner = new Scanner(body, CRLF, {
+    capacity: 256 * 1024,
+    byob: options.byob ?? true,
+    idleTimeoutMs: options.idleTimeoutMs,
+  });
   let headerBytes = 0;
 
   const fail = (reason: string): never => {

@@ -101,6 +101,11 @@ export interface PutOptions {
    * it, and given back if the upload fails.
    */
   storage?: StorageGate | undefined;
+  /**
+   * A read of a `ReadableStream` source that gets no bytes for this long fails
+   * with 408 `body_timeout` (a client that stalls mid-upload). Default none.
+   */
+  idleTimeoutMs?: number | undefined;
 }
 
 /** A stored file and the token that deletes it (shown once, never stored). */
@@ -295,7 +300,10 @@ export class KvLinkStore implements LinkStore {
     try {
       if (source instanceof ReadableStream) {
         // Byte streams (request bodies) are read straight into the chunk buffers.
-        const reader = new ByteReader(source, { byob: options.byob ?? true });
+        const reader = new ByteReader(source, {
+          byob: options.byob ?? true,
+          idleTimeoutMs: options.idleTimeoutMs,
+        });
         try {
           while (true) {
             let got: Uint8Array<ArrayBuffer>;
@@ -308,6 +316,7 @@ export class KvLinkStore implements LinkStore {
               if (read.done) break;
               got = read.value;
             } catch (error) {
+              if (error instanceof ApiError) throw error;
               throw new UploadAbortedError({ cause: error });
             }
             count(got.byteLength);

@@ -41,31 +41,32 @@ export class KvMetricsSharing implements AsyncDisposable {
     this.#details = details;
   }
 
-  /** Writes this isolate's snapshot now. */
-  async flush(): Promise<void> {
+  /** This isolate's report as of now. */
+  #report(): IsolateReport {
     let details: unknown = null;
     try {
       details = this.#details();
     } catch { /* details are best effort */ }
-    await this.#kv.set(
-      [...PREFIX, this.#isolate],
-      {
-        isolate: this.#isolate,
-        at: Date.now(),
-        values: this.#registry.snapshot(),
-        details,
-      } satisfies IsolateReport,
-      { expireIn: this.#ttlMs },
-    );
+    return { isolate: this.#isolate, at: Date.now(), values: this.#registry.snapshot(), details };
   }
 
-  /** The reports of every isolate seen within the last few intervals (this one fresh). */
+  /** Writes this isolate's snapshot now. */
+  async flush(): Promise<void> {
+    await this.#kv.set([...PREFIX, this.#isolate], this.#report(), { expireIn: this.#ttlMs });
+  }
+
+  /**
+   * The reports of every isolate seen within the last few intervals, this one's
+   * fresh from memory. Only reads KV: a scrape costs no write, however often it comes.
+   */
   async reports(): Promise<IsolateReport[]> {
-    await this.flush();
     const now = Date.now();
-    const reports: IsolateReport[] = [];
+    const reports: IsolateReport[] = [this.#report()];
     for await (const entry of this.#kv.list<IsolateReport>({ prefix: PREFIX })) {
-      if (entry.value && now - entry.value.at <= this.#ttlMs) reports.push(entry.value);
+      const report = entry.value;
+      if (report && report.isolate !== this.#isolate && now - report.at <= this.#ttlMs) {
+        reports.push(report);
+      }
     }
     return reports;
   }

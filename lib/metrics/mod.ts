@@ -1,9 +1,9 @@
 /**
  * @module
  * Counters and gauges for `/metrics`. Each isolate counts in memory and writes a
- * snapshot to KV every few seconds (and right before it answers `/metrics`); the
- * answer sums the snapshots of every live isolate, so it covers the whole
- * process (and every instance sharing the KV), not only the isolate that answered.
+ * snapshot to KV every few seconds; `/metrics` only reads: it sums the snapshots of
+ * every live isolate (its own taken from memory), so it covers the whole process
+ * (and every instance sharing the KV), not only the isolate that answered.
  */
 export { MetricsRegistry, type MetricsSnapshot, type SeriesHandle } from "./registry.ts";
 export { type IsolateReport, KvMetricsSharing } from "./kv_sharing.ts";

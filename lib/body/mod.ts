@@ -1,0 +1,14 @@
+/**
+ * @module
+ * Request bodies read safely: a size limit and a deadline enforced while the body
+ * streams in (413 `body_too_large`, 408 `body_timeout`), never after it was read,
+ * and a body the client broke off is a 400 `body_aborted`, not a server error.
+ *
+ * @example
+ * ```ts
+ * import { guardBody } from "./lib/body/mod.ts";
+ * const body = guardBody(request.body!, { maxBytes: 64 * 1024, timeoutMs: 30_000 });
+ * ```
+ */
+export { guardBody, type GuardBodyOptions } from "./guard.ts";
+export { BodyAbortedError, BodyTimeoutError, BodyTooLargeError } from "./errors.ts";
