@@ -99,6 +99,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
       "Too many requests from this address (or to this user); `Retry-After` says when to retry.",
   },
   not_found: { status: 404, description: "No such endpoint, or no such file." },
+  invalid_host: {
+    status: 400,
+    description: "The answer carries links, and without `PUBLIC_URL` they are built only for " +
+      "a loopback host or one in `PUBLIC_HOSTS`, never for whatever `Host` header a request sends.",
+  },
   missing_api_key: {
     status: 401,
     description: "The endpoint needs `Authorization: Bearer <API key>`.",
@@ -467,10 +472,10 @@ function transfer(config: Config): EndpointDoc[] {
       },
       responses: {
         201: "`{transferId, code, senderToken, expiresAt, joinUrl}`",
-        400: "Invalid body",
+        400: "Invalid body, or a `Host` that links are not built for",
         503: "No free code",
       },
-      errors: [...JSON_ERRORS, "code_space_exhausted", "rate_limited"],
+      errors: [...JSON_ERRORS, "invalid_host", "code_space_exhausted", "rate_limited"],
       guides: ["transfer"],
       example: `curl -fsS -X POST "$BASE/api/transfer/create" ${JSON_HEADER} \\
   -d '{"files":[{"name":"photo.jpg","size":204800,"type":"image/jpeg"}]}'`,
@@ -633,13 +638,14 @@ function linkMode(): EndpointDoc[] {
       responses: {
         201: "`{id, name, size, type, sha256, encrypted, createdAt, expiresAt, maxDownloads, " +
           "downloadsLeft, url, downloadUrl, deleteToken}`",
-        400: "Bad name, multipart or query",
+        400: "Bad name, multipart or query, or a `Host` that links are not built for",
         413: "Too large",
         429: "Too many uploads from this address",
         503: "Interrupted; retry",
       },
       errors: [
         "invalid_request",
+        "invalid_host",
         "invalid_filename",
         "invalid_multipart",
         "upload_aborted",
@@ -732,10 +738,11 @@ curl -fsS -X DELETE "$BASE/api/download/$ID" -H "X-Delete-Token: $(jq -r .delete
       responses: {
         200: "`{id, name, size, type, sha256, encrypted, createdAt, expiresAt, maxDownloads, " +
           "downloadsLeft, url, downloadUrl, encryptionHeader?}`",
+        400: "A `Host` that links are not built for",
         404: "No such file",
         410: "Gone",
       },
-      errors: ["not_found", "expired", "rate_limited"],
+      errors: ["invalid_host", "not_found", "expired", "rate_limited"],
       guides: ["link_mode"],
       example: `${upload("?maxDownloads=5")}
 curl -fsS "$BASE/api/files/$ID"`,

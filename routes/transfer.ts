@@ -21,9 +21,8 @@ import {
   type TransferStore,
 } from "../lib/transfer/mod.ts";
 import { protocolToken } from "./_auth.ts";
-import { clientAddress, readJson, readQuery } from "./_http.ts";
+import { clientAddress, publicOrigin, readJson, readQuery } from "./_http.ts";
 import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
-import { publicOrigin } from "./pages.tsx";
 
 /** The body of `POST /api/transfer/create`. */
 export function createTransferSchema(maxTtlSeconds: number) {
@@ -129,6 +128,8 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
 
   app.post("/api/transfer/create", async (c) => {
     const body = await readJson(c, createSchema);
+    // Checked before the session exists: its join link needs a trusted origin.
+    const origin = publicOrigin(ctx, c);
     const created = await store.create({
       files: body.files ?? [],
       ttlSeconds: body.ttlSeconds ?? config.TRANSFER_TTL_SECONDS,
@@ -142,7 +143,7 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
       code: record.code,
       senderToken: created.senderToken,
       expiresAt: new Date(record.expiresAt).toISOString(),
-      joinUrl: `${publicOrigin(ctx, c.req.url)}/r/${record.code}`,
+      joinUrl: `${origin}/r/${record.code}`,
     }, 201);
   });
 
