@@ -9,7 +9,8 @@ import {
   verifyToken,
 } from "../lib/identity/mod.ts";
 
-function bearer(c: Context): string | null {
+/** The token of `Authorization: Bearer <token>`, or null. */
+export function bearer(c: Context): string | null {
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   return match?.[1] ?? null;

@@ -21,6 +21,7 @@ import { topicClientFrames, topicHistoryQuerySchema, topicPublishSchema } from "
 import {
   closeTransferSchema,
   createTransferSchema,
+  iceServersQuerySchema,
   joinTransferSchema,
   signalingQuerySchema,
 } from "./transfer.ts";
@@ -541,12 +542,39 @@ curl -fsS -X POST "$BASE/api/transfer/close" ${JSON_HEADER} \\
       summary: "ICE servers for WebRTC",
       description: "STUN from `STUN_URLS`; TURN either static (`TURN_URLS`, `TURN_USERNAME`, " +
         "`TURN_CREDENTIAL`), short-lived HMAC credentials for coturn (`TURN_URLS` + " +
-        "`TURN_SECRET`), or Cloudflare Calls TURN (`TURN_SERVICE_ID` + `TURN_SERVICE_TOKEN`).",
-      auth: "none",
-      responses: { 200: "`{iceServers: RTCIceServer[], ttlSeconds}`" },
-      errors: ["rate_limited"],
+        "`TURN_SECRET`), or Cloudflare Calls TURN (`TURN_SERVICE_ID` + `TURN_SERVICE_TOKEN`). " +
+        "TURN credentials are relay capacity, so with TURN configured the caller needs " +
+        "`Authorization: Bearer` with the sender or receiver token of a live session (and its " +
+        "`code`), or a user or guest token. A STUN-only list holds no secret and needs no token.",
+      auth: "transfer_token",
+      query: iceServersQuerySchema,
+      headers: {
+        Authorization: "`Bearer <senderToken or receiverToken>` (with `?code=`), or " +
+          "`Bearer <user or guest token>`; needed only when TURN is configured.",
+      },
+      responses: {
+        200: "`{iceServers: RTCIceServer[], ttlSeconds}`",
+        400: "A transfer token without `code`",
+        401: "TURN is configured and no valid token was sent",
+        403: "Not this session's token",
+        404: "No such session",
+        410: "The session ended",
+      },
+      errors: [
+        ...USER_ERRORS,
+        "invalid_request",
+        "invalid_transfer_token",
+        "session_not_found",
+        "session_expired",
+        "session_closed",
+        "rate_limited",
+      ],
       guides: ["transfer", "deployment"],
-      example: `curl -fsS "$BASE/api/ice-servers"`,
+      example: `${create}
+curl -fsS "$BASE/api/ice-servers?code=$(jq -r .code <<<"$SESSION")" \\
+  -H "Authorization: Bearer $(jq -r .senderToken <<<"$SESSION")"
+# or as a user
+curl -fsS "$BASE/api/ice-servers" -H "Authorization: Bearer $TOKEN"`,
     },
     {
       method: "GET",
