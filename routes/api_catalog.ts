@@ -16,7 +16,7 @@ import { CHANNEL_ID_PATTERN, chatClientFrames } from "../lib/chat/mod.ts";
 import { NOTIFICATION_TYPES } from "../lib/notifications/mod.ts";
 import { TOPIC_PATTERN } from "../lib/realtime/mod.ts";
 import { signalingClientFrames } from "../lib/transfer/mod.ts";
-import { guestRequestSchema, tokenRequestSchema } from "./identity.ts";
+import { guestRequestSchema, revokeRequestSchema, tokenRequestSchema } from "./identity.ts";
 import { topicClientFrames, topicHistoryQuerySchema, topicPublishSchema } from "./topics.ts";
 import {
   closeTransferSchema,
@@ -118,6 +118,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   },
   expired_token: { status: 401, description: "The token has expired." },
   token_used: { status: 401, description: "The single-use stream token was used already." },
+  token_revoked: {
+    status: 401,
+    description: "The token was issued before its user's tokens were revoked " +
+      "(`POST /api/tokens/revoke`); get a new one.",
+  },
   forbidden: {
     status: 403,
     description:
@@ -218,8 +223,14 @@ export function isCatalogPath(path: string): boolean {
 
 const JSON_ERRORS = ["invalid_json", "invalid_request", "body_too_large"];
 const API_KEY_ERRORS = ["missing_api_key", "invalid_api_key"];
-const USER_ERRORS = ["missing_token", "invalid_token", "expired_token"];
-const STREAM_ERRORS = ["missing_token", "invalid_token", "expired_token", "token_used"];
+const USER_ERRORS = ["missing_token", "invalid_token", "expired_token", "token_revoked"];
+const STREAM_ERRORS = [
+  "missing_token",
+  "invalid_token",
+  "expired_token",
+  "token_used",
+  "token_revoked",
+];
 const JSON_HEADER = "-H 'Content-Type: application/json'";
 
 // The stream endpoints read these with requireStreamToken() and resumePosition(), not with a
@@ -284,6 +295,28 @@ function identity(): EndpointDoc[] {
       example:
         `curl -fsS -X POST "$BASE/api/tokens" -H "Authorization: Bearer $KEY" ${JSON_HEADER} \\
   -d '{"userId":"grace","name":"Grace","perms":["chat:read"],"ttlSeconds":600}'`,
+    },
+    {
+      method: "POST",
+      path: "/api/tokens/revoke",
+      tag: "Identity",
+      summary: "Revoke a user's tokens",
+      description: "Signs a user out everywhere: every token of `userId` issued before now " +
+        "(user, guest and stream tokens) is refused from then on with 401 `token_revoked`, " +
+        "on HTTP endpoints and when a stream or socket connects, on every isolate. Tokens " +
+        "minted afterwards work, so you can sign the user in again at once. Each check is one " +
+        "KV read, run alongside the connection's own reads.",
+      auth: "api_key",
+      body: revokeRequestSchema,
+      notes: { userId: "The user whose tokens to revoke (a guest's `guest_…` id works too)." },
+      responses: { 200: "`{userId, notBefore}`", 400: "Invalid body", 401: "No or wrong API key" },
+      errors: [...API_KEY_ERRORS, ...JSON_ERRORS],
+      example: `OLD=$(curl -fsS -X POST "$BASE/api/tokens" -H "Authorization: Bearer $KEY" \\
+  ${JSON_HEADER} -d '{"userId":"mallory"}' | jq -r .token)
+curl -fsS -X POST "$BASE/api/tokens/revoke" -H "Authorization: Bearer $KEY" ${JSON_HEADER} \\
+  -d '{"userId":"mallory"}'
+# the older token is refused now: 401 token_revoked, so curl -f fails
+! curl -fsS "$BASE/api/notifications" -H "Authorization: Bearer $OLD"`,
     },
     {
       method: "POST",

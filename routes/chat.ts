@@ -15,7 +15,7 @@ import {
   KvOccupancy,
   MESSAGE_ID_PATTERN,
 } from "../lib/chat/mod.ts";
-import { requireStreamToken, requireUser } from "./_auth.ts";
+import { readStreamToken, requireUser } from "./_auth.ts";
 import { readQuery } from "./_http.ts";
 import { requireUpgrade, resumePosition, socketLimits, transportObserver } from "./_realtime.ts";
 import { renderChatPage } from "./chat_page.tsx";
@@ -79,18 +79,26 @@ export function chatRoutes(ctx: AppContext): Hono {
     requireChannel(channelId);
     requireUpgrade(c);
     const since = resumePosition(c);
-    const claims = await requireStreamToken(c, ctx);
+    const { claims, confirm } = await readStreamToken(c, ctx);
     requireRead(claims);
-    // The place in the channel and what initial_state needs are read at the same time.
-    const [reserved, prepared] = await Promise.allSettled([
+    // The token's KV checks (single use, revocation), the place in the channel and what
+    // initial_state needs run at the same time, so the token costs no round trip of its own.
+    const [confirmed, reserved, prepared] = await Promise.allSettled([
+      confirm(),
       occupancy.reserve(channelId, ctx.config.CHANNEL_MAX_CONNECTIONS),
       chat.prepareJoin(channelId, { resume: since !== null }),
     ]);
-    if (reserved.status === "rejected") throw reserved.reason;
-    const lease = reserved.value;
-    if (prepared.status === "rejected") {
+    const lease = reserved.status === "fulfilled" ? reserved.value : null;
+    if (
+      prepared.status === "rejected" || reserved.status === "rejected" ||
+      confirmed.status === "rejected"
+    ) {
       await lease?.release();
-      throw prepared.reason;
+      // The token's refusal first: a revoked client hears that, not that the channel is full.
+      const failed = [confirmed, reserved, prepared].find((outcome) =>
+        outcome.status === "rejected"
+      );
+      throw (failed as PromiseRejectedResult).reason;
     }
     const joining = prepared.value;
     if (!lease) {

@@ -3,7 +3,13 @@ import { newId } from "../lib/ids/mod.ts";
 import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import { DEFAULT_PERMISSIONS, issueToken, PERMISSIONS } from "../lib/identity/mod.ts";
+import {
+  DEFAULT_PERMISSIONS,
+  issueToken,
+  PERMISSIONS,
+  revokeTokens,
+  TOKEN_MAX_SECONDS,
+} from "../lib/identity/mod.ts";
 import { requireApiKey, requireUser } from "./_auth.ts";
 import { readJson } from "./_http.ts";
 
@@ -18,11 +24,16 @@ export const tokenRequestSchema = z.object({
   userId: userIdSchema,
   name: nameSchema.optional(),
   perms: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length).optional(),
-  ttlSeconds: z.number().int().min(60).max(30 * 86400).optional(),
+  ttlSeconds: z.number().int().min(60).max(TOKEN_MAX_SECONDS).optional(),
 }).strict();
 export const guestRequestSchema = z.object({ name: nameSchema }).strict();
+/** The body of `POST /api/tokens/revoke`: any user id, guests' (`guest_…`) too. */
+export const revokeRequestSchema = z.object({ userId: userIdSchema }).strict();
 
-/** `POST /api/tokens`, `POST /api/auth/guest`, `POST /api/notifications/stream-token`. */
+/**
+ * `POST /api/tokens`, `POST /api/tokens/revoke`, `POST /api/auth/guest`,
+ * `POST /api/notifications/stream-token`.
+ */
 export function identityRoutes(ctx: AppContext): Hono {
   const app = new Hono();
   app.post("/api/tokens", async (c) => {
@@ -35,6 +46,12 @@ export function identityRoutes(ctx: AppContext): Hono {
       ttlSeconds: body.ttlSeconds,
     });
     return c.json(issued, 201);
+  });
+  app.post("/api/tokens/revoke", async (c) => {
+    requireApiKey(c, ctx);
+    const body = await readJson(c, revokeRequestSchema);
+    const revoked = await revokeTokens(ctx.kv, body.userId);
+    return c.json({ userId: revoked.userId, notBefore: new Date(revoked.notBefore).toISOString() });
   });
   app.post("/api/auth/guest", async (c) => {
     if (ctx.config.SWITCHBOARD_GUESTS === "off") {
