@@ -303,8 +303,9 @@ function identity(): EndpointDoc[] {
       summary: "Revoke a user's tokens",
       description: "Signs a user out everywhere: every token of `userId` issued before now " +
         "(user, guest and stream tokens) is refused from then on with 401 `token_revoked`, " +
-        "on HTTP endpoints and when a stream or socket connects, on every isolate. Tokens " +
-        "minted afterwards work, so you can sign the user in again at once. Each check is one " +
+        "on HTTP endpoints and when a stream or socket connects, on every isolate; open " +
+        "WebSockets and SSE streams of those tokens get an `error` frame `token_revoked` and " +
+        "close (WebSocket code 4401). Tokens minted afterwards work, so you can sign the user in again at once. Each check is one " +
         "KV read, run alongside the connection's own reads.",
       auth: "api_key",
       body: revokeRequestSchema,

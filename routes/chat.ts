@@ -118,6 +118,7 @@ export function chatRoutes(ctx: AppContext): Hono {
         ...socketLimits(ctx),
         observer,
         onOpen: async (connection) => {
+          ctx.userConnections.add(claims, connection);
           session = new ChatSession(chat, connection, {
             channelId,
             participant: {

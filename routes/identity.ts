@@ -4,7 +4,9 @@ import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import {
+  announceRevocation,
   DEFAULT_PERMISSIONS,
+  followRevocations,
   issueToken,
   PERMISSIONS,
   revokeTokens,
@@ -36,6 +38,13 @@ export const revokeRequestSchema = z.object({ userId: userIdSchema }).strict();
  */
 export function identityRoutes(ctx: AppContext): Hono {
   const app = new Hono();
+  // Revocations announced by any isolate close this isolate's connections they cover.
+  followRevocations(ctx.broker, ctx.userConnections, {
+    signal: ctx.shutdown,
+    onRevoked: (revocation, closed) => {
+      if (closed) ctx.log.info("connections_revoked", { userId: revocation.userId, closed });
+    },
+  }).catch((error) => ctx.log.warn("revocations_follow_failed", { error }));
   app.post("/api/tokens", async (c) => {
     requireApiKey(c, ctx);
     const body = await readJson(c, tokenRequestSchema);
@@ -51,6 +60,10 @@ export function identityRoutes(ctx: AppContext): Hono {
     requireApiKey(c, ctx);
     const body = await readJson(c, revokeRequestSchema);
     const revoked = await revokeTokens(ctx.kv, body.userId);
+    // New connections are refused by the KV entry alone; closing open ones is best effort.
+    await announceRevocation(ctx.broker, revoked).catch((error) =>
+      ctx.log.warn("revocation_announce_failed", { userId: body.userId, error })
+    );
     return c.json({ userId: revoked.userId, notBefore: new Date(revoked.notBefore).toISOString() });
   });
   app.post("/api/auth/guest", async (c) => {

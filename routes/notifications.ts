@@ -238,6 +238,7 @@ export function notificationRoutes(ctx: AppContext): Hono {
       sendQueueBytes: config.SEND_QUEUE_BYTES,
       observer,
       onOpen: (connection) => {
+        ctx.userConnections.add(claims, connection);
         center.stream(connection, claims.sub, since).catch((error) =>
           ctx.log.warn("notification_stream_failed", { error })
         );
@@ -256,6 +257,7 @@ export function notificationRoutes(ctx: AppContext): Hono {
       ...socketLimits(ctx),
       observer,
       onOpen: (connection) => {
+        ctx.userConnections.add(claims, connection);
         center.stream(connection, userId, since).catch((error) =>
           ctx.log.warn("notification_stream_failed", { error })
         );

@@ -75,7 +75,13 @@ export function topicRoutes(ctx: AppContext): Hono {
   const observer = transportObserver(ctx);
   const deliveries = ctx.metrics.series("switchboard_deliveries_total", { kind: "topics" });
 
-  function stream(connection: Connection, topic: string, since: ReturnType<typeof resumePosition>) {
+  function stream(
+    connection: Connection,
+    claims: TokenClaims,
+    topic: string,
+    since: ReturnType<typeof resumePosition>,
+  ) {
+    ctx.userConnections.add(claims, connection);
     void deliverTopic(ctx.broker, topic, connection, {
       since,
       toFrame: topicEventFrame,
@@ -128,7 +134,7 @@ export function topicRoutes(ctx: AppContext): Hono {
       sendQueueBytes: ctx.config.SEND_QUEUE_BYTES,
       slowConsumerMs: ctx.config.SLOW_CONSUMER_SECONDS * 1000,
       observer,
-      onOpen: (connection) => stream(connection, topic, since),
+      onOpen: (connection) => stream(connection, claims, topic, since),
     });
   });
 
@@ -144,7 +150,7 @@ export function topicRoutes(ctx: AppContext): Hono {
       frames: topicClientFrames,
       ...socketLimits(ctx),
       observer,
-      onOpen: (connection) => stream(connection, topic, since),
+      onOpen: (connection) => stream(connection, claims, topic, since),
       onFrame: async (connection, frame) => {
         if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
           connection.send({

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { request, startServer, TEST_API_KEY } from "./harness.ts";
 import { upgradeStatus } from "./ws_client.ts";
-import { channelUrl, chatToken, connectChat, INTEGRATION } from "./chat_fixtures.ts";
+import { channelUrl, chatToken, connectChat, connectSpread, INTEGRATION } from "./chat_fixtures.ts";
 
 /** A refusal with 401 `token_revoked`. */
 function assertRevoked(response: { status: number; body: unknown }, where: string): void {
@@ -68,5 +68,38 @@ Deno.test({
     assert.equal(chat.initial.you.userId, "ada");
     await chat.socket.close();
     assert.equal((await request(`${server.url}/api/notifications`, { bearer: other })).status, 200);
+  },
+});
+
+Deno.test({
+  name: "revoking closes the user's open sockets (4401) and streams on every isolate; " +
+    "other users' stay open",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({ isolates: 2 });
+    const old = await chatToken(server, "ada");
+    const [first, second] = await connectSpread(server, "lobby", [old, old]);
+    const bob = await connectChat(server, "lobby", await chatToken(server, "bob"));
+    const stream = await fetch(`${server.url}/api/notifications/stream?token=${old}`);
+    assert.equal(stream.status, 200);
+    const streamText = stream.text();
+
+    assert.equal(
+      (await request(`${server.url}/api/tokens/revoke`, {
+        method: "POST",
+        bearer: TEST_API_KEY,
+        json: { userId: "ada" },
+      })).status,
+      200,
+    );
+    for (const client of [first!, second!]) {
+      const error = await client.socket.next((frame) => frame.type === "error");
+      assert.equal(error.code, "token_revoked");
+      assert.equal((await client.socket.closed).code, 4401, `isolate ${client.isolate}`);
+    }
+    assert.match(await streamText, /token_revoked/, "the SSE stream says why, then ends");
+    bob.socket.send({ type: "ping" });
+    await bob.socket.next((frame) => frame.type === "pong");
+    await bob.socket.close();
   },
 });

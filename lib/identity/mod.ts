@@ -20,4 +20,11 @@ export {
 } from "./tokens.ts";
 export { confirmToken, verifyStreamToken } from "./confirm.ts";
 export { assertNotRevoked, notBeforeKey, type Revocation, revokeTokens } from "./revocation.ts";
+export {
+  announceRevocation,
+  followRevocations,
+  type FollowRevocationsOptions,
+  REVOCATIONS_TOPIC,
+  UserConnections,
+} from "./user_connections.ts";
 export { timingSafeEqual } from "./_encoding.ts";
