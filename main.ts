@@ -9,6 +9,7 @@
 import { ConfigError, loadConfig } from "./lib/config/mod.ts";
 import { kvCheckLimit, kvDistance, openKv } from "./lib/kv/mod.ts";
 import { ensureServerSecrets } from "./lib/identity/secrets.ts";
+import { UserConnections } from "./lib/identity/user_connections.ts";
 import { readIslandManifest } from "./lib/islands/mod.ts";
 import { createLogger, RecentProblems } from "./lib/log/mod.ts";
 import type { IsolateDetails } from "./lib/admin/mod.ts";
@@ -114,6 +115,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     connections: new Set(),
     connectionCaps: new ConnectionCaps(),
     storageBudget,
+    userConnections: new UserConnections(),
     shutdown: shutdown.signal,
   };
   const app = createApp(ctx);

@@ -48,7 +48,8 @@ const AUTH_LABELS: Record<string, { label: string; how: string }> = {
   },
   transfer_token: {
     label: "Transfer token",
-    how: "The session's `senderToken` or `receiverToken`, as a body field or query parameter.",
+    how: "The session's `senderToken` or `receiverToken`, as a body field, query parameter or " +
+      "`Authorization: Bearer` header.",
   },
   metrics_token: {
     label: "Metrics token",

@@ -4,6 +4,7 @@
  */
 import type { Config } from "./config/mod.ts";
 import type { ServerSecrets } from "./identity/secrets.ts";
+import type { UserConnections } from "./identity/user_connections.ts";
 import type { IslandManifest } from "./islands/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import type { KvMetricsSharing, MetricsRegistry } from "./metrics/mod.ts";
@@ -38,6 +39,8 @@ export interface AppContext {
   connectionCaps: ConnectionCaps;
   /** Open realtime connections of this isolate (closed with 1012 on shutdown). */
   connections: Set<Connection>;
+  /** The same by user, for the ones a token revocation closes (4401). */
+  userConnections: UserConnections;
   /** Aborted when the isolate shuts down. */
   shutdown: AbortSignal;
 }

@@ -2,14 +2,16 @@ import type { Context } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import {
+  assertNotRevoked,
   AuthError,
+  confirmToken,
   timingSafeEqual,
   type TokenClaims,
-  verifyStreamToken,
   verifyToken,
 } from "../lib/identity/mod.ts";
 
-function bearer(c: Context): string | null {
+/** The token of `Authorization: Bearer <token>`, or null. */
+export function bearer(c: Context): string | null {
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   return match?.[1] ?? null;
@@ -65,13 +67,17 @@ export function requireMetricsToken(c: Context, ctx: AppContext): void {
   }
 }
 
-/** Requires a user or guest token in `Authorization: Bearer`; 401 otherwise. */
+/**
+ * Requires a user or guest token in `Authorization: Bearer` that was not
+ * revoked (one KV read); 401 otherwise.
+ */
 export async function requireUser(c: Context, ctx: AppContext): Promise<TokenClaims> {
   try {
     const claims = await verifyToken(ctx.secrets.secret, bearer(c));
     if (claims.kind === "stream") {
       throw new AuthError("invalid_token", "A stream token only opens a stream");
     }
+    await assertNotRevoked(ctx.kv, claims);
     return claims;
   } catch (error) {
     throw toApiError(error);
@@ -85,9 +91,38 @@ export async function requireUser(c: Context, ctx: AppContext): Promise<TokenCla
  * tokens are accepted too.
  */
 export async function requireStreamToken(c: Context, ctx: AppContext): Promise<TokenClaims> {
+  const { claims, confirm } = await readStreamToken(c, ctx);
+  await confirm();
+  return claims;
+}
+
+/** A stream token whose signature is verified and whose KV checks are still to run. */
+export interface PendingStreamToken {
+  claims: TokenClaims;
+  /**
+   * Spends a stream token and checks that the user's tokens were not revoked (one
+   * KV round trip); rejects with a 401 {@linkcode ApiError}. Call it once.
+   */
+  confirm(): Promise<void>;
+}
+
+/**
+ * {@linkcode requireStreamToken} in two halves, for routes that have KV reads of
+ * their own: the signature and expiry now (no I/O, 401 if bad), the KV checks in
+ * `confirm()`, which the route runs alongside its reads and awaits before it
+ * accepts the connection.
+ */
+export async function readStreamToken(c: Context, ctx: AppContext): Promise<PendingStreamToken> {
   try {
     const token = c.req.query("token") ?? bearer(c) ?? protocolToken(c);
-    return await verifyStreamToken(ctx.kv, ctx.secrets.secret, token);
+    const claims = await verifyToken(ctx.secrets.secret, token);
+    return {
+      claims,
+      confirm: () =>
+        confirmToken(ctx.kv, claims).catch((error) => {
+          throw toApiError(error);
+        }),
+    };
   } catch (error) {
     throw toApiError(error);
   }

@@ -1,9 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { z } from "zod";
+import type { AppContext } from "../lib/context.ts";
 import { BodyTooLargeError, guardBody } from "../lib/body/mod.ts";
 import { ApiError, invalidRequest } from "../lib/errors/mod.ts";
 import { JsonDepthError, parseJson } from "../lib/json/mod.ts";
+import { trustedOrigin } from "../lib/origin/mod.ts";
 
 /** The body limit of every `/api/*` route that sets none of its own (see {@linkcode bodyLimit}). */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
@@ -123,4 +125,30 @@ export function clientAddress(c: Context): string {
   if (forwarded) return forwarded;
   const info = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
   return info?.hostname ?? "unknown";
+}
+
+/**
+ * The origin of links to this request (`PUBLIC_URL`, or the request's own when
+ * its host is loopback or in `PUBLIC_HOSTS`), or null for any other `Host`.
+ */
+export function linkOrigin(ctx: AppContext, c: Context): string | null {
+  return trustedOrigin(c.req.url, {
+    publicUrl: ctx.config.PUBLIC_URL,
+    publicHosts: ctx.config.PUBLIC_HOSTS,
+  });
+}
+
+/**
+ * Like {@linkcode linkOrigin}, for answers that must carry an absolute link:
+ * 400 `invalid_host` instead of a link to whatever the `Host` header named.
+ */
+export function publicOrigin(ctx: AppContext, c: Context): string {
+  const origin = linkOrigin(ctx, c);
+  if (origin !== null) return origin;
+  const host = new URL(c.req.url).host.slice(0, 100);
+  throw new ApiError(
+    400,
+    "invalid_host",
+    `Links are not built for the host "${host}": set PUBLIC_URL, or list the host in PUBLIC_HOSTS`,
+  );
 }

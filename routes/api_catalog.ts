@@ -16,11 +16,12 @@ import { CHANNEL_ID_PATTERN, chatClientFrames } from "../lib/chat/mod.ts";
 import { NOTIFICATION_TYPES } from "../lib/notifications/mod.ts";
 import { TOPIC_PATTERN } from "../lib/realtime/mod.ts";
 import { signalingClientFrames } from "../lib/transfer/mod.ts";
-import { guestRequestSchema, tokenRequestSchema } from "./identity.ts";
+import { guestRequestSchema, revokeRequestSchema, tokenRequestSchema } from "./identity.ts";
 import { topicClientFrames, topicHistoryQuerySchema, topicPublishSchema } from "./topics.ts";
 import {
   closeTransferSchema,
   createTransferSchema,
+  iceServersQuerySchema,
   joinTransferSchema,
   signalingQuerySchema,
 } from "./transfer.ts";
@@ -113,6 +114,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
       "Too many requests from this address (or to this user); `Retry-After` says when to retry.",
   },
   not_found: { status: 404, description: "No such endpoint, or no such file." },
+  invalid_host: {
+    status: 400,
+    description: "The answer carries links, and without `PUBLIC_URL` they are built only for " +
+      "a loopback host or one in `PUBLIC_HOSTS`, never for whatever `Host` header a request sends.",
+  },
   missing_api_key: {
     status: 401,
     description: "The endpoint needs `Authorization: Bearer <API key>`.",
@@ -127,6 +133,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   },
   expired_token: { status: 401, description: "The token has expired." },
   token_used: { status: 401, description: "The single-use stream token was used already." },
+  token_revoked: {
+    status: 401,
+    description: "The token was issued before its user's tokens were revoked " +
+      "(`POST /api/tokens/revoke`); get a new one.",
+  },
   forbidden: {
     status: 403,
     description:
@@ -250,13 +261,14 @@ const JSON_ERRORS = [
   "body_aborted",
 ];
 const API_KEY_ERRORS = ["missing_api_key", "invalid_api_key"];
-const USER_ERRORS = ["missing_token", "invalid_token", "expired_token"];
+const USER_ERRORS = ["missing_token", "invalid_token", "expired_token", "token_revoked"];
 const STREAM_ERRORS = [
   "missing_token",
   "invalid_token",
   "expired_token",
   "token_used",
   "too_many_connections",
+  "token_revoked",
 ];
 const JSON_HEADER = "-H 'Content-Type: application/json'";
 
@@ -328,6 +340,29 @@ function identity(): EndpointDoc[] {
       example:
         `curl -fsS -X POST "$BASE/api/tokens" -H "Authorization: Bearer $KEY" ${JSON_HEADER} \\
   -d '{"userId":"grace","name":"Grace","perms":["chat:read"],"ttlSeconds":600}'`,
+    },
+    {
+      method: "POST",
+      path: "/api/tokens/revoke",
+      tag: "Identity",
+      summary: "Revoke a user's tokens",
+      description: "Signs a user out everywhere: every token of `userId` issued before now " +
+        "(user, guest and stream tokens) is refused from then on with 401 `token_revoked`, " +
+        "on HTTP endpoints and when a stream or socket connects, on every isolate; open " +
+        "WebSockets and SSE streams of those tokens get an `error` frame `token_revoked` and " +
+        "close (WebSocket code 4401). Tokens minted afterwards work, so you can sign the user in again at once. Each check is one " +
+        "KV read, run alongside the connection's own reads.",
+      auth: "api_key",
+      body: revokeRequestSchema,
+      notes: { userId: "The user whose tokens to revoke (a guest's `guest_…` id works too)." },
+      responses: { 200: "`{userId, notBefore}`", 400: "Invalid body", 401: "No or wrong API key" },
+      errors: [...API_KEY_ERRORS, ...JSON_ERRORS],
+      example: `OLD=$(curl -fsS -X POST "$BASE/api/tokens" -H "Authorization: Bearer $KEY" \\
+  ${JSON_HEADER} -d '{"userId":"mallory"}' | jq -r .token)
+curl -fsS -X POST "$BASE/api/tokens/revoke" -H "Authorization: Bearer $KEY" ${JSON_HEADER} \\
+  -d '{"userId":"mallory"}'
+# the older token is refused now: 401 token_revoked, so curl -f fails
+! curl -fsS "$BASE/api/notifications" -H "Authorization: Bearer $OLD"`,
     },
     {
       method: "POST",
@@ -517,11 +552,11 @@ function transfer(config: Config): EndpointDoc[] {
       },
       responses: {
         201: "`{transferId, code, senderToken, expiresAt, joinUrl}`",
-        400: "Invalid body",
+        400: "Invalid body, or a `Host` that links are not built for",
         429: "Too many sessions from this address (`TRANSFERS_PER_HOUR`)",
         503: "No free code",
       },
-      errors: [...JSON_ERRORS, "code_space_exhausted", "rate_limited"],
+      errors: [...JSON_ERRORS, "invalid_host", "code_space_exhausted", "rate_limited"],
       guides: ["transfer"],
       example: `curl -fsS -X POST "$BASE/api/transfer/create" ${JSON_HEADER} \\
   -d '{"files":[{"name":"photo.jpg","size":204800,"type":"image/jpeg"}]}'`,
@@ -587,12 +622,39 @@ curl -fsS -X POST "$BASE/api/transfer/close" ${JSON_HEADER} \\
       summary: "ICE servers for WebRTC",
       description: "STUN from `STUN_URLS`; TURN either static (`TURN_URLS`, `TURN_USERNAME`, " +
         "`TURN_CREDENTIAL`), short-lived HMAC credentials for coturn (`TURN_URLS` + " +
-        "`TURN_SECRET`), or Cloudflare Calls TURN (`TURN_SERVICE_ID` + `TURN_SERVICE_TOKEN`).",
-      auth: "none",
-      responses: { 200: "`{iceServers: RTCIceServer[], ttlSeconds}`" },
-      errors: ["rate_limited"],
+        "`TURN_SECRET`), or Cloudflare Calls TURN (`TURN_SERVICE_ID` + `TURN_SERVICE_TOKEN`). " +
+        "TURN credentials are relay capacity, so with TURN configured the caller needs " +
+        "`Authorization: Bearer` with the sender or receiver token of a live session (and its " +
+        "`code`), or a user or guest token. A STUN-only list holds no secret and needs no token.",
+      auth: "transfer_token",
+      query: iceServersQuerySchema,
+      headers: {
+        Authorization: "`Bearer <senderToken or receiverToken>` (with `?code=`), or " +
+          "`Bearer <user or guest token>`; needed only when TURN is configured.",
+      },
+      responses: {
+        200: "`{iceServers: RTCIceServer[], ttlSeconds}`",
+        400: "A transfer token without `code`",
+        401: "TURN is configured and no valid token was sent",
+        403: "Not this session's token",
+        404: "No such session",
+        410: "The session ended",
+      },
+      errors: [
+        ...USER_ERRORS,
+        "invalid_request",
+        "invalid_transfer_token",
+        "session_not_found",
+        "session_expired",
+        "session_closed",
+        "rate_limited",
+      ],
       guides: ["transfer", "deployment"],
-      example: `curl -fsS "$BASE/api/ice-servers"`,
+      example: `${create}
+curl -fsS "$BASE/api/ice-servers?code=$(jq -r .code <<<"$SESSION")" \\
+  -H "Authorization: Bearer $(jq -r .senderToken <<<"$SESSION")"
+# or as a user
+curl -fsS "$BASE/api/ice-servers" -H "Authorization: Bearer $TOKEN"`,
     },
     {
       method: "GET",
@@ -687,7 +749,7 @@ function linkMode(): EndpointDoc[] {
       responses: {
         201: "`{id, name, size, type, sha256, encrypted, createdAt, expiresAt, maxDownloads, " +
           "downloadsLeft, url, downloadUrl, deleteToken}`",
-        400: "Bad name, multipart or query",
+        400: "Bad name, multipart or query, or a `Host` that links are not built for",
         413: "Too large",
         429: "Too many uploads from this address",
         503: "Interrupted; retry",
@@ -695,6 +757,7 @@ function linkMode(): EndpointDoc[] {
       },
       errors: [
         "invalid_request",
+        "invalid_host",
         "invalid_filename",
         "invalid_multipart",
         "upload_aborted",
@@ -789,10 +852,11 @@ curl -fsS -X DELETE "$BASE/api/download/$ID" -H "X-Delete-Token: $(jq -r .delete
       responses: {
         200: "`{id, name, size, type, sha256, encrypted, createdAt, expiresAt, maxDownloads, " +
           "downloadsLeft, url, downloadUrl, encryptionHeader?}`",
+        400: "A `Host` that links are not built for",
         404: "No such file",
         410: "Gone",
       },
-      errors: ["not_found", "expired", "rate_limited"],
+      errors: ["invalid_host", "not_found", "expired", "rate_limited"],
       guides: ["link_mode"],
       example: `${upload("?maxDownloads=5")}
 curl -fsS "$BASE/api/files/$ID"`,

@@ -17,7 +17,7 @@ import {
   MESSAGE_ID_PATTERN,
   MESSAGE_SCAN_LIMIT,
 } from "../lib/chat/mod.ts";
-import { requireStreamToken, requireUser } from "./_auth.ts";
+import { readStreamToken, requireUser } from "./_auth.ts";
 import { readQuery } from "./_http.ts";
 import {
   admitConnection,
@@ -88,7 +88,7 @@ export function chatRoutes(ctx: AppContext): Hono {
     requireChannel(channelId);
     requireUpgrade(c);
     const since = resumePosition(c);
-    const claims = await requireStreamToken(c, ctx);
+    const { claims, confirm } = await readStreamToken(c, ctx);
     requireRead(claims);
     // One client cannot hold the channel (or the server's sockets), whatever it mints.
     const caps = admitConnection(c, ctx, {
@@ -98,9 +98,12 @@ export function chatRoutes(ctx: AppContext): Hono {
         max: ctx.config.CHANNEL_CONNECTIONS_PER_USER,
       }],
     });
-    // The place in the channel, what initial_state needs and the presence entry, at once.
+    // The token's KV checks (single use, revocation), the place in the channel, what
+    // initial_state needs and the presence entry, all at once: the token costs no round
+    // trip of its own.
     const connectionId = newId();
-    const [reserved, prepared] = await Promise.allSettled([
+    const [confirmed, reserved, prepared] = await Promise.allSettled([
+      confirm(),
       occupancy.reserve(channelId, ctx.config.CHANNEL_MAX_CONNECTIONS),
       chat.join(channelId, { userId: claims.sub, name: claims.name, connectionId }, {
         resume: since !== null,
@@ -111,11 +114,16 @@ export function chatRoutes(ctx: AppContext): Hono {
       if (reserved.status === "fulfilled") await reserved.value?.release();
       if (prepared.status === "fulfilled") await prepared.value.presence.leave();
     };
-    if (reserved.status === "rejected" || prepared.status === "rejected") {
+    if (
+      confirmed.status === "rejected" || reserved.status === "rejected" ||
+      prepared.status === "rejected"
+    ) {
       await leaveAll();
-      throw reserved.status === "rejected"
-        ? reserved.reason
-        : (prepared as PromiseRejectedResult).reason;
+      // The token's refusal first: a revoked client hears that, not that the channel is full.
+      const failed = [confirmed, reserved, prepared].find((outcome) =>
+        outcome.status === "rejected"
+      );
+      throw (failed as PromiseRejectedResult).reason;
     }
     const lease = reserved.value;
     const joined = prepared.value;
@@ -139,6 +147,7 @@ export function chatRoutes(ctx: AppContext): Hono {
         lease: caps,
         id: connectionId,
         onOpen: async (connection) => {
+          ctx.userConnections.add(claims, connection);
           session = new ChatSession(chat, connection, {
             channelId,
             participant: {

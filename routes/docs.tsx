@@ -24,7 +24,7 @@ import {
   EXAMPLE_SETUP_NOTE,
   isCatalogPath,
 } from "./api_catalog.ts";
-import { publicOrigin } from "./pages.tsx";
+import { linkOrigin } from "./_http.ts";
 
 /** The guides `/docs/guides/:name` may show (files `docs/<name>.md`), in reading order. */
 export const GUIDE_NAMES = [
@@ -68,8 +68,8 @@ export function docsRoutes(ctx: AppContext, routes: () => readonly RegisteredRou
     return source === null ? null : renderGuide(source, { guides: GUIDE_NAMES });
   });
 
-  // Built once (the routes are fixed by the first request); only the server URL varies, and
-  // it comes from the Host header, so it is not a cache key.
+  // Built once (the routes are fixed by the first request); only the server URL varies: the
+  // trusted origin, or "/" (relative to the document) behind an unknown Host.
   function openApi(origin: string): OpenApiDocument {
     if (!built) {
       built = buildOpenApi(apiCatalog(ctx.config), {
@@ -98,11 +98,11 @@ export function docsRoutes(ctx: AppContext, routes: () => readonly RegisteredRou
 
   app.get("/docs/openapi.json", (c) => {
     c.header("Access-Control-Allow-Origin", "*");
-    return c.json(openApi(publicOrigin(ctx, c.req.url)));
+    return c.json(openApi(linkOrigin(ctx, c) ?? "/"));
   });
 
   app.get("/docs", async (c) => {
-    const document = openApi(publicOrigin(ctx, c.req.url));
+    const document = openApi(linkOrigin(ctx, c) ?? "/");
     const tour = await readGuideSource("api");
     const setup = tour === null ? null : fencedBlocks(tour).find((block) => block.lang === "sh");
     return c.html(renderPage({

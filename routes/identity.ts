@@ -4,10 +4,14 @@ import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import {
+  announceRevocation,
   DEFAULT_PERMISSIONS,
+  followRevocations,
   issueToken,
   isUserPermission,
   PERMISSIONS,
+  revokeTokens,
+  TOKEN_MAX_SECONDS,
 } from "../lib/identity/mod.ts";
 import { requireApiKey, requireUser } from "./_auth.ts";
 import { readJson } from "./_http.ts";
@@ -23,13 +27,25 @@ export const tokenRequestSchema = z.object({
   userId: userIdSchema,
   name: nameSchema.optional(),
   perms: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length).optional(),
-  ttlSeconds: z.number().int().min(60).max(30 * 86400).optional(),
+  ttlSeconds: z.number().int().min(60).max(TOKEN_MAX_SECONDS).optional(),
 }).strict();
 export const guestRequestSchema = z.object({ name: nameSchema }).strict();
+/** The body of `POST /api/tokens/revoke`: any user id, guests' (`guest_…`) too. */
+export const revokeRequestSchema = z.object({ userId: userIdSchema }).strict();
 
-/** `POST /api/tokens`, `POST /api/auth/guest`, `POST /api/notifications/stream-token`. */
+/**
+ * `POST /api/tokens`, `POST /api/tokens/revoke`, `POST /api/auth/guest`,
+ * `POST /api/notifications/stream-token`.
+ */
 export function identityRoutes(ctx: AppContext): Hono {
   const app = new Hono();
+  // Revocations announced by any isolate close this isolate's connections they cover.
+  followRevocations(ctx.broker, ctx.userConnections, {
+    signal: ctx.shutdown,
+    onRevoked: (revocation, closed) => {
+      if (closed) ctx.log.info("connections_revoked", { userId: revocation.userId, closed });
+    },
+  }).catch((error) => ctx.log.warn("revocations_follow_failed", { error }));
   app.post("/api/tokens", async (c) => {
     requireApiKey(c, ctx);
     const body = await readJson(c, tokenRequestSchema);
@@ -48,6 +64,16 @@ export function identityRoutes(ctx: AppContext): Hono {
       ttlSeconds: body.ttlSeconds,
     });
     return c.json(issued, 201);
+  });
+  app.post("/api/tokens/revoke", async (c) => {
+    requireApiKey(c, ctx);
+    const body = await readJson(c, revokeRequestSchema);
+    const revoked = await revokeTokens(ctx.kv, body.userId);
+    // New connections are refused by the KV entry alone; closing open ones is best effort.
+    await announceRevocation(ctx.broker, revoked).catch((error) =>
+      ctx.log.warn("revocation_announce_failed", { userId: body.userId, error })
+    );
+    return c.json({ userId: revoked.userId, notBefore: new Date(revoked.notBefore).toISOString() });
   });
   app.post("/api/auth/guest", async (c) => {
     if (ctx.config.SWITCHBOARD_GUESTS === "off") {

@@ -32,8 +32,7 @@ import {
   UploadAbortedError,
 } from "../lib/link/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
-import { clientAddress, readQuery, streamedBody } from "./_http.ts";
-import { publicOrigin } from "./pages.tsx";
+import { clientAddress, publicOrigin, readQuery, streamedBody } from "./_http.ts";
 import { liveShareProps } from "./share_pages.tsx";
 
 /** Room for multipart boundaries, part headers and small fields on top of the file. */
@@ -132,6 +131,8 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
   // The upload streams into the store, which cuts it off past MAX_UPLOAD_BYTES itself.
   app.post("/api/upload", streamedBody(), async (c) => {
     const query = readQuery(c, uploadQuerySchema);
+    // Refused before a byte is stored: the answer's links need a trusted origin.
+    const origin = publicOrigin(ctx, c);
     await enforceRateLimit(ctx.rateLimiter, "upload", clientAddress(c), {
       limit: ctx.config.UPLOADS_PER_HOUR,
       windowMs: 3600_000,
@@ -197,7 +198,6 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
     ctx.metrics.increment("switchboard_uploads_total");
     // The id is the download capability: logs get a prefix that tells uploads apart, no more.
     ctx.log.info("link_uploaded", { idPrefix: idPrefix(file.id), size: file.size, encrypted });
-    const origin = publicOrigin(ctx, c.req.url);
     c.header("Location", `/api/download/${file.id}`);
     c.header("Cache-Control", "no-store");
     return c.json({ ...describe(file, file.maxDownloads, origin), deleteToken }, 201);
@@ -254,12 +254,9 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
   });
 
   app.get("/api/files/:id", async (c) => {
+    const origin = publicOrigin(ctx, c);
     const { file, downloadsLeft } = await store.get(c.req.param("id"));
-    const description: Record<string, unknown> = describe(
-      file,
-      downloadsLeft,
-      publicOrigin(ctx, c.req.url),
-    );
+    const description: Record<string, unknown> = describe(file, downloadsLeft, origin);
     if (file.encrypted && file.size > 0) {
       // The encrypted header lets the page show the name before a download is counted.
       const limit = Math.min(file.size, ENCRYPTION_HEADER_BYTES);

@@ -249,6 +249,7 @@ export function notificationRoutes(ctx: AppContext): Hono {
         observer,
         lease,
         onOpen: (connection) => {
+          ctx.userConnections.add(claims, connection);
           center.stream(connection, claims.sub, since).catch((error) =>
             ctx.log.warn("notification_stream_failed", { error })
           );
@@ -270,6 +271,7 @@ export function notificationRoutes(ctx: AppContext): Hono {
         observer,
         lease,
         onOpen: (connection) => {
+          ctx.userConnections.add(claims, connection);
           center.stream(connection, userId, since).catch((error) =>
             ctx.log.warn("notification_stream_failed", { error })
           );

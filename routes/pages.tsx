@@ -4,11 +4,7 @@ import { Layout } from "../components/Layout.tsx";
 import { Island } from "../components/Island.tsx";
 import { renderPage } from "../components/render_page.tsx";
 import QuickStart from "../islands/QuickStart.tsx";
-
-/** The public origin: `PUBLIC_URL` when set, otherwise the request's own. */
-export function publicOrigin(ctx: AppContext, requestUrl: string): string {
-  return ctx.config.PUBLIC_URL?.replace(/\/$/, "") ?? new URL(requestUrl).origin;
-}
+import { linkOrigin } from "./_http.ts";
 
 /** An HTML error page in the shared layout. */
 export function renderErrorPage(ctx: AppContext, status: number, message: string): string {
@@ -87,7 +83,8 @@ export function pageRoutes(ctx: AppContext): Hono {
     c.html(renderPage({
       title: "Switchboard",
       manifest: ctx.manifest,
-      body: <Landing origin={publicOrigin(ctx, c.req.url)} />,
+      // The examples name this server; behind an unknown Host they name the local one.
+      body: <Landing origin={linkOrigin(ctx, c) ?? `http://localhost:${ctx.config.PORT}`} />,
     })));
   return app;
 }

@@ -83,7 +83,13 @@ export function topicRoutes(ctx: AppContext): Hono {
   const observer = transportObserver(ctx);
   const deliveries = ctx.metrics.series("switchboard_deliveries_total", { kind: "topics" });
 
-  function stream(connection: Connection, topic: string, since: ReturnType<typeof resumePosition>) {
+  function stream(
+    connection: Connection,
+    claims: TokenClaims,
+    topic: string,
+    since: ReturnType<typeof resumePosition>,
+  ) {
+    ctx.userConnections.add(claims, connection);
     void deliverTopic(ctx.broker, topic, connection, {
       since,
       toFrame: topicEventFrame,
@@ -139,7 +145,7 @@ export function topicRoutes(ctx: AppContext): Hono {
         slowConsumerMs: ctx.config.SLOW_CONSUMER_SECONDS * 1000,
         observer,
         lease,
-        onOpen: (connection) => stream(connection, topic, since),
+        onOpen: (connection) => stream(connection, claims, topic, since),
       }));
   });
 
@@ -158,7 +164,7 @@ export function topicRoutes(ctx: AppContext): Hono {
         ...socketLimits(ctx),
         observer,
         lease,
-        onOpen: (connection) => stream(connection, topic, since),
+        onOpen: (connection) => stream(connection, claims, topic, since),
         onFrame: async (connection, frame) => {
           if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
             connection.send({

@@ -2,7 +2,7 @@
  * Live transfer (SPEC §2): sessions with single-join codes, the signaling
  * WebSocket, and ICE servers. File bytes never pass through here.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
@@ -19,9 +19,10 @@ import {
   startTransferSweeper,
   TransferError,
   type TransferStore,
+  transferTokenRole,
 } from "../lib/transfer/mod.ts";
-import { protocolToken } from "./_auth.ts";
-import { clientAddress, readJson, readQuery } from "./_http.ts";
+import { bearer, protocolToken, requireUser } from "./_auth.ts";
+import { clientAddress, publicOrigin, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
   openWithLease,
@@ -30,7 +31,6 @@ import {
   socketLimits,
   transportObserver,
 } from "./_realtime.ts";
-import { publicOrigin } from "./pages.tsx";
 
 /** The body of `POST /api/transfer/create`. */
 export function createTransferSchema(maxTtlSeconds: number) {
@@ -48,6 +48,13 @@ export const closeTransferSchema = z.object({
   transferId: z.string().min(1).max(64),
   token: z.string().min(1).max(256),
 }).strict();
+
+/** The query of `GET /api/ice-servers`. */
+export const iceServersQuerySchema = z.object({
+  code: z.string().min(1).max(32).optional().describe(
+    "The session's code, when `Authorization: Bearer` carries its sender or receiver token.",
+  ),
+});
 
 /** The query of `GET /api/ws/file-share-session`. */
 export const signalingQuerySchema = z.object({
@@ -141,6 +148,8 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
       windowMs: 3600_000,
     });
     const body = await readJson(c, createSchema);
+    // Checked before the session exists: its join link needs a trusted origin.
+    const origin = publicOrigin(ctx, c);
     const created = await store.create({
       files: body.files ?? [],
       ttlSeconds: body.ttlSeconds ?? config.TRANSFER_TTL_SECONDS,
@@ -154,7 +163,7 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
       code: record.code,
       senderToken: created.senderToken,
       expiresAt: new Date(record.expiresAt).toISOString(),
-      joinUrl: `${publicOrigin(ctx, c.req.url)}/r/${record.code}`,
+      joinUrl: `${origin}/r/${record.code}`,
     }, 201);
   });
 
@@ -203,8 +212,39 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
     return c.json({ transferId: closed.record.id, code: closed.record.code, state: "closed" });
   });
 
+  // TURN credentials let anyone relay traffic through our TURN server, so they go only to a
+  // live transfer's sender or receiver, or to a user; a STUN-only list holds no secret.
+  const requireIceAccess = async (c: Context): Promise<void> => {
+    const query = readQuery(c, iceServersQuerySchema);
+    const token = bearer(c);
+    if (!token) {
+      throw new ApiError(
+        401,
+        "missing_token",
+        "TURN credentials need Authorization: Bearer with a transfer's sender or receiver " +
+          "token (and ?code=) or a user or guest token",
+      );
+    }
+    const role = transferTokenRole(token);
+    if (!role) {
+      await requireUser(c, ctx);
+      return;
+    }
+    if (!query.code) {
+      throw new ApiError(
+        400,
+        "invalid_request",
+        "A transfer token needs ?code=<its session's code>",
+      );
+    }
+    await store.authorize(query.code, role, token).catch((error) => {
+      throw toApiError(error);
+    });
+  };
+
   app.get("/api/ice-servers", async (c) => {
     c.header("Cache-Control", "no-store");
+    if (ice.source !== "none") await requireIceAccess(c);
     return c.json(await ice.get());
   });
 

@@ -12,10 +12,13 @@ async function join(
   context: BrowserContext,
   server: TestServer,
   name: string,
-): Promise<{ page: Page; errors: string[]; dialogs: string[] }> {
+): Promise<{ page: Page; errors: string[]; dialogs: string[]; sockets: string[] }> {
   const page = await context.newPage();
   const errors = watchConsole(page);
   const dialogs: string[] = [];
+  // Every WebSocket URL the page opens: the 7-day guest token must not be in one.
+  const sockets: string[] = [];
+  page.on("websocket", (socket) => sockets.push(socket.url()));
   page.on("dialog", (dialog) => {
     dialogs.push(dialog.message());
     void dialog.dismiss();
@@ -25,7 +28,7 @@ async function join(
   await page.getByLabel("Your name").fill(name);
   await page.getByRole("button", { name: "Join chat" }).click();
   await waitForText(page, '[data-testid="connection-status"]', "Connected");
-  return { page, errors, dialogs };
+  return { page, errors, dialogs, sockets };
 }
 
 async function waitForText(page: Page, selector: string, text: string): Promise<void> {
@@ -49,7 +52,7 @@ function shownTexts(page: Page): Promise<string[]> {
 /** Console errors Chromium prints for sockets that cannot connect while offline, and nothing else. */
 function unexpected(errors: string[], port: number): string[] {
   const offlineSocket = new RegExp(
-    `^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/api/ws/channels/${CHANNEL}\\?token=[^']+' failed: .*ERR_INTERNET_DISCONNECTED`,
+    `^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/api/ws/channels/${CHANNEL}(\\?since=[^']+)?' failed: .*ERR_INTERNET_DISCONNECTED`,
   );
   return errors.filter((error) => !offlineSocket.test(error));
 }
@@ -166,6 +169,13 @@ Deno.test({
 
       assert.deepEqual(ada.dialogs, []);
       assert.deepEqual(bob.dialogs, []);
+      // The token travelled as the subprotocol `token.<token>`, never in a URL (proxy logs).
+      for (const { sockets } of [ada, bob]) {
+        assert.ok(sockets.length >= 1, "the page opened its channel socket");
+        for (const url of sockets) {
+          assert.match(url, new RegExp(`/api/ws/channels/${CHANNEL}(\\?since=[^&]+)?$`));
+        }
+      }
       assert.deepEqual(unexpected(ada.errors, server.port), []);
       assert.deepEqual(bob.errors, []);
     } finally {

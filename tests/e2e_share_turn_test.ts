@@ -33,9 +33,8 @@ Deno.test({
         FALLBACK_TIMEOUT_MS: "45000",
       },
     });
-    const { body } = await request(`${server.url}/api/ice-servers`);
-    const turn = body.iceServers.find((entry: { username?: string }) => entry.username);
-    assert.match(turn.username, /^\d+:/, "time-limited HMAC credentials");
+    // TURN credentials only go to a session's sender or receiver (or a user), not to anyone.
+    assert.equal((await request(`${server.url}/api/ice-servers`)).status, 401);
 
     const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-turn-" });
     const file = await randomFile(dir, "through-turn.bin", 6 * 1024 * 1024);
@@ -48,9 +47,12 @@ Deno.test({
       // The receiver gets its ICE servers late, so the sender's relay candidate arrives
       // before the receiver's connection exists: it must be kept, or the receiver never
       // lets coturn forward the sender's packets and only link mode can finish.
-      await receiver.page.route("**/api/ice-servers", async (route) => {
+      let receiverIce: { iceServers: { username?: string }[] } | null = null;
+      await receiver.page.route((url) => url.pathname === "/api/ice-servers", async (route) => {
         await new Promise((resolve) => setTimeout(resolve, 1500));
-        await route.continue();
+        const response = await route.fetch();
+        receiverIce = await response.json();
+        await route.fulfill({ response });
       });
       await openReceivePage(receiver.page, link, "?ice=relay");
       await receiver.page.getByTestId("receive-accept").click();
@@ -61,6 +63,8 @@ Deno.test({
         assert.equal(await shownPercent(side), 100);
       }
       assert.match(await receiver.page.getByTestId("share-route").textContent() ?? "", /TURN/);
+      const turn = receiverIce!.iceServers.find((entry) => entry.username);
+      assert.match(turn?.username ?? "", /^\d+:/, "the page got time-limited HMAC credentials");
       assert.equal((await fileRows(receiver.page))[file.name]!.sha256, file.sha256);
       assert.equal((await saveAndHash(receiver.page, file.name, dir)).sha256, file.sha256);
       await screenshot(receiver.page, "share-receive-turn-desktop");

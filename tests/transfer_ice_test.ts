@@ -1,14 +1,79 @@
 import assert from "node:assert/strict";
-import { request, startServer, waitFor } from "./harness.ts";
-import { metricValue } from "./transfer_fixtures.ts";
+import { request, startServer, type TestServer, waitFor } from "./harness.ts";
+import { createSession, joinSession, metricValue } from "./transfer_fixtures.ts";
+import { chatToken } from "./chat_fixtures.ts";
 import { turnAllocate } from "./_turn_client.ts";
 import { coturnAvailable, startCoturn } from "./_coturn.ts";
 import { hmacTurnCredentials } from "../lib/transfer/mod.ts";
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 
+/** `GET /api/ice-servers` as a user (`ada`, minted with the API key) would call it. */
+async function asUser(server: TestServer) {
+  return await request(`${server.url}/api/ice-servers`, { bearer: await chatToken(server, "ada") });
+}
+
 Deno.test({
-  name: "ice-servers: STUN only when no TURN is configured",
+  name:
+    "ice-servers: TURN credentials only for a live session's token or a user token, 401 without",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer({
+      env: {
+        TURN_URLS: "turn:turn.example.test:3478",
+        TURN_SECRET: "turn-secret",
+        SWITCHBOARD_GUESTS: "off",
+      },
+    });
+    const url = `${server.url}/api/ice-servers`;
+    const refused = (
+      response: Awaited<ReturnType<typeof request>>,
+      status: number,
+      code: string,
+    ) => {
+      assert.equal(response.status, status, JSON.stringify(response.body));
+      assert.equal(response.body.error.code, code);
+      assert.ok(!JSON.stringify(response.body).includes("turn:"), "no TURN server in a refusal");
+    };
+    refused(await request(url), 401, "missing_token");
+    refused(await request(url, { bearer: "not-a-token" }), 401, "invalid_token");
+
+    const session = await createSession(server);
+    const sender = await request(`${url}?code=${session.code}`, { bearer: session.senderToken });
+    assert.equal(sender.status, 200, JSON.stringify(sender.body));
+    assert.equal(sender.headers.get("cache-control"), "no-store");
+    assert.match(sender.body.iceServers[1].username, /^\d+:/);
+    const joined = await joinSession(server, session.code);
+    const receiver = await request(`${url}?code=${session.code.toLowerCase()}`, {
+      bearer: joined.receiverToken,
+    });
+    assert.equal(receiver.status, 200, JSON.stringify(receiver.body));
+    assert.equal(receiver.body.iceServers[1].urls[0], "turn:turn.example.test:3478");
+    // A transfer token counts only with its own session's code.
+    refused(await request(url, { bearer: session.senderToken }), 400, "invalid_request");
+    const other = await createSession(server);
+    refused(
+      await request(`${url}?code=${other.code}`, { bearer: session.senderToken }),
+      403,
+      "invalid_transfer_token",
+    );
+    // A user token (guests are off, so only one the backend minted) works without a session.
+    assert.equal((await asUser(server)).status, 200);
+    // An ended session's tokens get nothing more.
+    await request(`${server.url}/api/transfer/close`, {
+      method: "POST",
+      json: { transferId: session.transferId, token: session.senderToken },
+    });
+    refused(
+      await request(`${url}?code=${session.code}`, { bearer: joined.receiverToken }),
+      410,
+      "session_closed",
+    );
+  },
+});
+
+Deno.test({
+  name: "ice-servers: STUN only when no TURN is configured, for anyone (no secret in it)",
   ...INTEGRATION,
   async fn() {
     await using server = await startServer({
@@ -35,7 +100,7 @@ Deno.test({
         TURN_CREDENTIAL: "correct horse",
       },
     });
-    const { body } = await request(`${server.url}/api/ice-servers`);
+    const { body } = await asUser(server);
     assert.deepEqual(body.iceServers, [
       { urls: ["stun:127.0.0.1:3478"] },
       {
@@ -62,7 +127,10 @@ Deno.test({
         TURN_TTL_SECONDS: "600",
       },
     });
-    const { body } = await request(`${server.url}/api/ice-servers`);
+    const session = await createSession(server);
+    const { body } = await request(`${server.url}/api/ice-servers?code=${session.code}`, {
+      bearer: session.senderToken,
+    });
     assert.equal(body.ttlSeconds, 600);
     const turn = body.iceServers.find((server: { username?: string }) => server.username);
     assert.deepEqual(turn.urls, [`turn:127.0.0.1:${coturn.port}?transport=udp`]);
@@ -152,8 +220,8 @@ Deno.test({
         TURN_TTL_SECONDS: "900",
       },
     });
-    const first = await request(`${server.url}/api/ice-servers`);
-    const second = await request(`${server.url}/api/ice-servers`);
+    const first = await asUser(server);
+    const second = await asUser(server);
     assert.equal(first.status, 200);
     assert.deepEqual(seen, [{
       method: "POST",
@@ -183,7 +251,7 @@ Deno.test({
         TURN_SERVICE_URL: `http://127.0.0.1:${fake.addr.port}`,
       },
     });
-    const degraded = await request(`${other.url}/api/ice-servers`);
+    const degraded = await asUser(other);
     assert.equal(degraded.status, 200);
     assert.deepEqual(degraded.body, {
       iceServers: [{ urls: ["stun:127.0.0.1:3478"] }],

@@ -10,7 +10,7 @@ export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
  * - `user_token`: `Authorization: Bearer <user or guest token>`;
  * - `stream_token`: `?token=` (a single-use stream token, or a user token), or `Authorization: Bearer`;
  * - `delete_token`: the delete token an upload returned, in `X-Delete-Token`;
- * - `transfer_token`: a transfer's sender or receiver token, in the body or query;
+ * - `transfer_token`: a transfer's sender or receiver token, in the body, query or `Authorization: Bearer`;
  * - `metrics_token`: `Authorization: Bearer <METRICS_TOKEN>` (the scraper's token).
  */
 export type AuthKind =

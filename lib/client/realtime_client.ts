@@ -63,7 +63,8 @@ export interface RealtimeClientOptions<F extends ServerFrame = ServerFrame> {
  * @example
  * ```ts
  * const client = new RealtimeClient({
- *   url: (cursor) => `/api/ws/channels/lobby?token=${token}${cursor ? `&since=${cursor}` : ""}`,
+ *   url: (cursor) => `/api/ws/channels/lobby${cursor ? `?since=${cursor}` : ""}`,
+ *   token: () => token, // sent as the subprotocol `token.<token>`, not in the URL
  *   onFrame: (frame) => console.log(frame),
  * });
  * client.start();

@@ -20,3 +20,12 @@ Deno.test("loadConfig() names the variable that is wrong", () => {
   });
   assert.throws(() => loadConfig({ SSE_HEARTBEAT_SECONDS: "30" }), /SSE_HEARTBEAT_SECONDS/);
 });
+
+Deno.test("loadConfig() reads PUBLIC_HOSTS as a list of hosts and refuses URLs in it", () => {
+  assert.deepEqual(loadConfig({}).PUBLIC_HOSTS, []);
+  assert.deepEqual(loadConfig({ PUBLIC_HOSTS: "sb.example, 192.168.1.20:8000" }).PUBLIC_HOSTS, [
+    "sb.example",
+    "192.168.1.20:8000",
+  ]);
+  assert.throws(() => loadConfig({ PUBLIC_HOSTS: "https://sb.example" }), /PUBLIC_HOSTS=.*host/);
+});

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { parseKvLatency } from "../kv/latency.ts";
+import { HOST_ENTRY_PATTERN } from "../origin/mod.ts";
 
 const onOff = z.enum(["on", "off"]);
 const positiveInt = z.coerce.number().int().positive();
@@ -30,6 +31,12 @@ export const configSchema = z.object({
     return latency;
   }).optional(),
   PUBLIC_URL: z.url().optional(),
+  /** Without `PUBLIC_URL`, hosts besides loopback whose requests may build links (see lib/origin). */
+  PUBLIC_HOSTS: commaList.pipe(
+    z.array(
+      z.string().regex(HOST_ENTRY_PATTERN, "must be host names, or host:port, comma-separated"),
+    ),
+  ).default([]),
   SWITCHBOARD_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SWITCHBOARD_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   SWITCHBOARD_GUESTS: onOff.default("on"),

@@ -79,7 +79,13 @@ export async function closeTransfer(transferId: string, token: string): Promise<
   });
 }
 
-/** STUN and TURN servers for `RTCPeerConnection`. */
-export function fetchIceServers(): Promise<IceServerList> {
-  return call("/api/ice-servers");
+/**
+ * STUN and TURN servers for `RTCPeerConnection`. TURN credentials are handed
+ * only to a live session's sender or receiver, so the call carries the
+ * session's code and this side's token (in a header, not the URL).
+ */
+export function fetchIceServers(session: { code: string; token: string }): Promise<IceServerList> {
+  return call(`/api/ice-servers?code=${encodeURIComponent(session.code)}`, {
+    headers: { Authorization: `Bearer ${session.token}` },
+  });
 }

@@ -388,8 +388,14 @@ export class LiveReceiver {
       files: this.#view.files.map((file) => ({ ...file, bytes: 0, status: "waiting" })),
     });
     let iceServers: RTCIceServer[] = [];
+    const stored = this.#stored;
     try {
-      iceServers = (await fetchIceServers()).iceServers;
+      if (stored) {
+        iceServers = (await fetchIceServers({
+          code: this.#options.code,
+          token: stored.receiverToken,
+        })).iceServers;
+      }
     } catch { /* host candidates still work on one network */ }
     if (attempt !== this.#attempt || this.#ended || this.#view.route === "relay") return;
     const link = new PeerLink({

@@ -297,8 +297,12 @@ export class LiveSender {
       this.#options.fallbackTimeoutMs,
     );
     let iceServers: RTCIceServer[] = [];
+    const session = this.#session;
     try {
-      iceServers = (await fetchIceServers()).iceServers;
+      if (session) {
+        iceServers = (await fetchIceServers({ code: session.code, token: session.senderToken }))
+          .iceServers;
+      }
     } catch { /* host candidates still work on one network */ }
     if (attempt !== this.#attempt || this.#ended) return;
     const link = new PeerLink({

@@ -1,21 +1,32 @@
 /**
  * @module
- * Identity: the server secret and API key, user, guest and single-use stream tokens.
+ * Identity: the server secret and API key, user, guest and single-use stream
+ * tokens, and revocation of a user's tokens by a per-user "not before" time.
  */
 export { ensureServerSecrets, readStoredApiKey, type ServerSecrets } from "./secrets.ts";
 export {
   AuthError,
   DEFAULT_PERMISSIONS,
   hasPermission,
+  issuedAt,
   type IssuedToken,
   issueToken,
   isUserPermission,
   type Permission,
   PERMISSIONS,
   STREAM_TOKEN_MAX_SECONDS,
+  TOKEN_MAX_SECONDS,
   type TokenClaims,
   USER_PERMISSIONS,
-  verifyStreamToken,
   verifyToken,
 } from "./tokens.ts";
+export { confirmToken, verifyStreamToken } from "./confirm.ts";
+export { assertNotRevoked, notBeforeKey, type Revocation, revokeTokens } from "./revocation.ts";
+export {
+  announceRevocation,
+  followRevocations,
+  type FollowRevocationsOptions,
+  REVOCATIONS_TOPIC,
+  UserConnections,
+} from "./user_connections.ts";
 export { timingSafeEqual } from "./_encoding.ts";

@@ -1,7 +1,6 @@
 import { sign, verify } from "hono/jwt";
 import { newId } from "../ids/mod.ts";
 import { z } from "zod";
-import { retryWhileBusy } from "../kv/mod.ts";
 
 /** Permissions a token can carry. */
 export const PERMISSIONS = [
@@ -35,6 +34,9 @@ export const DEFAULT_PERMISSIONS: Permission[] = ["chat:read", "chat:write"];
 /** The longest life of a stream token. */
 export const STREAM_TOKEN_MAX_SECONDS = 60;
 
+/** The longest life of a user token (`POST /api/tokens`); guests get 7 days. */
+export const TOKEN_MAX_SECONDS = 30 * 86400;
+
 const claimsSchema = z.object({
   sub: z.string().min(1).max(128),
   name: z.string().max(64),
@@ -42,16 +44,26 @@ const claimsSchema = z.object({
   kind: z.enum(["user", "guest", "stream"]),
   exp: z.number(),
   iat: z.number(),
+  /**
+   * When it was issued, in ms: `iat` has whole seconds, too coarse to tell a token
+   * revoked in the same second from one minted right after the revocation.
+   */
+  iatMs: z.number().optional(),
   jti: z.string().optional(),
 });
 
 /** What a verified token says. */
 export type TokenClaims = z.infer<typeof claimsSchema>;
 
-/** A token was missing, forged, expired or already used. */
+/** A token was missing, forged, expired, already used or revoked. */
 export class AuthError extends Error {
   override name = "AuthError";
-  readonly code: "missing_token" | "invalid_token" | "expired_token" | "token_used";
+  readonly code:
+    | "missing_token"
+    | "invalid_token"
+    | "expired_token"
+    | "token_used"
+    | "token_revoked";
 
   constructor(code: AuthError["code"], message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -80,7 +92,8 @@ export interface IssueOptions {
 
 /** Signs a token (JWT HS256) with the server secret. */
 export async function issueToken(secret: string, options: IssueOptions): Promise<IssuedToken> {
-  const now = Math.floor(Date.now() / 1000);
+  const nowMs = Date.now();
+  const now = Math.floor(nowMs / 1000);
   const kind = options.kind ?? "user";
   const ttl = kind === "stream"
     ? Math.min(options.ttlSeconds ?? STREAM_TOKEN_MAX_SECONDS, STREAM_TOKEN_MAX_SECONDS)
@@ -91,6 +104,7 @@ export async function issueToken(secret: string, options: IssueOptions): Promise
     perms: options.perms ?? DEFAULT_PERMISSIONS,
     kind,
     iat: now,
+    iatMs: nowMs,
     exp: now + ttl,
     ...(kind === "stream" ? { jti: newId() } : {}),
   };
@@ -118,26 +132,9 @@ export async function verifyToken(
   return parsed.data;
 }
 
-/**
- * Verifies a token for opening a stream. A stream token is single-use: the first
- * use records its id in KV (atomically, so two isolates cannot both accept it).
- * User and guest tokens are accepted too (non-browser clients, chat).
- */
-export async function verifyStreamToken(
-  kv: Deno.Kv,
-  secret: string,
-  token: string | null | undefined,
-): Promise<TokenClaims> {
-  const claims = await verifyToken(secret, token);
-  if (claims.kind !== "stream") return claims;
-  const key = ["stream_token_used", claims.jti ?? ""];
-  const result = await retryWhileBusy(() =>
-    kv.atomic().check({ key, versionstamp: null })
-      .set(key, true, { expireIn: (STREAM_TOKEN_MAX_SECONDS + 60) * 1000 })
-      .commit()
-  );
-  if (!result.ok) throw new AuthError("token_used", "The stream token was already used");
-  return claims;
+/** When a token was issued, in ms (to the second for tokens without `iatMs`). */
+export function issuedAt(claims: TokenClaims): number {
+  return claims.iatMs ?? claims.iat * 1000;
 }
 
 /** True when the claims carry `permission`. */

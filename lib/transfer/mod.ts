@@ -33,7 +33,7 @@ export {
   type TransferRole,
   type TransferState,
 } from "./record.ts";
-export { hashTransferToken, newTransferToken, tokenMatches } from "./token.ts";
+export { hashTransferToken, newTransferToken, tokenMatches, transferTokenRole } from "./token.ts";
 export {
   type ClosedTransfer,
   type CreatedTransfer,

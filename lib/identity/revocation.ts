@@ -1,0 +1,60 @@
+/**
+ * Revocation by user: a per-user "not before" time in KV. Tokens of that user
+ * issued before it are refused (`token_revoked`); tokens minted afterwards work,
+ * so a backend can sign a user out everywhere and sign them in again at once.
+ */
+import { retryWhileBusy } from "../kv/mod.ts";
+import { AuthError, issuedAt, TOKEN_MAX_SECONDS, type TokenClaims } from "./tokens.ts";
+
+const NOT_BEFORE = "token_not_before";
+
+/** The KV key of a user's not-before time (ms since the epoch). */
+export function notBeforeKey(userId: string): Deno.KvKey {
+  return [NOT_BEFORE, userId];
+}
+
+/** What a revocation set. */
+export interface Revocation {
+  userId: string;
+  /** Tokens of the user issued before this time (ms since the epoch) are refused. */
+  notBefore: number;
+}
+
+/**
+ * Refuses every token of `userId` issued before now (or `options.now`). The
+ * entry outlives the longest token and then expires by itself: by then every
+ * token it refuses has expired too.
+ *
+ * @example
+ * ```ts
+ * await revokeTokens(kv, "ada");
+ * await assertNotRevoked(kv, claimsOfAnOlderToken); // throws AuthError "token_revoked"
+ * ```
+ */
+export async function revokeTokens(
+  kv: Deno.Kv,
+  userId: string,
+  options: { now?: number } = {},
+): Promise<Revocation> {
+  const notBefore = options.now ?? Date.now();
+  await retryWhileBusy(() =>
+    kv.set(notBeforeKey(userId), notBefore, { expireIn: (TOKEN_MAX_SECONDS + 86400) * 1000 })
+  );
+  return { userId, notBefore };
+}
+
+/**
+ * Throws {@linkcode AuthError} `token_revoked` when the token was issued before
+ * its user's not-before time. One strong KV read.
+ */
+export async function assertNotRevoked(kv: Deno.Kv, claims: TokenClaims): Promise<void> {
+  const { value: notBefore } = await retryWhileBusy(() => kv.get<number>(notBeforeKey(claims.sub)));
+  if (typeof notBefore === "number" && issuedAt(claims) < notBefore) {
+    throw new AuthError(
+      "token_revoked",
+      `The tokens of "${claims.sub}" issued before ${
+        new Date(notBefore).toISOString()
+      } were revoked`,
+    );
+  }
+}
