@@ -216,9 +216,15 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   },
   invalid_channel: {
     status: 400,
-    description: "Not a channel name: 1-64 lowercase letters, digits, `_` or `-`.",
+    description:
+      "Not a channel name: 1-64 lowercase letters, digits, `_` or `-`, after an optional namespace such as `private:`.",
   },
   no_read_permission: { status: 403, description: "The token lacks `chat:read`." },
+  channel_forbidden: {
+    status: 403,
+    description:
+      "The channel is private (its name starts with `CHAT_PRIVATE_PREFIX`) and the token has no grant for it; guests never do.",
+  },
   too_many_connections: {
     status: 429,
     description:
@@ -330,6 +336,9 @@ function identity(): EndpointDoc[] {
           "`chat:read`, `chat:write`. `admin` is refused (`permission_not_grantable`): the API " +
           "key is the only admin credential.",
         ttlSeconds: "Life of the token.",
+        channels: "Private chat channels it opens: exact names (`private:team`) or prefixes " +
+          "ending in `*` (`private:team-*`; `*` opens every channel). At most 100. Public " +
+          "channels need no grant.",
       },
       responses: {
         201: "`{token, expiresAt}`",
@@ -339,7 +348,7 @@ function identity(): EndpointDoc[] {
       errors: [...API_KEY_ERRORS, ...JSON_ERRORS, "permission_not_grantable"],
       example:
         `curl -fsS -X POST "$BASE/api/tokens" -H "Authorization: Bearer $KEY" ${JSON_HEADER} \\
-  -d '{"userId":"grace","name":"Grace","perms":["chat:read"],"ttlSeconds":600}'`,
+  -d '{"userId":"grace","name":"Grace","perms":["chat:read"],"ttlSeconds":600,"channels":["private:team-*"]}'`,
     },
     {
       method: "POST",
@@ -1186,7 +1195,7 @@ function chat(): EndpointDoc[] {
         101: "Switching protocols",
         400: "Bad channel name or cursor",
         401: "No or bad token",
-        403: "No `chat:read`",
+        403: "No `chat:read`, or a private channel without a grant",
         426: "Not a WebSocket request",
         503: "Channel full",
       },
@@ -1195,6 +1204,7 @@ function chat(): EndpointDoc[] {
         "invalid_channel",
         "invalid_cursor",
         "no_read_permission",
+        "channel_forbidden",
         "channel_full",
         "upgrade_required",
         "rate_limited",
@@ -1210,7 +1220,7 @@ ws "/api/ws/channels/docs-demo?token=$STREAM" \\
       tag: "Chat",
       summary: "Channel history",
       description: "A page of messages before `before` (a `nextBefore`/`historyBefore` cursor or " +
-        "a message id), oldest first. Needs `chat:read`.",
+        "a message id), oldest first. Needs `chat:read`, and for a private channel a grant.",
       auth: "user_token",
       params: channelParams,
       query: historyQuerySchema,
@@ -1222,13 +1232,14 @@ ws "/api/ws/channels/docs-demo?token=$STREAM" \\
         200: "`{channelId, messages, nextBefore}`",
         400: "Bad channel name or cursor",
         401: "No or bad token",
-        403: "No `chat:read`",
+        403: "No `chat:read`, or a private channel without a grant",
         404: "Unknown message id",
       },
       errors: [
         ...USER_ERRORS,
         "invalid_channel",
         "no_read_permission",
+        "channel_forbidden",
         "invalid_request",
         "invalid_cursor",
         "unknown_message",

@@ -7,12 +7,14 @@ import { newId } from "../lib/ids/mod.ts";
 import { parseCursor, type Position } from "../lib/realtime/mod.ts";
 import { acceptWebSocket } from "../lib/transport/mod.ts";
 import {
+  canOpenChannel,
   type ChatClientFrame,
   chatClientFrames,
   ChatService,
   ChatSession,
   findMessage,
   isChannelId,
+  isPrivateChannel,
   KvOccupancy,
   MESSAGE_ID_PATTERN,
   MESSAGE_SCAN_LIMIT,
@@ -42,9 +44,26 @@ function requireChannel(channelId: string): void {
       "invalid_channel",
       `"${
         channelId.slice(0, 70)
-      }" is not a channel name: use 1-64 lowercase letters, digits, _ or -`,
+      }" is not a channel name: use 1-64 lowercase letters, digits, _ or -, after an ` +
+        "optional namespace such as private:",
     );
   }
+}
+
+/**
+ * A private channel (see `lib/chat/access.ts`) opens only for a token with a
+ * grant for it: 403 before anything about the channel is read or written, so a
+ * refused client learns nothing of it (no presence entered, none listed).
+ */
+function requireChannelAccess(ctx: AppContext, claims: TokenClaims, channelId: string): void {
+  if (canOpenChannel(claims, channelId, ctx.config.CHAT_PRIVATE_PREFIX)) return;
+  throw new ApiError(
+    403,
+    "channel_forbidden",
+    claims.kind === "guest"
+      ? `#${channelId} is private: guests cannot open it`
+      : `#${channelId} is private and this token has no grant for it`,
+  );
 }
 
 function requireRead(claims: TokenClaims): void {
@@ -90,6 +109,7 @@ export function chatRoutes(ctx: AppContext): Hono {
     const since = resumePosition(c);
     const { claims, confirm } = await readStreamToken(c, ctx);
     requireRead(claims);
+    requireChannelAccess(ctx, claims, channelId);
     // One client cannot hold the channel (or the server's sockets), whatever it mints.
     const caps = admitConnection(c, ctx, {
       userId: claims.sub,
@@ -185,7 +205,9 @@ export function chatRoutes(ctx: AppContext): Hono {
   app.get("/api/channels/:channelId/messages", async (c) => {
     const channelId = c.req.param("channelId");
     requireChannel(channelId);
-    requireRead(await requireUser(c, ctx));
+    const claims = await requireUser(c, ctx);
+    requireRead(claims);
+    requireChannelAccess(ctx, claims, channelId);
     const query = readQuery(c, historyQuerySchema);
     let before: Position | null = null;
     if (query.before && MESSAGE_ID_PATTERN.test(query.before)) {
@@ -217,6 +239,14 @@ export function chatRoutes(ctx: AppContext): Hono {
     const channelId = c.req.param("channelId");
     if (!isChannelId(channelId)) {
       throw new ApiError(404, "invalid_channel", "There is no such channel: names are lowercase");
+    }
+    if (isPrivateChannel(channelId, ctx.config.CHAT_PRIVATE_PREFIX)) {
+      // The page chats as a guest, and guests never open private channels.
+      throw new ApiError(
+        403,
+        "channel_forbidden",
+        `#${channelId} is private: open it from an app that gives you a token with a grant`,
+      );
     }
     return c.html(renderChatPage(ctx, channelId));
   });

@@ -13,6 +13,7 @@ import {
   revokeTokens,
   TOKEN_MAX_SECONDS,
 } from "../lib/identity/mod.ts";
+import { isChannelGrant, MAX_CHANNEL_GRANTS } from "../lib/chat/mod.ts";
 import { requireApiKey, requireUser } from "./_auth.ts";
 import { readJson } from "./_http.ts";
 
@@ -28,6 +29,13 @@ export const tokenRequestSchema = z.object({
   name: nameSchema.optional(),
   perms: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length).optional(),
   ttlSeconds: z.number().int().min(60).max(TOKEN_MAX_SECONDS).optional(),
+  /** Private chat channels the token opens: exact names or prefixes ending in `*`. */
+  channels: z.array(
+    z.string().max(97).refine(
+      isChannelGrant,
+      "a channel name (e.g. private:team) or a prefix ending in * (e.g. private:team-*)",
+    ),
+  ).max(MAX_CHANNEL_GRANTS).optional(),
 }).strict();
 export const guestRequestSchema = z.object({ name: nameSchema }).strict();
 /** The body of `POST /api/tokens/revoke`: any user id, guests' (`guest_…`) too. */
@@ -62,6 +70,7 @@ export function identityRoutes(ctx: AppContext): Hono {
       name: body.name,
       perms: body.perms,
       ttlSeconds: body.ttlSeconds,
+      channels: body.channels,
     });
     return c.json(issued, 201);
   });
@@ -98,6 +107,8 @@ export function identityRoutes(ctx: AppContext): Hono {
       // Only what a user token may carry: a token minted with `admin` before that was refused
       // must not open the admin stream.
       perms: claims.perms.filter(isUserPermission),
+      // The user token's channel grants go along (a guest has none).
+      channels: claims.kind === "guest" ? undefined : claims.channels,
       kind: "stream",
     });
     return c.json(issued, 201);

@@ -14,7 +14,7 @@ export const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 export async function chatToken(
   server: TestServer,
   userId: string,
-  options: { name?: string; perms?: string[] } = {},
+  options: { name?: string; perms?: string[]; channels?: string[] } = {},
 ): Promise<string> {
   const response = await request(`${server.url}/api/tokens`, {
     method: "POST",
@@ -23,6 +23,7 @@ export async function chatToken(
       userId,
       name: options.name ?? userId,
       ...(options.perms ? { perms: options.perms } : {}),
+      ...(options.channels ? { channels: options.channels } : {}),
     },
   });
   assert.equal(response.status, 201, JSON.stringify(response.body));

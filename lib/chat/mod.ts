@@ -13,6 +13,7 @@
  * (await chat.latest("lobby")).messages[0]?.content; // "Hello"
  * ```
  */
+export * from "./access.ts";
 export * from "./protocol.ts";
 export * from "./room_state.ts";
 export { ChatError } from "./errors.ts";

@@ -4,8 +4,12 @@
  * message with exactly the rules the server applies.
  */
 
-/** Channel ids: lowercase letters, digits, `_` and `-`, 1–64 characters, not starting with `_`/`-`. */
-export const CHANNEL_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/**
+ * Channel ids: lowercase letters, digits, `_` and `-`, 1–64 characters, not
+ * starting with `_`/`-`, after an optional namespace of the same kind ending in
+ * `:` (1–32 characters), such as `private:` (see `access.ts`).
+ */
+export const CHANNEL_ID_PATTERN = /^(?:[a-z0-9][a-z0-9_-]{0,31}:)?[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Longest message, in characters (Unicode code points) after trimming. */
 export const MAX_MESSAGE_LENGTH = 4000;
 /** Messages in `initial_state`. */

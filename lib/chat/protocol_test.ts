@@ -27,11 +27,28 @@ Deno.test("checkContent() refuses empty, too long and control characters with th
   assert.equal(code("<img src=x onerror=alert(1)>"), "ok", "HTML is text, not an error");
 });
 
-Deno.test("isChannelId() accepts lowercase names and refuses everything else", () => {
-  for (const good of ["lobby", "a", "team-42", "x_y", "0abc", "a".repeat(64)]) {
+Deno.test("isChannelId() accepts lowercase names with an optional namespace, nothing else", () => {
+  for (
+    const good of ["lobby", "a", "team-42", "x_y", "0abc", "a".repeat(64), "private:team", "a:b"]
+  ) {
     assert.ok(isChannelId(good), good);
   }
-  for (const bad of ["", "Lobby", "-lead", "_lead", "a b", "a/b", "é", "a".repeat(65), "a:b"]) {
+  for (
+    const bad of [
+      "",
+      "Lobby",
+      "-lead",
+      "_lead",
+      "a b",
+      "a/b",
+      "é",
+      "a".repeat(65),
+      "a:b:c",
+      ":b",
+      "a:",
+      `${"n".repeat(33)}:b`,
+    ]
+  ) {
     assert.ok(!isChannelId(bad), bad);
   }
 });

@@ -85,6 +85,10 @@ export const configSchema = z.object({
   NOTIFY_EXTRA_TYPES: commaList.default([]),
   NOTIFY_CORS_ORIGINS: commaList.default(["*"]),
   CHANNEL_MAX_CONNECTIONS: positiveInt.default(1000),
+  CHAT_PRIVATE_PREFIX: z.string().regex(
+    /^[a-z0-9][a-z0-9_:-]{0,95}$/,
+    "a channel name prefix: lowercase letters, digits, _ - :",
+  ).default("private:"),
   CONNECTIONS_PER_ADDRESS: positiveInt.default(256),
   CONNECTIONS_PER_USER: positiveInt.default(16),
   CHANNEL_CONNECTIONS_PER_USER: positiveInt.default(5),

@@ -50,6 +50,8 @@ const claimsSchema = z.object({
    */
   iatMs: z.number().optional(),
   jti: z.string().optional(),
+  /** Private chat channels the token may open: names, or prefixes ending in `*`. */
+  channels: z.array(z.string()).optional(),
 });
 
 /** What a verified token says. */
@@ -88,6 +90,8 @@ export interface IssueOptions {
   ttlSeconds?: number | undefined;
   /** Default "user". */
   kind?: TokenClaims["kind"];
+  /** Grants for private chat channels (see `lib/chat/access.ts`); none by default. */
+  channels?: string[] | undefined;
 }
 
 /** Signs a token (JWT HS256) with the server secret. */
@@ -107,6 +111,7 @@ export async function issueToken(secret: string, options: IssueOptions): Promise
     iatMs: nowMs,
     exp: now + ttl,
     ...(kind === "stream" ? { jti: newId() } : {}),
+    ...(options.channels?.length ? { channels: options.channels } : {}),
   };
   const token = await sign(claims, secret, "HS256");
   return { token, expiresAt: new Date(claims.exp * 1000).toISOString() };
