@@ -94,7 +94,13 @@ Deno.test("the catalog builds an OpenAPI document with JSON Schemas of bodies, q
     properties: Record<string, unknown>;
   };
   assert.deepEqual(body.required, ["userId"]);
-  assert.deepEqual(Object.keys(body.properties), ["userId", "name", "perms", "ttlSeconds"]);
+  assert.deepEqual(Object.keys(body.properties), [
+    "userId",
+    "name",
+    "perms",
+    "ttlSeconds",
+    "channels",
+  ]);
   const history = document.paths["/api/notifications"]?.get;
   assert.deepEqual(history?.parameters.map((parameter) => parameter.name), ["before", "limit"]);
   const signaling = document.paths["/api/ws/file-share-session"]?.get;
