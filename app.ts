@@ -16,6 +16,8 @@ import { topicRoutes } from "./routes/topics.ts";
 import { adminRoutes } from "./routes/admin.tsx";
 import { chatRoutes } from "./routes/chat.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { pushRoutes } from "./routes/push.ts";
+import { webAppRoutes } from "./routes/web_app.ts";
 import { transferRoutes } from "./routes/transfer.ts";
 import { sharePageRoutes } from "./routes/share_pages.tsx";
 import { docsRoutes } from "./routes/docs.tsx";
@@ -95,6 +97,8 @@ export function createApp(ctx: AppContext): Hono {
   app.route("/", topicRoutes(ctx));
   app.route("/", adminRoutes(ctx));
   app.route("/", chatRoutes(ctx));
+  app.route("/", pushRoutes(ctx));
+  app.route("/", webAppRoutes(ctx));
   app.route("/", notificationRoutes(ctx));
   app.route("/", transferRoutes(ctx));
   app.route("/", sharePageRoutes(ctx));

@@ -17,6 +17,7 @@ import { KvMetricsSharing, MetricsRegistry } from "./lib/metrics/mod.ts";
 import { KvRateLimiter } from "./lib/rate_limit/mod.ts";
 import { KvBroker } from "./lib/realtime/mod.ts";
 import { KvPresence } from "./lib/presence/mod.ts";
+import { ensureVapidKeys, PushService, VapidKeyError } from "./lib/push/mod.ts";
 import { STORAGE_WINDOWS, StorageBudget } from "./lib/storage_budget/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { CLOSE_CODES, ConnectionCaps } from "./lib/transport/mod.ts";
@@ -99,6 +100,15 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     onError: (error) => log.warn("storage_budget_sync_failed", { error }),
   });
   const shutdown = new AbortController();
+  const vapid = await ensureVapidKeys(kv, {
+    publicKey: config.VAPID_PUBLIC_KEY,
+    privateKey: config.VAPID_PRIVATE_KEY,
+    subject: config.VAPID_SUBJECT,
+    publicUrl: config.PUBLIC_URL,
+  }).catch((error) => {
+    throw error instanceof VapidKeyError ? new ConfigError(error.message) : error;
+  });
+  const push = new PushService({ kv, config, log, metrics, shutdown: shutdown.signal }, vapid);
   const ctx: AppContext = {
     config,
     kv,
@@ -116,6 +126,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     connectionCaps: new ConnectionCaps(),
     storageBudget,
     userConnections: new UserConnections(),
+    push,
     shutdown: shutdown.signal,
   };
   const app = createApp(ctx);
@@ -134,6 +145,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
       broker[Symbol.asyncDispose](),
       metricsSharing[Symbol.asyncDispose](),
       storageBudget[Symbol.asyncDispose](),
+      push[Symbol.asyncDispose](),
     ]);
     kv.close();
     // Every isolate of the process got the signal; Deno.exit() in one ends them all,

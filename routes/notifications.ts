@@ -16,6 +16,7 @@ import {
   toAuditEntry,
   toHistoryItem,
 } from "../lib/notifications/mod.ts";
+import { pushSettingsSchema } from "../lib/push/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
 import { acceptWebSocket, type FrameSchemas, openSse } from "../lib/transport/mod.ts";
 import { Layout } from "../components/Layout.tsx";
@@ -65,8 +66,10 @@ export const notificationLogQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-/** The body of `PUT /api/notifications/preferences`. */
-export const notificationPreferencesBodySchema = preferencesSchema.strict();
+/** The body of `PUT /api/notifications/preferences` (`push` is kept as it is when left out). */
+export const notificationPreferencesBodySchema = preferencesSchema.extend({
+  push: pushSettingsSchema.optional(),
+}).strict();
 
 const ackFrame = z.object({
   type: z.literal("ack"),
@@ -357,13 +360,25 @@ export function notificationRoutes(ctx: AppContext): Hono {
 
   app.get("/api/notifications/preferences", async (c) => {
     const claims = await requireUser(c, ctx);
-    return c.json(await center.preferences(claims.sub));
+    const [preferences, push] = await Promise.all([
+      center.preferences(claims.sub),
+      ctx.push.preferences(claims.sub),
+    ]);
+    return c.json({ ...preferences, push });
   });
 
   app.put("/api/notifications/preferences", async (c) => {
     const claims = await requireUser(c, ctx);
-    const body = await readJson(c, notificationPreferencesBodySchema);
-    return c.json(await translate(() => center.setPreferences(claims.sub, body)));
+    const { push, ...body } = await readJson(c, notificationPreferencesBodySchema);
+    const unknownType = Object.keys(push?.types ?? {}).find((type) => !center.types.has(type));
+    if (unknownType !== undefined) {
+      throw new ApiError(400, "unknown_type", `Unknown notification type: ${unknownType}`);
+    }
+    const preferences = await translate(() => center.setPreferences(claims.sub, body));
+    const pushed = push
+      ? await ctx.push.setPreferences(claims.sub, push)
+      : await ctx.push.preferences(claims.sub);
+    return c.json({ ...preferences, push: pushed });
   });
 
   app.get("/api/notifications/log", async (c) => {

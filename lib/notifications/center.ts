@@ -63,6 +63,11 @@ export interface NotificationDeps {
   isolate?: string;
   /** Stops the retry timers and the sweep when aborted. */
   shutdown?: AbortSignal;
+  /**
+   * Told what each publish sent (not muted, duplicate or rate limited), after its commit.
+   * Must return at once: Web Push (lib/push) schedules its own work off this path.
+   */
+  push?: { published(notifications: readonly NotificationRecord[]): void };
 }
 
 /** Options of {@linkcode NotificationCenter}. */
@@ -255,8 +260,9 @@ export class NotificationCenter implements AsyncDisposable {
     // (unless the publisher chose one) and the order of history and the audit log.
     const seq = newSeq(now);
     const preferences = await this.store.preferencesOf(userIds);
+    const sent: NotificationRecord[] = [];
     // All at once: the topic log puts the events of many users into shared commits.
-    return await Promise.all(userIds.map(async (userId): Promise<PublishOutcome> => {
+    const outcomes = await Promise.all(userIds.map(async (userId): Promise<PublishOutcome> => {
       const muted = isMuted(preferences.get(userId) ?? null, request.type, data);
       const { record, writes } = this.store.prepare({
         userId,
@@ -314,6 +320,7 @@ export class NotificationCenter implements AsyncDisposable {
       } else {
         this.#count("published");
         this.#series("switchboard_publishes_total", "kind", "notifications")?.add();
+        sent.push(record);
         if (record.nextRetryAt !== null) {
           this.#retries.track(record.userId, record.id, record.nextRetryAt);
         }
@@ -325,6 +332,8 @@ export class NotificationCenter implements AsyncDisposable {
       }
       return { userId, id: record.id, duplicate: false, muted };
     }));
+    if (sent.length > 0) this.#deps.push?.published(sent);
+    return outcomes;
   }
 
   async #resend(record: NotificationRecord, attempt: number): Promise<void> {
