@@ -4,6 +4,7 @@ import { LiveSender, type SenderView } from "../lib/file_share/live_sender.ts";
 import { MAX_SNIPPET_CHARS, snippetFile } from "../lib/file_share/files.ts";
 import { MAX_FILES } from "../lib/file_share/messages.ts";
 import { emptyView } from "../lib/file_share/view.ts";
+import { registerServiceWorker, takeSharedItems } from "../lib/web_app/client.ts";
 import {
   CopyButton,
   DropZone,
@@ -219,6 +220,16 @@ export default function ShareLive(props: ShareLiveProps) {
   const sender = useRef<LiveSender | null>(null);
 
   useEffect(() => () => sender.current?.dispose(), []);
+  // "Share → Switchboard" on a phone: the service worker kept the files; pick them here.
+  useEffect(() => {
+    void registerServiceWorker();
+    void takeSharedItems().then((shared) => {
+      if (!shared) return;
+      if (shared.files.length) setFiles(shared.files.slice(0, MAX_FILES - 1));
+      const text = [shared.title, shared.text, shared.url].filter(Boolean).join("\n");
+      if (text) setSnippet(text.slice(0, MAX_SNIPPET_CHARS));
+    });
+  }, []);
 
   function start(): void {
     sender.current?.dispose();

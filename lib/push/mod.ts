@@ -68,3 +68,13 @@ export {
   VapidKeyError,
   type VapidKeys,
 } from "./vapid.ts";
+export {
+  type DevicePushState,
+  devicePushState,
+  disablePush,
+  enablePush,
+  type PushIdentity,
+  PushSetupError,
+  pushSupported,
+  refreshPushAuth,
+} from "./client.ts";

@@ -28,3 +28,4 @@ export {
   takeValue,
   writeValue,
 } from "./app_storage.ts";
+export { registerServiceWorker, serviceWorkersSupported, takeSharedItems } from "./client.ts";
