@@ -22,6 +22,7 @@ import type { AppContext } from "./lib/context.ts";
 import { CLOSE_CODES, ConnectionCaps } from "./lib/transport/mod.ts";
 import { createApp } from "./app.ts";
 import { tracingProblem } from "./lib/observability/mod.ts";
+import { reportLoopFailures } from "./lib/periodic/mod.ts";
 
 const isolate = crypto.randomUUID().slice(0, 8);
 
@@ -61,7 +62,11 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   );
   const distance = kvDistance(config.KV_PATH, { latency: config.SIMULATE_KV_LATENCY });
   const metrics = new MetricsRegistry();
-  const metricsSharing = new KvMetricsSharing(kv, metrics, { isolate });
+  const failures = { log, metrics };
+  const metricsSharing = new KvMetricsSharing(kv, metrics, {
+    isolate,
+    onError: reportLoopFailures(failures, "metrics_sharing"),
+  });
   const rateLimiter = new KvRateLimiter(kv, {
     onReject: (bucket) => metrics.increment("switchboard_rate_limited_total", { bucket }),
     onError: (error) => log.warn("rate_limit_write_failed", { error }),
@@ -88,7 +93,10 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     topics: broker.stats().slice(0, 50),
     problems: problems.list(),
   }));
-  const presence = new KvPresence(kv, broker, { ttlMs: config.PRESENCE_TTL_SECONDS * 1000 });
+  const presence = new KvPresence(kv, broker, {
+    ttlMs: config.PRESENCE_TTL_SECONDS * 1000,
+    onError: (error, loop) => reportLoopFailures(failures, loop)(error),
+  });
   const storageBudget = new StorageBudget(kv, {
     isolate,
     budgets: {
@@ -96,7 +104,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
       uploads: { ...STORAGE_WINDOWS.uploads, bytes: config.UPLOAD_STORAGE_BYTES },
       chat: { ...STORAGE_WINDOWS.chat, bytes: config.CHAT_STORAGE_BYTES },
     },
-    onError: (error) => log.warn("storage_budget_sync_failed", { error }),
+    onError: reportLoopFailures(failures, "storage_budget_sync"),
   });
   const shutdown = new AbortController();
   const ctx: AppContext = {

@@ -19,6 +19,7 @@ import {
   MESSAGE_ID_PATTERN,
   MESSAGE_SCAN_LIMIT,
 } from "../lib/chat/mod.ts";
+import { reportLoopFailures } from "../lib/periodic/mod.ts";
 import { readStreamToken, requireUser } from "./_auth.ts";
 import { readQuery } from "./_http.ts";
 import {
@@ -93,13 +94,15 @@ export function chatRoutes(ctx: AppContext): Hono {
     onMessage: () => stored.add(),
     onError: (error, where) => ctx.log.warn("chat_background_failed", { where, error }),
   });
+  const occupancyFailed = reportLoopFailures(ctx, "chat_occupancy");
   const occupancy = new KvOccupancy(ctx.kv, {
     isolate: ctx.isolate,
     ttlMs: ctx.config.PRESENCE_TTL_SECONDS * 1000,
+    onError: occupancyFailed,
   });
   ctx.shutdown.addEventListener("abort", () => {
     chat[Symbol.dispose]();
-    void occupancy[Symbol.asyncDispose]().catch(() => {});
+    void occupancy[Symbol.asyncDispose]().catch(occupancyFailed);
   }, { once: true });
 
   app.get("/api/ws/channels/:channelId", async (c) => {

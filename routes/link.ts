@@ -31,6 +31,7 @@ import {
   StorageFullError,
   UploadAbortedError,
 } from "../lib/link/mod.ts";
+import { reportLoopFailures } from "../lib/periodic/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
 import { clientAddress, publicOrigin, readQuery, streamedBody } from "./_http.ts";
 import { liveShareProps } from "./share_pages.tsx";
@@ -124,7 +125,7 @@ export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {})
     onSweep: (report) => {
       if (report.files || report.uploads) ctx.log.info("link_swept", { ...report });
     },
-    onError: (error) => ctx.log.warn("link_sweep_failed", { error }),
+    onError: reportLoopFailures(ctx, "link_sweep"),
   });
   const app = new Hono();
 

@@ -6,6 +6,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
+import { reportLoopFailures } from "../lib/periodic/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
 import { acceptWebSocket } from "../lib/transport/mod.ts";
 import {
@@ -92,7 +93,7 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
     metrics.increment("switchboard_transfer_sessions_total", { event });
   const keeper = new SessionKeeper(store, {
     intervalMs: Math.min(60_000, (config.TRANSFER_IDLE_SECONDS * 1000) / 4),
-    onError: (error) => ctx.log.warn("transfer_touch_failed", { error }),
+    onError: reportLoopFailures(ctx, "transfer_touch"),
   });
   ctx.shutdown.addEventListener("abort", () => keeper[Symbol.dispose](), { once: true });
   startTransferSweeper(store, {
@@ -110,7 +111,7 @@ export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = 
         });
       }
     },
-    onError: (error) => ctx.log.warn("transfer_sweep_failed", { error }),
+    onError: reportLoopFailures(ctx, "transfer_sweep"),
   });
   const ice = new IceServerProvider({
     stunUrls: config.STUN_URLS,

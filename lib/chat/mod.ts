@@ -28,7 +28,7 @@ export {
 } from "./history.ts";
 export { TypingTracker, type TypingTrackerOptions, type Typist } from "./typing.ts";
 export { MemoryOccupancy, type Occupancy, type OccupancyLease } from "./occupancy.ts";
-export { KvOccupancy } from "./kv_occupancy.ts";
+export { KvOccupancy, type KvOccupancyOptions } from "./kv_occupancy.ts";
 export {
   channelScope,
   type ChatAuthor,
