@@ -20,6 +20,7 @@ import { KvPresence } from "./lib/presence/mod.ts";
 import { STORAGE_WINDOWS, StorageBudget } from "./lib/storage_budget/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { CLOSE_CODES, ConnectionCaps } from "./lib/transport/mod.ts";
+import { startJobs } from "./lib/server/jobs.ts";
 import { createApp } from "./app.ts";
 import { tracingProblem } from "./lib/observability/mod.ts";
 import { reportLoopFailures } from "./lib/periodic/mod.ts";
@@ -126,7 +127,8 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     userConnections: new UserConnections(),
     shutdown: shutdown.signal,
   };
-  const app = createApp(ctx);
+  const jobs = await startJobs(ctx, config);
+  const app = createApp(ctx, jobs);
   const stop = async (signal: string) => {
     if (shutdown.signal.aborted) return;
     const stoppedAt = Date.now();
@@ -136,6 +138,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     for (const connection of [...ctx.connections]) {
       connection.close(CLOSE_CODES.serviceRestart, "server restarting, resume");
     }
+    await jobs[Symbol.asyncDispose]().catch((error) => log.error("jobs_stop_failed", { error }));
     await Promise.allSettled([
       rateLimiter[Symbol.asyncDispose](),
       presence[Symbol.asyncDispose](),

@@ -1,0 +1,44 @@
+/**
+ * The job services of one isolate, each built from the core with plain options
+ * taken from the configuration; disposed in reverse order of their start.
+ */
+import type { Config } from "../config/mod.ts";
+import type { AppContext } from "../context.ts";
+import { TransferService } from "../transfer/mod.ts";
+
+/** What the jobs take from the core. */
+export type JobCore = AppContext & { kv: Deno.Kv };
+
+/** The services of every job; `[Symbol.asyncDispose]()` stops them, last started first. */
+export interface JobServices extends AsyncDisposable {
+  /** Live transfer: sessions, their sweeper and keeper, ICE servers. */
+  transfer: TransferService;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts every job's service. If one fails to start, those already started are stopped. */
+export async function startJobs(core: JobCore, config: Config): Promise<JobServices> {
+  await using stack = new AsyncDisposableStack();
+  const transfer = stack.use(
+    new TransferService(core, {
+      defaultTtlMs: config.TRANSFER_TTL_SECONDS * 1000,
+      idleMs: config.TRANSFER_IDLE_SECONDS * 1000,
+      maxAgeMs: config.TRANSFER_MAX_SECONDS * 1000,
+      sweepIntervalMs: config.TRANSFER_SWEEP_SECONDS * 1000,
+      ice: {
+        stunUrls: config.STUN_URLS,
+        turnUrls: config.TURN_URLS,
+        turnUsername: config.TURN_USERNAME,
+        turnCredential: config.TURN_CREDENTIAL,
+        turnSecret: config.TURN_SECRET,
+        ttlSeconds: config.TURN_TTL_SECONDS,
+        turnServiceId: config.TURN_SERVICE_ID,
+        turnServiceToken: config.TURN_SERVICE_TOKEN,
+        turnServiceUrl: config.TURN_SERVICE_URL,
+      },
+    }),
+  );
+  // Started: from here on the caller stops them (`await using` stops them on a throw above).
+  const started = stack.move();
+  return { transfer, [Symbol.asyncDispose]: () => started.disposeAsync() };
+}
