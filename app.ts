@@ -99,7 +99,7 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
   app.route("/", notificationRoutes(ctx));
   app.route("/", transferRoutes(ctx, jobs.transfer));
   app.route("/", sharePageRoutes(ctx));
-  app.route("/", linkRoutes(ctx));
+  app.route("/", linkRoutes(ctx, jobs.link));
   app.route("/", staticRoutes(ctx));
   app.route("/", pageRoutes(ctx));
   app.route("/", docsRoutes(ctx, () => app.routes));

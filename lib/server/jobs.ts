@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import type { AppContext } from "../context.ts";
+import { LinkService } from "../link/mod.ts";
 import { TransferService } from "../transfer/mod.ts";
 
 /** What the jobs take from the core. */
@@ -13,6 +14,8 @@ export type JobCore = AppContext & { kv: Deno.Kv };
 export interface JobServices extends AsyncDisposable {
   /** Live transfer: sessions, their sweeper and keeper, ICE servers. */
   transfer: TransferService;
+  /** Link mode: the file store and its sweeper. */
+  link: LinkService;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -38,7 +41,10 @@ export async function startJobs(core: JobCore, config: Config): Promise<JobServi
       },
     }),
   );
+  const link = stack.use(
+    new LinkService(core, { commitsInFlight: core.kvDistance === "remote" ? 4 : 1 }),
+  );
   // Started: from here on the caller stops them (`await using` stops them on a throw above).
   const started = stack.move();
-  return { transfer, [Symbol.asyncDispose]: () => started.disposeAsync() };
+  return { transfer, link, [Symbol.asyncDispose]: () => started.disposeAsync() };
 }
