@@ -96,7 +96,7 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
   app.route("/", topicRoutes(ctx));
   app.route("/", adminRoutes(ctx, jobs.transfer));
   app.route("/", chatRoutes(ctx));
-  app.route("/", notificationRoutes(ctx));
+  app.route("/", notificationRoutes(ctx, jobs.notifications));
   app.route("/", transferRoutes(ctx, jobs.transfer));
   app.route("/", sharePageRoutes(ctx));
   app.route("/", linkRoutes(ctx, jobs.link));

@@ -5,6 +5,7 @@
 import type { Config } from "../config/mod.ts";
 import type { AppContext } from "../context.ts";
 import { LinkService } from "../link/mod.ts";
+import { NotificationService } from "../notifications/mod.ts";
 import { TransferService } from "../transfer/mod.ts";
 
 /** What the jobs take from the core. */
@@ -16,6 +17,8 @@ export interface JobServices extends AsyncDisposable {
   transfer: TransferService;
   /** Link mode: the file store and its sweeper. */
   link: LinkService;
+  /** Notifications: the center and its re-sends. */
+  notifications: NotificationService;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -44,7 +47,18 @@ export async function startJobs(core: JobCore, config: Config): Promise<JobServi
   const link = stack.use(
     new LinkService(core, { commitsInFlight: core.kvDistance === "remote" ? 4 : 1 }),
   );
+  const notifications = stack.use(
+    new NotificationService(core, {
+      NOTIFY_RETRY_INTERVAL_MS: config.NOTIFY_RETRY_INTERVAL_MS,
+      NOTIFY_MAX_RETRIES: config.NOTIFY_MAX_RETRIES,
+      NOTIFY_MAX_DATA_BYTES: config.NOTIFY_MAX_DATA_BYTES,
+      NOTIFY_MAX_RECIPIENTS: config.NOTIFY_MAX_RECIPIENTS,
+      NOTIFY_USER_PER_MINUTE: config.NOTIFY_USER_PER_MINUTE,
+      NOTIFY_EXTRA_TYPES: config.NOTIFY_EXTRA_TYPES,
+      BROADCAST_CHANNEL: config.BROADCAST_CHANNEL,
+    }),
+  );
   // Started: from here on the caller stops them (`await using` stops them on a throw above).
   const started = stack.move();
-  return { transfer, link, [Symbol.asyncDispose]: () => started.disposeAsync() };
+  return { transfer, link, notifications, [Symbol.asyncDispose]: () => started.disposeAsync() };
 }
