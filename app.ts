@@ -95,7 +95,7 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
   app.route("/", identityRoutes(ctx));
   app.route("/", topicRoutes(ctx));
   app.route("/", adminRoutes(ctx, jobs.transfer));
-  app.route("/", chatRoutes(ctx));
+  app.route("/", chatRoutes(ctx, jobs.chat));
   app.route("/", notificationRoutes(ctx, jobs.notifications));
   app.route("/", transferRoutes(ctx, jobs.transfer));
   app.route("/", sharePageRoutes(ctx));

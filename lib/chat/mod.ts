@@ -32,10 +32,12 @@ export { KvOccupancy, type KvOccupancyOptions } from "./kv_occupancy.ts";
 export {
   channelScope,
   type ChatAuthor,
+  type ChatCore,
   ChatService,
   type ChatServiceOptions,
   type MessageInput,
   type SentMessage,
+  startChatService,
   type TypingSignal,
 } from "./service.ts";
 export { type ChatParticipant, ChatSession, type ChatSessionOptions } from "./session.ts";

@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import type { AppContext } from "../context.ts";
+import { type ChatService, startChatService } from "../chat/mod.ts";
 import { LinkService } from "../link/mod.ts";
 import { NotificationService } from "../notifications/mod.ts";
 import { TransferService } from "../transfer/mod.ts";
@@ -19,6 +20,8 @@ export interface JobServices extends AsyncDisposable {
   link: LinkService;
   /** Notifications: the center and its re-sends. */
   notifications: NotificationService;
+  /** Chat: channels, typing, and the connection counts of channels. */
+  chat: ChatService;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -58,7 +61,16 @@ export async function startJobs(core: JobCore, config: Config): Promise<JobServi
       BROADCAST_CHANNEL: config.BROADCAST_CHANNEL,
     }),
   );
+  const chat = stack.use(
+    startChatService(core, { occupancyTtlMs: config.PRESENCE_TTL_SECONDS * 1000 }),
+  );
   // Started: from here on the caller stops them (`await using` stops them on a throw above).
   const started = stack.move();
-  return { transfer, link, notifications, [Symbol.asyncDispose]: () => started.disposeAsync() };
+  return {
+    transfer,
+    link,
+    notifications,
+    chat,
+    [Symbol.asyncDispose]: () => started.disposeAsync(),
+  };
 }
