@@ -20,8 +20,10 @@ import { KvPresence } from "./lib/presence/mod.ts";
 import { STORAGE_WINDOWS, StorageBudget } from "./lib/storage_budget/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { CLOSE_CODES, ConnectionCaps } from "./lib/transport/mod.ts";
+import { startJobs } from "./lib/server/jobs.ts";
 import { createApp } from "./app.ts";
 import { tracingProblem } from "./lib/observability/mod.ts";
+import { reportLoopFailures } from "./lib/periodic/mod.ts";
 
 const isolate = crypto.randomUUID().slice(0, 8);
 
@@ -61,7 +63,11 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   );
   const distance = kvDistance(config.KV_PATH, { latency: config.SIMULATE_KV_LATENCY });
   const metrics = new MetricsRegistry();
-  const metricsSharing = new KvMetricsSharing(kv, metrics, { isolate });
+  const failures = { log, metrics };
+  const metricsSharing = new KvMetricsSharing(kv, metrics, {
+    isolate,
+    onError: reportLoopFailures(failures, "metrics_sharing"),
+  });
   const rateLimiter = new KvRateLimiter(kv, {
     onReject: (bucket) => metrics.increment("switchboard_rate_limited_total", { bucket }),
     onError: (error) => log.warn("rate_limit_write_failed", { error }),
@@ -88,7 +94,10 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     topics: broker.stats().slice(0, 50),
     problems: problems.list(),
   }));
-  const presence = new KvPresence(kv, broker, { ttlMs: config.PRESENCE_TTL_SECONDS * 1000 });
+  const presence = new KvPresence(kv, broker, {
+    ttlMs: config.PRESENCE_TTL_SECONDS * 1000,
+    onError: (error, loop) => reportLoopFailures(failures, loop)(error),
+  });
   const storageBudget = new StorageBudget(kv, {
     isolate,
     budgets: {
@@ -96,7 +105,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
       uploads: { ...STORAGE_WINDOWS.uploads, bytes: config.UPLOAD_STORAGE_BYTES },
       chat: { ...STORAGE_WINDOWS.chat, bytes: config.CHAT_STORAGE_BYTES },
     },
-    onError: (error) => log.warn("storage_budget_sync_failed", { error }),
+    onError: reportLoopFailures(failures, "storage_budget_sync"),
   });
   const shutdown = new AbortController();
   const ctx: AppContext = {
@@ -118,7 +127,8 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     userConnections: new UserConnections(),
     shutdown: shutdown.signal,
   };
-  const app = createApp(ctx);
+  const jobs = await startJobs(ctx, config);
+  const app = createApp(ctx, jobs);
   const stop = async (signal: string) => {
     if (shutdown.signal.aborted) return;
     const stoppedAt = Date.now();
@@ -128,6 +138,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     for (const connection of [...ctx.connections]) {
       connection.close(CLOSE_CODES.serviceRestart, "server restarting, resume");
     }
+    await jobs[Symbol.asyncDispose]().catch((error) => log.error("jobs_stop_failed", { error }));
     await Promise.allSettled([
       rateLimiter[Symbol.asyncDispose](),
       presence[Symbol.asyncDispose](),

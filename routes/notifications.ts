@@ -8,9 +8,8 @@ import {
   ACKED_FRAME,
   NOTIFICATION_EXAMPLES,
   NOTIFICATION_STATUSES,
-  type NotificationCenter,
-  notificationCenter,
   NotificationError,
+  type NotificationService,
   preferencesSchema,
   type PublishOutcome,
   toAuditEntry,
@@ -136,9 +135,9 @@ async function translate<T>(work: () => Promise<T>): Promise<T> {
  * of a user's topic, history, read state, acks, preferences, the audit log, and
  * the `/notifications` page.
  */
-export function notificationRoutes(ctx: AppContext): Hono {
+export function notificationRoutes(ctx: AppContext, notifications: NotificationService): Hono {
   const app = new Hono();
-  const center: NotificationCenter = notificationCenter(ctx);
+  const { center } = notifications;
   const observer = transportObserver(ctx);
   const config = ctx.config;
 

@@ -22,6 +22,7 @@ import {
   type Preferences,
   toNotification,
 } from "./record.ts";
+import { reportLoopFailures } from "../periodic/mod.ts";
 import { RetryDriver } from "./retry.ts";
 import { newSeq, NotificationStore, type NotificationStoreOptions } from "./store.ts";
 import { newId } from "../ids/mod.ts";
@@ -45,7 +46,7 @@ export interface NotificationSettings {
   BROADCAST_CHANNEL?: "on" | "off";
 }
 
-/** What the notification center needs; an `AppContext` has all of it. */
+/** What the notification center needs (the notifications service hands it the core's). */
 export interface NotificationDeps {
   kv: Deno.Kv;
   broker: Broker;
@@ -61,8 +62,6 @@ export interface NotificationDeps {
   };
   /** Names this isolate in retry leases. */
   isolate?: string;
-  /** Stops the retry timers and the sweep when aborted. */
-  shutdown?: AbortSignal;
 }
 
 /** Options of {@linkcode NotificationCenter}. */
@@ -154,7 +153,10 @@ export class NotificationCenter implements AsyncDisposable {
       resend: (record, attempt) => this.#resend(record, attempt),
       onFailed: () => this.#count("failed"),
       onTakeover: () => this.#count("takeover"),
-      onError: (error) => deps.log?.warn("notification_retry_failed", { error }),
+      onError: reportLoopFailures({
+        log: deps.log ?? { warn: () => {} },
+        metrics: deps.metrics ?? { increment: () => {} },
+      }, "notification_retry"),
     });
     if (options.sweep ?? true) this.#retries.startSweeping();
     if (deps.config.BROADCAST_CHANNEL === "on") {
@@ -163,9 +165,6 @@ export class NotificationCenter implements AsyncDisposable {
         if (typeof message.data === "string") this.store.forgetPreferences(message.data);
       };
     }
-    deps.shutdown?.addEventListener("abort", () => this.#retries[Symbol.dispose](), {
-      once: true,
-    });
   }
 
   readonly #counters = new Map<string, { add(amount?: number): void }>();
@@ -525,11 +524,14 @@ export class NotificationCenter implements AsyncDisposable {
     return this.store.log(options);
   }
 
-  /** Stops retry timers and the sweep. Leases stay, so another isolate can take over. */
+  /**
+   * Stops retry timers and the sweep, waiting for a re-send in progress, and
+   * records the deliveries still queued. Leases stay, so another isolate can take over.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#preferencesChannel?.close();
     this.#preferencesChannel = null;
-    this.#retries[Symbol.dispose]();
+    await this.#retries[Symbol.asyncDispose]();
     if (this.#deliveredTimer !== undefined) {
       clearTimeout(this.#deliveredTimer);
       await this.#flushDelivered();
@@ -559,19 +561,4 @@ function isPayload(value: unknown): value is UserTopicPayload {
   return typeof notification === "object" && notification !== null &&
     typeof (notification as { id?: unknown }).id === "string" &&
     typeof (notification as { type?: unknown }).type === "string";
-}
-
-const centers = new WeakMap<Deno.Kv, NotificationCenter>();
-
-/**
- * The notification center of this isolate for `deps` (one per KV handle, made
- * on first use; its retry timers and sweep stop when `deps.shutdown` aborts).
- */
-export function notificationCenter(deps: NotificationDeps): NotificationCenter {
-  let center = centers.get(deps.kv);
-  if (!center) {
-    center = new NotificationCenter(deps);
-    centers.set(deps.kv, center);
-  }
-  return center;
 }

@@ -31,9 +31,11 @@ export interface RetryDriverOptions {
  * published with an idempotency key, so a step repeated by a new driver after
  * a crash is not sent twice.
  */
-export class RetryDriver implements Disposable {
+export class RetryDriver implements Disposable, AsyncDisposable {
   readonly #options: RetryDriverOptions;
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Steps started by a timer and not finished yet. */
+  readonly #stepping = new Set<Promise<void>>();
   #sweeper: Periodic | null = null;
   #disposed = false;
 
@@ -71,7 +73,9 @@ export class RetryDriver implements Disposable {
       key,
       setTimeout(() => {
         this.#timers.delete(key);
-        this.step(userId, id).catch((error) => this.#options.onError?.(error));
+        const stepping = this.step(userId, id).catch((error) => this.#options.onError?.(error));
+        this.#stepping.add(stepping);
+        void stepping.finally(() => this.#stepping.delete(stepping));
       }, Math.max(0, dueAt - Date.now())),
     );
   }
@@ -137,5 +141,12 @@ export class RetryDriver implements Disposable {
     this.#sweeper?.stop();
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
+  }
+
+  /** Stops every timer and waits for the sweep and the steps in progress. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this[Symbol.dispose]();
+    await this.#sweeper?.[Symbol.asyncDispose]();
+    await Promise.all(this.#stepping);
   }
 }

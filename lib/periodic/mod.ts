@@ -3,8 +3,10 @@
  * A background task that runs now and then in every isolate: each wait is
  * jittered by ±20 % so isolates started together spread out, a failure is
  * reported and the next run happens anyway, and the timer never keeps a
- * process alive.
+ * process alive. {@linkcode reportLoopFailures} is how every background loop
+ * reports a failure.
  */
+export { type LoopFailureSinks, reportLoopFailures } from "./failures.ts";
 
 /** Options of {@linkcode runPeriodically}. */
 export interface PeriodicOptions {
@@ -18,8 +20,11 @@ export interface PeriodicOptions {
   onError?: (error: unknown) => void;
 }
 
-/** A stoppable periodic task. */
-export interface Periodic extends Disposable {
+/**
+ * A stoppable periodic task. `stop()` (or `using`) stops the timer; `await using`
+ * (`Symbol.asyncDispose`) also waits for a run in progress to finish.
+ */
+export interface Periodic extends Disposable, AsyncDisposable {
   stop(): void;
 }
 
@@ -33,7 +38,7 @@ export function jittered(intervalMs: number): number {
  *
  * @example
  * ```ts
- * using sweeper = runPeriodically(() => store.sweep(), { intervalMs: 60_000 });
+ * await using sweeper = runPeriodically(() => store.sweep(), { intervalMs: 60_000 });
  * ```
  */
 export function runPeriodically(
@@ -42,9 +47,10 @@ export function runPeriodically(
 ): Periodic {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+  let running: Promise<void> | null = null;
   const schedule = (delay: number): void => {
     if (stopped) return;
-    timer = setTimeout(run, delay);
+    timer = setTimeout(() => running = run(), delay);
     Deno.unrefTimer(Number(timer));
   };
   const run = async (): Promise<void> => {
@@ -53,6 +59,7 @@ export function runPeriodically(
     } catch (error) {
       options.onError?.(error);
     }
+    running = null;
     schedule(jittered(options.intervalMs));
   };
   const stop = (): void => {
@@ -61,5 +68,13 @@ export function runPeriodically(
   };
   options.signal?.addEventListener("abort", stop, { once: true });
   schedule(options.firstDelayMs ?? jittered(options.intervalMs));
-  return { stop, [Symbol.dispose]: stop };
+  return {
+    stop,
+    [Symbol.dispose]: stop,
+    async [Symbol.asyncDispose]() {
+      stop();
+      // A run's failure already went to onError: waiting must not throw it again.
+      await running;
+    },
+  };
 }

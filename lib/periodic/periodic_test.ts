@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { jittered, runPeriodically } from "./mod.ts";
+import { jittered, reportLoopFailures, runPeriodically } from "./mod.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -38,4 +38,29 @@ Deno.test("runPeriodically runs again after a failure, never overlaps runs, and 
   assert.equal(errors.length, 1);
   assert.equal((errors[0] as Error).message, "first run fails");
   assert.equal(overlapped, false);
+});
+
+Deno.test("runPeriodically's async dispose waits for the run in progress", async () => {
+  let finished = false;
+  let started = false;
+  const periodic = runPeriodically(async () => {
+    started = true;
+    await sleep(30);
+    finished = true;
+  }, { intervalMs: 1000, firstDelayMs: 0 });
+  while (!started) await sleep(1);
+  await periodic[Symbol.asyncDispose]();
+  assert.equal(finished, true);
+});
+
+Deno.test("reportLoopFailures logs <loop>_failed and counts the failure by loop", () => {
+  const warnings: string[] = [];
+  const counted: string[] = [];
+  const report = reportLoopFailures({
+    log: { warn: (event) => warnings.push(event) },
+    metrics: { increment: (name, labels) => counted.push(`${name}:${labels?.loop}`) },
+  }, "link_sweep");
+  report(new Error("KV down"));
+  assert.deepEqual(warnings, ["link_sweep_failed"]);
+  assert.deepEqual(counted, ["switchboard_background_failures_total:link_sweep"]);
 });

@@ -93,3 +93,32 @@ Deno.test("presence status is the user's combined status: away only when every t
     kv.close();
   }
 });
+
+Deno.test("KvPresence reports failed heartbeats to onError and awaits its loops on dispose", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let failing = false;
+  const flaky = new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic" && failing) throw new Error("KV unavailable");
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const broker = new MemoryBroker();
+  const failures: string[] = [];
+  const presence = new KvPresence(flaky, broker, {
+    ttlMs: 60,
+    onError: (_error, loop) => failures.push(loop),
+  });
+  try {
+    await presence.enter("room", { userId: "ada", name: "Ada", connectionId: "a1" });
+    failing = true;
+    while (!failures.includes("presence_heartbeat")) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    failing = false;
+    await presence[Symbol.asyncDispose]();
+    kv.close();
+  }
+});

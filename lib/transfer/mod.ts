@@ -4,7 +4,8 @@
  * `created → joined → closed | expired` lifecycle in Deno KV with a sweeper,
  * the signaling relay over the realtime core (one topic per direction, so what
  * a peer sends while the other is away is delivered in order when it comes
- * back), and ICE server lists with STUN and TURN credentials.
+ * back), and ICE server lists with STUN and TURN credentials. A
+ * {@linkcode TransferService} owns one isolate's share of it.
  *
  * @example
  * ```ts
@@ -46,6 +47,8 @@ export {
 } from "./store.ts";
 export { SessionKeeper, type SessionKeeperOptions } from "./keeper.ts";
 export { startTransferSweeper, type TransferSweeperOptions } from "./sweeper.ts";
+export { countTransfersByState } from "./states.ts";
+export { type TransferCore, TransferService, type TransferServiceOptions } from "./service.ts";
 export {
   ALLOWED_FRAMES,
   iceCandidateSchema,
