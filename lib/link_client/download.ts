@@ -1,5 +1,5 @@
 /** Downloading a link-mode file, decrypting it record by record when it is encrypted. */
-import { decodeBase64Url } from "./base64.ts";
+import { decodeBase64Url } from "../text/mod.ts";
 import { abortError, DecryptionError, LinkClientError } from "./errors.ts";
 import {
   createDecryptStream,

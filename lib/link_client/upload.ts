@@ -1,5 +1,5 @@
 /** Uploading a file to link mode, encrypted in the browser by default. */
-import { encodeBase64Url } from "./base64.ts";
+import { encodeBase64Url } from "../text/mod.ts";
 import { abortError, LinkClientError } from "./errors.ts";
 import { encryptBlob, exportKey, generateKey } from "./format.ts";
 
