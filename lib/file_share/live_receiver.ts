@@ -9,7 +9,8 @@
 import { downloadFile } from "../link_client/mod.ts";
 import { type AnnouncedFile, fetchIceServers, joinTransfer } from "./api.ts";
 import { ChannelClosedError } from "./channel.ts";
-import { ShareApiError, TransferCanceledError } from "./errors.ts";
+import { ApiClientError } from "../client/mod.ts";
+import { TransferCanceledError } from "./errors.ts";
 import { type FallbackLink, isSnippet, parseFallbackLink } from "./files.ts";
 import type { ManifestFile } from "./messages.ts";
 import { RateMeter } from "./meter.ts";
@@ -101,7 +102,7 @@ export function readStoredSession(
 }
 
 function joinProblem(error: unknown): { problem: string; reason: string } {
-  if (!(error instanceof ShareApiError)) {
+  if (!(error instanceof ApiClientError)) {
     return { problem: "join_failed", reason: `Could not join: ${error}` };
   }
   const reasons: Record<string, string> = {

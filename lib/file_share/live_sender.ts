@@ -15,7 +15,8 @@ import {
 } from "../link_client/mod.ts";
 import { type CreatedTransfer, createTransfer, fetchIceServers } from "./api.ts";
 import { ChannelClosedError } from "./channel.ts";
-import { ShareApiError, TransferCanceledError } from "./errors.ts";
+import { ApiClientError } from "../client/mod.ts";
+import { TransferCanceledError } from "./errors.ts";
 import { fallbackLinkUrl, safeFileName, safeFileType } from "./files.ts";
 import { RateMeter } from "./meter.ts";
 import { PeerLink } from "./peer.ts";
@@ -137,7 +138,7 @@ export class LiveSender {
     } catch (error) {
       this.#fail(
         "signaling",
-        error instanceof ShareApiError ? error.message : `Could not create the transfer: ${error}`,
+        error instanceof ApiClientError ? error.message : `Could not create the transfer: ${error}`,
       );
     }
   }

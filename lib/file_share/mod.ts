@@ -59,7 +59,7 @@ export {
   type WritableFileLike,
   WritableSink,
 } from "./sinks.ts";
-export { ShareApiError, TransferCanceledError } from "./errors.ts";
+export { TransferCanceledError } from "./errors.ts";
 export { formatEta, formatSpeed, RateMeter, type RateMeterOptions } from "./meter.ts";
 export {
   type FallbackLink,
