@@ -7,6 +7,7 @@
  * {@linkcode ReceiverView}.
  */
 import { downloadFile } from "../link_client/mod.ts";
+import type { IceCandidate, SessionDescription } from "../transfer/signaling.ts";
 import { type AnnouncedFile, fetchIceServers, joinTransfer } from "./api.ts";
 import { ChannelClosedError } from "./channel.ts";
 import { ApiClientError } from "../client/mod.ts";
@@ -138,7 +139,7 @@ export class LiveReceiver {
   /** Which answer is being prepared (a newer offer supersedes an older one). */
   #attempt = 0;
   /** The sender's candidates that arrived while the link for its offer was being set up. */
-  #earlyCandidates: RTCIceCandidateInit[] = [];
+  #earlyCandidates: IceCandidate[] = [];
   #receiver: FileReceiver | null = null;
   #folder: FolderLike | null = null;
   #ticker: ReturnType<typeof setInterval> | undefined;
@@ -374,7 +375,7 @@ export class LiveReceiver {
     }
   }
 
-  async #answer(offer: RTCSessionDescriptionInit): Promise<void> {
+  async #answer(offer: SessionDescription): Promise<void> {
     this.#receiver?.cancel("Starting again");
     this.#receiver = null;
     this.#link?.close();

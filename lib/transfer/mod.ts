@@ -48,6 +48,7 @@ export { SessionKeeper, type SessionKeeperOptions } from "./keeper.ts";
 export { startTransferSweeper, type TransferSweeperOptions } from "./sweeper.ts";
 export {
   ALLOWED_FRAMES,
+  type IceCandidate,
   iceCandidateSchema,
   inboundTopic,
   MAX_CANDIDATE_CHARS,
@@ -57,11 +58,13 @@ export {
   outboundTopic,
   peerRole,
   presenceScope,
+  type SessionDescription,
   sessionDescriptionSchema,
   type SignalEvent,
   signalEventOf,
   type SignalingClientFrame,
   signalingClientFrames,
+  type SignalingServerFrame,
   toReceiverTopic,
   toSenderTopic,
 } from "./signaling.ts";
