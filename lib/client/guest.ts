@@ -161,12 +161,9 @@ async function createGuest(
     json: { name },
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  const identity: GuestIdentity = {
-    token: body.token,
-    userId: body.userId,
-    name: body.name,
-    expiresAt: body.expiresAt,
-  };
+  // Only the identity's fields are kept, whatever else the answer carries.
+  const { token, userId, expiresAt } = body;
+  const identity: GuestIdentity = { token, userId, name: body.name, expiresAt };
   try {
     storage?.setItem(options.key ?? GUEST_STORAGE_KEY, JSON.stringify(identity));
   } catch { /* storage full or disabled: this page still has it */ }

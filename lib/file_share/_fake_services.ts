@@ -25,7 +25,7 @@ import type {
 import type { AnnouncedFile, CreatedTransfer, JoinedTransfer } from "./api.ts";
 import type { ClientStatus } from "../client/mod.ts";
 import { type FakeChannel, fakeChannelPair } from "./_fake_channel.ts";
-import type { LiveTransferServices, PeerConnector, PeerConnectorOptions } from "./live_transfer.ts";
+import type { LiveTransferServices, PeerConnector, PeerConnectorOptions } from "./services.ts";
 import type { SignalingOptions, SignalingSession } from "./signaling.ts";
 
 type Role = "creator" | "joiner";

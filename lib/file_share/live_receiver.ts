@@ -11,7 +11,8 @@ import type { IceCandidate, SessionDescription } from "../transfer/signaling.ts"
 import type { AnnouncedFile } from "./api.ts";
 import type { DataChannelLike } from "./channel.ts";
 import { type FallbackLink, isSnippet, parseFallbackLink } from "./files.ts";
-import { LiveTransfer, type LiveTransferOptions, type PeerConnector } from "./live_transfer.ts";
+import { LiveTransfer, type LiveTransferOptions } from "./live_transfer.ts";
+import type { PeerConnector } from "./services.ts";
 import type { ManifestFile } from "./messages.ts";
 import { FileReceiver, type ReceivedFile } from "./receiver.ts";
 import { sha256OfBlob } from "./sha256.ts";
@@ -397,8 +398,6 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   protected override progress(): void {
     const receiver = this.protocol;
     if (!receiver) return;
-    const bytes = receiver.receivedBytes;
-    this.meter.update(bytes);
     let active = -1;
     const files = this.view.files.map((file) => {
       if (file.status === "verified" || file.status === "failed") return file;
@@ -406,13 +405,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       if (moved > 0 && active === -1) active = file.index;
       return { ...file, bytes: moved, status: moved > 0 ? "active" as const : file.status };
     });
-    this.set({
-      bytes,
-      files,
-      activeFile: active,
-      speed: this.meter.bytesPerSecond,
-      secondsLeft: this.meter.secondsLeft(this.view.totalBytes - bytes),
-    });
+    this.showBytes(receiver.receivedBytes, { files, activeFile: active });
   }
 
   #finish(): void {
@@ -476,13 +469,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
               file.size,
               Math.round(file.size * (loaded / Math.max(1, total))),
             );
-            this.meter.update(before + moved);
             this.setFile(next.index, { status: "active", bytes: moved });
-            this.set({
-              bytes: before + moved,
-              speed: this.meter.bytesPerSecond,
-              secondsLeft: this.meter.secondsLeft(this.view.totalBytes - before - moved),
-            });
+            this.showBytes(before + moved);
           },
         });
         // AES-GCM already authenticated every record; the hash is shown and can be compared.

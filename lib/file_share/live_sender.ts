@@ -11,12 +11,8 @@ import { ApiClientError } from "../client/mod.ts";
 import type { CreatedTransfer } from "./api.ts";
 import type { DataChannelLike } from "./channel.ts";
 import { fallbackLinkUrl, safeFileName, safeFileType } from "./files.ts";
-import {
-  LiveTransfer,
-  type LiveTransferOptions,
-  type PeerConnector,
-  type TransferFailure,
-} from "./live_transfer.ts";
+import { LiveTransfer, type LiveTransferOptions, type TransferFailure } from "./live_transfer.ts";
+import type { PeerConnector } from "./services.ts";
 import { FileSender, type OutgoingFile } from "./sender.ts";
 import { sha256OfBlob } from "./sha256.ts";
 import type { SignalingFrame } from "./signaling.ts";
@@ -290,8 +286,6 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   protected override progress(): void {
     const sender = this.protocol;
     if (!sender) return;
-    const bytes = sender.sentBytes;
-    this.meter.update(bytes);
     const active = sender.currentFile;
     const files = this.view.files.map((file) => {
       if (file.status === "verified" || file.status === "failed") return file;
@@ -302,13 +296,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
         status: moved > 0 || file.index === active ? "active" as const : file.status,
       };
     });
-    this.set({
-      bytes,
-      files,
-      activeFile: active,
-      speed: this.meter.bytesPerSecond,
-      secondsLeft: this.meter.secondsLeft(this.view.totalBytes - bytes),
-    });
+    this.showBytes(sender.sentBytes, { files, activeFile: active });
   }
 
   /** Sends every file not yet delivered through link mode instead. */
@@ -367,13 +355,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
             const moved = Math.round(
               file.blob.size * (progress.loaded / Math.max(1, progress.total)),
             );
-            this.meter.update(before + moved);
             this.setFile(index, { status: "active", bytes: moved });
-            this.set({
-              bytes: before + moved,
-              speed: this.meter.bytesPerSecond,
-              secondsLeft: this.meter.secondsLeft(this.view.totalBytes - before - moved),
-            });
+            this.showBytes(before + moved);
           },
         });
         const url = fallbackLinkUrl(link.url, index, count);

@@ -4,85 +4,15 @@
  * in a row), the other side coming and going, a cancel from the other side or
  * the server, the WebRTC connection attempt, and running the file-share
  * protocol over its data channel with progress. Everything that talks to the
- * world is an injected {@linkcode LiveTransferServices}, so the state machines
+ * world is an injected `LiveTransferServices` (`services.ts`), so the state machines
  * run in unit tests over in-memory channels.
  */
-import {
-  deleteFile,
-  type DownloadedFile,
-  downloadFile,
-  type DownloadOptions,
-  type FileInfo,
-  getFileInfo,
-  type UploadedFile,
-  uploadFile,
-  type UploadOptions,
-} from "../link_client/mod.ts";
-import {
-  type AnnouncedFile,
-  type CreatedTransfer,
-  createTransfer,
-  fetchIceServers,
-  type IceServerList,
-  type JoinedTransfer,
-  joinTransfer,
-} from "./api.ts";
 import { ChannelClosedError, type DataChannelLike } from "./channel.ts";
 import { TransferCanceledError } from "./errors.ts";
 import { RateMeter } from "./meter.ts";
-import { PeerLink, type PeerLinkOptions, type PeerRoute } from "./peer.ts";
-import {
-  openSignaling,
-  type SignalingFrame,
-  type SignalingOptions,
-  type SignalingSession,
-} from "./signaling.ts";
+import { BROWSER_SERVICES, type LiveTransferServices, type PeerConnector } from "./services.ts";
+import type { SignalingFrame, SignalingSession } from "./signaling.ts";
 import type { FileView, TransferView } from "./view.ts";
-// Types only: the server's schemas stay out of the browser bundle.
-import type { IceCandidate, SessionDescription } from "../transfer/signaling.ts";
-
-/** The connection to the other browser, as a controller uses it ({@linkcode PeerLink}, or a fake). */
-export interface PeerConnector {
-  /** The sender's first step: the data channel and the offer. */
-  start(): Promise<void>;
-  acceptOffer(offer: SessionDescription): Promise<void>;
-  acceptAnswer(answer: SessionDescription): Promise<void>;
-  addCandidate(candidate: IceCandidate): Promise<void>;
-  /** How the browsers are connected; null when unknown. */
-  route(): Promise<PeerRoute | null>;
-  close(): void;
-}
-
-/** What {@linkcode LiveTransferServices.openPeer} gets: a data channel is all the protocol needs. */
-export interface PeerConnectorOptions extends Omit<PeerLinkOptions, "onOpen"> {
-  onOpen(channel: DataChannelLike): void;
-}
-
-/** Everything a live transfer asks of the world: the server's API, signaling, WebRTC, the relay. */
-export interface LiveTransferServices {
-  createTransfer(files: AnnouncedFile[]): Promise<CreatedTransfer>;
-  joinTransfer(code: string): Promise<JoinedTransfer>;
-  fetchIceServers(session: { code: string; token: string }): Promise<IceServerList>;
-  openSignaling(options: SignalingOptions): SignalingSession;
-  openPeer(options: PeerConnectorOptions): PeerConnector;
-  uploadFile(file: Blob, options: UploadOptions): Promise<UploadedFile>;
-  downloadFile(id: string, options: DownloadOptions): Promise<DownloadedFile>;
-  getFileInfo(id: string, options: DownloadOptions): Promise<FileInfo>;
-  deleteFile(id: string, deleteToken: string): Promise<void>;
-}
-
-/** The real ones: this server's API, its signaling socket, `RTCPeerConnection`, link mode. */
-export const BROWSER_SERVICES: LiveTransferServices = {
-  createTransfer,
-  joinTransfer,
-  fetchIceServers,
-  openSignaling,
-  openPeer: (options) => new PeerLink(options),
-  uploadFile,
-  downloadFile,
-  getFileInfo,
-  deleteFile: (id, deleteToken) => deleteFile(id, deleteToken),
-};
 
 /** Options both sides take. */
 export interface LiveTransferOptions<V extends TransferView> {
@@ -332,6 +262,17 @@ export abstract class LiveTransfer<V extends TransferView, P extends ProtocolEnd
 
   /** Shows how far the bytes are (called every {@linkcode PROGRESS_MS} while they move). */
   protected abstract progress(): void;
+
+  /** Shows `bytes` moved of all files, with speed and time left, and `patch`. */
+  protected showBytes(bytes: number, patch: Partial<TransferView> = {}): void {
+    this.meter.update(bytes);
+    this.set({
+      ...patch,
+      bytes,
+      speed: this.meter.bytesPerSecond,
+      secondsLeft: this.meter.secondsLeft(this.#view.totalBytes - bytes),
+    });
+  }
 
   /** Stops showing progress. */
   protected stopProgress(): void {

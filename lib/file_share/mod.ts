@@ -108,15 +108,17 @@ export {
   type TransferView,
 } from "./view.ts";
 export {
-  BROWSER_SERVICES,
   LiveTransfer,
   type LiveTransferOptions,
-  type LiveTransferServices,
-  type PeerConnector,
-  type PeerConnectorOptions,
   type ProtocolEnd,
   type TransferFailure,
 } from "./live_transfer.ts";
+export {
+  BROWSER_SERVICES,
+  type LiveTransferServices,
+  type PeerConnector,
+  type PeerConnectorOptions,
+} from "./services.ts";
 export { LiveSender, type LiveSenderOptions, type SenderView } from "./live_sender.ts";
 export {
   type FolderLike,
