@@ -28,7 +28,7 @@ const PASSED_TOKEN_KEY = "switchboard.chat.token";
 /** The name the user picked last. */
 const NAME_KEY = "switchboard.chat.name";
 
-/** Who this page chats as: the browser's guest (shared with every page) or a passed token's holder. */
+/** Who this page chats as: the browser's guest (every page's) or a passed token's holder. */
 type Identity = GuestIdentity;
 
 type Phase =
@@ -523,9 +523,10 @@ function Room(
 
 /**
  * The chat page's island: the browser's guest identity, the one every page
- * shares (or a token passed in sessionStorage), the message list with infinite scroll back, the composer
- * with a queue for messages typed while offline, who is online and typing,
- * and a banner while reconnecting. Message text is rendered as text, always.
+ * shares (or a token passed in sessionStorage), the message list with
+ * infinite scroll back, the composer with a queue for messages typed while
+ * offline, who is online and typing, and a banner while reconnecting. Message
+ * text is rendered as text, always.
  */
 export default function ChatRoom(props: { channelId: string }) {
   const [phase, setPhase] = useState<Phase>({ kind: "loading" });

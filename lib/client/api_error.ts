@@ -26,7 +26,7 @@ export class ApiClientError extends Error {
   override name = "ApiClientError";
   /** HTTP status, or 0 when the request got no answer. */
   readonly status: number;
-  /** The server's error code (`session_not_found`, `expired`, …), `network_error` or `http_error`. */
+  /** The server's code (`session_not_found`, `expired`, …), `network_error` or `http_error`. */
   readonly code: string;
   /** Every problem of the request body, when the server listed them; else empty. */
   readonly issues: readonly ApiIssue[];

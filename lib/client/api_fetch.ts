@@ -1,4 +1,4 @@
-/** JSON requests to the Switchboard API from the browser, with its errors as {@linkcode ApiClientError}. */
+/** JSON requests to the Switchboard API from the browser; errors are `ApiClientError`s. */
 import { ApiClientError, apiErrorOf } from "./api_error.ts";
 
 /** Options of {@linkcode apiFetch}. */

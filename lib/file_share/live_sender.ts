@@ -75,7 +75,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     this.#options = options;
   }
 
-  /** Creates the session for `files` (the snippet, if any, is one of them) and waits for the receiver. */
+  /** Creates the session for `files` (the snippet, if any, among them); waits for the receiver. */
   async start(files: File[]): Promise<void> {
     this.#files = files.map((file) => ({
       blob: file,

@@ -13,7 +13,7 @@ import type {
 /** Label of the data channel the files travel on. */
 export const CHANNEL_LABEL = "switchboard-files";
 
-/** A signaling frame this side sends: the server's frame types for offers, answers and candidates. */
+/** A signaling frame this side sends: the server's types of offers, answers and candidates. */
 export type PeerSignal = Extract<
   SignalingClientFrame,
   { type: "offer" | "answer" | "ice-candidate" }

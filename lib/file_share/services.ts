@@ -12,7 +12,7 @@ import type { DataChannelLike } from "./channel.ts";
 import { PeerLink, type PeerLinkOptions, type PeerRoute } from "./peer.ts";
 import { openSignaling, type SignalingOptions, type SignalingSession } from "./signaling.ts";
 
-/** The connection to the other browser, as a controller uses it ({@linkcode PeerLink}, or a fake). */
+/** The connection to the other browser as a controller uses it ({@linkcode PeerLink}, a fake). */
 export interface PeerConnector {
   /** The sender's first step: the data channel and the offer. */
   start(): Promise<void>;
@@ -24,7 +24,7 @@ export interface PeerConnector {
   close(): void;
 }
 
-/** What {@linkcode LiveTransferServices.openPeer} gets: a data channel is all the protocol needs. */
+/** What `openPeer` takes: a data channel is all the protocol needs from the connection. */
 export interface PeerConnectorOptions extends Omit<PeerLinkOptions, "onOpen"> {
   onOpen(channel: DataChannelLike): void;
 }
