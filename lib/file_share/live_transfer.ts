@@ -4,8 +4,8 @@
  * in a row), the other side coming and going, a cancel from the other side or
  * the server, the WebRTC connection attempt, and running the file-share
  * protocol over its data channel with progress. Everything that talks to the
- * world is an injected `LiveTransferServices` (`services.ts`), so the state machines
- * run in unit tests over in-memory channels.
+ * world is an injected `LiveTransferServices` (`services.ts`), so the state
+ * machines run in unit tests over in-memory channels.
  */
 import { ChannelClosedError, type DataChannelLike } from "./channel.ts";
 import { TransferCanceledError } from "./errors.ts";
