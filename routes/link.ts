@@ -11,7 +11,7 @@ import { renderPage } from "../components/render_page.tsx";
 import { SharePage } from "../components/SharePage.tsx";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import { encodeBase64Url } from "../lib/identity/_encoding.ts";
+import { encodeBase64Url } from "../lib/text/mod.ts";
 import {
   contentDisposition,
   decodeFilenameHeader,

@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { retryWhileBusy } from "../kv/mod.ts";
 import { ByteReader } from "./_byte_reader.ts";
-import { encodeBase64Url, timingSafeEqual } from "../identity/_encoding.ts";
+import { timingSafeEqual } from "../identity/_encoding.ts";
+import { encodeBase64Url } from "../text/mod.ts";
 import {
   chunkKey,
   downloadsKey,

@@ -44,5 +44,5 @@ export {
   TAG_BYTES,
 } from "./format.ts";
 export { DecryptionError, LinkClientError } from "./errors.ts";
-export { decodeBase64Url, encodeBase64Url } from "./base64.ts";
+export { decodeBase64Url, encodeBase64Url } from "../text/mod.ts";
 export { formatBytes, formatDuration, formatTimeLeft } from "./display.ts";

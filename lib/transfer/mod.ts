@@ -51,6 +51,7 @@ export { countTransfersByState } from "./states.ts";
 export { type TransferCore, TransferService, type TransferServiceOptions } from "./service.ts";
 export {
   ALLOWED_FRAMES,
+  type IceCandidate,
   iceCandidateSchema,
   inboundTopic,
   MAX_CANDIDATE_CHARS,
@@ -60,11 +61,13 @@ export {
   outboundTopic,
   peerRole,
   presenceScope,
+  type SessionDescription,
   sessionDescriptionSchema,
   type SignalEvent,
   signalEventOf,
   type SignalingClientFrame,
   signalingClientFrames,
+  type SignalingServerFrame,
   toReceiverTopic,
   toSenderTopic,
 } from "./signaling.ts";
