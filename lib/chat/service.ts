@@ -123,7 +123,11 @@ function requireChannel(channelId: string): void {
  *
  * @example
  * ```ts
- * const chat = new ChatService({ broker: new MemoryBroker(), presence });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { MemoryPresence } from "../presence/mod.ts";
+ *
+ * const broker = new MemoryBroker();
+ * const chat = new ChatService({ broker, presence: new MemoryPresence(broker) });
  * const { message } = await chat.send("lobby", { userId: "ada", username: "Ada" }, {
  *   content: "Hello",
  *   clientMessageId: "c1",

@@ -57,8 +57,13 @@ type Failure = "signaling" | "relay" | "transfer" | "closed";
  *
  * @example
  * ```ts
- * const sender = new LiveSender({ fallbackTimeoutMs: 12000, maxUploadBytes, onChange: render });
- * await sender.start([...input.files], "optional message");
+ * const input = document.querySelector<HTMLInputElement>("input[type=file]")!;
+ * const sender = new LiveSender({
+ *   fallbackTimeoutMs: 12_000,
+ *   maxUploadBytes: 100 * 1024 * 1024,
+ *   onChange: (view) => console.log(view),
+ * });
+ * await sender.start([...input.files ?? []]);
  * ```
  */
 export class LiveSender {

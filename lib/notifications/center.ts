@@ -114,7 +114,10 @@ export function userTopic(userId: string): string {
  *
  * @example
  * ```ts
- * const center = new NotificationCenter({ kv, broker, config: {} });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
  * await center.publish({ userIds: ["ada"], type: "success", data: { message: "Done" } });
  * ```
  */

@@ -15,7 +15,11 @@ export interface NotifyOptions {
  *
  * @example
  * ```ts
- * await notifyUser(ctx, "ada", "success", { message: "Your export is ready" });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ *
+ * // An AppContext has all of these.
+ * const deps = { kv: await Deno.openKv(":memory:"), broker: new MemoryBroker(), config: {} };
+ * await notifyUser(deps, "ada", "success", { message: "Your export is ready" });
  * ```
  */
 export async function notifyUser(

@@ -7,8 +7,12 @@
  *
  * @example
  * ```ts
- * import { notifyFileUploaded } from "./lib/notifications/mod.ts";
- * await notifyFileUploaded(ctx, "ada", { fileId: "f1", fileName: "a.pdf", size: 1200 });
+ * import { notifyFileUploaded } from "./mod.ts";
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ *
+ * // An AppContext has all of these.
+ * const deps = { kv: await Deno.openKv(":memory:"), broker: new MemoryBroker(), config: {} };
+ * await notifyFileUploaded(deps, "ada", { fileId: "f1", fileName: "a.pdf", size: 1200 });
  * ```
  */
 export {

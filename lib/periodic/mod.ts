@@ -33,7 +33,7 @@ export function jittered(intervalMs: number): number {
  *
  * @example
  * ```ts
- * using sweeper = runPeriodically(() => store.sweep(), { intervalMs: 60_000 });
+ * using _sweeper = runPeriodically(() => console.log("sweep"), { intervalMs: 60_000 });
  * ```
  */
 export function runPeriodically(

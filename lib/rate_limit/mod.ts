@@ -221,7 +221,8 @@ export class MemoryRateLimiter implements RateLimiter {
  *
  * @example
  * ```ts
- * await enforceRateLimit(limiter, "join", address, { limit: 20, windowMs: 60_000 });
+ * const limiter = new KvRateLimiter(await Deno.openKv(":memory:"));
+ * await enforceRateLimit(limiter, "join", "203.0.113.7", { limit: 20, windowMs: 60_000 });
  * ```
  */
 export async function enforceRateLimit(
