@@ -33,5 +33,5 @@ Deno.test("systemClock runs real timers and clears them", async () => {
   assert.ok(Math.abs(before - Date.now()) < 1_000);
   const cleared = systemClock.setTimeout(() => assert.fail("cleared timer fired"), 0);
   systemClock.clearTimeout(cleared);
-  await new Promise<void>((fired) => systemClock.setTimeout(fired, 1, { unref: true }));
+  await new Promise<void>((fired) => systemClock.setTimeout(fired, 1));
 });

@@ -64,6 +64,17 @@ export class FakeClock implements Clock {
    * Resolves to how far time moved; rejects when no timer is set within 10 s.
    */
   async nextTimer(): Promise<number> {
+    await this.timerSet();
+    const before = this.#timers.now;
+    this.#timers.next();
+    return this.#timers.now - before;
+  }
+
+  /**
+   * Resolves once a timer is pending (at once when one is), without moving time;
+   * rejects when none is set within 10 s of real time.
+   */
+  async timerSet(): Promise<void> {
     if (this.pending === 0) {
       let wake!: () => void;
       const set = new Promise<void>((resolve) => this.#waiting.push(wake = resolve));
@@ -81,8 +92,5 @@ export class FakeClock implements Clock {
         this.#waiting = this.#waiting.filter((waiting) => waiting !== wake);
       }
     }
-    const before = this.#timers.now;
-    this.#timers.next();
-    return this.#timers.now - before;
   }
 }

@@ -5,6 +5,7 @@
  * reported and the next run happens anyway, and the timer never keeps a
  * process alive.
  */
+import { type Clock, systemClock, type TimerHandle } from "../clock/mod.ts";
 
 /** Options of {@linkcode runPeriodically}. */
 export interface PeriodicOptions {
@@ -16,6 +17,8 @@ export interface PeriodicOptions {
   signal?: AbortSignal;
   /** Called when a run fails. */
   onError?: (error: unknown) => void;
+  /** The timers (default {@linkcode systemClock}). */
+  clock?: Clock;
 }
 
 /** A stoppable periodic task. */
@@ -40,12 +43,12 @@ export function runPeriodically(
   task: () => unknown | Promise<unknown>,
   options: PeriodicOptions,
 ): Periodic {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const clock = options.clock ?? systemClock;
+  let timer: TimerHandle | undefined;
   let stopped = false;
   const schedule = (delay: number): void => {
     if (stopped) return;
-    timer = setTimeout(run, delay);
-    Deno.unrefTimer(Number(timer));
+    timer = clock.setTimeout(run, delay, { unref: true });
   };
   const run = async (): Promise<void> => {
     try {
@@ -57,7 +60,7 @@ export function runPeriodically(
   };
   const stop = (): void => {
     stopped = true;
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   };
   options.signal?.addEventListener("abort", stop, { once: true });
   schedule(options.firstDelayMs ?? jittered(options.intervalMs));
