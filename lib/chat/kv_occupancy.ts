@@ -1,3 +1,4 @@
+import { type Clock, systemClock, type TimerHandle } from "../clock/mod.ts";
 import { retryWhileBusy } from "../kv/mod.ts";
 import type { Occupancy, OccupancyLease } from "./occupancy.ts";
 
@@ -43,16 +44,32 @@ export class KvOccupancy implements Occupancy {
   #isolate: string;
   #ttlMs: number;
   #channels = new Map<string, ChannelState>();
-  #refresh: ReturnType<typeof setInterval>;
+  #clock: Clock;
+  #refresh: TimerHandle | undefined;
+  #disposed = false;
 
-  constructor(kv: Deno.Kv, options: { isolate: string; ttlMs?: number }) {
+  /**
+   * `ttlMs` (default 30 s) is how long a dead isolate's places keep counting;
+   * `clock` (default {@linkcode systemClock}) times the refreshes and the expiry.
+   */
+  constructor(kv: Deno.Kv, options: { isolate: string; ttlMs?: number; clock?: Clock }) {
     this.#kv = kv;
     this.#isolate = options.isolate;
     this.#ttlMs = options.ttlMs ?? 30_000;
-    this.#refresh = setInterval(() => {
-      for (const channelId of this.#channels.keys()) void this.#flush(channelId).catch(() => {});
-    }, this.#ttlMs / 3);
-    Deno.unrefTimer(Number(this.#refresh));
+    this.#clock = options.clock ?? systemClock;
+    this.#scheduleRefresh();
+  }
+
+  #scheduleRefresh(): void {
+    if (this.#disposed) return;
+    this.#refresh = this.#clock.setTimeout(
+      () => {
+        for (const channelId of this.#channels.keys()) void this.#flush(channelId).catch(() => {});
+        this.#scheduleRefresh();
+      },
+      this.#ttlMs / 3,
+      { unref: true },
+    );
   }
 
   reserve(channelId: string, max: number): Promise<OccupancyLease | null> {
@@ -121,7 +138,7 @@ export class KvOccupancy implements Occupancy {
   }
 
   async count(channelId: string): Promise<number> {
-    const now = Date.now();
+    const now = this.#clock.now();
     let total = 0;
     const entries = this.#kv.list<StoredCount>({ prefix: ["chat_occupancy", channelId] });
     for await (const entry of entries) {
@@ -155,7 +172,10 @@ export class KvOccupancy implements Occupancy {
         }
         return;
       }
-      const value: StoredCount = { count: state.count, expiresAt: Date.now() + this.#ttlMs };
+      const value: StoredCount = {
+        count: state.count,
+        expiresAt: this.#clock.now() + this.#ttlMs,
+      };
       await retryWhileBusy(() => this.#kv.set(key, value, { expireIn: this.#ttlMs }));
     });
     state.queued = queued;
@@ -164,7 +184,8 @@ export class KvOccupancy implements Occupancy {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    clearInterval(this.#refresh);
+    this.#disposed = true;
+    this.#clock.clearTimeout(this.#refresh);
     const channels = [...this.#channels.keys()];
     this.#channels.clear();
     for (const channelId of channels) {

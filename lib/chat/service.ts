@@ -1,3 +1,4 @@
+import type { Clock } from "../clock/mod.ts";
 import { newId } from "../ids/mod.ts";
 import { type Broker, formatCursor, type Position } from "../realtime/mod.ts";
 import {
@@ -88,6 +89,8 @@ export interface ChatServiceOptions {
   typingThrottleMs?: number;
   /** Typing stops without a refresh after this long (default 5000 ms). */
   typingTimeoutMs?: number;
+  /** Times typing's throttle and expiry (default: the system clock). */
+  clock?: Clock;
 }
 
 function onlineUser(member: PresenceMember): OnlineUser {
@@ -152,6 +155,7 @@ export class ChatService implements Disposable {
     this.#typing = new TypingTracker({
       throttleMs: options.typingThrottleMs,
       timeoutMs: options.typingTimeoutMs,
+      clock: options.clock,
       announce: (typist, isTyping) => this.#announceTyping(typist, isTyping),
     });
   }

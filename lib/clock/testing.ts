@@ -2,7 +2,8 @@
  * @module
  * For tests: a {@linkcode Clock} whose time moves only when the test says so
  * (on `@sinonjs/fake-timers`), so a timeout, a window or a retry interval is
- * passed in no time and never missed under load.
+ * passed in no time and never missed under load; and {@linkcode waitFor}, to
+ * wait for a condition (an effect of I/O) rather than for a guessed time.
  */
 import FakeTimers from "@sinonjs/fake-timers";
 import type { Clock, TimerHandle } from "./mod.ts";
@@ -93,4 +94,45 @@ export class FakeClock implements Clock {
       }
     }
   }
+}
+
+/** Options of {@linkcode waitFor}. */
+export interface WaitForOptions {
+  /** Fail after this long (default 10 s): only a broken test ever waits that long. */
+  timeoutMs?: number;
+  /** Said in the error when the condition never held. */
+  message?: string;
+}
+
+/**
+ * Resolves with the first truthy value `check` returns, checking again every
+ * few milliseconds (a failed check counts as false); rejects after `timeoutMs`.
+ * How long it waits depends only on when the condition holds.
+ *
+ * @example
+ * ```ts
+ * import { waitFor } from "./testing.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * setTimeout(() => kv.set(["ready"], true), 50);
+ * await waitFor(async () => (await kv.get(["ready"])).value === true);
+ * ```
+ */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  options: WaitForOptions = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  let last: unknown;
+  while (true) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the polling interval
+  }
+  throw new Error(`timed out: ${options.message ?? "condition"}${last ? ` (${last})` : ""}`);
 }
