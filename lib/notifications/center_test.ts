@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../clock/testing.ts";
+import { FakeClock, waitFor } from "../clock/testing.ts";
 import { KvBroker, type TopicEvent } from "../realtime/mod.ts";
 import { NotificationCenter, type NotificationDeps } from "./center.ts";
 import { NotificationError } from "./errors.ts";
@@ -39,16 +39,6 @@ async function withWorld(fn: (world: World) => Promise<void>): Promise<void> {
 async function topicEvents(broker: KvBroker, userId: string): Promise<UserTopicPayload[]> {
   const events: TopicEvent<UserTopicPayload>[] = await broker.history(`user:${userId}`);
   return events.map((event) => event.data).filter((payload) => payload.kind !== "muted");
-}
-
-async function waitUntil<T>(check: () => Promise<T | null | false>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error("timed out");
 }
 
 /** Resolves once `center.store.clearRetry()` ran: the driver saw that it has nothing left to do. */
@@ -156,7 +146,7 @@ Deno.test("requiresAck without an ack: exactly 3 re-sends on the topic, then fai
       // Each step sets the next one's timer when it is done: three re-sends, then failed.
       assert.equal(await clock.nextTimer(), INTERVAL);
     }
-    const failed = await waitUntil(async () => {
+    const failed = await waitFor(async () => {
       const record = await center.store.get("ada", outcome!.id);
       return record?.status === "failed" ? record : null;
     });
@@ -213,7 +203,7 @@ Deno.test("when the driving isolate dies, another one's sweep takes over without
     assert.equal(clock.pending, 0);
     await using second = new NotificationCenter(deps("b"), { sweepMs: 25, clock });
     // The second isolate's sweeps, and the re-sends it drives once it took over.
-    const failed = await waitUntil(async () => {
+    const failed = await waitFor(async () => {
       const record = await second.store.get("ada", outcome!.id);
       if (record?.status === "failed") return record;
       await clock.nextTimer();
