@@ -12,7 +12,7 @@ import { type Frame, openSocket, type TestSocket } from "./ws_client.ts";
 export const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 
 /** The notification types the SSE recorder listens to (their `event:` names). */
-export const SSE_EVENTS = [
+const SSE_EVENTS = [
   "success",
   "notification.error",
   "file_uploaded",

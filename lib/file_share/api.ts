@@ -1,4 +1,4 @@
-/** The HTTP calls of a live transfer (SPEC §2), for the share pages. */
+/** The HTTP calls of a live transfer (docs/transfer.md), for the share pages. */
 import { ShareApiError } from "./errors.ts";
 
 /** One announced file. */
@@ -69,14 +69,6 @@ export function createTransfer(files: AnnouncedFile[]): Promise<CreatedTransfer>
  */
 export function joinTransfer(code: string): Promise<JoinedTransfer> {
   return call("/api/transfer/join", { method: "POST", body: JSON.stringify({ code }) });
-}
-
-/** Closes a session (either token). */
-export async function closeTransfer(transferId: string, token: string): Promise<void> {
-  await call("/api/transfer/close", {
-    method: "POST",
-    body: JSON.stringify({ transferId, token }),
-  });
 }
 
 /**

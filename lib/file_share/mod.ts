@@ -79,7 +79,6 @@ export {
 } from "./files.ts";
 export {
   type AnnouncedFile,
-  closeTransfer,
   type CreatedTransfer,
   createTransfer,
   fetchIceServers,

@@ -6,7 +6,7 @@
  */
 import { type ClientStatus, RealtimeClient, type ServerFrame } from "../client/mod.ts";
 
-/** A frame from the signaling server (see SPEC §2). */
+/** A frame from the signaling server (see docs/transfer.md). */
 export type SignalingFrame =
   | { type: "offer"; offer: RTCSessionDescriptionInit; cursor?: string }
   | { type: "answer"; answer: RTCSessionDescriptionInit; cursor?: string }

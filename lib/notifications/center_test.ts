@@ -34,7 +34,6 @@ async function withWorld(fn: (world: World) => Promise<void>): Promise<void> {
   }
 }
 
-/** Everything on a user's topic so far. */
 /** What a user's topic delivers so far (muted notifications are stored there but never sent). */
 async function topicEvents(broker: KvBroker, userId: string): Promise<UserTopicPayload[]> {
   const events: TopicEvent<UserTopicPayload>[] = await broker.history(`user:${userId}`);
