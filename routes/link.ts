@@ -1,6 +1,6 @@
 /**
  * @module
- * Link mode over HTTP (SPEC §3): `POST /api/upload`, `GET|HEAD|DELETE
+ * Link mode over HTTP (docs/link_mode.md): `POST /api/upload`, `GET|HEAD|DELETE
  * /api/download/:id`, `GET /api/files/:id` (metadata for the download page), and
  * the pages `/share` and `/d/:id`. Validates, calls `lib/link`, responds.
  */

@@ -131,7 +131,7 @@ async function translate<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Notifications (SPEC §4): publish with the API key, SSE and WebSocket streams
+ * Notifications (docs/notifications.md): publish with the API key, SSE and WebSocket streams
  * of a user's topic, history, read state, acks, preferences, the audit log, and
  * the `/notifications` page.
  */

@@ -1,5 +1,5 @@
 /**
- * Live transfer (SPEC §2): sessions with single-join codes, the signaling
+ * Live transfer (docs/transfer.md): sessions with single-join codes, the signaling
  * WebSocket, and ICE servers. File bytes never pass through here.
  */
 import { type Context, Hono } from "hono";

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../clock/mod.ts";
 import { retryWhileBusy } from "../kv/mod.ts";
 import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { Occupancy, OccupancyLease } from "./occupancy.ts";
@@ -38,6 +39,8 @@ export interface KvOccupancyOptions {
    * with the next change or refresh, and an entry left behind expires within the TTL.
    */
   onError?: (error: unknown) => void;
+  /** Times the refreshes and the expiry (default {@linkcode systemClock}). */
+  clock?: Clock;
 }
 
 function countKey(channelId: string, isolate: string): Deno.KvKey {
@@ -60,16 +63,18 @@ export class KvOccupancy implements Occupancy {
   #channels = new Map<string, ChannelState>();
   #refresh: Periodic;
   #onError: (error: unknown) => void;
+  #clock: Clock;
 
   constructor(kv: Deno.Kv, options: KvOccupancyOptions) {
     this.#kv = kv;
     this.#isolate = options.isolate;
     this.#ttlMs = options.ttlMs ?? 30_000;
     this.#onError = options.onError ?? (() => {});
+    this.#clock = options.clock ?? systemClock;
     this.#refresh = runPeriodically(async () => {
       const channels = [...this.#channels.keys()];
       await Promise.all(channels.map((channelId) => this.#flush(channelId).catch(this.#onError)));
-    }, { intervalMs: this.#ttlMs / 3, onError: this.#onError });
+    }, { intervalMs: this.#ttlMs / 3, onError: this.#onError, clock: this.#clock });
   }
 
   reserve(channelId: string, max: number): Promise<OccupancyLease | null> {
@@ -139,7 +144,7 @@ export class KvOccupancy implements Occupancy {
   }
 
   async count(channelId: string): Promise<number> {
-    const now = Date.now();
+    const now = this.#clock.now();
     let total = 0;
     const entries = this.#kv.list<StoredCount>({ prefix: ["chat_occupancy", channelId] });
     for await (const entry of entries) {
@@ -173,7 +178,10 @@ export class KvOccupancy implements Occupancy {
         }
         return;
       }
-      const value: StoredCount = { count: state.count, expiresAt: Date.now() + this.#ttlMs };
+      const value: StoredCount = {
+        count: state.count,
+        expiresAt: this.#clock.now() + this.#ttlMs,
+      };
       await retryWhileBusy(() => this.#kv.set(key, value, { expireIn: this.#ttlMs }));
     });
     state.queued = queued;

@@ -7,6 +7,10 @@
  *
  * @example
  * ```ts
+ * import { ChatService } from "./mod.ts";
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { MemoryPresence } from "../presence/mod.ts";
+ *
  * const broker = new MemoryBroker();
  * const chat = new ChatService({ broker, presence: new MemoryPresence(broker) });
  * await chat.send("lobby", { userId: "ada", username: "Ada" }, { content: "Hello" });

@@ -81,7 +81,11 @@ function requireChannel(channelId: string): void {
  *
  * @example
  * ```ts
- * const chat = new ChatService({ broker: new MemoryBroker(), presence });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { MemoryPresence } from "../presence/mod.ts";
+ *
+ * const broker = new MemoryBroker();
+ * const chat = new ChatService({ broker, presence: new MemoryPresence(broker) });
  * const { message } = await chat.send("lobby", { userId: "ada", username: "Ada" }, {
  *   content: "Hello",
  *   clientMessageId: "c1",
@@ -110,6 +114,7 @@ export class ChatService implements Disposable, AsyncDisposable {
     this.#typing = new TypingTracker({
       throttleMs: options.typingThrottleMs,
       timeoutMs: options.typingTimeoutMs,
+      clock: options.clock,
       announce: (typist, isTyping) => this.#announceTyping(typist, isTyping),
     });
   }
@@ -294,9 +299,8 @@ export interface ChatCore {
  *
  * @example
  * ```ts
- * await using chat = startChatService({ kv, broker, presence, storageBudget, log, metrics, isolate }, {
- *   occupancyTtlMs: 30_000,
- * });
+ * declare const core: ChatCore; // the isolate's kv, broker, presence, storage budget, log, metrics
+ * await using chat = startChatService(core, { occupancyTtlMs: 30_000 });
  * ```
  */
 export function startChatService(

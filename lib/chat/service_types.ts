@@ -1,4 +1,5 @@
 /** The values `ChatService` takes and gives: its options, messages, typing, joins. */
+import type { Clock } from "../clock/mod.ts";
 import type { Broker, Position } from "../realtime/mod.ts";
 import type { Presence, PresenceHandle } from "../presence/mod.ts";
 import type { StorageGate } from "../storage_budget/mod.ts";
@@ -68,4 +69,6 @@ export interface ChatServiceOptions {
   typingTimeoutMs?: number;
   /** Places taken in channels, for their connection limit (default: this process's count only). */
   occupancy?: Occupancy;
+  /** Times typing's throttle and expiry (default: the system clock). */
+  clock?: Clock;
 }

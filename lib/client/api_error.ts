@@ -15,6 +15,8 @@ export interface ApiIssue {
  *
  * @example
  * ```ts
+ * import { apiFetch } from "./api_fetch.ts";
+ * declare const code: string, showNotFound: () => void;
  * try {
  *   await apiFetch("/api/transfer/join", { method: "POST", json: { code } });
  * } catch (error) {

@@ -27,6 +27,7 @@ export interface ApiFetchOptions {
  *
  * @example
  * ```ts
+ * declare const token: string;
  * const { messages } = await apiFetch<{ messages: unknown[] }>(
  *   "/api/channels/lobby/messages?limit=50",
  *   { token },

@@ -119,6 +119,7 @@ function usable(identity: GuestIdentity | null, now: number): identity is GuestI
  *
  * @example
  * ```ts
+ * declare const connect: (token: string) => void;
  * const guest = readGuest();
  * if (guest) connect(guest.token);
  * ```

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { apiFetch, guestIdentity } from "../lib/client/mod.ts";
+ * import { apiFetch, guestIdentity } from "./mod.ts";
  * const guest = await guestIdentity();
  * const page = await apiFetch("/api/notifications?limit=20", { token: guest.token });
  * ```

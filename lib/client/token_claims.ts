@@ -16,6 +16,7 @@ export interface TokenHolder {
  *
  * @example
  * ```ts
+ * declare const token: string;
  * tokenHolder(token); // { userId: "guest_01j…", name: "Ada", expiresAt: "2026-…Z" }
  * ```
  */

@@ -1,4 +1,4 @@
-/** The HTTP calls of a live transfer (SPEC §2), for the share pages. */
+/** The HTTP calls of a live transfer (docs/transfer.md), for the share pages. */
 import { apiFetch } from "../client/mod.ts";
 
 /** One announced file. */
@@ -43,11 +43,6 @@ export function createTransfer(files: AnnouncedFile[]): Promise<CreatedTransfer>
  */
 export function joinTransfer(code: string): Promise<JoinedTransfer> {
   return apiFetch("/api/transfer/join", { method: "POST", json: { code } });
-}
-
-/** Closes a session (either token). */
-export async function closeTransfer(transferId: string, token: string): Promise<void> {
-  await apiFetch("/api/transfer/close", { method: "POST", json: { transferId, token } });
 }
 
 /**

@@ -117,7 +117,7 @@ const MAX_EARLY_CANDIDATES = 200;
  *
  * @example
  * ```ts
- * const receiver = new LiveReceiver({ code: "K7QX3M", onChange: render });
+ * const receiver = new LiveReceiver({ code: "K7QX3M", onChange: (view) => console.log(view) });
  * await receiver.start();
  * receiver.accept(); // after the person looked at the file list
  * ```

@@ -58,8 +58,13 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
  *
  * @example
  * ```ts
- * const sender = new LiveSender({ fallbackTimeoutMs: 12000, maxUploadBytes, onChange: render });
- * await sender.start([...input.files]);
+ * const input = document.querySelector<HTMLInputElement>("input[type=file]")!;
+ * const sender = new LiveSender({
+ *   fallbackTimeoutMs: 12_000,
+ *   maxUploadBytes: 100 * 1024 * 1024,
+ *   onChange: (view) => console.log(view),
+ * });
+ * await sender.start([...input.files ?? []]);
  * ```
  */
 export class LiveSender extends LiveTransfer<SenderView, FileSender> {

@@ -11,9 +11,13 @@
  *
  * @example
  * ```ts
- * import { BlobSink, FileReceiver, FileSender } from "./lib/file_share/mod.ts";
- * const sender = new FileSender(channelA, [{ blob: file, name: file.name }]);
- * const receiver = new FileReceiver(channelB, { openSink: (f) => new BlobSink(f.type) });
+ * import { BlobSink, FileReceiver, FileSender } from "./mod.ts";
+ *
+ * // Each side's open RTCDataChannel (see PeerLink).
+ * declare const sending: RTCDataChannel, receiving: RTCDataChannel;
+ * const file = new File(["hello"], "hello.txt", { type: "text/plain" });
+ * const sender = new FileSender(sending, [{ blob: file, name: file.name }]);
+ * const receiver = new FileReceiver(receiving, { openSink: (f) => new BlobSink(f.type) });
  * await Promise.all([sender.run(), receiver.done]);
  * ```
  */
@@ -77,7 +81,6 @@ export {
 } from "./files.ts";
 export {
   type AnnouncedFile,
-  closeTransfer,
   type CreatedTransfer,
   createTransfer,
   fetchIceServers,

@@ -57,10 +57,25 @@ export interface PeerLinkOptions {
  *
  * @example
  * ```ts
- * const link = new PeerLink({ role: "creator", iceServers, signal: (f) => client.send(f),
- *   onOpen: (channel) => send(channel), onFailed: (reason) => fallBack(reason) });
+ * import { openSignaling } from "./signaling.ts";
+ *
+ * const signaling = openSignaling({
+ *   code: "K7QX3M",
+ *   role: "creator",
+ *   token: "ts_…",
+ *   onFrame: (frame) => {
+ *     if (frame.type === "answer") void link.acceptAnswer(frame.answer);
+ *     if (frame.type === "ice-candidate") void link.addCandidate(frame.candidate);
+ *   },
+ * });
+ * const link = new PeerLink({
+ *   role: "creator",
+ *   iceServers: [{ urls: "stun:stun.example.com:3478" }],
+ *   signal: (frame) => signaling.send(frame),
+ *   onOpen: (channel) => console.log("open", channel.label),
+ *   onFailed: (reason) => console.warn(reason),
+ * });
  * await link.start();
- * // later, from signaling: link.acceptAnswer(frame.answer); link.addCandidate(frame.candidate);
  * ```
  */
 export class PeerLink {

@@ -41,9 +41,13 @@ export interface SignalingSession {
  *
  * @example
  * ```ts
- * const session = openSignaling({ code, role: "creator", token: senderToken,
- *   onFrame: (frame) => handle(frame) });
- * session.send({ type: "offer", offer });
+ * const session = openSignaling({
+ *   code: "K7QX3M",
+ *   role: "creator",
+ *   token: "ts_…", // the sender token from POST /api/transfer/create
+ *   onFrame: (frame) => console.log(frame.type),
+ * });
+ * session.send({ type: "offer", offer: { type: "offer", sdp: "v=0…" } });
  * ```
  */
 export function openSignaling(options: SignalingOptions): SignalingSession {

@@ -7,9 +7,10 @@
  *
  * @example
  * ```ts
- * import { KvLinkStore, startSweeper } from "./lib/link/mod.ts";
- * const store = new KvLinkStore(kv);
- * startSweeper(store, { intervalMs: 60_000 });
+ * import { KvLinkStore, startSweeper } from "./mod.ts";
+ *
+ * const store = new KvLinkStore(await Deno.openKv(":memory:"));
+ * using _sweeper = startSweeper(store, { intervalMs: 60_000 });
  * ```
  */
 export {

@@ -31,8 +31,9 @@ export interface LinkServiceOptions {
  *
  * @example
  * ```ts
- * await using link = new LinkService({ kv, log, metrics }, { commitsInFlight: 1 });
- * await link.store.get(id);
+ * declare const core: LinkCore; // the isolate's kv, log and metrics
+ * await using link = new LinkService(core, { commitsInFlight: 1 });
+ * await link.store.get("01JZ0000000000000000000000");
  * ```
  */
 export class LinkService implements AsyncDisposable {

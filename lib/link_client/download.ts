@@ -139,8 +139,15 @@ function dispositionName(header: string | null): string | undefined {
  * @example
  * ```ts
  * const { id, key } = parseShareUrl(location.href);
- * const file = await downloadFile(id, { key, onProgress: ({ loaded, total }) => {} });
- * saveAs(file.blob, file.name);
+ * const file = await downloadFile(id, {
+ *   key,
+ *   onProgress: ({ loaded, total }) => console.log(`${loaded} of ${total} bytes`),
+ * });
+ * const save = Object.assign(document.createElement("a"), {
+ *   href: URL.createObjectURL(file.blob),
+ *   download: file.name,
+ * });
+ * save.click();
  * ```
  */
 export async function downloadFile(

@@ -131,7 +131,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  *
  * @example
  * ```ts
- * const link = await uploadFile(input.files[0], {
+ * const input = document.querySelector<HTMLInputElement>("input[type=file]")!;
+ * const link = await uploadFile(input.files![0]!, {
  *   onProgress: ({ phase, loaded, total }) => console.log(phase, loaded / total),
  * });
  * console.log(link.url); // https://…/d/<id>#k=<key>
@@ -222,6 +223,7 @@ export async function uploadFile(file: Blob, options: UploadOptions = {}): Promi
  *
  * @example
  * ```ts
+ * const link = await uploadFile(new Blob(["hello"]));
  * await deleteFile(link.id, link.deleteToken);
  * ```
  */

@@ -22,6 +22,7 @@ import {
   type Preferences,
   toNotification,
 } from "./record.ts";
+import { type Clock, systemClock } from "../clock/mod.ts";
 import { reportLoopFailures } from "../periodic/mod.ts";
 import { RetryDriver } from "./retry.ts";
 import { newSeq, NotificationStore, type NotificationStoreOptions } from "./store.ts";
@@ -72,6 +73,8 @@ export interface NotificationCenterOptions extends NotificationStoreOptions {
   sweepMs?: number;
   /** Chance per publish to trim the user's history to `maxHistory` (default 1/50). */
   trimChance?: number;
+  /** The time of publishes and of re-sends, and the retry timers (default {@linkcode systemClock}). */
+  clock?: Clock;
 }
 
 /** One publish: to whom, what, and how. */
@@ -113,7 +116,10 @@ export function userTopic(userId: string): string {
  *
  * @example
  * ```ts
- * const center = new NotificationCenter({ kv, broker, config: {} });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
  * await center.publish({ userIds: ["ada"], type: "success", data: { message: "Done" } });
  * ```
  */
@@ -129,6 +135,7 @@ export class NotificationCenter implements AsyncDisposable {
   readonly #maxRecipients: number;
   readonly #perMinute: number;
   readonly #trimChance: number;
+  readonly #clock: Clock;
   readonly #delivered = new Set<string>();
   readonly #deliveredQueue: { userId: string; seq: string }[] = [];
   #deliveredTimer: ReturnType<typeof setTimeout> | undefined;
@@ -144,12 +151,14 @@ export class NotificationCenter implements AsyncDisposable {
     this.#maxRecipients = deps.config.NOTIFY_MAX_RECIPIENTS ?? 1000;
     this.#perMinute = deps.config.NOTIFY_USER_PER_MINUTE ?? 120;
     this.#trimChance = options.trimChance ?? 1 / 50;
+    this.#clock = options.clock ?? systemClock;
     this.#retries = new RetryDriver({
       store: this.store,
       owner: `${deps.isolate ?? "isolate"}:${newId().slice(-10).toLowerCase()}`,
       intervalMs: this.#intervalMs,
       maxRetries: deps.config.NOTIFY_MAX_RETRIES ?? 3,
       sweepMs: options.sweepMs,
+      clock: this.#clock,
       resend: (record, attempt) => this.#resend(record, attempt),
       onFailed: () => this.#count("failed"),
       onTakeover: () => this.#count("takeover"),
@@ -248,7 +257,7 @@ export class NotificationCenter implements AsyncDisposable {
     const data = this.validate(request);
     const userIds = [...new Set(request.userIds)];
     const requiresAck = request.requiresAck ?? false;
-    const now = Date.now();
+    const now = this.#clock.now();
     const firstAt = now + this.#intervalMs;
     // One time-ordered id for the publish: the id of every recipient's notification
     // (unless the publisher chose one) and the order of history and the audit log.

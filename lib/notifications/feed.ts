@@ -78,8 +78,8 @@ interface HistoryResponse {
  *
  * @example
  * ```ts
- * const feed = new NotificationFeed({ token: () => localStorage.token });
- * feed.subscribe((state) => render(state));
+ * const feed = new NotificationFeed({ token: () => localStorage.getItem("token") ?? "" });
+ * feed.subscribe((state) => console.log(state.unreadCount, state.items.length));
  * feed.start();
  * ```
  */

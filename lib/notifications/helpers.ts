@@ -18,7 +18,12 @@ export interface NotifyOptions {
  *
  * @example
  * ```ts
- * await notifyUser(notifications.center, "ada", "success", { message: "Your export is ready" });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { NotificationCenter } from "./center.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
+ * await notifyUser(center, "ada", "success", { message: "Your export is ready" });
  * ```
  */
 export async function notifyUser(

@@ -8,8 +8,12 @@
  *
  * @example
  * ```ts
- * import { notifyFileUploaded } from "./lib/notifications/mod.ts";
- * await notifyFileUploaded(notifications.center, "ada", { fileId: "f1", fileName: "a.pdf", size: 1200 });
+ * import { NotificationCenter, notifyFileUploaded } from "./mod.ts";
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
+ * await notifyFileUploaded(center, "ada", { fileId: "f1", fileName: "a.pdf", size: 1200 });
  * ```
  */
 export {

@@ -25,7 +25,9 @@ export interface NotificationCore {
  *
  * @example
  * ```ts
- * await using notifications = new NotificationService({ kv, broker, log, metrics, isolate }, {});
+ * import { notifyUser } from "./helpers.ts";
+ * declare const core: NotificationCore; // the isolate's kv, broker, log, metrics and name
+ * await using notifications = new NotificationService(core, {});
  * await notifyUser(notifications.center, "ada", "success", { message: "Done" });
  * ```
  */

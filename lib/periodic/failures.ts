@@ -15,9 +15,11 @@ export interface LoopFailureSinks {
  *
  * @example
  * ```ts
- * runPeriodically(() => store.sweep(), {
+ * import { runPeriodically } from "./mod.ts";
+ * declare const sinks: LoopFailureSinks, sweep: () => Promise<void>;
+ * runPeriodically(sweep, {
  *   intervalMs: 60_000,
- *   onError: reportLoopFailures({ log, metrics }, "link_sweep"),
+ *   onError: reportLoopFailures(sinks, "link_sweep"),
  * });
  * ```
  */

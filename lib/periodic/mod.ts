@@ -6,6 +6,7 @@
  * process alive. {@linkcode reportLoopFailures} is how every background loop
  * reports a failure.
  */
+import { type Clock, systemClock, type TimerHandle } from "../clock/mod.ts";
 export { type LoopFailureSinks, reportLoopFailures } from "./failures.ts";
 
 /** Options of {@linkcode runPeriodically}. */
@@ -18,6 +19,8 @@ export interface PeriodicOptions {
   signal?: AbortSignal;
   /** Called when a run fails. */
   onError?: (error: unknown) => void;
+  /** The timers (default {@linkcode systemClock}). */
+  clock?: Clock;
 }
 
 /**
@@ -38,20 +41,20 @@ export function jittered(intervalMs: number): number {
  *
  * @example
  * ```ts
- * await using sweeper = runPeriodically(() => store.sweep(), { intervalMs: 60_000 });
+ * await using _sweeper = runPeriodically(() => console.log("sweep"), { intervalMs: 60_000 });
  * ```
  */
 export function runPeriodically(
   task: () => unknown | Promise<unknown>,
   options: PeriodicOptions,
 ): Periodic {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const clock = options.clock ?? systemClock;
+  let timer: TimerHandle | undefined;
   let stopped = false;
   let running: Promise<void> | null = null;
   const schedule = (delay: number): void => {
     if (stopped) return;
-    timer = setTimeout(() => running = run(), delay);
-    Deno.unrefTimer(Number(timer));
+    timer = clock.setTimeout(() => running = run(), delay, { unref: true });
   };
   const run = async (): Promise<void> => {
     try {
@@ -64,7 +67,7 @@ export function runPeriodically(
   };
   const stop = (): void => {
     stopped = true;
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   };
   options.signal?.addEventListener("abort", stop, { once: true });
   schedule(options.firstDelayMs ?? jittered(options.intervalMs));

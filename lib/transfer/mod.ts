@@ -9,8 +9,12 @@
  *
  * @example
  * ```ts
- * const store = new KvTransferStore(kv);
- * const { record, senderToken } = await store.create({ files: [{ name: "a.txt", size: 3, type: "text/plain" }] });
+ * import { KvTransferStore } from "./mod.ts";
+ *
+ * const store = new KvTransferStore(await Deno.openKv(":memory:"));
+ * const { record, senderToken } = await store.create({
+ *   files: [{ name: "a.txt", size: 3, type: "text/plain" }],
+ * });
  * const { receiverToken } = await store.join(record.code.toLowerCase());
  * await store.join(record.code); // throws TransferError "session_already_joined" (409)
  * ```

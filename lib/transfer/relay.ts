@@ -100,8 +100,20 @@ function send(connection: Connection, frame: SignalingServerFrame): void {
  *
  * @example
  * ```ts
- * const handlers = relayHandlers(deps, { record, role: "joiner", token, since: null });
- * return acceptWebSocket(request, { label: "signaling", frames: signalingClientFrames, ...handlers });
+ * import { acceptWebSocket } from "../transport/mod.ts";
+ * import type { TransferRecord } from "./record.ts";
+ * import { signalingClientFrames } from "./signaling.ts";
+ *
+ * declare const deps: RelayDependencies; // the isolate's broker, presence, store and keeper
+ * declare const record: TransferRecord; // the session the receiver's token opens
+ * Deno.serve((request) => {
+ *   const handlers = relayHandlers(deps, { record, role: "joiner", token: "tr_…", since: null });
+ *   return acceptWebSocket(request, {
+ *     label: "signaling",
+ *     frames: signalingClientFrames,
+ *     ...handlers,
+ *   });
+ * });
  * ```
  */
 export function relayHandlers(deps: RelayDependencies, session: RelaySession): RelayHandlers {

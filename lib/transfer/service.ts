@@ -43,7 +43,8 @@ export interface TransferServiceOptions {
  *
  * @example
  * ```ts
- * await using transfer = new TransferService({ kv, broker, log, metrics }, options);
+ * declare const core: TransferCore, options: TransferServiceOptions;
+ * await using transfer = new TransferService(core, options);
  * const { record } = await transfer.store.create({ files: [] });
  * ```
  */
