@@ -7,6 +7,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { routePath } from "hono/route";
 import { ApiError } from "./lib/errors/mod.ts";
 import type { AppContext } from "./lib/context.ts";
+import type { JobServices } from "./lib/server/jobs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { pageRoutes, renderErrorPage } from "./routes/pages.tsx";
 import { staticRoutes } from "./routes/static.ts";
@@ -26,8 +27,8 @@ import { clientAddress, limitBodies, setForwardedAddress } from "./routes/_http.
 import { enforceRateLimit } from "./lib/rate_limit/mod.ts";
 import { traceRequest, tracingEnabled } from "./lib/observability/mod.ts";
 
-/** Builds the application for one isolate. */
-export function createApp(ctx: AppContext): Hono {
+/** Builds the application for one isolate: the core's context and the job services. */
+export function createApp(ctx: AppContext, jobs: JobServices): Hono {
   const app = new Hono();
   // With tracing on, the request span that is exported (in place of Deno's, which holds the raw
   // URL): the route pattern and a redacted query.
@@ -95,14 +96,14 @@ export function createApp(ctx: AppContext): Hono {
   app.route("/", healthRoutes(ctx));
   app.route("/", identityRoutes(ctx));
   app.route("/", topicRoutes(ctx));
-  app.route("/", adminRoutes(ctx));
-  app.route("/", chatRoutes(ctx));
-  app.route("/", pushRoutes(ctx));
+  app.route("/", adminRoutes(ctx, jobs.transfer));
+  app.route("/", chatRoutes(ctx, jobs.chat));
+  app.route("/", pushRoutes(ctx, jobs.push));
   app.route("/", webAppRoutes(ctx));
-  app.route("/", notificationRoutes(ctx));
-  app.route("/", transferRoutes(ctx));
+  app.route("/", notificationRoutes(ctx, jobs.notifications, jobs.push));
+  app.route("/", transferRoutes(ctx, jobs.transfer));
   app.route("/", sharePageRoutes(ctx));
-  app.route("/", linkRoutes(ctx));
+  app.route("/", linkRoutes(ctx, jobs.link));
   app.route("/", staticRoutes(ctx));
   app.route("/", pageRoutes(ctx));
   app.route("/", docsRoutes(ctx, () => app.routes));

@@ -17,12 +17,13 @@ import { KvMetricsSharing, MetricsRegistry } from "./lib/metrics/mod.ts";
 import { KvRateLimiter } from "./lib/rate_limit/mod.ts";
 import { KvBroker } from "./lib/realtime/mod.ts";
 import { KvPresence } from "./lib/presence/mod.ts";
-import { ensureVapidKeys, PushService, VapidKeyError } from "./lib/push/mod.ts";
 import { STORAGE_WINDOWS, StorageBudget } from "./lib/storage_budget/mod.ts";
 import type { AppContext } from "./lib/context.ts";
 import { CLOSE_CODES, ConnectionCaps } from "./lib/transport/mod.ts";
+import { startJobs } from "./lib/server/jobs.ts";
 import { createApp } from "./app.ts";
 import { tracingProblem } from "./lib/observability/mod.ts";
+import { reportLoopFailures } from "./lib/periodic/mod.ts";
 
 const isolate = crypto.randomUUID().slice(0, 8);
 
@@ -62,7 +63,11 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   );
   const distance = kvDistance(config.KV_PATH, { latency: config.SIMULATE_KV_LATENCY });
   const metrics = new MetricsRegistry();
-  const metricsSharing = new KvMetricsSharing(kv, metrics, { isolate });
+  const failures = { log, metrics };
+  const metricsSharing = new KvMetricsSharing(kv, metrics, {
+    isolate,
+    onError: reportLoopFailures(failures, "metrics_sharing"),
+  });
   const rateLimiter = new KvRateLimiter(kv, {
     onReject: (bucket) => metrics.increment("switchboard_rate_limited_total", { bucket }),
     onError: (error) => log.warn("rate_limit_write_failed", { error }),
@@ -89,7 +94,10 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     topics: broker.stats().slice(0, 50),
     problems: problems.list(),
   }));
-  const presence = new KvPresence(kv, broker, { ttlMs: config.PRESENCE_TTL_SECONDS * 1000 });
+  const presence = new KvPresence(kv, broker, {
+    ttlMs: config.PRESENCE_TTL_SECONDS * 1000,
+    onError: (error, loop) => reportLoopFailures(failures, loop)(error),
+  });
   const storageBudget = new StorageBudget(kv, {
     isolate,
     budgets: {
@@ -97,18 +105,9 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
       uploads: { ...STORAGE_WINDOWS.uploads, bytes: config.UPLOAD_STORAGE_BYTES },
       chat: { ...STORAGE_WINDOWS.chat, bytes: config.CHAT_STORAGE_BYTES },
     },
-    onError: (error) => log.warn("storage_budget_sync_failed", { error }),
+    onError: reportLoopFailures(failures, "storage_budget_sync"),
   });
   const shutdown = new AbortController();
-  const vapid = await ensureVapidKeys(kv, {
-    publicKey: config.VAPID_PUBLIC_KEY,
-    privateKey: config.VAPID_PRIVATE_KEY,
-    subject: config.VAPID_SUBJECT,
-    publicUrl: config.PUBLIC_URL,
-  }).catch((error) => {
-    throw error instanceof VapidKeyError ? new ConfigError(error.message) : error;
-  });
-  const push = new PushService({ kv, config, log, metrics, shutdown: shutdown.signal }, vapid);
   const ctx: AppContext = {
     config,
     kv,
@@ -126,10 +125,10 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     connectionCaps: new ConnectionCaps(),
     storageBudget,
     userConnections: new UserConnections(),
-    push,
     shutdown: shutdown.signal,
   };
-  const app = createApp(ctx);
+  const jobs = await startJobs(ctx, config);
+  const app = createApp(ctx, jobs);
   const stop = async (signal: string) => {
     if (shutdown.signal.aborted) return;
     const stoppedAt = Date.now();
@@ -139,13 +138,13 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
     for (const connection of [...ctx.connections]) {
       connection.close(CLOSE_CODES.serviceRestart, "server restarting, resume");
     }
+    await jobs[Symbol.asyncDispose]().catch((error) => log.error("jobs_stop_failed", { error }));
     await Promise.allSettled([
       rateLimiter[Symbol.asyncDispose](),
       presence[Symbol.asyncDispose](),
       broker[Symbol.asyncDispose](),
       metricsSharing[Symbol.asyncDispose](),
       storageBudget[Symbol.asyncDispose](),
-      push[Symbol.asyncDispose](),
     ]);
     kv.close();
     // Every isolate of the process got the signal; Deno.exit() in one ends them all,

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { RealtimeClient } from "../lib/client/mod.ts";
+import { ApiClientError, apiFetch, RealtimeClient } from "../lib/client/mod.ts";
 import type { AdminSnapshot } from "../lib/admin/snapshot.ts";
 
 const KEY_STORAGE = "switchboard.adminKey";
@@ -51,18 +51,20 @@ export default function AdminDashboard() {
       transport: "sse",
       sseEvents: ["snapshot"],
       url: async () => {
-        const response = await fetch("/api/admin/stream-token", {
-          method: "POST",
-          headers: { authorization: `Bearer ${apiKey}` },
-        });
-        if (response.status === 401) {
-          sessionStorage.removeItem(KEY_STORAGE);
-          setError("That API key is not valid.");
-          setApiKey(null);
-          throw new Error("invalid API key");
+        try {
+          const { token } = await apiFetch<{ token: string }>("/api/admin/stream-token", {
+            method: "POST",
+            token: apiKey,
+          });
+          return `/api/admin/stream?token=${encodeURIComponent(token)}`;
+        } catch (error) {
+          if (error instanceof ApiClientError && error.status === 401) {
+            sessionStorage.removeItem(KEY_STORAGE);
+            setError("That API key is not valid.");
+            setApiKey(null);
+          }
+          throw error;
         }
-        const { token } = await response.json();
-        return `/api/admin/stream?token=${encodeURIComponent(token)}`;
       },
       onFrame: (frame) => {
         const next = frame as unknown as AdminSnapshot;

@@ -1,5 +1,15 @@
 import { useEffect, useLayoutEffect, useReducer, useRef, useState } from "preact/hooks";
-import { type ClientStatus, RealtimeClient } from "../lib/client/mod.ts";
+import {
+  apiFetch,
+  type ClientStatus,
+  forgetGuest,
+  type GuestIdentity,
+  guestIdentity,
+  hasGuest,
+  readGuest,
+  RealtimeClient,
+  tokenHolder,
+} from "../lib/client/mod.ts";
 import {
   type ChatMessage,
   type ChatServerFrame,
@@ -15,71 +25,28 @@ import {
 
 /** A token handed over by an embedding page (this tab only). */
 const PASSED_TOKEN_KEY = "switchboard.chat.token";
-/** The guest identity of this browser. */
-const GUEST_KEY = "switchboard.chat.guest";
 /** The name the user picked last. */
 const NAME_KEY = "switchboard.chat.name";
 
-interface Identity {
-  token: string;
-  userId: string;
-  name: string;
-  /** ms since the epoch. */
-  expiresAt: number;
-}
+/** Who this page chats as: the browser's guest (every page's) or a passed token's holder. */
+type Identity = GuestIdentity;
 
 type Phase =
   | { kind: "loading" }
   | { kind: "name"; error?: string; busy?: boolean }
   | { kind: "chat"; identity: Identity };
 
-/** The claims of a JWT, read without verifying (the server verifies). */
-function tokenIdentity(token: string): Identity | null {
-  try {
-    const payload = token.split(".")[1] ?? "";
-    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-    const claims = JSON.parse(json) as { sub?: string; name?: string; exp?: number };
-    if (!claims.sub || !claims.exp) return null;
-    return {
-      token,
-      userId: claims.sub,
-      name: claims.name ?? claims.sub,
-      expiresAt: claims.exp * 1000,
-    };
-  } catch {
-    return null;
-  }
+/** The token an embedding page passed, while it has more than a minute left. */
+function passedIdentity(): Identity | null {
+  const token = globalThis.sessionStorage?.getItem(PASSED_TOKEN_KEY);
+  const holder = token ? tokenHolder(token) : null;
+  if (!token || !holder || Date.parse(holder.expiresAt) - Date.now() <= 60_000) return null;
+  return { token, ...holder };
 }
 
-function storedIdentity(): Identity | null {
-  const fresh = (identity: Identity | null) =>
-    identity && identity.expiresAt - Date.now() > 60_000 ? identity : null;
-  const passed = globalThis.sessionStorage?.getItem(PASSED_TOKEN_KEY);
-  if (passed) {
-    const identity = fresh(tokenIdentity(passed));
-    if (identity) return identity;
-  }
-  try {
-    const guest = JSON.parse(globalThis.localStorage?.getItem(GUEST_KEY) ?? "null");
-    return fresh(guest?.token ? tokenIdentity(guest.token) : null);
-  } catch {
-    return null;
-  }
-}
-
+/** A new guest named `name`, for this page and every other. */
 async function createGuest(name: string): Promise<Identity> {
-  const response = await fetch("/api/auth/guest", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-  });
-  const body = await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new Error(body?.error?.message ?? `Could not join (${response.status})`);
-  }
-  const identity = tokenIdentity(body.token);
-  if (!identity) throw new Error("The server sent an unreadable token");
-  globalThis.localStorage?.setItem(GUEST_KEY, JSON.stringify({ token: body.token }));
+  const identity = await guestIdentity({ name, fresh: true });
   globalThis.localStorage?.setItem(NAME_KEY, name);
   return identity;
 }
@@ -279,7 +246,7 @@ function Room(
   useEffect(() => {
     const client = new RealtimeClient<ChatServerFrame & { [key: string]: unknown }>({
       url: (cursor) => {
-        if (identity.expiresAt - Date.now() < 30_000) {
+        if (Date.parse(identity.expiresAt) - Date.now() < 30_000) {
           // The server would refuse it: ask for a name again instead of retrying forever.
           queueMicrotask(() => props.onLeave("Your guest session expired. Pick a name to go on."));
           throw new Error("token expired");
@@ -355,14 +322,12 @@ function Room(
     setLoadingOlder(true);
     setOlderError(null);
     try {
-      const response = await fetch(
+      const body = await apiFetch<{ messages: ChatMessage[]; nextBefore: string | null }>(
         `/api/channels/${channelId}/messages?before=${
           encodeURIComponent(state.historyBefore)
         }&limit=50`,
-        { headers: { authorization: `Bearer ${identity.token}` } },
+        { token: identity.token },
       );
-      const body = await response.json();
-      if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
       const list = listRef.current;
       keepOffset.current = list ? list.scrollHeight - list.scrollTop : null;
       dispatch({ type: "older", messages: body.messages, nextBefore: body.nextBefore });
@@ -557,17 +522,24 @@ function Room(
 }
 
 /**
- * The chat page's island: a guest identity (or a token passed in
- * sessionStorage), the message list with infinite scroll back, the composer
- * with a queue for messages typed while offline, who is online and typing,
- * and a banner while reconnecting. Message text is rendered as text, always.
+ * The chat page's island: the browser's guest identity, the one every page
+ * shares (or a token passed in sessionStorage), the message list with
+ * infinite scroll back, the composer with a queue for messages typed while
+ * offline, who is online and typing, and a banner while reconnecting. Message
+ * text is rendered as text, always.
  */
 export default function ChatRoom(props: { channelId: string }) {
   const [phase, setPhase] = useState<Phase>({ kind: "loading" });
 
   useEffect(() => {
-    const identity = storedIdentity();
-    setPhase(identity ? { kind: "chat", identity } : { kind: "name" });
+    const identity = passedIdentity() ?? readGuest();
+    if (identity) return setPhase({ kind: "chat", identity });
+    if (!hasGuest()) return setPhase({ kind: "name" });
+    // This browser's guest ran out: renew it, under its name.
+    guestIdentity().then(
+      (renewed) => setPhase({ kind: "chat", identity: renewed }),
+      (error) => setPhase({ kind: "name", error: String(error.message) }),
+    );
   }, []);
 
   if (phase.kind === "loading") {
@@ -595,7 +567,7 @@ export default function ChatRoom(props: { channelId: string }) {
       channelId={props.channelId}
       identity={phase.identity}
       onLeave={(reason) => {
-        globalThis.localStorage?.removeItem(GUEST_KEY);
+        forgetGuest();
         globalThis.sessionStorage?.removeItem(PASSED_TOKEN_KEY);
         setPhase(reason ? { kind: "name", error: reason } : { kind: "name" });
       }}

@@ -1,11 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
+import { ApiClientError } from "../lib/client/mod.ts";
 import {
   DecryptionError,
   downloadFile,
   formatBytes,
   formatTimeLeft,
   getFileInfo,
-  LinkClientError,
 } from "../lib/link_client/mod.ts";
 
 /** What the `/d/:id` page knows about a file without its key. */
@@ -83,7 +83,7 @@ export default function DownloadFile(props: DownloadFileProps) {
     } catch (error) {
       const message = error instanceof DecryptionError
         ? `The file could not be verified: ${error.message}. Nothing was saved.`
-        : error instanceof LinkClientError
+        : error instanceof ApiClientError
         ? error.message
         : String(error);
       setTransfer({ kind: "error", message });

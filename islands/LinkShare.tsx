@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiClientError } from "../lib/client/mod.ts";
 import {
   deleteFile,
   formatBytes,
   formatDuration,
   formatTimeLeft,
-  LinkClientError,
   type UploadedFile,
   uploadFile,
 } from "../lib/link_client/mod.ts";
@@ -32,7 +32,7 @@ function ttlChoices(defaultTtl: number): number[] {
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof LinkClientError) {
+  if (error instanceof ApiClientError) {
     if (error.status === 0) return "The connection to the server failed. Please try again.";
     return error.message;
   }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { describeNotification, safeLink, timeAgo } from "../lib/notifications/examples.ts";
 import { type FeedItem, type FeedState, NotificationFeed } from "../lib/notifications/feed.ts";
-import { IDENTITY_STORAGE_KEY, readIdentity } from "../lib/notifications/identity.ts";
+import { apiFetch, GUEST_EVENT, readGuest } from "../lib/client/mod.ts";
 import { PushOnThisDevice, useAppServiceWorker } from "../components/PushOnThisDevice.tsx";
 
 /** Props of the bell (JSON when used as an island; `feed` only when nested in another island). */
@@ -13,7 +13,7 @@ export interface NotificationBellProps {
    * (its backend mints it with `POST /api/tokens`). Fetched with cookies.
    */
   tokenUrl?: string;
-  /** Our pages: the localStorage key of the guest identity (default the page's). */
+  /** Our pages: the localStorage key of the guest identity (default the one every page shares). */
   storageKey?: string;
   transport?: "websocket" | "sse";
   types?: string[];
@@ -81,14 +81,12 @@ function tokenSource(props: NotificationBellProps): (() => Promise<string>) | nu
     let cached: { token: string; at: number } | null = null;
     return async () => {
       if (cached && Date.now() - cached.at < 5 * 60_000) return cached.token;
-      const response = await fetch(url, { credentials: "include" });
-      if (!response.ok) throw new Error(`token URL answered ${response.status}`);
-      const body = await response.json();
+      const body = await apiFetch<{ token: string }>(url, { credentials: "include" });
       cached = { token: String(body.token), at: Date.now() };
       return cached.token;
     };
   }
-  const identity = readIdentity(props.storageKey ?? IDENTITY_STORAGE_KEY);
+  const identity = readGuest(props.storageKey ? { key: props.storageKey } : {});
   return identity ? () => Promise.resolve(identity.token) : null;
 }
 
@@ -106,7 +104,7 @@ export default function NotificationBell(props: NotificationBellProps) {
   const root = useRef<HTMLDivElement>(null);
   // Web Push and the service worker: our own pages only (a worker belongs to its origin).
   const ownPage = !props.apiBase && !props.tokenUrl;
-  const identity = ownPage ? readIdentity(props.storageKey ?? IDENTITY_STORAGE_KEY) : null;
+  const identity = ownPage ? readGuest(props.storageKey ? { key: props.storageKey } : {}) : null;
   useAppServiceWorker(ownPage, identity);
 
   // A bell of its own (not nested in the page): connect when an identity exists.
@@ -127,9 +125,9 @@ export default function NotificationBell(props: NotificationBellProps) {
       own.start();
     };
     connect();
-    globalThis.addEventListener("switchboard:identity", connect);
+    globalThis.addEventListener(GUEST_EVENT, connect);
     return () => {
-      globalThis.removeEventListener("switchboard:identity", connect);
+      globalThis.removeEventListener(GUEST_EVENT, connect);
       own?.close();
     };
   }, []);

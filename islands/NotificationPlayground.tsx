@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { describeNotification, timeAgo } from "../lib/notifications/examples.ts";
 import { type FeedState, NotificationFeed } from "../lib/notifications/feed.ts";
-import { ensureGuestIdentity, type StoredIdentity } from "../lib/notifications/identity.ts";
+import { ApiClientError, apiFetch, type GuestIdentity, guestIdentity } from "../lib/client/mod.ts";
 import NotificationBell from "./NotificationBell.tsx";
 
 const API_KEY_STORAGE = "switchboard.notifications.apiKey";
@@ -22,11 +22,10 @@ function parseData(text: string): { ok: true; data: unknown } | { ok: false; mes
   }
 }
 
-async function describeFailure(response: Response): Promise<string> {
-  const body = await response.json().catch(() => null);
-  const issues: { path: string; message: string }[] = body?.error?.issues ?? [];
-  const base = body?.error?.message ?? `${response.status} ${response.statusText}`;
-  return issues.length > 1 ? `${base} (${issues.length} issues)` : base;
+function describeFailure(error: unknown): string {
+  if (!(error instanceof ApiClientError)) return String(error);
+  const count = error.issues.length;
+  return count > 1 ? `${error.message} (${count} issues)` : error.message;
 }
 
 /**
@@ -38,7 +37,7 @@ async function describeFailure(response: Response): Promise<string> {
 export default function NotificationPlayground(
   props: { types: string[]; examples: Record<string, Record<string, unknown>> },
 ) {
-  const [identity, setIdentity] = useState<StoredIdentity | null>(null);
+  const [identity, setIdentity] = useState<GuestIdentity | null>(null);
   const [identityError, setIdentityError] = useState<string | null>(null);
   const [transport, setTransport] = useState<Transport>("websocket");
   const [feed, setFeed] = useState<NotificationFeed | null>(null);
@@ -47,7 +46,7 @@ export default function NotificationPlayground(
   useEffect(() => {
     const stored = globalThis.localStorage?.getItem(TRANSPORT_STORAGE);
     if (stored === "sse") setTransport("sse");
-    ensureGuestIdentity().then(setIdentity, (error) => setIdentityError(String(error.message)));
+    guestIdentity().then(setIdentity, (error) => setIdentityError(String(error.message)));
   }, []);
 
   useEffect(() => {
@@ -72,7 +71,7 @@ export default function NotificationPlayground(
   };
 
   const newIdentity = () => {
-    ensureGuestIdentity({ fresh: true }).then(
+    guestIdentity({ fresh: true }).then(
       setIdentity,
       (error) => setIdentityError(String(error.message)),
     );
@@ -172,7 +171,7 @@ function SendForm(
     try {
       await feed.request("/api/notifications/demo", {
         method: "POST",
-        body: JSON.stringify({ type, data: parsed.data, requiresAck }),
+        json: { type, data: parsed.data, requiresAck },
       });
       setNotice({ kind: "ok", text: `Sent a ${type} notification to yourself.` });
     } catch (error) {
@@ -216,7 +215,7 @@ function SendForm(
 
 function BackendForm(
   { identity, props }: {
-    identity: StoredIdentity;
+    identity: GuestIdentity;
     props: { types: string[]; examples: Record<string, Record<string, unknown>> };
   },
 ) {
@@ -233,15 +232,16 @@ function BackendForm(
   const publish = async (event: Event) => {
     event.preventDefault();
     globalThis.sessionStorage?.setItem(API_KEY_STORAGE, apiKey);
-    const response = await fetch("/api/notifications/publish", {
-      method: "POST",
-      headers: { "Authorization": `Bearer ${apiKey}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ userId, type, data: props.examples[type] ?? {} }),
-    }).catch((error) => error as Error);
-    if (response instanceof Error) return setNotice({ kind: "error", text: response.message });
-    if (!response.ok) return setNotice({ kind: "error", text: await describeFailure(response) });
-    const body = await response.json();
-    setNotice({ kind: "ok", text: `Accepted (202): id ${body.ids[0]}` });
+    try {
+      const body = await apiFetch<{ ids: string[] }>("/api/notifications/publish", {
+        method: "POST",
+        token: apiKey,
+        json: { userId, type, data: props.examples[type] ?? {} },
+      });
+      setNotice({ kind: "ok", text: `Accepted (202): id ${body.ids[0]}` });
+    } catch (error) {
+      setNotice({ kind: "error", text: describeFailure(error) });
+    }
   };
 
   const forget = () => {
@@ -302,7 +302,7 @@ function Preferences({ feed, types }: { feed: NotificationFeed; types: string[] 
     try {
       await feed.request("/api/notifications/preferences", {
         method: "PUT",
-        body: JSON.stringify({ muted: next, mutedGroups: [] }),
+        json: { muted: next, mutedGroups: [] },
       });
       setNotice({ kind: "ok", text: on ? `${type} muted` : `${type} unmuted` });
     } catch (error) {

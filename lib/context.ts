@@ -11,7 +11,6 @@ import type { KvMetricsSharing, MetricsRegistry } from "./metrics/mod.ts";
 import type { RateLimiter } from "./rate_limit/mod.ts";
 import type { Broker } from "./realtime/mod.ts";
 import type { Presence } from "./presence/mod.ts";
-import type { PushService } from "./push/mod.ts";
 import type { StorageBudget } from "./storage_budget/mod.ts";
 import type { Connection, ConnectionCaps } from "./transport/mod.ts";
 
@@ -42,8 +41,6 @@ export interface AppContext {
   connections: Set<Connection>;
   /** The same by user, for the ones a token revocation closes (4401). */
   userConnections: UserConnections;
-  /** Web Push: subscriptions, and pushes of notifications nobody received in time. */
-  push: PushService;
   /** Aborted when the isolate shuts down. */
   shutdown: AbortSignal;
 }

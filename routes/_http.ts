@@ -35,7 +35,11 @@ function guardRequestBody(c: Context, maxBytes: number, timeoutMs: number): void
  *
  * @example
  * ```ts
- * app.post("/api/notifications/publish", bodyLimit(100_000), async (c) => { … });
+ * import { Hono } from "hono";
+ *
+ * const app = new Hono();
+ * app.use(limitBodies({ timeoutMs: 30_000 }));
+ * app.post("/api/notifications/publish", bodyLimit(100_000), (c) => c.json({ ok: true }));
  * ```
  */
 export function bodyLimit(maxBytes: number): MiddlewareHandler {

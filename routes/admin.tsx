@@ -3,6 +3,7 @@ import { buildAdminSnapshot } from "../lib/admin/mod.ts";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import { issueToken } from "../lib/identity/mod.ts";
+import type { TransferService } from "../lib/transfer/mod.ts";
 import { openSse } from "../lib/transport/mod.ts";
 import { Layout } from "../components/Layout.tsx";
 import { Island } from "../components/Island.tsx";
@@ -17,14 +18,16 @@ import { admitConnection, openWithLease, transportObserver } from "./_realtime.t
  * live `GET /api/admin/stream?token=` (SSE, one snapshot every 2 s). The API key
  * never travels in a URL.
  */
-export function adminRoutes(ctx: AppContext): Hono {
+export function adminRoutes(
+  ctx: AppContext,
+  transfer: Pick<TransferService, "countByState">,
+): Hono {
   const app = new Hono();
   const snapshot = async () =>
-    await buildAdminSnapshot(
-      ctx.kv,
-      await ctx.metricsSharing.reports(),
-      async (topic) => (await ctx.broker.head(topic))?.offset ?? 0,
-    );
+    await buildAdminSnapshot(await ctx.metricsSharing.reports(), {
+      headOf: async (topic) => (await ctx.broker.head(topic))?.offset ?? 0,
+      transferStates: () => transfer.countByState(),
+    });
 
   app.get("/api/admin/snapshot", async (c) => {
     requireApiKey(c, ctx);

@@ -35,6 +35,7 @@ import {
   notificationPublishSchema,
 } from "./notifications.ts";
 import { historyQuerySchema } from "./chat.ts";
+import { pushLogQuerySchema, pushSubscribeSchema, pushUnsubscribeSchema } from "./push.ts";
 
 /** The groups of the reference, in page order, with the guide that explains each. */
 export const API_TAGS: { name: string; description: string; guide?: string }[] = [
@@ -214,6 +215,19 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
     status: 404,
     description: "The user has no notification with this id.",
   },
+  push_endpoint_not_allowed: {
+    status: 400,
+    description: "The push endpoint is not https, or not on a known push service's host " +
+      "(FCM, Mozilla, Windows, Apple) nor in `PUSH_ENDPOINT_HOSTS`.",
+  },
+  invalid_push_subscription: {
+    status: 400,
+    description: "`keys.p256dh` is not a P-256 point or `keys.auth` is not 16 bytes, base64url.",
+  },
+  push_subscription_not_found: {
+    status: 404,
+    description: "The user has no push subscription with this endpoint or id.",
+  },
   invalid_channel: {
     status: 400,
     description:
@@ -258,6 +272,17 @@ export const EXAMPLE_SETUP_NOTE =
 export function isCatalogPath(path: string): boolean {
   return path.startsWith("/api/") || path === "/healthz" || path === "/metrics";
 }
+
+/** A browser's subscription on FCM, for the examples (never pushed to: nothing is published). */
+const EXAMPLE_SUBSCRIPTION = JSON.stringify({
+  endpoint: "https://fcm.googleapis.com/fcm/send/example-device",
+  keys: {
+    p256dh:
+      "BEJG6cP7yTFeEkg4ZzPiFFjWIHdSFbRTQ__M6cJ7xqTq4fTTo5WJtq764JSYvfqMgDL7z__nyis5oSGRcuLmh14",
+    auth: "7j3A7VSAXJ59PZUPnSmnrw",
+  },
+  label: "Example phone",
+});
 
 const JSON_ERRORS = [
   "invalid_json",
@@ -1114,9 +1139,14 @@ curl -fsS -X POST "$BASE/api/notifications/$ID/ack" -H "Authorization: Bearer $T
       tag: "Notifications",
       summary: "Read preferences",
       description: "The types and groups the user muted: muted notifications are stored in " +
-        "history but not pushed.",
+        "history but not pushed. `push`: when Web Push reaches the user's devices " +
+        "(`when`: `away`, `always` or `never`; `types` overrides it per type) and the " +
+        "subscribed devices.",
       auth: "user_token",
-      responses: { 200: "`{muted, mutedGroups}`", 401: "No or bad token" },
+      responses: {
+        200: "`{muted, mutedGroups, push: {when, types, subscriptions}}`",
+        401: "No or bad token",
+      },
       errors: [...USER_ERRORS, "rate_limited"],
       guides: ["notifications"],
       example: `curl -fsS "$BASE/api/notifications/preferences" -H "Authorization: Bearer $TOKEN"`,
@@ -1126,11 +1156,20 @@ curl -fsS -X POST "$BASE/api/notifications/$ID/ack" -H "Authorization: Bearer $T
       path: "/api/notifications/preferences",
       tag: "Notifications",
       summary: "Set preferences",
-      description: "Replaces the user's muted types and groups (`data.groupId`).",
+      description: "Replaces the user's muted types and groups (`data.groupId`), and the Web " +
+        "Push settings when `push` is given (left out: kept as they are).",
       auth: "user_token",
       body: notificationPreferencesBodySchema,
-      notes: { muted: "Types to mute.", mutedGroups: "Group ids to mute." },
-      responses: { 200: "`{muted, mutedGroups}`", 400: "Invalid body", 401: "No or bad token" },
+      notes: {
+        muted: "Types to mute.",
+        mutedGroups: "Group ids to mute.",
+        push: "`{when: away|always|never, types: {<type>: when}}`.",
+      },
+      responses: {
+        200: "`{muted, mutedGroups, push}`",
+        400: "Invalid body",
+        401: "No or bad token",
+      },
       errors: [...USER_ERRORS, "unknown_type", ...JSON_ERRORS, "rate_limited"],
       guides: ["notifications"],
       example:
@@ -1158,6 +1197,92 @@ curl -fsS -X POST "$BASE/api/notifications/$ID/ack" -H "Authorization: Bearer $T
       guides: ["notifications"],
       example:
         `curl -fsS "$BASE/api/notifications/log?userId=ada&limit=5" -H "Authorization: Bearer $KEY"`,
+    },
+    {
+      method: "GET",
+      path: "/api/notifications/push-key",
+      tag: "Notifications",
+      summary: "Web Push key",
+      description: "The server's VAPID public key (base64url), the `applicationServerKey` a " +
+        "browser subscribes with (`pushManager.subscribe`).",
+      auth: "none",
+      responses: { 200: "`{publicKey}`" },
+      errors: ["rate_limited"],
+      guides: ["notifications"],
+      example: `curl -fsS "$BASE/api/notifications/push-key"`,
+    },
+    {
+      method: "POST",
+      path: "/api/notifications/push-subscriptions",
+      tag: "Notifications",
+      summary: "Subscribe a device to Web Push",
+      description: "Stores a browser's `PushSubscription.toJSON()` for the user (several " +
+        "devices; the same endpoint again refreshes it). The endpoint must be https on a known " +
+        "push service or a host in `PUSH_ENDPOINT_HOSTS`. Listed in the user's preferences.",
+      auth: "user_token",
+      body: pushSubscribeSchema,
+      notes: { label: "A name for the device in the user's list (optional)." },
+      responses: {
+        200: "`{subscription: {id, service, label, createdAt}, created: false}`",
+        201: "`{subscription, created: true}`",
+        400: "Invalid body, endpoint not allowed or bad keys",
+        401: "No or bad token",
+      },
+      errors: [
+        ...USER_ERRORS,
+        "push_endpoint_not_allowed",
+        "invalid_push_subscription",
+        ...JSON_ERRORS,
+        "rate_limited",
+      ],
+      guides: ["notifications"],
+      example: `curl -fsS -X POST "$BASE/api/notifications/push-subscriptions" \
+  -H "Authorization: Bearer $TOKEN" ${JSON_HEADER} \
+  -d '${EXAMPLE_SUBSCRIPTION}'`,
+    },
+    {
+      method: "DELETE",
+      path: "/api/notifications/push-subscriptions",
+      tag: "Notifications",
+      summary: "Unsubscribe a device",
+      description: "Forgets one of the user's push subscriptions, by `endpoint` or by `id`.",
+      auth: "user_token",
+      body: pushUnsubscribeSchema,
+      responses: {
+        200: "`{removed: true}`",
+        400: "Invalid body",
+        401: "No or bad token",
+        404: "No such subscription",
+      },
+      errors: [...USER_ERRORS, "push_subscription_not_found", ...JSON_ERRORS, "rate_limited"],
+      guides: ["notifications"],
+      example: `curl -fsS -X POST "$BASE/api/notifications/push-subscriptions" \
+  -H "Authorization: Bearer $TOKEN" ${JSON_HEADER} -d '${EXAMPLE_SUBSCRIPTION}' >/dev/null
+curl -fsS -X DELETE "$BASE/api/notifications/push-subscriptions" \
+  -H "Authorization: Bearer $TOKEN" ${JSON_HEADER} \
+  -d '{"endpoint":"https://fcm.googleapis.com/fcm/send/example-device"}'`,
+    },
+    {
+      method: "GET",
+      path: "/api/notifications/push-log",
+      tag: "Notifications",
+      summary: "Push attempts",
+      description: "Every Web Push request for a user, newest first: device, push service " +
+        "origin (never the endpoint), attempt, outcome (`sent`, `gone`, `retry`, `rejected`), " +
+        "status and why it was pushed (`away` or `always`).",
+      auth: "api_key",
+      query: pushLogQuerySchema,
+      notes: { notificationId: "Only this notification's attempts.", limit: "At most this many." },
+      responses: {
+        200: "`{attempts: [{id, notificationId, userId, subscriptionId, service, attempt, at, " +
+          "outcome, status, error, reason}]}`",
+        400: "Invalid query",
+        401: "No or wrong API key",
+      },
+      errors: [...API_KEY_ERRORS, "invalid_request"],
+      guides: ["notifications"],
+      example:
+        `curl -fsS "$BASE/api/notifications/push-log?userId=ada" -H "Authorization: Bearer $KEY"`,
     },
   ];
 }

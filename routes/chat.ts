@@ -10,12 +10,11 @@ import {
   canOpenChannel,
   type ChatClientFrame,
   chatClientFrames,
-  ChatService,
+  type ChatService,
   ChatSession,
   findMessage,
   isChannelId,
   isPrivateChannel,
-  KvOccupancy,
   MESSAGE_ID_PATTERN,
   MESSAGE_SCAN_LIMIT,
 } from "../lib/chat/mod.ts";
@@ -81,26 +80,10 @@ function requireRead(claims: TokenClaims): void {
  * All chat logic lives in `lib/chat`; this module authenticates, enforces the
  * per-channel connection limit and wires the transport to a `ChatSession`.
  */
-export function chatRoutes(ctx: AppContext): Hono {
+export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
   const app = new Hono();
   const observer = transportObserver(ctx);
-  const stored = ctx.metrics.series("switchboard_chat_messages_total");
   const deliveries = ctx.metrics.series("switchboard_deliveries_total", { kind: "chat" });
-  const chat = new ChatService({
-    broker: ctx.broker,
-    presence: ctx.presence,
-    storage: ctx.storageBudget,
-    onMessage: () => stored.add(),
-    onError: (error, where) => ctx.log.warn("chat_background_failed", { where, error }),
-  });
-  const occupancy = new KvOccupancy(ctx.kv, {
-    isolate: ctx.isolate,
-    ttlMs: ctx.config.PRESENCE_TTL_SECONDS * 1000,
-  });
-  ctx.shutdown.addEventListener("abort", () => {
-    chat[Symbol.dispose]();
-    void occupancy[Symbol.asyncDispose]().catch(() => {});
-  }, { once: true });
 
   app.get("/api/ws/channels/:channelId", async (c) => {
     const channelId = c.req.param("channelId");
@@ -124,7 +107,7 @@ export function chatRoutes(ctx: AppContext): Hono {
     const connectionId = newId();
     const [confirmed, reserved, prepared] = await Promise.allSettled([
       confirm(),
-      occupancy.reserve(channelId, ctx.config.CHANNEL_MAX_CONNECTIONS),
+      chat.occupancy.reserve(channelId, ctx.config.CHANNEL_MAX_CONNECTIONS),
       chat.join(channelId, { userId: claims.sub, name: claims.name, connectionId }, {
         resume: since !== null,
       }),

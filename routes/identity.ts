@@ -14,6 +14,7 @@ import {
   TOKEN_MAX_SECONDS,
 } from "../lib/identity/mod.ts";
 import { isChannelGrant, MAX_CHANNEL_GRANTS } from "../lib/chat/mod.ts";
+import { reportLoopFailures } from "../lib/periodic/mod.ts";
 import { requireApiKey, requireUser } from "./_auth.ts";
 import { readJson } from "./_http.ts";
 
@@ -53,7 +54,7 @@ export function identityRoutes(ctx: AppContext): Hono {
     onRevoked: (revocation, closed) => {
       if (closed) ctx.log.info("connections_revoked", { userId: revocation.userId, closed });
     },
-  }).catch((error) => ctx.log.warn("revocations_follow_failed", { error }));
+  }).catch(reportLoopFailures(ctx, "revocations_follow"));
   app.post("/api/tokens", async (c) => {
     requireApiKey(c, ctx);
     const body = await readJson(c, tokenRequestSchema);

@@ -1,9 +1,8 @@
 /**
  * @module
- * Link mode over HTTP (SPEC §3): `POST /api/upload`, `GET|HEAD|DELETE
+ * Link mode over HTTP (docs/link_mode.md): `POST /api/upload`, `GET|HEAD|DELETE
  * /api/download/:id`, `GET /api/files/:id` (metadata for the download page), and
- * the pages `/share` and `/d/:id`. Validates, calls `lib/link`, responds; the
- * sweeper of this isolate starts here.
+ * the pages `/share` and `/d/:id`. Validates, calls `lib/link`, responds.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -12,14 +11,13 @@ import { renderPage } from "../components/render_page.tsx";
 import { SharePage } from "../components/SharePage.tsx";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import { encodeBase64Url } from "../lib/identity/_encoding.ts";
+import { encodeBase64Url } from "../lib/text/mod.ts";
 import {
   contentDisposition,
   decodeFilenameHeader,
   type FileRecord,
   FileTooLargeError,
-  KvLinkStore,
-  type LinkStore,
+  type LinkService,
   multipartBoundary,
   MultipartError,
   normalizeMediaType,
@@ -27,7 +25,6 @@ import {
   readMultipartFile,
   sanitizeFilename,
   servedContentType,
-  startSweeper,
   StorageFullError,
   UploadAbortedError,
 } from "../lib/link/mod.ts";
@@ -115,17 +112,9 @@ function idPrefix(id: string): string {
   return id.slice(0, 4);
 }
 
-/** Link-mode routes for one isolate. Pass `store` to use another store than KV. */
-export function linkRoutes(ctx: AppContext, options: { store?: LinkStore } = {}): Hono {
-  const store = options.store ??
-    new KvLinkStore(ctx.kv, { commitsInFlight: ctx.kvDistance === "remote" ? 4 : 1 });
-  startSweeper(store, {
-    signal: ctx.shutdown,
-    onSweep: (report) => {
-      if (report.files || report.uploads) ctx.log.info("link_swept", { ...report });
-    },
-    onError: (error) => ctx.log.warn("link_sweep_failed", { error }),
-  });
+/** Link-mode routes for one isolate, over the link job's service. */
+export function linkRoutes(ctx: AppContext, link: LinkService): Hono {
+  const { store } = link;
   const app = new Hono();
 
   // The upload streams into the store, which cuts it off past MAX_UPLOAD_BYTES itself.

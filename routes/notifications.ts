@@ -8,15 +8,14 @@ import {
   ACKED_FRAME,
   NOTIFICATION_EXAMPLES,
   NOTIFICATION_STATUSES,
-  type NotificationCenter,
-  notificationCenter,
   NotificationError,
+  type NotificationService,
   preferencesSchema,
   type PublishOutcome,
   toAuditEntry,
   toHistoryItem,
 } from "../lib/notifications/mod.ts";
-import { pushSettingsSchema } from "../lib/push/mod.ts";
+import { type PushService, pushSettingsSchema } from "../lib/push/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
 import { acceptWebSocket, type FrameSchemas, openSse } from "../lib/transport/mod.ts";
 import { Layout } from "../components/Layout.tsx";
@@ -135,13 +134,17 @@ async function translate<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Notifications (SPEC §4): publish with the API key, SSE and WebSocket streams
+ * Notifications (docs/notifications.md): publish with the API key, SSE and WebSocket streams
  * of a user's topic, history, read state, acks, preferences, the audit log, and
  * the `/notifications` page.
  */
-export function notificationRoutes(ctx: AppContext): Hono {
+export function notificationRoutes(
+  ctx: AppContext,
+  notifications: NotificationService,
+  pushService: PushService,
+): Hono {
   const app = new Hono();
-  const center: NotificationCenter = notificationCenter(ctx);
+  const { center } = notifications;
   const observer = transportObserver(ctx);
   const config = ctx.config;
 
@@ -362,7 +365,7 @@ export function notificationRoutes(ctx: AppContext): Hono {
     const claims = await requireUser(c, ctx);
     const [preferences, push] = await Promise.all([
       center.preferences(claims.sub),
-      ctx.push.preferences(claims.sub),
+      pushService.preferences(claims.sub),
     ]);
     return c.json({ ...preferences, push });
   });
@@ -376,8 +379,8 @@ export function notificationRoutes(ctx: AppContext): Hono {
     }
     const preferences = await translate(() => center.setPreferences(claims.sub, body));
     const pushed = push
-      ? await ctx.push.setPreferences(claims.sub, push)
-      : await ctx.push.preferences(claims.sub);
+      ? await pushService.setPreferences(claims.sub, push)
+      : await pushService.preferences(claims.sub);
     return c.json({ ...preferences, push: pushed });
   });
 

@@ -8,7 +8,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import { PushError, type PushErrorCode, pushSubscriptionSchema } from "../lib/push/mod.ts";
+import {
+  PushError,
+  type PushErrorCode,
+  type PushService,
+  pushSubscriptionSchema,
+} from "../lib/push/mod.ts";
 import { requireApiKey, requireUser } from "./_auth.ts";
 import { readJson, readQuery } from "./_http.ts";
 
@@ -49,19 +54,18 @@ async function translate<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** `/api/notifications/push-key`, `/api/notifications/push-subscriptions`, `/api/notifications/push-log`. */
-export function pushRoutes(ctx: AppContext): Hono {
+export function pushRoutes(ctx: AppContext, push: PushService): Hono {
   const app = new Hono();
 
   app.get(
     "/api/notifications/push-key",
-    (c) =>
-      c.json({ publicKey: ctx.push.publicKey }, 200, { "Cache-Control": "public, max-age=300" }),
+    (c) => c.json({ publicKey: push.publicKey }, 200, { "Cache-Control": "public, max-age=300" }),
   );
 
   app.post("/api/notifications/push-subscriptions", async (c) => {
     const claims = await requireUser(c, ctx);
     const body = await readJson(c, pushSubscribeSchema);
-    const result = await translate(() => ctx.push.subscribe(claims.sub, body));
+    const result = await translate(() => push.subscribe(claims.sub, body));
     return c.json(result, result.created ? 201 : 200);
   });
 
@@ -69,7 +73,7 @@ export function pushRoutes(ctx: AppContext): Hono {
     const claims = await requireUser(c, ctx);
     const body = await readJson(c, pushUnsubscribeSchema);
     const which = body.endpoint !== undefined ? { endpoint: body.endpoint } : { id: body.id! };
-    await translate(() => ctx.push.unsubscribe(claims.sub, which));
+    await translate(() => push.unsubscribe(claims.sub, which));
     return c.json({ removed: true });
   });
 
@@ -77,7 +81,7 @@ export function pushRoutes(ctx: AppContext): Hono {
     requireApiKey(c, ctx);
     const query = readQuery(c, pushLogQuerySchema);
     return c.json({
-      attempts: await ctx.push.attempts(query.userId, {
+      attempts: await push.attempts(query.userId, {
         notificationId: query.notificationId,
         limit: query.limit,
       }),

@@ -1,5 +1,5 @@
 /**
- * Live transfer (SPEC §2): sessions with single-join codes, the signaling
+ * Live transfer (docs/transfer.md): sessions with single-join codes, the signaling
  * WebSocket, and ICE servers. File bytes never pass through here.
  */
 import { type Context, Hono } from "hono";
@@ -11,14 +11,10 @@ import { acceptWebSocket } from "../lib/transport/mod.ts";
 import {
   announceEnded,
   fileListSchema,
-  IceServerProvider,
-  KvTransferStore,
   relayHandlers,
-  SessionKeeper,
   signalingClientFrames,
-  startTransferSweeper,
   TransferError,
-  type TransferStore,
+  type TransferService,
   transferTokenRole,
 } from "../lib/transfer/mod.ts";
 import { bearer, protocolToken, requireUser } from "./_auth.ts";
@@ -71,63 +67,16 @@ function toApiError(error: unknown): unknown {
     : error;
 }
 
-/** Options of {@linkcode transferRoutes} (for tests). */
-export interface TransferRouteOptions {
-  store?: TransferStore;
-}
-
 /**
  * `POST /api/transfer/create|join|close`, `GET /api/ice-servers` and
- * `GET /api/ws/file-share-session`. Starts this isolate's sweeper and keeper.
+ * `GET /api/ws/file-share-session`, over the transfer job's service.
  */
-export function transferRoutes(ctx: AppContext, options: TransferRouteOptions = {}): Hono {
+export function transferRoutes(ctx: AppContext, transfer: TransferService): Hono {
   const app = new Hono();
   const { config, metrics, broker } = ctx;
-  const store = options.store ?? new KvTransferStore(ctx.kv, {
-    defaultTtlMs: config.TRANSFER_TTL_SECONDS * 1000,
-    idleMs: config.TRANSFER_IDLE_SECONDS * 1000,
-    maxAgeMs: config.TRANSFER_MAX_SECONDS * 1000,
-  });
+  const { store, keeper, ice } = transfer;
   const count = (event: string) =>
     metrics.increment("switchboard_transfer_sessions_total", { event });
-  const keeper = new SessionKeeper(store, {
-    intervalMs: Math.min(60_000, (config.TRANSFER_IDLE_SECONDS * 1000) / 4),
-    onError: (error) => ctx.log.warn("transfer_touch_failed", { error }),
-  });
-  ctx.shutdown.addEventListener("abort", () => keeper[Symbol.dispose](), { once: true });
-  startTransferSweeper(store, {
-    intervalMs: config.TRANSFER_SWEEP_SECONDS * 1000,
-    signal: ctx.shutdown,
-    onSweep: async (report) => {
-      for (const record of report.expired) {
-        count("expired");
-        await announceEnded(broker, record, { reason: "expired", by: "server" });
-      }
-      if (report.expired.length || report.purged) {
-        ctx.log.info("transfer_swept", {
-          expired: report.expired.length,
-          purged: report.purged,
-        });
-      }
-    },
-    onError: (error) => ctx.log.warn("transfer_sweep_failed", { error }),
-  });
-  const ice = new IceServerProvider({
-    stunUrls: config.STUN_URLS,
-    turnUrls: config.TURN_URLS,
-    turnUsername: config.TURN_USERNAME,
-    turnCredential: config.TURN_CREDENTIAL,
-    turnSecret: config.TURN_SECRET,
-    ttlSeconds: config.TURN_TTL_SECONDS,
-    turnServiceId: config.TURN_SERVICE_ID,
-    turnServiceToken: config.TURN_SERVICE_TOKEN,
-    turnServiceUrl: config.TURN_SERVICE_URL,
-  }, {
-    onServiceError: (error) => {
-      metrics.increment("switchboard_turn_service_errors_total");
-      ctx.log.warn("turn_service_failed", { error });
-    },
-  });
   const observer = transportObserver(ctx);
   // One cached series per frame type: this runs for every relayed message.
   const relayedSeries = new Map<string, { add(amount?: number): void }>();

@@ -1,5 +1,5 @@
 /** Lowercase hex of bytes. */
-export function encodeHex(bytes: Uint8Array): string {
+function encodeHex(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 

@@ -9,7 +9,7 @@ import { waitFor } from "./harness.ts";
 import { stunBinding } from "./_turn_client.ts";
 
 /** True when `turnserver` is installed. */
-export function coturnInstalled(): boolean {
+function coturnInstalled(): boolean {
   try {
     return new Deno.Command("sh", { args: ["-c", "command -v turnserver"], stdout: "null" })
       .outputSync().success;

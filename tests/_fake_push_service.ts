@@ -11,7 +11,7 @@
  * second, independent reading of the RFCs to test the library's encryption
  * against, and it never runs outside tests.
  */
-import { decodeBase64Url, encodeBase64Url } from "../lib/push/_base64.ts";
+import { decodeBase64Url, encodeBase64Url } from "../lib/text/mod.ts";
 
 /** One push request the fake received, as it understood it. */
 export interface ReceivedPush {
@@ -150,7 +150,7 @@ async function checkVapid(
   const match = /^vapid t=([\w-]+\.[\w-]+\.[\w-]+), k=([\w-]+)$/.exec(header);
   if (!match) return { claims: none, problem: `not a vapid Authorization header: ${header}` };
   const [headerPart, claimsPart, signaturePart] = match[1]!.split(".") as [string, string, string];
-  const raw = decodeBase64Url(match[2]!)!;
+  const raw = decodeBase64Url(match[2]!);
   const key = await crypto.subtle.importKey(
     "raw",
     raw,
@@ -161,11 +161,11 @@ async function checkVapid(
   const valid = await crypto.subtle.verify(
     { name: "ECDSA", hash: "SHA-256" },
     key,
-    decodeBase64Url(signaturePart)!,
+    decodeBase64Url(signaturePart),
     text(`${headerPart}.${claimsPart}`),
   );
-  const jose = JSON.parse(new TextDecoder().decode(decodeBase64Url(headerPart)!));
-  const claims = JSON.parse(new TextDecoder().decode(decodeBase64Url(claimsPart)!));
+  const jose = JSON.parse(new TextDecoder().decode(decodeBase64Url(headerPart)));
+  const claims = JSON.parse(new TextDecoder().decode(decodeBase64Url(claimsPart)));
   const now = Date.now() / 1000;
   const problem = !valid
     ? "the JWT signature does not verify with k"

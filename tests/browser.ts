@@ -1,6 +1,7 @@
 /**
  * @module
- * Headless Debian Chromium driven by playwright-core (recipe: shared/E2E_BROWSER.md).
+ * Headless Debian Chromium (`apt-get install chromium`, as .ci/run does) driven by
+ * playwright-core.
  * Without Chromium the browser tests say so loudly and skip, unless
  * REQUIRE_BROWSER=1 (CI), where they fail.
  */

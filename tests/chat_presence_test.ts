@@ -1,8 +1,21 @@
 import assert from "node:assert/strict";
-import { startServer } from "./harness.ts";
+import { startServer, waitFor } from "./harness.ts";
 import { chatToken, connectChat, connectSpread, INTEGRATION } from "./chat_fixtures.ts";
+import { openKv } from "../lib/kv/mod.ts";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How many presence entries (connections) `userId` has in chat channel `channelId`. */
+async function presenceEntries(kvPath: string, channelId: string, userId: string) {
+  const kv = await openKv(kvPath);
+  try {
+    let count = 0;
+    for await (const _ of kv.list({ prefix: ["presence", `channel:${channelId}`, userId] })) {
+      count += 1;
+    }
+    return count;
+  } finally {
+    kv.close();
+  }
+}
 
 Deno.test({
   name: "presence: joins and leaves, status changes, and a second tab keeps a user online",
@@ -36,7 +49,10 @@ Deno.test({
     assert.deepEqual(away, { type: "presence", userId: "ada", username: "Ada", status: "away" });
 
     await tab1!.socket.close();
-    await sleep(500);
+    // The server took tab 1's place away (and decided whether Ada is gone right after).
+    await waitFor(async () => await presenceEntries(server.kvPath, "room", "ada") === 1, {
+      message: "tab 1 left",
+    });
     assert.equal(
       watcher.socket.frames.filter((frame) => frame.type === "user_disconnected").length,
       0,

@@ -135,8 +135,14 @@ Deno.test({
       await send(ada.page, "sent while offline");
       await waitForText(ada.page, '[data-testid="chat-pending"]', "sending…");
       await screenshot(ada.page, "chat-offline-desktop");
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Held back while offline: neither stored nor shown to Bob.
       assert.ok(!(await shownTexts(bob.page)).includes("sent while offline"));
+      const whileOffline = await history(server, CHANNEL, seederToken, "?limit=10");
+      assert.ok(
+        !whileOffline.body.messages.some((message: { content: string }) =>
+          message.content === "sent while offline"
+        ),
+      );
       await contextA.setOffline(false);
       await waitForText(bob.page, '[data-testid="chat-messages"]', "sent while offline");
       await ada.page.waitForFunction(() =>
@@ -144,7 +150,11 @@ Deno.test({
       );
       await waitForText(ada.page, '[data-testid="connection-status"]', "Connected");
       assert.equal(await ada.page.locator('[data-testid="connection-banner"]').count(), 0);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Messages arrive in the channel's order: a second copy would come before this one.
+      await send(bob.page, "after the reconnect");
+      for (const page of [ada.page, bob.page]) {
+        await waitForText(page, '[data-testid="chat-messages"]', "after the reconnect");
+      }
       for (const page of [ada.page, bob.page]) {
         const texts = await shownTexts(page);
         assert.equal(texts.filter((text) => text === "sent while offline").length, 1);

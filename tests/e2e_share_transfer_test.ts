@@ -149,6 +149,7 @@ Deno.test({
       await receiver.page.addInitScript(() => {
         const original = RTCPeerConnection.prototype.getStats;
         RTCPeerConnection.prototype.getStats = function (this: RTCPeerConnection) {
+          // The late answer is the scenario under test, not a wait.
           return new Promise((resolve) => setTimeout(resolve, 1500))
             .then(() => original.call(this));
         } as typeof original;

@@ -49,6 +49,7 @@ Deno.test({
       // lets coturn forward the sender's packets and only link mode can finish.
       let receiverIce: { iceServers: { username?: string }[] } | null = null;
       await receiver.page.route((url) => url.pathname === "/api/ice-servers", async (route) => {
+        // The late answer is the scenario under test, not a wait.
         await new Promise((resolve) => setTimeout(resolve, 1500));
         const response = await route.fetch();
         receiverIce = await response.json();

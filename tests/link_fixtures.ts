@@ -96,7 +96,7 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** Counts of link-mode keys in a KV file, by kind (`file`, `chunk`, `upload`, …). */
-export async function linkKeyCounts(kvPath: string): Promise<Record<string, number>> {
+async function linkKeyCounts(kvPath: string): Promise<Record<string, number>> {
   const kv = await openKv(kvPath);
   try {
     const counts: Record<string, number> = {};

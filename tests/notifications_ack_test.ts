@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
-import { healthOnNewConnection, request, startServer, TEST_API_KEY, waitFor } from "./harness.ts";
+import {
+  healthOnNewConnection,
+  request,
+  startServer,
+  TEST_API_KEY,
+  type TestServer,
+  waitFor,
+} from "./harness.ts";
 import {
   INTEGRATION,
   openEventSource,
   openNotificationSocket,
   publish,
   publishOk,
-  sleep,
   streamToken,
   userToken,
 } from "./notifications_fixtures.ts";
@@ -24,6 +30,35 @@ async function auditEntry(url: string, userId: string, id: string): Promise<Fram
 
 function framesOf(socket: TestSocket, id: string): Frame[] {
   return socket.frames.filter((frame) => frame.id === id);
+}
+
+/**
+ * The audit entry once it records re-send number `attempt`: its `lastRetryAt`
+ * is when the driver made it, so the next re-send is due one interval later.
+ */
+async function retried(server: TestServer, id: string, attempt: number): Promise<Frame> {
+  return await waitFor(async () => {
+    const entry = await auditEntry(server.url, "ada", id);
+    return (entry?.retryCount ?? 0) >= attempt ? entry : null;
+  }, { message: `re-send ${attempt} recorded` });
+}
+
+/**
+ * Resolves once the moment the driver's next check was due (`lastRetryAt` + the
+ * interval) has passed; then publishes a marker to ada and resolves with its id.
+ * Passing the due time is what these tests check: at its next check the
+ * driver re-sends nothing. A user's deliveries keep their order, so a re-send
+ * made at that check arrives before the marker.
+ */
+async function markerAfterNextCheck(server: TestServer, lastRetryAt: string): Promise<string> {
+  const dueAt = Date.parse(lastRetryAt) + INTERVAL;
+  await waitFor(() => Date.now() > dueAt, { message: "the next check was due" });
+  const [marker] = await publishOk(server, {
+    userId: "ada",
+    type: "success",
+    data: { message: "marker" },
+  });
+  return marker!;
 }
 
 Deno.test({
@@ -46,7 +81,14 @@ Deno.test({
       return entry?.status === "failed" ? entry : null;
     }, { timeoutMs: 15_000, message: "failed in the audit log" });
     assert.ok(Date.now() - started >= 4 * INTERVAL * 0.9, "failed only after the last interval");
-    await sleep(INTERVAL * 3);
+    // Failing is the driver's last step; a user's deliveries keep their order, so every
+    // re-send made arrives before a notification published now.
+    const [marker] = await publishOk(server, {
+      userId: "ada",
+      type: "success",
+      data: { message: "marker" },
+    });
+    await socket.next((frame) => frame.id === marker);
     const frames = framesOf(socket, id!);
     assert.deepEqual(frames.map((frame) => frame.retry), [undefined, 1, 2, 3]);
     assert.ok(frames.every((frame) => frame.requiresAck === true));
@@ -80,7 +122,9 @@ Deno.test({
     socket.send({ type: "ack", notificationId: id });
     const reply = await socket.next((frame) => frame.type === "notification.acked");
     assert.equal(reply.notificationId, id);
-    await sleep(INTERVAL * 4);
+    const { lastRetryAt } = await retried(server, id!, 1);
+    const marker = await markerAfterNextCheck(server, lastRetryAt);
+    await socket.next((frame) => frame.id === marker);
     assert.deepEqual(framesOf(socket, id!).map((frame) => frame.retry), [undefined, 1]);
     const entry = await auditEntry(server.url, "ada", id!);
     assert.equal(entry?.status, "acknowledged");
@@ -111,7 +155,9 @@ Deno.test({
       2,
     );
     assert.equal(replies.length, 2);
-    await sleep(INTERVAL * 2);
+    // Their first re-sends were due an interval after they were sent.
+    const burstMarker = await markerAfterNextCheck(server, new Date(Date.now()).toISOString());
+    await socket.next((frame) => frame.id === burstMarker);
     assert.equal(
       socket.frames.filter((frame) => burst.includes(frame.id) && frame.retry).length,
       0,
@@ -150,7 +196,9 @@ Deno.test({
     await socket.next((frame) => frame.id === id && frame.retry === 1, 10_000);
     socket.send({ type: "ack", notificationId: id });
     await socket.next((frame) => frame.type === "notification.acked");
-    await sleep(INTERVAL * 4);
+    const { lastRetryAt } = await retried(server, id, 1);
+    const marker = await markerAfterNextCheck(server, lastRetryAt);
+    await socket.next((frame) => frame.id === marker);
     assert.deepEqual(framesOf(socket, id).map((frame) => frame.retry), [undefined, 1]);
     const entry = await auditEntry(server.url, "ada", id);
     assert.equal(entry?.status, "acknowledged");
@@ -186,11 +234,14 @@ Deno.test({
     assert.equal(acked.body.status, "acknowledged");
     // A re-send already under way when the ack landed may still arrive (a slow
     // machine can pass the 300 ms interval first); after that, nothing more.
-    await sleep(INTERVAL);
+    const entry = await auditEntry(server.url, "ada", id!);
+    const marker = await markerAfterNextCheck(
+      server,
+      entry?.lastRetryAt ?? new Date(Date.parse(entry?.sentAt)).toISOString(),
+    );
+    await source.collect((record) => record.data.id === marker, 1);
     const afterAck = source.events.filter((record) => record.data.id === id).length;
     assert.ok(afterAck <= 2, `at most one re-send raced the ack (got ${afterAck} frames)`);
-    await sleep(INTERVAL * 4);
-    assert.equal(source.events.filter((record) => record.data.id === id).length, afterAck);
     const other = await userToken(server, "mallory");
     const foreign = await request(`${server.url}/api/notifications/${id}/ack`, {
       method: "POST",

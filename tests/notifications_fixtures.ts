@@ -12,7 +12,7 @@ import { type Frame, openSocket, type TestSocket } from "./ws_client.ts";
 export const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 
 /** The notification types the SSE recorder listens to (their `event:` names). */
-export const SSE_EVENTS = [
+const SSE_EVENTS = [
   "success",
   "notification.error",
   "file_uploaded",
@@ -109,32 +109,43 @@ export function openEventSource(
     },
   });
   const events: SseRecord[] = [];
+  const listeners = new Set<() => void>();
   for (const name of SSE_EVENTS) {
     source.addEventListener(name, (event) => {
       events.push({ event: name, id: event.lastEventId, data: JSON.parse(event.data) });
+      for (const listener of listeners) listener();
     });
   }
   const recorder: SseRecorder = {
     source,
     events,
-    async collect(predicate, count, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const matching = events.filter(predicate);
-        if (matching.length >= count) return matching;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      throw new Error(
-        `timed out waiting for ${count} SSE events; got ${JSON.stringify(events.slice(-5))}`,
-      );
+    collect(predicate, count, timeoutMs = 10_000) {
+      // Checked on every event that arrives, not on a timer.
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const matching = events.filter(predicate);
+          if (matching.length < count) return;
+          done();
+          resolve(matching);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(
+            new Error(
+              `timed out waiting for ${count} SSE events; got ${JSON.stringify(events.slice(-5))}`,
+            ),
+          );
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
     },
     close: () => source.close(),
     [Symbol.asyncDispose]: () => Promise.resolve(source.close()),
   };
   return recorder;
-}
-
-/** Sleeps. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -5,7 +5,6 @@ import {
   openEventSource,
   openNotificationSocket,
   publishOk,
-  sleep,
   streamToken,
   userToken,
 } from "./notifications_fixtures.ts";
@@ -53,7 +52,9 @@ Deno.test({
       { lastEventId },
     );
     const five = await second.collect((record) => record.event === "success", 5);
-    await sleep(300);
+    // Delivery is in order: anything replayed twice would come before this one.
+    await publishOk(server, { userId: "ada", type: "success", data: { message: "m16" } });
+    await second.collect((record) => record.data.data?.message === "m16", 1);
     const all = second.events.filter((record) => record.event === "success");
     assert.deepEqual(all.map((record) => record.data.data.message), [
       "m11",
@@ -61,6 +62,7 @@ Deno.test({
       "m13",
       "m14",
       "m15",
+      "m16",
     ]);
     assert.equal(five.length, 5);
     const offsets = all.map((record) => Number(record.id.split("-")[1]));
@@ -153,13 +155,16 @@ Deno.test({
     }
     await using second = (await openNotificationSocket(server, token, cursor)).socket;
     await second.collect(isNotification, 5);
-    await sleep(300);
+    // Delivery is in order: anything replayed twice would come before this one.
+    await publishOk(server, { userId: "ada", type: "success", data: { message: "m16" } });
+    await second.next((frame) => isNotification(frame) && frame.data.message === "m16");
     assert.deepEqual(second.frames.filter(isNotification).map((frame) => frame.data.message), [
       "m11",
       "m12",
       "m13",
       "m14",
       "m15",
+      "m16",
     ]);
     const bad = await request(`${server.url}/api/notifications/stream?token=x&since=nonsense`);
     assert.equal(bad.status, 400);

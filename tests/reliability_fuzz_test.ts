@@ -7,21 +7,12 @@
 import assert from "node:assert/strict";
 import { request, startServer, TEST_API_KEY, type TestServer } from "./harness.ts";
 import { type Frame, openSocket } from "./ws_client.ts";
+import { testSeed, withSeed } from "./seeded_random.ts";
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 const FRAMES_PER_ENDPOINT = 10_000;
-
-/** A small deterministic PRNG, so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same inputs every run unless TEST_SEED is set; each test draws its own stream of it. */
+const SEED = testSeed(0);
 
 const STRINGS = [
   "",
@@ -83,8 +74,15 @@ function fuzzFrame(random: () => number, valid: Frame[]): string | Uint8Array {
 }
 
 /** Sends the fuzz frames and checks every answer; returns the error codes seen. */
-async function fuzzSocket(url: string | (() => Promise<string>), valid: Frame[], seed: number) {
-  const random = prng(seed);
+function fuzzSocket(url: string | (() => Promise<string>), valid: Frame[], stream: number) {
+  return withSeed(SEED, (random) => fuzzSocketWith(url, valid, random), stream);
+}
+
+async function fuzzSocketWith(
+  url: string | (() => Promise<string>),
+  valid: Frame[],
+  random: () => number,
+): Promise<Set<string>> {
   const codes = new Set<string>();
   let sent = 0;
   while (sent < FRAMES_PER_ENDPOINT) {
@@ -220,33 +218,34 @@ Deno.test({
       { path: "/api/transfer/join" },
       { path: "/api/transfer/close" },
     ];
-    const random = prng(4);
-    for (const endpoint of endpoints) {
-      for (let index = 0; index < 150; index++) {
-        const roll = random();
-        const body = roll < 0.2
-          ? STRINGS[Math.floor(random() * STRINGS.length)]!
-          : JSON.stringify(randomValue(random));
-        const response = await fetch(`${server.url}${endpoint.path}`, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            ...(endpoint.bearer ? { authorization: `Bearer ${endpoint.bearer}` } : {}),
-          },
-          body,
-        });
-        const text = await response.text();
-        assert.ok(
-          response.status < 500,
-          `${endpoint.path} answered ${response.status} to ${body.slice(0, 80)}: ${text}`,
-        );
-        if (response.status >= 400) {
-          const parsed = JSON.parse(text);
-          assert.match(parsed.error.code, /^[a-z][a-z0-9_]*$/);
-          assert.equal(typeof parsed.error.message, "string");
+    await withSeed(SEED, async (random) => {
+      for (const endpoint of endpoints) {
+        for (let index = 0; index < 150; index++) {
+          const roll = random();
+          const body = roll < 0.2
+            ? STRINGS[Math.floor(random() * STRINGS.length)]!
+            : JSON.stringify(randomValue(random));
+          const response = await fetch(`${server.url}${endpoint.path}`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              ...(endpoint.bearer ? { authorization: `Bearer ${endpoint.bearer}` } : {}),
+            },
+            body,
+          });
+          const text = await response.text();
+          assert.ok(
+            response.status < 500,
+            `${endpoint.path} answered ${response.status} to ${body.slice(0, 80)}: ${text}`,
+          );
+          if (response.status >= 400) {
+            const parsed = JSON.parse(text);
+            assert.match(parsed.error.code, /^[a-z][a-z0-9_]*$/);
+            assert.equal(typeof parsed.error.message, "string");
+          }
         }
       }
-    }
-    assert.equal((await request(`${server.url}/healthz`)).status, 200);
+      assert.equal((await request(`${server.url}/healthz`)).status, 200);
+    }, 4);
   },
 });

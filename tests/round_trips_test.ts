@@ -35,6 +35,7 @@ Deno.test("chat: a message reaches a connected subscriber after one KV round tri
   // A subscriber on this isolate: its feed read the channel's head once.
   const controller = new AbortController();
   const received: string[] = [];
+  const delivered = Promise.withResolvers<void>();
   const subscribed = (async () => {
     for await (
       const item of w.broker.subscribe<{ content: string }>("channel:lobby", {
@@ -42,12 +43,13 @@ Deno.test("chat: a message reaches a connected subscriber after one KV round tri
       })
     ) {
       if (item.kind === "event") received.push(item.event.data.content);
+      delivered.resolve();
     }
   })();
   await w.broker.head("channel:lobby");
   const { roundTrips } = await w.counter.count(async () => {
     await service.send("lobby", author, { content: "hello", clientMessageId: "c1" });
-    while (received.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    await delivered.promise;
   });
   assert.equal(roundTrips, 1);
   assert.deepEqual(received, ["hello"]);
@@ -88,19 +90,19 @@ Deno.test("notifications: an ack is two round trips, a read of one notification 
 
 Deno.test("a notification stream's first subscription starts after one round trip", async () => {
   await using w = await world();
-  let started: unknown = null;
+  const started = Promise.withResolvers<unknown>();
   const controller = new AbortController();
   const { roundTrips } = await w.counter.count(async () => {
     const subscription = w.broker.subscribeBatches("user:ada", {
       signal: controller.signal,
-      onStart: (start) => started = start,
+      onStart: (start) => started.resolve(start),
     });
     const iterator = subscription[Symbol.asyncIterator]();
     const next = iterator.next();
-    while (started === null) await new Promise((resolve) => setTimeout(resolve, 1));
+    await started.promise;
     controller.abort();
     await next;
   });
   assert.equal(roundTrips, 1);
-  assert.deepEqual(started, { from: { offset: 0, epoch: "" }, head: null });
+  assert.deepEqual(await started.promise, { from: { offset: 0, epoch: "" }, head: null });
 });

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { RealtimeClient, type ServerFrame } from "../lib/client/mod.ts";
-import { request, startServer, waitFor } from "./harness.ts";
+import { request, startServer, type TestServer, waitFor } from "./harness.ts";
+import { openKv } from "../lib/kv/mod.ts";
+import { toReceiverTopic } from "../lib/transfer/mod.ts";
 import {
   candidate,
   createSession,
@@ -13,6 +15,17 @@ import {
 import { type Frame, openSocket, type TestSocket, upgradeStatus } from "./ws_client.ts";
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
+
+/** The offset of the last signal stored for the joiner (0 before any). */
+async function toReceiverHead(server: TestServer, transferId: string): Promise<number> {
+  const kv = await openKv(server.kvPath);
+  try {
+    const head = await kv.get<{ offset: number }>(["topics", toReceiverTopic(transferId), "head"]);
+    return head.value?.offset ?? 0;
+  } finally {
+    kv.close();
+  }
+}
 const isType = (type: string) => (frame: Frame) => frame.type === type;
 /** The first frame of `type`, wherever it is among the frames received (order-independent). */
 const seen = async (socket: TestSocket, type: string) =>
@@ -214,11 +227,17 @@ Deno.test({
     await creator.next(isType("peer-left"));
 
     // The joiner is away: 30 more candidates and a ready are stored for it.
+    const storedBefore = await toReceiverHead(server, session.transferId);
     for (let index = 5; index < 35; index++) {
       creator.send({ type: "ice-candidate", candidate: candidate(index) });
     }
     creator.send({ type: "ready" });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(
+      async () => await toReceiverHead(server, session.transferId) === storedBefore + 31,
+      {
+        message: "the 31 signals stored for the joiner",
+      },
+    );
 
     const second = startJoiner(cursor);
     try {
@@ -364,7 +383,8 @@ Deno.test({
     assert.equal(rejoin.status, 410);
 
     const short = await createSession(server, { ttlSeconds: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // The server's own clock decides the expiry: wait for the time it gave, not a guess.
+    await waitFor(() => Date.now() > Date.parse(short.expiresAt), { message: "expiry passed" });
     assert.deepEqual(
       await status({ code: short.code, role: "creator", token: short.senderToken }),
       {
@@ -391,7 +411,8 @@ Deno.test({
     const joined = await joinSession(server, session.code);
     {
       await using creator = await openCreator(server, session);
-      // Connected for twice the idle time (and past the unjoined ttl): still alive.
+      // Connected for twice the idle time (and past the unjoined ttl): still alive. Time
+      // passing on the server's clock is what is tested here.
       await new Promise((resolve) => setTimeout(resolve, 4000));
       creator.send({ type: "ready" });
       await using joiner = await openJoiner(server, session.code, joined);

@@ -6,7 +6,7 @@
  */
 export {
   type AdminSnapshot,
+  type AdminSources,
   buildAdminSnapshot,
   type IsolateDetails,
-  transferStates,
 } from "./snapshot.ts";

@@ -1,5 +1,4 @@
 import type { IsolateReport, MetricsSnapshot } from "../metrics/mod.ts";
-import { effectiveState, TRANSFER_STATES, type TransferRecord } from "../transfer/mod.ts";
 
 /** What each isolate adds to its metrics report (see main.ts). */
 export interface IsolateDetails {
@@ -47,27 +46,20 @@ function total(values: MetricsSnapshot, name: string): number {
   return Object.values(byLabel(values, name, "__none__")).reduce((sum, value) => sum + value, 0);
 }
 
-/** Counts transfer sessions by their effective state (expiry re-checked). */
-export async function transferStates(kv: Deno.Kv, limit = 10_000): Promise<Record<string, number>> {
-  const counts: Record<string, number> = Object.fromEntries(
-    TRANSFER_STATES.map((state) => [state, 0]),
-  );
-  const now = Date.now();
-  for await (const entry of kv.list<TransferRecord>({ prefix: ["transfer"] }, { limit })) {
-    if (entry.value?.state) {
-      const state = effectiveState(entry.value, now);
-      counts[state] = (counts[state] ?? 0) + 1;
-    }
-  }
-  return counts;
+/** Where {@linkcode buildAdminSnapshot} reads what the isolates' reports do not hold. */
+export interface AdminSources {
+  /** A topic's head offset (0 for an empty topic). */
+  headOf(topic: string): Promise<number>;
+  /** Transfer sessions by state. */
+  transferStates(): Promise<Record<string, number>>;
 }
 
 /** Builds the dashboard view from every isolate's report and a few KV reads. */
 export async function buildAdminSnapshot(
-  kv: Deno.Kv,
   reports: IsolateReport[],
-  headOf: (topic: string) => Promise<number>,
+  sources: AdminSources,
 ): Promise<AdminSnapshot> {
+  const { headOf } = sources;
   const now = Date.now();
   const summed: MetricsSnapshot = {};
   for (const report of reports) {
@@ -103,7 +95,7 @@ export async function buildAdminSnapshot(
     })).sort((a, b) => a.isolate.localeCompare(b.isolate)),
     connections: byLabel(summed, "switchboard_connections_open", "kind"),
     topics,
-    transfers: await transferStates(kv),
+    transfers: await sources.transferStates(),
     notifications: byLabel(summed, "switchboard_notifications_total", "event"),
     rateLimited: byLabel(summed, "switchboard_rate_limited_total", "bucket"),
     counters: {

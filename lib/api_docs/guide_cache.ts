@@ -11,7 +11,12 @@ export type GuideLoader = (name: string) => Promise<RenderedGuide | null>;
  *
  * @example
  * ```ts
- * const guides = new GuideCache(["api"], async (name) => renderGuide(await read(name)));
+ * import { renderGuide } from "./guide.ts";
+ *
+ * const guides = new GuideCache(["api"], async (name) => {
+ *   const markdown = await Deno.readTextFile(`docs/${name}.md`).catch(() => null);
+ *   return markdown === null ? null : renderGuide(markdown);
+ * });
  * await guides.get("api"); // rendered once, then from the cache
  * await guides.get("nope"); // null, not cached
  * guides.size; // 1

@@ -20,8 +20,9 @@ export interface GuardBodyOptions {
  *
  * @example
  * ```ts
+ * const request = new Request("http://localhost/", { method: "POST", body: "hello" });
  * const guarded = guardBody(request.body!, { maxBytes: 64 * 1024, timeoutMs: 30_000 });
- * const text = await new Response(guarded).text(); // throws BodyTooLargeError past 64 KiB
+ * await new Response(guarded).text(); // "hello"; past 64 KiB it throws BodyTooLargeError
  * ```
  */
 export function guardBody(

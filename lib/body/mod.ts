@@ -6,7 +6,9 @@
  *
  * @example
  * ```ts
- * import { guardBody } from "./lib/body/mod.ts";
+ * import { guardBody } from "./mod.ts";
+ *
+ * const request = new Request("http://localhost/", { method: "POST", body: "hello" });
  * const body = guardBody(request.body!, { maxBytes: 64 * 1024, timeoutMs: 30_000 });
  * ```
  */

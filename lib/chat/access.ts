@@ -11,9 +11,6 @@
  */
 import { CHANNEL_ID_PATTERN } from "./protocol.ts";
 
-/** The default private prefix. */
-export const DEFAULT_PRIVATE_PREFIX = "private:";
-
 /** Grants a token may carry at most. */
 export const MAX_CHANNEL_GRANTS = 100;
 

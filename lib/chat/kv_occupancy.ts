@@ -1,4 +1,6 @@
+import { type Clock, systemClock } from "../clock/mod.ts";
 import { retryWhileBusy } from "../kv/mod.ts";
+import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { Occupancy, OccupancyLease } from "./occupancy.ts";
 
 interface StoredCount {
@@ -25,6 +27,22 @@ interface ChannelState {
   admitting: boolean;
 }
 
+/** Options of {@linkcode KvOccupancy}. */
+export interface KvOccupancyOptions {
+  /** Names this isolate's entries. */
+  isolate: string;
+  /** How long an isolate's count lives without a refresh (default 30 s). */
+  ttlMs?: number;
+  /**
+   * Called when a write in the background fails: a refresh, taking back a failed
+   * reservation's count, or the goodbye on dispose. The count is written again
+   * with the next change or refresh, and an entry left behind expires within the TTL.
+   */
+  onError?: (error: unknown) => void;
+  /** Times the refreshes and the expiry (default {@linkcode systemClock}). */
+  clock?: Clock;
+}
+
 function countKey(channelId: string, isolate: string): Deno.KvKey {
   return ["chat_occupancy", channelId, isolate];
 }
@@ -43,16 +61,20 @@ export class KvOccupancy implements Occupancy {
   #isolate: string;
   #ttlMs: number;
   #channels = new Map<string, ChannelState>();
-  #refresh: ReturnType<typeof setInterval>;
+  #refresh: Periodic;
+  #onError: (error: unknown) => void;
+  #clock: Clock;
 
-  constructor(kv: Deno.Kv, options: { isolate: string; ttlMs?: number }) {
+  constructor(kv: Deno.Kv, options: KvOccupancyOptions) {
     this.#kv = kv;
     this.#isolate = options.isolate;
     this.#ttlMs = options.ttlMs ?? 30_000;
-    this.#refresh = setInterval(() => {
-      for (const channelId of this.#channels.keys()) void this.#flush(channelId).catch(() => {});
-    }, this.#ttlMs / 3);
-    Deno.unrefTimer(Number(this.#refresh));
+    this.#onError = options.onError ?? (() => {});
+    this.#clock = options.clock ?? systemClock;
+    this.#refresh = runPeriodically(async () => {
+      const channels = [...this.#channels.keys()];
+      await Promise.all(channels.map((channelId) => this.#flush(channelId).catch(this.#onError)));
+    }, { intervalMs: this.#ttlMs / 3, onError: this.#onError, clock: this.#clock });
   }
 
   reserve(channelId: string, max: number): Promise<OccupancyLease | null> {
@@ -99,7 +121,8 @@ export class KvOccupancy implements Occupancy {
           }
         } catch (error) {
           state.count -= batch.length;
-          void this.#flush(channelId).catch(() => {});
+          // The waiters hear the first error; a failure to take the count back is the log's.
+          void this.#flush(channelId).catch(this.#onError);
           for (const waiter of batch) waiter.reject(error);
         }
       }
@@ -121,7 +144,7 @@ export class KvOccupancy implements Occupancy {
   }
 
   async count(channelId: string): Promise<number> {
-    const now = Date.now();
+    const now = this.#clock.now();
     let total = 0;
     const entries = this.#kv.list<StoredCount>({ prefix: ["chat_occupancy", channelId] });
     for await (const entry of entries) {
@@ -155,20 +178,29 @@ export class KvOccupancy implements Occupancy {
         }
         return;
       }
-      const value: StoredCount = { count: state.count, expiresAt: Date.now() + this.#ttlMs };
+      const value: StoredCount = {
+        count: state.count,
+        expiresAt: this.#clock.now() + this.#ttlMs,
+      };
       await retryWhileBusy(() => this.#kv.set(key, value, { expireIn: this.#ttlMs }));
     });
     state.queued = queued;
+    // Only orders the next write: whoever awaits `queued` gets its error.
     state.last = queued.catch(() => {});
     return queued;
   }
 
+  /**
+   * Stops the refresh and waits for the writes in progress, then deletes this
+   * isolate's counts: its connections are gone.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
-    clearInterval(this.#refresh);
-    const channels = [...this.#channels.keys()];
+    await this.#refresh[Symbol.asyncDispose]();
+    const states = [...this.#channels.entries()];
     this.#channels.clear();
-    for (const channelId of channels) {
-      await this.#kv.delete(countKey(channelId, this.#isolate)).catch(() => {});
+    for (const [channelId, state] of states) {
+      await state.last;
+      await this.#kv.delete(countKey(channelId, this.#isolate)).catch(this.#onError);
     }
   }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock, waitFor } from "../clock/testing.ts";
 import { KvOccupancy, MemoryOccupancy, type OccupancyLease } from "./mod.ts";
 
 Deno.test("MemoryOccupancy refuses past the limit and frees a place on release", async () => {
@@ -49,8 +50,11 @@ Deno.test("KvOccupancy: the places of an isolate that died stop counting after t
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
   const kvA = await Deno.openKv(path);
   const kvB = await Deno.openKv(path);
-  const survivor = new KvOccupancy(kvA, { isolate: "survivor", ttlMs: 400 });
-  const doomed = new KvOccupancy(kvB, { isolate: "doomed", ttlMs: 400 });
+  const clock = new FakeClock(); // one time for both isolates
+  const ttlMs = 30_000;
+  const survivor = new KvOccupancy(kvA, { isolate: "survivor", ttlMs, clock });
+  const doomed = new KvOccupancy(kvB, { isolate: "doomed", ttlMs, clock });
+  const start = clock.now();
   try {
     assert.ok(await survivor.reserve("room", 2));
     assert.ok(await doomed.reserve("room", 2));
@@ -58,9 +62,13 @@ Deno.test("KvOccupancy: the places of an isolate that died stop counting after t
     // The process dies: no release, no more refreshes.
     kvB.close();
     await doomed[Symbol.asyncDispose]();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    clock.tick(20_000); // the survivor refreshes every TTL/3
     assert.equal(await survivor.count("room"), 2, "still counted within the TTL");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(async () => {
+      const entry = await kvA.get<{ expiresAt: number }>(["chat_occupancy", "room", "survivor"]);
+      return entry.value!.expiresAt === start + 20_000 + ttlMs;
+    }, { message: "the survivor's refresh is written" });
+    clock.tick(15_000); // past the dead isolate's TTL
     assert.equal(await survivor.count("room"), 1, "the survivor refreshed its own place");
     assert.ok(await survivor.reserve("room", 2));
   } finally {

@@ -7,6 +7,10 @@
  *
  * @example
  * ```ts
+ * import { ChatService } from "./mod.ts";
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { MemoryPresence } from "../presence/mod.ts";
+ *
  * const broker = new MemoryBroker();
  * const chat = new ChatService({ broker, presence: new MemoryPresence(broker) });
  * await chat.send("lobby", { userId: "ada", username: "Ada" }, { content: "Hello" });
@@ -28,14 +32,16 @@ export {
 } from "./history.ts";
 export { TypingTracker, type TypingTrackerOptions, type Typist } from "./typing.ts";
 export { MemoryOccupancy, type Occupancy, type OccupancyLease } from "./occupancy.ts";
-export { KvOccupancy } from "./kv_occupancy.ts";
+export { KvOccupancy, type KvOccupancyOptions } from "./kv_occupancy.ts";
 export {
   channelScope,
   type ChatAuthor,
+  type ChatCore,
   ChatService,
   type ChatServiceOptions,
   type MessageInput,
   type SentMessage,
+  startChatService,
   type TypingSignal,
 } from "./service.ts";
 export { type ChatParticipant, ChatSession, type ChatSessionOptions } from "./session.ts";

@@ -1,11 +1,9 @@
 import { newId } from "../ids/mod.ts";
 import { type Broker, formatCursor, type Position } from "../realtime/mod.ts";
-import {
-  type Presence,
-  type PresenceHandle,
-  type PresenceMember,
-  presenceTopic,
-} from "../presence/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { MetricsRegistry } from "../metrics/mod.ts";
+import { reportLoopFailures } from "../periodic/mod.ts";
+import { type Presence, type PresenceMember, presenceTopic } from "../presence/mod.ts";
 import { storageFullMessage, type StorageGate } from "../storage_budget/mod.ts";
 import { utf8Bytes } from "../text/mod.ts";
 import { ChatError } from "./errors.ts";
@@ -26,69 +24,29 @@ import {
   isChannelId,
   type OnlineUser,
 } from "./protocol.ts";
+import { KvOccupancy } from "./kv_occupancy.ts";
+import { MemoryOccupancy, type Occupancy } from "./occupancy.ts";
+import { Roster } from "./roster.ts";
+import type {
+  ChatAuthor,
+  ChatServiceOptions,
+  Joined,
+  JoinState,
+  MessageInput,
+  SentMessage,
+  TypingSignal,
+} from "./service_types.ts";
 import { TypingTracker, type Typist } from "./typing.ts";
 
-/** Who sends. */
-export interface ChatAuthor {
-  userId: string;
-  username: string;
-}
-
-/** What a client sends as a message. */
-export interface MessageInput {
-  content: string;
-  threadId?: string | null | undefined;
-  clientMessageId?: string | null | undefined;
-}
-
-/** A stored message, its resume cursor, and whether it had been stored before (a resend). */
-export interface SentMessage {
-  message: ChatMessage;
-  cursor: string;
-  duplicate: boolean;
-}
-
-/** The ephemeral message typing goes out as, on the channel's topic. */
-export interface TypingSignal {
-  type: "typing";
-  userId: string;
-  username: string;
-  isTyping: boolean;
-}
-
-/** A connection that joined a channel: what its `initial_state` needs, and its presence. */
-export interface Joined {
-  state: JoinState;
-  presence: PresenceHandle;
-}
-
-/** What a connection needs before its `initial_state`, read in one round trip. */
-export interface JoinState {
-  /** Where the channel's presence topic is: presence events after it follow. */
-  presenceStart: Position | null;
-  /** Who was online (read while this connection entered: it may be listed or not yet). */
-  onlineUsers: OnlineUser[];
-  /** The connections counted in `onlineUsers`. */
-  connectionIds: Set<string>;
-  /** The newest messages and where the stream continues; null for a resuming connection. */
-  latest: LatestMessages | null;
-}
-
-/** Options of {@linkcode ChatService}. */
-export interface ChatServiceOptions {
-  broker: Broker;
-  presence: Presence;
-  /** Called once per newly stored message (metrics). */
-  onMessage?(message: ChatMessage): void;
-  /** Called when a background step fails (typing announcements). */
-  onError?(error: unknown, where: string): void;
-  /** The chat storage budget: a message that does not fit is refused with `storage_full`. */
-  storage?: StorageGate | undefined;
-  /** Typing refreshes announced at most this often per user (default 1500 ms). */
-  typingThrottleMs?: number;
-  /** Typing stops without a refresh after this long (default 5000 ms). */
-  typingTimeoutMs?: number;
-}
+export type {
+  ChatAuthor,
+  ChatServiceOptions,
+  Joined,
+  JoinState,
+  MessageInput,
+  SentMessage,
+  TypingSignal,
+} from "./service_types.ts";
 
 function onlineUser(member: PresenceMember): OnlineUser {
   return {
@@ -123,31 +81,40 @@ function requireChannel(channelId: string): void {
  *
  * @example
  * ```ts
- * const chat = new ChatService({ broker: new MemoryBroker(), presence });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { MemoryPresence } from "../presence/mod.ts";
+ *
+ * const broker = new MemoryBroker();
+ * const chat = new ChatService({ broker, presence: new MemoryPresence(broker) });
  * const { message } = await chat.send("lobby", { userId: "ada", username: "Ada" }, {
  *   content: "Hello",
  *   clientMessageId: "c1",
  * });
  * ```
  */
-export class ChatService implements Disposable {
+export class ChatService implements Disposable, AsyncDisposable {
   readonly broker: Broker;
   readonly presence: Presence;
+  /** Connections per channel over every isolate (a channel refuses them past its limit). */
+  readonly occupancy: Occupancy;
   #typing: TypingTracker;
   #storage: StorageGate | undefined;
   #onMessage: NonNullable<ChatServiceOptions["onMessage"]>;
   #onError: NonNullable<ChatServiceOptions["onError"]>;
-  #rosters = new Map<string, { queued: Promise<PresenceMember[]> | null; last: Promise<void> }>();
+  #roster: Roster;
 
   constructor(options: ChatServiceOptions) {
     this.broker = options.broker;
     this.presence = options.presence;
+    this.occupancy = options.occupancy ?? new MemoryOccupancy();
     this.#storage = options.storage;
     this.#onMessage = options.onMessage ?? (() => {});
     this.#onError = options.onError ?? (() => {});
+    this.#roster = new Roster((channelId) => this.presence.list(channelScope(channelId)));
     this.#typing = new TypingTracker({
       throttleMs: options.typingThrottleMs,
       timeoutMs: options.typingTimeoutMs,
+      clock: options.clock,
       announce: (typist, isTyping) => this.#announceTyping(typist, isTyping),
     });
   }
@@ -207,7 +174,7 @@ export class ChatService implements Disposable {
     requireChannel(channelId);
     const [presenceStart, members, latest] = await Promise.all([
       this.broker.head(presenceTopic(channelScope(channelId))),
-      this.#members(channelId),
+      this.#roster.members(channelId),
       options.resume ? null : this.latest(channelId),
     ]);
     return {
@@ -284,33 +251,10 @@ export class ChatService implements Disposable {
 
   /**
    * Users online in a channel now. Calls that arrive while a listing runs share
-   * the next one (which starts after they arrived, so it includes whatever they
-   * did before): a reconnect storm of N clients costs a few listings, not N.
+   * the next one: a reconnect storm of N clients costs a few listings, not N.
    */
   async online(channelId: string): Promise<OnlineUser[]> {
-    return (await this.#members(channelId)).map(onlineUser);
-  }
-
-  #members(channelId: string): Promise<PresenceMember[]> {
-    let roster = this.#rosters.get(channelId);
-    if (!roster) this.#rosters.set(channelId, roster = { queued: null, last: Promise.resolve() });
-    if (roster.queued) return roster.queued;
-    const state = roster;
-    const queued = state.last.then(() => {
-      state.queued = null;
-      return this.#listOnline(channelId);
-    });
-    state.queued = queued;
-    const settled = queued.then(() => {}, () => {});
-    state.last = settled;
-    void settled.then(() => {
-      if (state.last === settled && !state.queued) this.#rosters.delete(channelId);
-    });
-    return queued;
-  }
-
-  #listOnline(channelId: string): Promise<PresenceMember[]> {
-    return this.presence.list(channelScope(channelId));
+    return (await this.#roster.members(channelId)).map(onlineUser);
   }
 
   #announceTyping(typist: Typist, isTyping: boolean): void {
@@ -324,7 +268,56 @@ export class ChatService implements Disposable {
       .catch((error) => this.#onError(error, "typing"));
   }
 
+  /** Stops the typing timers. */
   [Symbol.dispose](): void {
     this.#typing[Symbol.dispose]();
   }
+
+  /** Stops the typing timers and the occupancy's refresh, waiting for its writes in progress. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this[Symbol.dispose]();
+    await this.occupancy[Symbol.asyncDispose]();
+  }
+}
+
+/** What the chat job takes from the core. */
+export interface ChatCore {
+  kv: Deno.Kv;
+  broker: Broker;
+  presence: Presence;
+  storageBudget: StorageGate;
+  log: Logger;
+  metrics: MetricsRegistry;
+  /** Names this isolate's connection counts. */
+  isolate: string;
+}
+
+/**
+ * The chat job of one isolate: a {@linkcode ChatService} with the connection
+ * counts of channels in KV, stored messages counted in
+ * `switchboard_chat_messages_total`, and background failures logged.
+ *
+ * @example
+ * ```ts
+ * declare const core: ChatCore; // the isolate's kv, broker, presence, storage budget, log, metrics
+ * await using chat = startChatService(core, { occupancyTtlMs: 30_000 });
+ * ```
+ */
+export function startChatService(
+  core: ChatCore,
+  options: { occupancyTtlMs: number },
+): ChatService {
+  const stored = core.metrics.series("switchboard_chat_messages_total");
+  return new ChatService({
+    broker: core.broker,
+    presence: core.presence,
+    storage: core.storageBudget,
+    occupancy: new KvOccupancy(core.kv, {
+      isolate: core.isolate,
+      ttlMs: options.occupancyTtlMs,
+      onError: reportLoopFailures(core, "chat_occupancy"),
+    }),
+    onMessage: () => stored.add(),
+    onError: (error, where) => core.log.warn("chat_background_failed", { where, error }),
+  });
 }

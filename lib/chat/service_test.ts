@@ -154,8 +154,7 @@ Deno.test("typing goes out as an ephemeral message, throttled, and stops when th
       signals.push(message.data);
       if (signals.length === 2) break;
     }
-  })();
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  })(); // listening from here: the generator registers on its first next(), synchronously
   const typist = { channelId: "lobby", ...ada };
   chat.typing(typist, true);
   chat.typing(typist, true); // throttled

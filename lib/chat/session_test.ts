@@ -108,7 +108,12 @@ function setup() {
   };
 }
 
-const tick = (ms = 10) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The `content` of each message frame `connection` got so far. */
+function contents(connection: RecordingConnection): string[] {
+  return connection.ofType("message").map((frame) =>
+    (frame.message as { content: string }).content
+  );
+}
 
 Deno.test("ChatSession: initial_state, then a message reaches every session including the sender", async () => {
   await using world = setup();
@@ -130,8 +135,13 @@ Deno.test("ChatSession: initial_state, then a message reaches every session incl
     assert.equal((frame.message as { content: string }).content, "hello");
     assert.equal(parseCursor(frame.cursor as string)?.offset, 2);
   }
-  await tick();
-  assert.equal(ada.connection.ofType("message").length, 1, "once for the sender");
+  // Messages arrive in offset order: a second copy of "hello" would come before this one.
+  await bob.send({ type: "message", content: "after" });
+  await ada.connection.next((frame) =>
+    frame.type === "message" && frame.cursor !== undefined &&
+    parseCursor(frame.cursor as string)?.offset === 3
+  );
+  assert.deepEqual(contents(ada.connection), ["hello", "after"], "once for the sender");
 });
 
 Deno.test("ChatSession: a resend is stored once and confirmed to the sender only", async () => {
@@ -142,9 +152,13 @@ Deno.test("ChatSession: a resend is stored once and confirmed to the sender only
   await ada.send({ type: "message", content: "hi", clientMessageId: "same" });
   const confirmation = await ada.connection.next((frame) => frame.duplicate === true);
   assert.equal(confirmation.cursor, undefined, "a confirmation does not move the cursor");
-  await tick(30);
-  assert.equal(bob.connection.ofType("message").length, 1);
-  assert.equal((await world.broker.history("channel:lobby")).length, 1);
+  // Messages arrive in offset order: a stored resend would come before this one.
+  await ada.send({ type: "message", content: "after", clientMessageId: "next" });
+  await bob.connection.next((frame) =>
+    frame.type === "message" && (frame.message as { content: string }).content === "after"
+  );
+  assert.deepEqual(contents(bob.connection), ["hi", "after"]);
+  assert.equal((await world.broker.history("channel:lobby")).length, 2);
 });
 
 Deno.test("ChatSession: typing reaches the others only and is not stored", async () => {
@@ -152,7 +166,6 @@ Deno.test("ChatSession: typing reaches the others only and is not stored", async
   const ada = await world.connect({ userId: "ada", username: "Ada" });
   const adaSecondTab = await world.connect({ userId: "ada", username: "Ada" });
   const bob = await world.connect({ userId: "bob" });
-  await tick();
   await ada.send({ type: "typing", isTyping: true });
   const typing = await bob.connection.next((frame) => frame.type === "typing");
   assert.deepEqual(typing, {
@@ -162,9 +175,17 @@ Deno.test("ChatSession: typing reaches the others only and is not stored", async
     isTyping: true,
     expiresInMs: 5000,
   });
-  await tick(30);
-  assert.equal(ada.connection.ofType("typing").length, 0);
-  assert.equal(adaSecondTab.connection.ofType("typing").length, 0, "not to the typist's tabs");
+  // Each listener takes typing in the order it was sent: once bob's typing reached
+  // ada's tabs, so would ada's own have, had it been sent to them.
+  await bob.send({ type: "typing", isTyping: true });
+  for (const tab of [ada, adaSecondTab]) {
+    await tab.connection.next((frame) => frame.type === "typing" && frame.userId === "bob");
+    assert.deepEqual(
+      tab.connection.ofType("typing").map((frame) => frame.userId),
+      ["bob"],
+      "not to the typist's tabs",
+    );
+  }
   await ada.send({ type: "message", content: "sent" });
   await bob.connection.next((frame) => frame.type === "typing" && frame.isTyping === false);
   assert.deepEqual(

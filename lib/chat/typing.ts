@@ -1,3 +1,4 @@
+import { type Clock, systemClock, type TimerHandle } from "../clock/mod.ts";
 import { TYPING_TIMEOUT_MS } from "./protocol.ts";
 
 /** Who is typing where. */
@@ -15,12 +16,14 @@ export interface TypingTrackerOptions {
   throttleMs?: number;
   /** Without a refresh for this long, typing stops by itself (default 5000 ms). */
   timeoutMs?: number;
+  /** The time and the expiry timers (default {@linkcode systemClock}). */
+  clock?: Clock;
 }
 
 interface Entry {
   typist: Typist;
   lastAnnounced: number;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 /**
@@ -34,11 +37,13 @@ export class TypingTracker implements Disposable {
   #announce: TypingTrackerOptions["announce"];
   #throttleMs: number;
   #timeoutMs: number;
+  #clock: Clock;
 
   constructor(options: TypingTrackerOptions) {
     this.#announce = options.announce;
     this.#throttleMs = options.throttleMs ?? 1500;
     this.#timeoutMs = options.timeoutMs ?? TYPING_TIMEOUT_MS;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Users typing now, per channel. */
@@ -53,9 +58,9 @@ export class TypingTracker implements Disposable {
     const key = `${typist.channelId}\u0000${typist.userId}`;
     const entry = this.#entries.get(key);
     if (!isTyping) return this.#stop(key);
-    const now = Date.now();
+    const now = this.#clock.now();
     if (entry) {
-      clearTimeout(entry.timer);
+      this.#clock.clearTimeout(entry.timer);
       entry.timer = this.#expiry(key);
       if (now - entry.lastAnnounced < this.#throttleMs) return false;
       entry.lastAnnounced = now;
@@ -72,21 +77,21 @@ export class TypingTracker implements Disposable {
     return this.#stop(`${channelId}\u0000${userId}`);
   }
 
-  #expiry(key: string): ReturnType<typeof setTimeout> {
-    return setTimeout(() => this.#stop(key), this.#timeoutMs);
+  #expiry(key: string): TimerHandle {
+    return this.#clock.setTimeout(() => this.#stop(key), this.#timeoutMs);
   }
 
   #stop(key: string): boolean {
     const entry = this.#entries.get(key);
     if (!entry) return false;
-    clearTimeout(entry.timer);
+    this.#clock.clearTimeout(entry.timer);
     this.#entries.delete(key);
     this.#announce(entry.typist, false);
     return true;
   }
 
   [Symbol.dispose](): void {
-    for (const entry of this.#entries.values()) clearTimeout(entry.timer);
+    for (const entry of this.#entries.values()) this.#clock.clearTimeout(entry.timer);
     this.#entries.clear();
   }
 }

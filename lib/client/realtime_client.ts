@@ -64,7 +64,7 @@ export interface RealtimeClientOptions<F extends ServerFrame = ServerFrame> {
  * ```ts
  * const client = new RealtimeClient({
  *   url: (cursor) => `/api/ws/channels/lobby${cursor ? `?since=${cursor}` : ""}`,
- *   token: () => token, // sent as the subprotocol `token.<token>`, not in the URL
+ *   token: () => localStorage.getItem("token") ?? "", // sent as the subprotocol, not in the URL
  *   onFrame: (frame) => console.log(frame),
  * });
  * client.start();

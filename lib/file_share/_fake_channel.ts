@@ -8,7 +8,7 @@
 import type { DataChannelLike } from "./channel.ts";
 
 /** Chromium closes a data channel whose send buffer passes this. */
-export const CHROMIUM_SEND_BUFFER_LIMIT = 16 * 1024 * 1024;
+const CHROMIUM_SEND_BUFFER_LIMIT = 16 * 1024 * 1024;
 
 /** One end. */
 export class FakeChannel extends EventTarget implements DataChannelLike {

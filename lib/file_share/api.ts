@@ -1,5 +1,5 @@
-/** The HTTP calls of a live transfer (SPEC §2), for the share pages. */
-import { ShareApiError } from "./errors.ts";
+/** The HTTP calls of a live transfer (docs/transfer.md), for the share pages. */
+import { apiFetch } from "../client/mod.ts";
 
 /** One announced file. */
 export interface AnnouncedFile {
@@ -31,52 +31,18 @@ export interface IceServerList {
   ttlSeconds: number;
 }
 
-async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      ...init,
-      headers: { "Content-Type": "application/json", ...init.headers },
-    });
-  } catch (error) {
-    throw new ShareApiError(0, "network_error", "The server cannot be reached", { cause: error });
-  }
-  const text = await response.text();
-  let body: unknown = null;
-  try {
-    body = JSON.parse(text);
-  } catch { /* not JSON */ }
-  if (!response.ok) {
-    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ShareApiError(
-      response.status,
-      error?.code ?? "http_error",
-      error?.message ?? `The server answered ${response.status}`,
-    );
-  }
-  return body as T;
-}
-
 /** Creates a transfer session announcing `files`. */
 export function createTransfer(files: AnnouncedFile[]): Promise<CreatedTransfer> {
-  return call("/api/transfer/create", { method: "POST", body: JSON.stringify({ files }) });
+  return apiFetch("/api/transfer/create", { method: "POST", json: { files } });
 }
 
 /**
- * Joins a session by code. Rejects with {@linkcode ShareApiError}:
+ * Joins a session by code. Rejects with `ApiClientError` (`lib/client`):
  * `session_not_found` (404), `session_already_joined` (409),
  * `session_expired` / `session_closed` (410), `rate_limited` (429).
  */
 export function joinTransfer(code: string): Promise<JoinedTransfer> {
-  return call("/api/transfer/join", { method: "POST", body: JSON.stringify({ code }) });
-}
-
-/** Closes a session (either token). */
-export async function closeTransfer(transferId: string, token: string): Promise<void> {
-  await call("/api/transfer/close", {
-    method: "POST",
-    body: JSON.stringify({ transferId, token }),
-  });
+  return apiFetch("/api/transfer/join", { method: "POST", json: { code } });
 }
 
 /**
@@ -85,7 +51,7 @@ export async function closeTransfer(transferId: string, token: string): Promise<
  * session's code and this side's token (in a header, not the URL).
  */
 export function fetchIceServers(session: { code: string; token: string }): Promise<IceServerList> {
-  return call(`/api/ice-servers?code=${encodeURIComponent(session.code)}`, {
-    headers: { Authorization: `Bearer ${session.token}` },
+  return apiFetch(`/api/ice-servers?code=${encodeURIComponent(session.code)}`, {
+    token: session.token,
   });
 }

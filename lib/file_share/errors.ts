@@ -1,4 +1,4 @@
-/** Errors of a file-share transfer. */
+/** Errors of a file-share transfer. (A refused request is `lib/client`'s `ApiClientError`.) */
 
 /** Someone stopped the transfer: this side (`local`) or the other (`peer`). */
 export class TransferCanceledError extends Error {
@@ -8,19 +8,5 @@ export class TransferCanceledError extends Error {
   constructor(by: "local" | "peer", reason: string) {
     super(reason || (by === "local" ? "Canceled" : "Canceled by the other side"));
     this.by = by;
-  }
-}
-
-/** A request to the Switchboard server failed; `code` is the server's error code. */
-export class ShareApiError extends Error {
-  override name = "ShareApiError";
-  /** HTTP status, or 0 when the request got no answer. */
-  readonly status: number;
-  readonly code: string;
-
-  constructor(status: number, code: string, message: string, options: { cause?: unknown } = {}) {
-    super(message, options);
-    this.status = status;
-    this.code = code;
   }
 }

@@ -6,17 +6,17 @@
  * and decrypts the uploaded copies by itself. Browser only; the page renders
  * {@linkcode ReceiverView}.
  */
-import { downloadFile } from "../link_client/mod.ts";
-import { type AnnouncedFile, fetchIceServers, joinTransfer } from "./api.ts";
-import { ChannelClosedError } from "./channel.ts";
-import { ShareApiError, TransferCanceledError } from "./errors.ts";
+import { ApiClientError } from "../client/mod.ts";
+import type { IceCandidate, SessionDescription } from "../transfer/signaling.ts";
+import type { AnnouncedFile } from "./api.ts";
+import type { DataChannelLike } from "./channel.ts";
 import { type FallbackLink, isSnippet, parseFallbackLink } from "./files.ts";
+import { LiveTransfer, type LiveTransferOptions } from "./live_transfer.ts";
+import type { PeerConnector } from "./services.ts";
 import type { ManifestFile } from "./messages.ts";
-import { RateMeter } from "./meter.ts";
-import { PeerLink } from "./peer.ts";
 import { FileReceiver, type ReceivedFile } from "./receiver.ts";
 import { sha256OfBlob } from "./sha256.ts";
-import { openSignaling, type SignalingFrame, type SignalingSession } from "./signaling.ts";
+import type { SignalingFrame } from "./signaling.ts";
 import { BlobSink, type FileSink, WritableSink } from "./sinks.ts";
 import { emptyView, type FileView, type TransferView } from "./view.ts";
 
@@ -46,13 +46,10 @@ interface WritableStreamLike {
 }
 
 /** Options of {@linkcode LiveReceiver}. */
-export interface LiveReceiverOptions {
+export interface LiveReceiverOptions extends LiveTransferOptions<ReceiverView> {
   code: string;
-  /** "relay" forces TURN-only ICE (for testing a TURN setup). Default "all". */
-  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Where the session survives a reload. Default `sessionStorage`. */
   storage?: Pick<Storage, "getItem" | "setItem" | "removeItem">;
-  onChange(view: ReceiverView): void;
 }
 
 /** What is kept in session storage per code, so a reload rejoins instead of joining again. */
@@ -64,8 +61,6 @@ export interface StoredReceiverSession {
   accepted: boolean;
   finished: boolean;
 }
-
-const SIGNALING_FAILURES = 4;
 
 /** The session-storage key of a code. */
 export function storageKey(code: string): string {
@@ -101,7 +96,7 @@ export function readStoredSession(
 }
 
 function joinProblem(error: unknown): { problem: string; reason: string } {
-  if (!(error instanceof ShareApiError)) {
+  if (!(error instanceof ApiClientError)) {
     return { problem: "join_failed", reason: `Could not join: ${error}` };
   }
   const reasons: Record<string, string> = {
@@ -122,51 +117,35 @@ const MAX_EARLY_CANDIDATES = 200;
  *
  * @example
  * ```ts
- * const receiver = new LiveReceiver({ code: "K7QX3M", onChange: render });
+ * const receiver = new LiveReceiver({ code: "K7QX3M", onChange: (view) => console.log(view) });
  * await receiver.start();
  * receiver.accept(); // after the person looked at the file list
  * ```
  */
-export class LiveReceiver {
+export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   #options: LiveReceiverOptions;
   #storage: Pick<Storage, "getItem" | "setItem" | "removeItem">;
-  #view: ReceiverView;
   #stored: StoredReceiverSession | null = null;
-  #signaling: SignalingSession | null = null;
-  #link: PeerLink | null = null;
-  /** Which answer is being prepared (a newer offer supersedes an older one). */
-  #attempt = 0;
   /** The sender's candidates that arrived while the link for its offer was being set up. */
-  #earlyCandidates: RTCIceCandidateInit[] = [];
-  #receiver: FileReceiver | null = null;
+  #earlyCandidates: IceCandidate[] = [];
   #folder: FolderLike | null = null;
-  #ticker: ReturnType<typeof setInterval> | undefined;
-  #meter = new RateMeter();
   #links = new Map<number, FallbackLink>();
-  #downloads = new AbortController();
   #downloading = false;
   #urls: string[] = [];
-  #ended = false;
-  #failure: "signaling" | "transfer" | "relay" | null = null;
 
   constructor(options: LiveReceiverOptions) {
+    super("joiner", options, { ...emptyView(), code: options.code, accepted: false });
     this.#options = options;
     this.#storage = options.storage ?? globalThis.sessionStorage;
-    this.#view = { ...emptyView(), code: options.code, accepted: false };
-  }
-
-  /** What to show now. */
-  get view(): ReceiverView {
-    return this.#view;
   }
 
   /** Joins (or rejoins from session storage) and connects to signaling. */
   async start(): Promise<void> {
     const code = this.#options.code;
-    this.#set({ phase: "signaling" });
+    this.set({ phase: "signaling" });
     let stored = readStoredSession(this.#storage, code);
     if (stored?.finished) {
-      this.#end({
+      this.end({
         phase: "failed",
         problem: "already_received",
         reason: "You already received this transfer in this tab. Ask the sender to send again.",
@@ -175,7 +154,7 @@ export class LiveReceiver {
     }
     if (!stored) {
       try {
-        const joined = await joinTransfer(code);
+        const joined = await this.services.joinTransfer(code);
         stored = {
           transferId: joined.transferId,
           receiverToken: joined.receiverToken,
@@ -185,51 +164,38 @@ export class LiveReceiver {
           finished: false,
         };
       } catch (error) {
-        this.#end({ phase: "failed", ...joinProblem(error) });
+        this.end({ phase: "failed", ...joinProblem(error) });
         return;
       }
     }
     this.#stored = stored;
     this.#save();
-    this.#set({
+    this.set({
       files: stored.files.map((file, index) => ({ index, ...file, bytes: 0, status: "waiting" })),
       totalBytes: stored.files.reduce((sum, file) => sum + file.size, 0),
       accepted: stored.accepted,
       phase: stored.accepted ? "connecting" : "signaling",
     });
-    this.#signaling = openSignaling({
-      code,
-      role: "joiner",
-      token: stored.receiverToken,
-      initialCursor: stored.cursor,
-      onFrame: (frame) => this.#onFrame(frame),
-      onStatus: (status, failures) => {
-        this.#set({ reconnecting: status === "reconnecting" });
-        if (failures >= SIGNALING_FAILURES && this.#needsSignaling()) {
-          this.#failure = "signaling";
-          this.#set({
-            phase: "failed",
-            reason: "The transfer session cannot be reached. It may have ended.",
-          });
-        }
-      },
-    });
+    const signaling = this.openSignaling(
+      { code, token: stored.receiverToken, initialCursor: stored.cursor },
+      () => this.fail("signaling", "The transfer session cannot be reached. It may have ended."),
+    );
     // Came back after accepting (a reload): ask the sender for a fresh connection.
-    if (stored.accepted) this.#signaling.send({ type: "ready" });
+    if (stored.accepted) signaling.send({ type: "ready" });
   }
 
   /** Accepts the files; with a folder, they are written into it as they arrive. */
   accept(folder?: FolderLike): void {
-    if (!this.#stored || this.#view.accepted || this.#ended) return;
+    if (!this.#stored || this.view.accepted || this.ended) return;
     this.#folder = folder ?? null;
     this.#stored.accepted = true;
     this.#save();
-    this.#set({
+    this.set({
       accepted: true,
       phase: "connecting",
       ...(folder ? { toFolder: folder.name } : {}),
     });
-    this.#signaling?.send({ type: "ready" });
+    this.signaling?.send({ type: "ready" });
   }
 
   /** Declines: the sender sees it, the session ends. */
@@ -244,43 +210,28 @@ export class LiveReceiver {
 
   /** Tries again after a failure. */
   retry(): void {
-    const failure = this.#failure;
-    this.#failure = null;
+    const failure = this.failure;
+    this.failure = null;
     if (failure === "signaling") {
-      this.#set({ phase: this.#view.accepted ? "connecting" : "signaling", reason: "" });
-      this.#signaling?.reconnectNow();
+      this.set({ phase: this.view.accepted ? "connecting" : "signaling", reason: "" });
+      this.signaling?.reconnectNow();
       return;
     }
     if (failure === "relay") {
-      this.#set({ phase: "transferring", reason: "" });
+      this.set({ phase: "transferring", reason: "" });
       void this.#downloadLinks();
       return;
     }
     if (failure === "transfer") {
-      this.#set({ phase: "connecting", reason: "" });
-      this.#signaling?.send({ type: "ready" });
+      this.set({ phase: "connecting", reason: "" });
+      this.signaling?.send({ type: "ready" });
     }
   }
 
-  /** Same as `dispose()`, for `using`. */
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
   /** Ends everything (page leaves). Object URLs of received files are released. */
-  dispose(): void {
-    this.#ended = true;
-    clearInterval(this.#ticker);
-    this.#downloads.abort();
-    this.#link?.close();
-    this.#signaling?.close();
+  override dispose(): void {
+    super.dispose();
     for (const url of this.#urls) URL.revokeObjectURL(url);
-  }
-
-  #needsSignaling(): boolean {
-    const { phase, route } = this.#view;
-    if (phase === "signaling" || phase === "connecting") return true;
-    return route === "relay" && phase === "transferring";
   }
 
   #save(): void {
@@ -290,60 +241,39 @@ export class LiveReceiver {
     } catch { /* storage full or disabled: a reload joins again */ }
   }
 
-  #set(patch: Partial<ReceiverView>): void {
-    this.#view = { ...this.#view, ...patch };
-    this.#options.onChange(this.#view);
-  }
-
-  #setFile(index: number, patch: Partial<FileView>): void {
-    this.#set({
-      files: this.#view.files.map((file) => file.index === index ? { ...file, ...patch } : file),
-    });
-  }
-
-  #end(patch: Partial<ReceiverView>): void {
-    this.#ended = true;
-    clearInterval(this.#ticker);
-    this.#downloads.abort();
-    const link = this.#link;
-    this.#link = null;
-    setTimeout(() => link?.close(), 500);
-    this.#set(patch);
-  }
-
   #stop(reason: string): void {
-    if (this.#ended) return;
-    this.#receiver?.cancel(reason);
-    this.#signaling?.send({ type: "cancel", reason });
+    if (this.ended) return;
+    this.protocol?.cancel(reason);
+    this.signaling?.send({ type: "cancel", reason });
     this.#forget();
-    this.#end({ phase: "canceled", canceledBy: "you", reason });
+    this.end({ phase: "canceled", canceledBy: "you", reason });
   }
 
-  /** The session is over for this tab: a reload must not rejoin it. */
+  /** The session is over for this tab: a reload must not rejoin it (nor a late cursor keep it). */
   #forget(): void {
+    this.#stored = null;
     try {
       this.#storage.removeItem(storageKey(this.#options.code));
     } catch { /* disabled */ }
   }
 
-  #onFrame(frame: SignalingFrame): void {
-    if (this.#stored && "cursor" in frame && typeof frame.cursor === "string") {
-      this.#stored.cursor = frame.cursor;
-      this.#save();
-    }
-    if (this.#ended && frame.type !== "cancel") return;
+  protected override onCanceled(): void {
+    this.#forget();
+  }
+
+  protected override onCursor(cursor: string): void {
+    if (!this.#stored) return;
+    this.#stored.cursor = cursor;
+    this.#save();
+  }
+
+  protected override onSignal(frame: SignalingFrame): void {
     switch (frame.type) {
-      case "peer-joined":
-        this.#set({ peer: "joined" });
-        return;
-      case "peer-left":
-        this.#set({ peer: "left" });
-        return;
       case "offer":
-        if (this.#view.accepted && this.#view.route !== "relay") void this.#answer(frame.offer);
+        if (this.view.accepted && this.view.route !== "relay") void this.#answer(frame.offer);
         return;
       case "ice-candidate":
-        if (this.#link) void this.#link.addCandidate(frame.candidate);
+        if (this.link) void this.link.addCandidate(frame.candidate);
         else if (this.#earlyCandidates.length < MAX_EARLY_CANDIDATES) {
           // The sender trickles candidates right after its offer, while the answer is
           // still fetching ICE servers: keep them for the link being made.
@@ -353,71 +283,45 @@ export class LiveReceiver {
       case "fallback-link":
         this.#onFallbackLink(frame.url);
         return;
-      case "cancel": {
-        this.#signaling?.close();
-        if (this.#ended) return;
-        this.#receiver?.cancel(frame.reason ?? "");
-        this.#forget();
-        const byServer = frame.by === "server";
-        this.#end({
-          phase: "canceled",
-          canceledBy: byServer ? "server" : "peer",
-          reason: byServer
-            ? frame.reason === "expired" ? "The transfer expired" : `Ended: ${frame.reason}`
-            : frame.reason || "The sender canceled",
-        });
-        return;
-      }
       default:
         return;
     }
   }
 
-  async #answer(offer: RTCSessionDescriptionInit): Promise<void> {
-    this.#receiver?.cancel("Starting again");
-    this.#receiver = null;
-    this.#link?.close();
-    this.#link = null;
+  async #answer(offer: SessionDescription): Promise<void> {
+    this.protocol?.cancel("Starting again");
+    this.protocol = null;
+    this.link?.close();
+    this.link = null;
     this.#earlyCandidates = [];
-    const attempt = ++this.#attempt;
-    clearInterval(this.#ticker);
-    this.#set({
+    const attempt = ++this.attempt;
+    this.stopProgress();
+    this.set({
       phase: "connecting",
       route: null,
       bytes: 0,
-      files: this.#view.files.map((file) => ({ ...file, bytes: 0, status: "waiting" })),
+      files: this.view.files.map((file) => ({ ...file, bytes: 0, status: "waiting" })),
     });
-    let iceServers: RTCIceServer[] = [];
     const stored = this.#stored;
-    try {
-      if (stored) {
-        iceServers = (await fetchIceServers({
-          code: this.#options.code,
-          token: stored.receiverToken,
-        })).iceServers;
-      }
-    } catch { /* host candidates still work on one network */ }
-    if (attempt !== this.#attempt || this.#ended || this.#view.route === "relay") return;
-    const link = new PeerLink({
-      role: "joiner",
-      iceServers,
-      iceTransportPolicy: this.#options.iceTransportPolicy ?? "all",
-      signal: (frame) => this.#signaling?.send(frame),
-      onOpen: (channel) => void this.#receive(link, channel),
+    const iceServers = stored
+      ? await this.iceServers({ code: this.#options.code, token: stored.receiverToken })
+      : [];
+    if (attempt !== this.attempt || this.ended || this.view.route === "relay") return;
+    const link = this.openLink(iceServers, {
+      onOpen: (opened, channel) => void this.#receive(opened, channel),
       onFailed: (reason) => {
         // The sender notices too and falls back to the relay; say what is happening meanwhile.
-        if (link === this.#link && this.#view.phase !== "done") {
-          this.#set({ phase: "connecting", reason: `${reason}. Waiting for the sender…` });
+        if (this.view.phase !== "done") {
+          this.set({ phase: "connecting", reason: `${reason}. Waiting for the sender…` });
         }
       },
     });
-    this.#link = link;
     // Queued by the link until the offer is set as its remote description.
     for (const candidate of this.#earlyCandidates.splice(0)) void link.addCandidate(candidate);
     try {
       await link.acceptOffer(offer);
     } catch (error) {
-      if (link === this.#link) this.#set({ reason: `Could not answer the sender: ${error}` });
+      if (link === this.link) this.set({ reason: `Could not answer the sender: ${error}` });
     }
   }
 
@@ -430,21 +334,17 @@ export class LiveReceiver {
     });
   }
 
-  async #receive(link: PeerLink, channel: RTCDataChannel): Promise<void> {
-    if (link !== this.#link || this.#ended) return;
-    this.#set({ phase: "connected", reason: "" });
+  async #receive(link: PeerConnector, channel: DataChannelLike): Promise<void> {
+    if (link !== this.link || this.ended) return;
+    this.set({ phase: "connected", reason: "" });
     // The receiver listens before anything is awaited: the sender's manifest may already be
     // on its way, and a message with no listener is lost.
-    void link.route().then((route) => {
-      if (link === this.#link && this.#view.route !== "relay") {
-        this.#set({ route: route ?? "direct" });
-      }
-    });
+    this.showRoute(link);
     const receiver = new FileReceiver(channel, {
       openSink: (file) => this.#openSink(file),
       onManifest: (manifest) => {
-        this.#meter.reset();
-        this.#set({
+        this.meter.reset();
+        this.set({
           phase: "transferring",
           startedAt: Date.now(),
           totalBytes: manifest.totalBytes,
@@ -460,44 +360,23 @@ export class LiveReceiver {
       },
       onFile: (result) => void this.#fileDone(result),
     });
-    this.#receiver = receiver;
-    const tick = () => this.#progress(receiver);
-    this.#ticker = setInterval(tick, 250);
-    try {
-      await receiver.done;
-      clearInterval(this.#ticker);
-      tick();
-      this.#finish();
-      setTimeout(() => link.close(), 1000);
-    } catch (error) {
-      clearInterval(this.#ticker);
-      if (receiver !== this.#receiver || this.#ended) return;
-      if (error instanceof TransferCanceledError) {
-        if (error.by === "peer") {
-          this.#forget();
-          this.#end({ phase: "canceled", canceledBy: "peer", reason: error.message });
-        }
-        return;
-      }
-      if (error instanceof ChannelClosedError) {
-        // The sender falls back to the relay for what is missing; wait for its links.
-        this.#set({
+    await this.runProtocol(receiver, receiver.done, {
+      done: () => {
+        this.#finish();
+        this.closeSoon(link, 1000);
+      },
+      // The sender falls back to the relay for what is missing; wait for its links.
+      lost: () =>
+        this.set({
           phase: "connecting",
           reason: "The direct connection was lost. Waiting for the sender to use the relay…",
-        });
-        return;
-      }
-      this.#failure = "transfer";
-      this.#set({
-        phase: "failed",
-        reason: error instanceof Error ? error.message : String(error),
-      });
-    }
+        }),
+    });
   }
 
   async #fileDone(result: ReceivedFile): Promise<void> {
     if (!result.ok) {
-      this.#setFile(result.index, { status: "failed", message: result.message });
+      this.setFile(result.index, { status: "failed", message: result.message });
       return;
     }
     const patch: Partial<FileView> = {
@@ -513,26 +392,20 @@ export class LiveReceiver {
     } else {
       patch.savedToDisk = true;
     }
-    this.#setFile(result.index, patch);
+    this.setFile(result.index, patch);
   }
 
-  #progress(receiver: FileReceiver): void {
-    const bytes = receiver.receivedBytes;
-    this.#meter.update(bytes);
+  protected override progress(): void {
+    const receiver = this.protocol;
+    if (!receiver) return;
     let active = -1;
-    const files = this.#view.files.map((file) => {
+    const files = this.view.files.map((file) => {
       if (file.status === "verified" || file.status === "failed") return file;
       const moved = receiver.fileReceivedBytes(file.index);
       if (moved > 0 && active === -1) active = file.index;
       return { ...file, bytes: moved, status: moved > 0 ? "active" as const : file.status };
     });
-    this.#set({
-      bytes,
-      files,
-      activeFile: active,
-      speed: this.#meter.bytesPerSecond,
-      secondsLeft: this.#meter.secondsLeft(this.#view.totalBytes - bytes),
-    });
+    this.showBytes(receiver.receivedBytes, { files, activeFile: active });
   }
 
   #finish(): void {
@@ -540,32 +413,32 @@ export class LiveReceiver {
       this.#stored.finished = true;
       this.#save();
     }
-    this.#ended = true;
-    this.#signaling?.close();
-    this.#set({
+    this.ended = true;
+    this.signaling?.close();
+    this.set({
       phase: "done",
       activeFile: -1,
-      bytes: this.#view.totalBytes,
+      bytes: this.view.totalBytes,
       finishedAt: Date.now(),
     });
   }
 
   #onFallbackLink(url: string): void {
     const parsed = parseFallbackLink(url);
-    if (!parsed || parsed.index >= this.#view.files.length) return;
-    if (this.#view.route !== "relay") {
-      this.#receiver?.cancel("Switching to the relay");
-      this.#receiver = null;
-      this.#link?.close();
-      this.#link = null;
-      clearInterval(this.#ticker);
-      this.#meter.reset();
-      this.#set({
+    if (!parsed || parsed.index >= this.view.files.length) return;
+    if (this.view.route !== "relay") {
+      this.protocol?.cancel("Switching to the relay");
+      this.protocol = null;
+      this.link?.close();
+      this.link = null;
+      this.stopProgress();
+      this.meter.reset();
+      this.set({
         phase: "transferring",
         route: "relay",
         reason: "",
         startedAt: Date.now(),
-        bytes: this.#view.files.filter((file) => file.status === "verified")
+        bytes: this.view.files.filter((file) => file.status === "verified")
           .reduce((sum, file) => sum + file.size, 0),
       });
     }
@@ -577,18 +450,18 @@ export class LiveReceiver {
   async #downloadLinks(): Promise<void> {
     if (this.#downloading) return;
     this.#downloading = true;
-    const signal = this.#downloads.signal;
+    const signal = this.relayWork.signal;
     try {
-      while (!this.#ended) {
+      while (!this.ended) {
         const next = [...this.#links.values()].find((link) =>
-          this.#view.files[link.index]?.status !== "verified"
+          this.view.files[link.index]?.status !== "verified"
         );
         if (!next) break;
-        const file = this.#view.files[next.index]!;
-        const before = this.#view.files.filter((item) => item.status === "verified")
+        const file = this.view.files[next.index]!;
+        const before = this.view.files.filter((item) => item.status === "verified")
           .reduce((sum, item) => sum + item.size, 0);
-        this.#set({ activeFile: next.index });
-        const downloaded = await downloadFile(next.id, {
+        this.set({ activeFile: next.index });
+        const downloaded = await this.services.downloadFile(next.id, {
           key: next.key,
           signal,
           onProgress: ({ loaded, total }) => {
@@ -596,20 +469,15 @@ export class LiveReceiver {
               file.size,
               Math.round(file.size * (loaded / Math.max(1, total))),
             );
-            this.#meter.update(before + moved);
-            this.#setFile(next.index, { status: "active", bytes: moved });
-            this.#set({
-              bytes: before + moved,
-              speed: this.#meter.bytesPerSecond,
-              secondsLeft: this.#meter.secondsLeft(this.#view.totalBytes - before - moved),
-            });
+            this.setFile(next.index, { status: "active", bytes: moved });
+            this.showBytes(before + moved);
           },
         });
         // AES-GCM already authenticated every record; the hash is shown and can be compared.
         const sha256 = await sha256OfBlob(downloaded.blob, { signal });
         const url = URL.createObjectURL(downloaded.blob);
         this.#urls.push(url);
-        this.#setFile(next.index, {
+        this.setFile(next.index, {
           status: "verified",
           bytes: file.size,
           sha256,
@@ -617,18 +485,15 @@ export class LiveReceiver {
           ...(isSnippet(file.type) ? { text: await downloaded.blob.text() } : {}),
         });
       }
-      const all = this.#view.files.length > 0 &&
-        this.#view.files.every((file) => file.status === "verified");
-      if (all && !this.#ended) this.#finish();
+      const all = this.view.files.length > 0 &&
+        this.view.files.every((file) => file.status === "verified");
+      if (all && !this.ended) this.#finish();
     } catch (error) {
-      if (signal.aborted || this.#ended) return;
-      this.#failure = "relay";
-      this.#set({
-        phase: "failed",
-        reason: `The download from the relay failed: ${
-          error instanceof Error ? error.message : error
-        }`,
-      });
+      if (signal.aborted || this.ended) return;
+      this.fail(
+        "relay",
+        `The download from the relay failed: ${error instanceof Error ? error.message : error}`,
+      );
     } finally {
       this.#downloading = false;
     }

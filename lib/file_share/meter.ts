@@ -15,9 +15,9 @@ export interface RateMeterOptions {
  * @example
  * ```ts
  * const meter = new RateMeter();
- * meter.update(received); // call whenever the count changes, or on a timer
+ * meter.update(4_000_000); // bytes so far: call whenever the count changes, or on a timer
  * meter.bytesPerSecond; // e.g. 9_800_000
- * meter.secondsLeft(total - received); // e.g. 12.5, or null while unknown
+ * meter.secondsLeft(50_000_000 - 4_000_000); // e.g. 4.7, or null while unknown
  * ```
  */
 export class RateMeter {

@@ -4,14 +4,20 @@
  * `RTCDataChannel` (manifest, chunks with backpressure, per-file SHA-256
  * verified on arrival, completion acknowledged), incremental SHA-256, sinks
  * that never hold a file as one buffer, the WebRTC connection, and the two
- * sides' controllers the `/share` and `/r/:code` pages render. Browser-safe;
+ * sides' controllers the `/share` and `/r/:code` pages render (one base,
+ * {@linkcode LiveTransfer}, with the world injected as
+ * {@linkcode LiveTransferServices}). Browser-safe;
  * the protocol parts also run in Deno (unit tests use in-memory channels).
  *
  * @example
  * ```ts
- * import { BlobSink, FileReceiver, FileSender } from "./lib/file_share/mod.ts";
- * const sender = new FileSender(channelA, [{ blob: file, name: file.name }]);
- * const receiver = new FileReceiver(channelB, { openSink: (f) => new BlobSink(f.type) });
+ * import { BlobSink, FileReceiver, FileSender } from "./mod.ts";
+ *
+ * // Each side's open RTCDataChannel (see PeerLink).
+ * declare const sending: RTCDataChannel, receiving: RTCDataChannel;
+ * const file = new File(["hello"], "hello.txt", { type: "text/plain" });
+ * const sender = new FileSender(sending, [{ blob: file, name: file.name }]);
+ * const receiver = new FileReceiver(receiving, { openSink: (f) => new BlobSink(f.type) });
  * await Promise.all([sender.run(), receiver.done]);
  * ```
  */
@@ -59,7 +65,7 @@ export {
   type WritableFileLike,
   WritableSink,
 } from "./sinks.ts";
-export { ShareApiError, TransferCanceledError } from "./errors.ts";
+export { TransferCanceledError } from "./errors.ts";
 export { formatEta, formatSpeed, RateMeter, type RateMeterOptions } from "./meter.ts";
 export {
   type FallbackLink,
@@ -75,7 +81,6 @@ export {
 } from "./files.ts";
 export {
   type AnnouncedFile,
-  closeTransfer,
   type CreatedTransfer,
   createTransfer,
   fetchIceServers,
@@ -105,6 +110,18 @@ export {
   type Route,
   type TransferView,
 } from "./view.ts";
+export {
+  LiveTransfer,
+  type LiveTransferOptions,
+  type ProtocolEnd,
+  type TransferFailure,
+} from "./live_transfer.ts";
+export {
+  BROWSER_SERVICES,
+  type LiveTransferServices,
+  type PeerConnector,
+  type PeerConnectorOptions,
+} from "./services.ts";
 export { LiveSender, type LiveSenderOptions, type SenderView } from "./live_sender.ts";
 export {
   type FolderLike,

@@ -3,15 +3,34 @@
  * ICE candidates go through the signaling socket; the result is one ordered,
  * reliable `RTCDataChannel` carrying the file-share protocol. Browser only.
  */
+// Types only: the server's schemas stay out of the browser bundle.
+import type {
+  IceCandidate,
+  SessionDescription,
+  SignalingClientFrame,
+} from "../transfer/signaling.ts";
 
 /** Label of the data channel the files travel on. */
 export const CHANNEL_LABEL = "switchboard-files";
 
-/** A signaling frame this side sends. */
-export type PeerSignal =
-  | { type: "offer"; offer: { type: "offer"; sdp: string } }
-  | { type: "answer"; answer: { type: "answer"; sdp: string } }
-  | { type: "ice-candidate"; candidate: RTCIceCandidateInit };
+/** A signaling frame this side sends: the server's types of offers, answers and candidates. */
+export type PeerSignal = Extract<
+  SignalingClientFrame,
+  { type: "offer" | "answer" | "ice-candidate" }
+>;
+
+/** A description as `RTCPeerConnection` takes it (the protocol also allows a bare SDP string). */
+function descriptionOf(
+  description: SessionDescription,
+  type: "offer" | "answer",
+): RTCSessionDescriptionInit {
+  return typeof description === "string" ? { type, sdp: description } : description;
+}
+
+/** A candidate as `RTCPeerConnection` takes it (the protocol also allows a bare candidate line). */
+function candidateOf(candidate: IceCandidate): RTCIceCandidateInit {
+  return typeof candidate === "string" ? { candidate } : candidate;
+}
 
 /** How the connected browsers reach each other. */
 export type PeerRoute = "direct" | "turn";
@@ -38,16 +57,31 @@ export interface PeerLinkOptions {
  *
  * @example
  * ```ts
- * const link = new PeerLink({ role: "creator", iceServers, signal: (f) => client.send(f),
- *   onOpen: (channel) => send(channel), onFailed: (reason) => fallBack(reason) });
+ * import { openSignaling } from "./signaling.ts";
+ *
+ * const signaling = openSignaling({
+ *   code: "K7QX3M",
+ *   role: "creator",
+ *   token: "ts_…",
+ *   onFrame: (frame) => {
+ *     if (frame.type === "answer") void link.acceptAnswer(frame.answer);
+ *     if (frame.type === "ice-candidate") void link.addCandidate(frame.candidate);
+ *   },
+ * });
+ * const link = new PeerLink({
+ *   role: "creator",
+ *   iceServers: [{ urls: "stun:stun.example.com:3478" }],
+ *   signal: (frame) => signaling.send(frame),
+ *   onOpen: (channel) => console.log("open", channel.label),
+ *   onFailed: (reason) => console.warn(reason),
+ * });
  * await link.start();
- * // later, from signaling: link.acceptAnswer(frame.answer); link.addCandidate(frame.candidate);
  * ```
  */
 export class PeerLink {
   #options: PeerLinkOptions;
   #pc: RTCPeerConnection;
-  #pending: RTCIceCandidateInit[] = [];
+  #pending: IceCandidate[] = [];
   #remoteSet = false;
   #closed = false;
   #opened = false;
@@ -108,8 +142,8 @@ export class PeerLink {
   }
 
   /** The joiner answers an offer. */
-  async acceptOffer(offer: RTCSessionDescriptionInit): Promise<void> {
-    await this.#pc.setRemoteDescription(offer);
+  async acceptOffer(offer: SessionDescription): Promise<void> {
+    await this.#pc.setRemoteDescription(descriptionOf(offer, "offer"));
     await this.#remoteReady();
     const answer = await this.#pc.createAnswer();
     await this.#pc.setLocalDescription(answer);
@@ -118,20 +152,20 @@ export class PeerLink {
   }
 
   /** The creator takes the joiner's answer (ignored unless an offer is outstanding). */
-  async acceptAnswer(answer: RTCSessionDescriptionInit): Promise<void> {
+  async acceptAnswer(answer: SessionDescription): Promise<void> {
     if (this.#pc.signalingState !== "have-local-offer") return;
-    await this.#pc.setRemoteDescription(answer);
+    await this.#pc.setRemoteDescription(descriptionOf(answer, "answer"));
     await this.#remoteReady();
   }
 
   /** A candidate from the other side; kept until the remote description is set. */
-  async addCandidate(candidate: RTCIceCandidateInit): Promise<void> {
+  async addCandidate(candidate: IceCandidate): Promise<void> {
     if (!this.#remoteSet) {
       this.#pending.push(candidate);
       return;
     }
     try {
-      await this.#pc.addIceCandidate(candidate);
+      await this.#pc.addIceCandidate(candidateOf(candidate));
     } catch {
       // A candidate of an earlier attempt (another ICE ufrag): not for this connection.
     }

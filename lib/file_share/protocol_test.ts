@@ -15,6 +15,26 @@ function randomBlob(size: number, type = "application/octet-stream"): Blob {
   return new Blob([bytes], { type });
 }
 
+/**
+ * Runs `action` once, inside the delivery of the message that brings the bytes
+ * `channel` received to `bytes` or more: a fixed point of the transfer, whatever
+ * the timing. Resolves once it ran.
+ */
+function whenReceived(channel: EventTarget, bytes: number, action: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    let received = 0;
+    const onMessage = (event: Event) => {
+      const data = (event as MessageEvent).data;
+      if (typeof data !== "string") received += (data as ArrayBuffer).byteLength;
+      if (received < bytes) return;
+      channel.removeEventListener("message", onMessage);
+      action();
+      resolve();
+    };
+    channel.addEventListener("message", onMessage);
+  });
+}
+
 function blobOf(result: ReceivedFile): Blob {
   assert.ok(result.ok, JSON.stringify(result));
   assert.equal(result.saved.kind, "blob");
@@ -163,10 +183,12 @@ Deno.test("the sender canceling mid-file stops both sides with TransferCanceledE
   const sender = new FileSender(a, [{ blob: randomBlob(8 * 1024 * 1024), name: "x" }], {
     signal: controller.signal,
   });
+  const stopped = whenReceived(b, 1024 * 1024, () => {
+    controller.abort(new Error("Stopped by the sender"));
+  });
   const running = sender.run();
   const waiting = receiver.done;
-  while (receiver.receivedBytes < 1024 * 1024) await new Promise((r) => setTimeout(r, 1));
-  controller.abort(new Error("Stopped by the sender"));
+  await stopped;
   await assert.rejects(running, (error) => {
     assert.ok(error instanceof TransferCanceledError);
     assert.equal(error.by, "local");
@@ -186,10 +208,10 @@ Deno.test("the receiver canceling stops the sender with the receiver's reason", 
   const [a, b] = fakeChannelPair({ bytesPerTick: 128 * 1024 });
   const receiver = new FileReceiver(b, { openSink: (file) => new BlobSink(file.type) });
   const sender = new FileSender(a, [{ blob: randomBlob(8 * 1024 * 1024), name: "x" }]);
+  const canceled = whenReceived(b, 512 * 1024, () => receiver.cancel("Declined by the receiver"));
   const running = sender.run();
   const waiting = receiver.done;
-  while (receiver.receivedBytes < 512 * 1024) await new Promise((r) => setTimeout(r, 1));
-  receiver.cancel("Declined by the receiver");
+  await canceled;
   await assert.rejects(waiting, TransferCanceledError);
   await assert.rejects(running, (error) => {
     assert.ok(error instanceof TransferCanceledError);
@@ -203,10 +225,10 @@ Deno.test("a dropped connection rejects both sides; nothing waits forever", asyn
   const [a, b] = fakeChannelPair({ bytesPerTick: 128 * 1024 });
   const receiver = new FileReceiver(b, { openSink: (file) => new BlobSink(file.type) });
   const sender = new FileSender(a, [{ blob: randomBlob(8 * 1024 * 1024), name: "x" }]);
+  const dropped = whenReceived(b, 512 * 1024, () => a.close());
   const running = sender.run();
   const waiting = receiver.done;
-  while (receiver.receivedBytes < 512 * 1024) await new Promise((r) => setTimeout(r, 1));
-  a.close();
+  await dropped;
   await assert.rejects(running, /closed/);
   await assert.rejects(waiting, /closed/);
 });
@@ -237,12 +259,12 @@ Deno.test("the receiver rejects bytes beyond the announced size and out-of-order
   ) {
     const [a, b] = fakeChannelPair();
     const receiver = new FileReceiver(b, { openSink: (file) => new BlobSink(file.type) });
-    const answers: string[] = [];
-    a.addEventListener("message", (event: MessageEvent) => answers.push(event.data));
+    const answer = new Promise<string>((resolve) =>
+      a.addEventListener("message", (event: MessageEvent) => resolve(event.data))
+    );
     script((data) => a.send(data as string));
     await assert.rejects(receiver.done, ProtocolError);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    assert.equal(JSON.parse(answers[0]!).type, "cancel", "the sender is told why");
+    assert.equal(JSON.parse(await answer).type, "cancel", "the sender is told why");
   }
 });
 
@@ -302,6 +324,7 @@ Deno.test("a slow asynchronous sink (disk) still gets every byte in order", asyn
   const parts: Uint8Array[] = [];
   const receiver = new FileReceiver(b, {
     openSink: async () => {
+      // The slowness is what is tested: a sink that opens late and writes at its own pace.
       await new Promise((resolve) => setTimeout(resolve, 5));
       return {
         write: async (bytes: Uint8Array) => {

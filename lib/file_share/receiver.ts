@@ -57,6 +57,9 @@ type Phase =
  *
  * @example
  * ```ts
+ * import { BlobSink } from "./sinks.ts";
+ *
+ * declare const channel: RTCDataChannel; // open, from PeerLink's onOpen
  * const receiver = new FileReceiver(channel, { openSink: (file) => new BlobSink(file.type) });
  * const files = await receiver.done;
  * ```

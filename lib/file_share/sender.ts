@@ -64,8 +64,10 @@ export interface SendResult {
  *
  * @example
  * ```ts
+ * declare const channel: RTCDataChannel; // open, from PeerLink's onOpen
+ * const file = new File(["hello"], "hello.txt", { type: "text/plain" });
  * const sender = new FileSender(channel, [{ blob: file, name: file.name }]);
- * const { verified } = await sender.run();
+ * const { verified } = await sender.run(); // [0] once the receiver checked the SHA-256
  * ```
  */
 export class FileSender {

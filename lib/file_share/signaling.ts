@@ -4,19 +4,12 @@
  * other side sent while this one was away is lost or seen twice. The token
  * travels as the WebSocket subprotocol, never in the URL.
  */
-import { type ClientStatus, RealtimeClient, type ServerFrame } from "../client/mod.ts";
+import { type ClientStatus, RealtimeClient } from "../client/mod.ts";
+// Types only: the server's schemas stay out of the browser bundle.
+import type { SignalingClientFrame, SignalingServerFrame } from "../transfer/signaling.ts";
 
-/** A frame from the signaling server (see SPEC §2). */
-export type SignalingFrame =
-  | { type: "offer"; offer: RTCSessionDescriptionInit; cursor?: string }
-  | { type: "answer"; answer: RTCSessionDescriptionInit; cursor?: string }
-  | { type: "ice-candidate"; candidate: RTCIceCandidateInit; cursor?: string }
-  | { type: "ready"; cursor?: string }
-  | { type: "fallback-link"; url: string; cursor?: string }
-  | { type: "cancel"; reason?: string; by?: "creator" | "joiner" | "server"; cursor?: string }
-  | { type: "peer-joined" | "peer-left"; role?: string }
-  | { type: "offer-stored" | "answer-stored" | "pong" }
-  | { type: "error"; code: string; message: string };
+/** A frame from the signaling server: the server's own type (`lib/transfer/signaling.ts`). */
+export type SignalingFrame = SignalingServerFrame;
 
 /** Options of {@linkcode openSignaling}. */
 export interface SignalingOptions {
@@ -35,7 +28,7 @@ export interface SignalingOptions {
 
 /** An open signaling session. */
 export interface SignalingSession {
-  send(frame: object): void;
+  send(frame: SignalingClientFrame): void;
   /** The cursor to resume from. */
   readonly cursor: string | null;
   readonly status: ClientStatus;
@@ -48,14 +41,18 @@ export interface SignalingSession {
  *
  * @example
  * ```ts
- * const session = openSignaling({ code, role: "creator", token: senderToken,
- *   onFrame: (frame) => handle(frame) });
- * session.send({ type: "offer", offer });
+ * const session = openSignaling({
+ *   code: "K7QX3M",
+ *   role: "creator",
+ *   token: "ts_…", // the sender token from POST /api/transfer/create
+ *   onFrame: (frame) => console.log(frame.type),
+ * });
+ * session.send({ type: "offer", offer: { type: "offer", sdp: "v=0…" } });
  * ```
  */
 export function openSignaling(options: SignalingOptions): SignalingSession {
   let failures = 0;
-  const client = new RealtimeClient<ServerFrame>({
+  const client = new RealtimeClient<SignalingFrame>({
     transport: "websocket",
     url: (cursor) => {
       const query = new URLSearchParams({ code: options.code, role: options.role });
@@ -66,7 +63,7 @@ export function openSignaling(options: SignalingOptions): SignalingSession {
     initialCursor: options.initialCursor ?? null,
     minDelayMs: options.minDelayMs ?? 500,
     maxDelayMs: options.maxDelayMs ?? 10_000,
-    onFrame: (frame) => options.onFrame(frame as unknown as SignalingFrame),
+    onFrame: (frame) => options.onFrame(frame),
     onStatus: (status, detail) => {
       if (status === "open") failures = 0;
       // "reconnecting" is reported when a retry is scheduled (with its delay) and when it starts.

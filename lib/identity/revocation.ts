@@ -27,8 +27,13 @@ export interface Revocation {
  *
  * @example
  * ```ts
- * await revokeTokens(kv, "ada");
- * await assertNotRevoked(kv, claimsOfAnOlderToken); // throws AuthError "token_revoked"
+ * import { issueToken, verifyToken } from "./tokens.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const secret = "a server secret of at least 32 bytes";
+ * const { token } = await issueToken(secret, { userId: "ada" });
+ * await revokeTokens(kv, "ada"); // every token of ada issued before now
+ * await assertNotRevoked(kv, await verifyToken(secret, token)); // throws AuthError "token_revoked"
  * ```
  */
 export async function revokeTokens(

@@ -1,4 +1,4 @@
-import { encodeBase64Url } from "./_encoding.ts";
+import { encodeBase64Url } from "../text/mod.ts";
 
 /** The server secret and API key in force. */
 export interface ServerSecrets {

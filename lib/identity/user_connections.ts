@@ -85,7 +85,14 @@ export interface FollowRevocationsOptions {
  *
  * @example
  * ```ts
- * void followRevocations(broker, connections, { signal: shutdown });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { revokeTokens } from "./revocation.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const broker = new MemoryBroker();
+ * const connections = new UserConnections(); // each realtime route adds its connections
+ * const shutdown = new AbortController();
+ * void followRevocations(broker, connections, { signal: shutdown.signal });
  * await announceRevocation(broker, await revokeTokens(kv, "ada")); // ada's sockets close with 4401
  * ```
  */

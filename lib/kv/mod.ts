@@ -108,17 +108,6 @@ export function kvCheckLimit(distance: "local" | "remote"): number {
   return distance === "local" ? 100 : 10;
 }
 
-/** Reads every entry under `prefix` into an array (for small prefixes only). */
-export async function listAll<T>(
-  kv: Deno.Kv,
-  selector: Deno.KvListSelector,
-  options: Deno.KvListOptions = {},
-): Promise<Deno.KvEntry<T>[]> {
-  const entries: Deno.KvEntry<T>[] = [];
-  for await (const entry of kv.list<T>(selector, options)) entries.push(entry);
-  return entries;
-}
-
 /** True for the transient error a local SQLite KV gives when another isolate holds the write lock. */
 export function isKvBusy(error: unknown): boolean {
   return error instanceof Error && /database is locked|SQLITE_BUSY/i.test(error.message);

@@ -3,12 +3,14 @@
  * Link mode's storage: files streamed into Deno KV in chunks, visible only once
  * complete, with expiry, download limits, delete tokens and a sweeper; plus the
  * HTTP-level helpers the routes need (streaming multipart, safe file names, ranges).
+ * A {@linkcode LinkService} owns one isolate's store and sweeper.
  *
  * @example
  * ```ts
- * import { KvLinkStore, startSweeper } from "./lib/link/mod.ts";
- * const store = new KvLinkStore(kv);
- * startSweeper(store, { intervalMs: 60_000 });
+ * import { KvLinkStore, startSweeper } from "./mod.ts";
+ *
+ * const store = new KvLinkStore(await Deno.openKv(":memory:"));
+ * using _sweeper = startSweeper(store, { intervalMs: 60_000 });
  * ```
  */
 export {
@@ -25,6 +27,7 @@ export {
   type SweepReport,
 } from "./store.ts";
 export { startSweeper, type SweeperOptions } from "./sweeper.ts";
+export { type LinkCore, LinkService, type LinkServiceOptions } from "./service.ts";
 export type { FileRecord } from "./record.ts";
 export {
   contentDisposition,

@@ -168,10 +168,15 @@ function partFilename(disposition: string): string | null {
  *
  * @example
  * ```ts
+ * const form = new FormData();
+ * form.append("file", new File(["hello"], "hello.txt", { type: "text/plain" }));
+ * const request = new Request("http://localhost/api/upload", { method: "POST", body: form });
  * const boundary = multipartBoundary(request.headers.get("content-type"));
  * if (boundary) {
  *   const file = await readMultipartFile(request.body!, boundary);
- *   for await (const bytes of file.content) store(bytes);
+ *   file.filename; // "hello.txt"
+ *   let size = 0;
+ *   for await (const bytes of file.content) size += bytes.length; // 5, streamed as it arrives
  * }
  * ```
  */

@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { retryWhileBusy } from "../kv/mod.ts";
 import { ByteReader } from "./_byte_reader.ts";
-import { encodeBase64Url, timingSafeEqual } from "../identity/_encoding.ts";
+import { timingSafeEqual } from "../identity/_encoding.ts";
+import { encodeBase64Url } from "../text/mod.ts";
 import {
   chunkKey,
   downloadsKey,
@@ -180,11 +181,15 @@ export function isFileId(id: string): boolean {
  * @example
  * ```ts
  * const store = new KvLinkStore(await Deno.openKv(":memory:"));
- * const { file, deleteToken } = await store.put(request.body!, {
- *   name: "notes.txt", type: "text/plain", ttlSeconds: 3600, maxBytes: 1 << 20,
+ * const { file, deleteToken } = await store.put(new Blob(["hello"]).stream(), {
+ *   name: "notes.txt",
+ *   type: "text/plain",
+ *   ttlSeconds: 3600,
+ *   maxBytes: 1 << 20,
  * });
  * const { file: same } = await store.claimDownload(file.id);
- * const bytes = store.read(same);
+ * await new Response(store.read(same)).text(); // "hello"
+ * await store.delete(file.id, deleteToken);
  * ```
  */
 export class KvLinkStore implements LinkStore {

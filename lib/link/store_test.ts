@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "../clock/testing.ts";
 import { createHash } from "node:crypto";
 import { KvLinkStore, type LinkStoreOptions } from "./store.ts";
 import { roundTripCounter } from "../kv/testing.ts";
@@ -141,7 +142,7 @@ Deno.test("a file is invisible while its upload runs", async () => {
     yield randomBytes(10);
   }
   const upload = env.store.put(slow(), { ...base, maxBytes: 1 << 20 });
-  while ((await keysOf(env.kv, "chunk")).length < 3) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(async () => (await keysOf(env.kv, "chunk")).length >= 3);
   assert.deepEqual(await keysOf(env.kv, "file"), []);
   assert.equal((await keysOf(env.kv, "upload")).length, 1);
   release();
@@ -266,7 +267,7 @@ Deno.test("sweep() removes the chunks of a stalled upload and the upload then fa
   }
   const upload = env.store.put(stalled(), { ...base, maxBytes: 1 << 20 });
   upload.catch(() => {});
-  while ((await keysOf(env.kv, "chunk")).length < 3) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(async () => (await keysOf(env.kv, "chunk")).length >= 3);
   assert.deepEqual(await env.store.sweep(), { files: 0, uploads: 0 }, "not stale yet");
   env.clock.now += 30_000;
   assert.deepEqual(await env.store.sweep(), { files: 0, uploads: 1 });

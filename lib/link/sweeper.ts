@@ -21,7 +21,10 @@ export interface SweeperOptions {
  *
  * @example
  * ```ts
- * using sweeper = startSweeper(store, { intervalMs: 60_000 });
+ * import { KvLinkStore } from "./store.ts";
+ *
+ * const store = new KvLinkStore(await Deno.openKv(":memory:"));
+ * using _sweeper = startSweeper(store, { intervalMs: 60_000 }); // stops at the end of the scope
  * ```
  */
 export function startSweeper(

@@ -1,6 +1,7 @@
 /** Downloading a link-mode file, decrypting it record by record when it is encrypted. */
-import { decodeBase64Url } from "./base64.ts";
-import { abortError, DecryptionError, LinkClientError } from "./errors.ts";
+import { decodeBase64Url } from "../text/mod.ts";
+import { ApiClientError, apiErrorOf, apiFetch } from "../client/mod.ts";
+import { abortError, DecryptionError } from "./errors.ts";
 import {
   createDecryptStream,
   decryptMetadata,
@@ -51,15 +52,6 @@ function endpoint(baseUrl: string | undefined, path: string): string {
   return baseUrl ? new URL(path, baseUrl).href : path;
 }
 
-async function failure(response: Response): Promise<LinkClientError> {
-  try {
-    const { error } = await response.json() as { error: { code: string; message: string } };
-    return new LinkClientError(response.status, error.code, error.message);
-  } catch {
-    return new LinkClientError(response.status, "http_error", `HTTP ${response.status}`);
-  }
-}
-
 /**
  * Reads the id and key from a share link (`…/d/<id>#k=<key>`).
  *
@@ -92,11 +84,7 @@ export async function importLinkKey(key: string): Promise<CryptoKey> {
  * the real name, type and size are decrypted from the file's first bytes.
  */
 export async function getFileInfo(id: string, options: DownloadOptions = {}): Promise<FileInfo> {
-  const response = await fetch(endpoint(options.baseUrl, `/api/files/${encodeURIComponent(id)}`), {
-    signal: options.signal,
-  });
-  if (!response.ok) throw await failure(response);
-  const body = await response.json() as {
+  const body = await apiFetch<{
     id: string;
     name: string;
     size: number;
@@ -106,7 +94,9 @@ export async function getFileInfo(id: string, options: DownloadOptions = {}): Pr
     downloadsLeft: number | null;
     downloadUrl: string;
     encryptionHeader?: string;
-  };
+  }>(endpoint(options.baseUrl, `/api/files/${encodeURIComponent(id)}`), {
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const info: FileInfo = {
     id: body.id,
     name: body.name,
@@ -149,8 +139,15 @@ function dispositionName(header: string | null): string | undefined {
  * @example
  * ```ts
  * const { id, key } = parseShareUrl(location.href);
- * const file = await downloadFile(id, { key, onProgress: ({ loaded, total }) => {} });
- * saveAs(file.blob, file.name);
+ * const file = await downloadFile(id, {
+ *   key,
+ *   onProgress: ({ loaded, total }) => console.log(`${loaded} of ${total} bytes`),
+ * });
+ * const save = Object.assign(document.createElement("a"), {
+ *   href: URL.createObjectURL(file.blob),
+ *   download: file.name,
+ * });
+ * save.click();
  * ```
  */
 export async function downloadFile(
@@ -165,9 +162,9 @@ export async function downloadFile(
     });
   } catch (error) {
     if (signal?.aborted) throw abortError(signal);
-    throw new LinkClientError(0, "network_error", "The download failed", { cause: error });
+    throw new ApiClientError(0, "network_error", "The download failed", { cause: error });
   }
-  if (!response.ok || !response.body) throw await failure(response);
+  if (!response.ok || !response.body) throw await apiErrorOf(response);
   const encrypted = response.headers.get("x-encrypted") === "1";
   const total = Number(response.headers.get("content-length") ?? 0);
   let loaded = 0;
@@ -206,7 +203,9 @@ export async function downloadFile(
   } catch (error) {
     if (signal?.aborted) throw abortError(signal);
     if (error instanceof DecryptionError) throw error;
-    throw new LinkClientError(0, "network_error", "The download was interrupted", { cause: error });
+    throw new ApiClientError(0, "network_error", "The download was interrupted", {
+      cause: error,
+    });
   }
   const type = metadata?.type ?? response.headers.get("content-type") ?? "application/octet-stream";
   blob = new Blob([blob, ...parts as BlobPart[]], { type });

@@ -1,24 +1,7 @@
-/** Errors of the link-mode client. */
+/** Errors of the link-mode client. Refused and failed requests are `ApiClientError`s of `lib/client`. */
 
-/** A request the server refused or that could not be completed. */
-export class LinkClientError extends Error {
-  override name = "LinkClientError";
-  /** HTTP status, or 0 when the request never got an answer. */
-  readonly status: number;
-  /** The server's error code (`file_too_large`, `expired`, …) or `network_error`. */
-  readonly code: string;
-
-  constructor(status: number, code: string, message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.status = status;
-    this.code = code;
-  }
-
-  /** True when trying again may help (network trouble, 5xx, 429). */
-  get retryable(): boolean {
-    return this.status === 0 || this.status === 429 || this.status >= 500;
-  }
-}
+/** Another name of `ApiClientError` (`lib/client`), kept for callers that use it. */
+export { ApiClientError as LinkClientError } from "../client/api_error.ts";
 
 /** The ciphertext does not decrypt: the file was changed, cut short, or the key is wrong. */
 export class DecryptionError extends Error {

@@ -120,6 +120,7 @@ export interface EncryptOptions {
  *
  * @example
  * ```ts
+ * const file = new File(["hello"], "hello.txt", { type: "text/plain" });
  * const key = await generateKey();
  * const sealed = await encryptBlob(file, key, { metadata: { name: file.name, type: file.type } });
  * ```
@@ -285,7 +286,10 @@ export interface DecryptStreamOptions {
  *
  * @example
  * ```ts
- * const plain = response.body!.pipeThrough(createDecryptStream(key));
+ * const key = await generateKey();
+ * const sealed = await encryptBlob(new Blob(["hello"]), key);
+ * const plain = sealed.stream().pipeThrough(createDecryptStream(key));
+ * await new Response(plain).text(); // "hello"
  * ```
  */
 export function createDecryptStream(

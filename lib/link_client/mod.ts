@@ -7,7 +7,9 @@
  *
  * @example
  * ```ts
- * import { downloadFile, parseShareUrl, uploadFile } from "./lib/link_client/mod.ts";
+ * import { downloadFile, parseShareUrl, uploadFile } from "./mod.ts";
+ *
+ * const file = new File(["hello"], "hello.txt", { type: "text/plain" });
  * const link = await uploadFile(file, { onProgress: console.log });
  * const { id, key } = parseShareUrl(link.url);
  * const copy = await downloadFile(id, key ? { key } : {});
@@ -44,5 +46,5 @@ export {
   TAG_BYTES,
 } from "./format.ts";
 export { DecryptionError, LinkClientError } from "./errors.ts";
-export { decodeBase64Url, encodeBase64Url } from "./base64.ts";
+export { decodeBase64Url, encodeBase64Url } from "../text/mod.ts";
 export { formatBytes, formatDuration, formatTimeLeft } from "./display.ts";

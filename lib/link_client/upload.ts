@@ -1,6 +1,7 @@
 /** Uploading a file to link mode, encrypted in the browser by default. */
-import { encodeBase64Url } from "./base64.ts";
-import { abortError, LinkClientError } from "./errors.ts";
+import { encodeBase64Url } from "../text/mod.ts";
+import { ApiClientError, apiFetch, parseApiError } from "../client/mod.ts";
+import { abortError } from "./errors.ts";
 import { encryptBlob, exportKey, generateKey } from "./format.ts";
 
 /** Where an upload is. */
@@ -78,7 +79,7 @@ function sendWithXhr(
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => onProgress(event.loaded);
     xhr.onload = () => resolve({ status: xhr.status, body: xhr.responseText });
-    xhr.onerror = () => reject(new LinkClientError(0, "network_error", "The upload failed"));
+    xhr.onerror = () => reject(new ApiClientError(0, "network_error", "The upload failed"));
     xhr.onabort = () => reject(abortError(signal));
     const abort = () => xhr.abort();
     signal?.addEventListener("abort", abort, { once: true });
@@ -100,24 +101,11 @@ async function sendWithFetch(
     response = await fetch(url, { method: "POST", body, headers, signal });
   } catch (error) {
     if (signal?.aborted) throw abortError(signal);
-    throw new LinkClientError(0, "network_error", "The upload failed", { cause: error });
+    throw new ApiClientError(0, "network_error", "The upload failed", { cause: error });
   }
   const text = await response.text();
   onProgress(body.size);
   return { status: response.status, body: text };
-}
-
-function errorFrom(attempt: Attempt): LinkClientError {
-  try {
-    const { error } = JSON.parse(attempt.body) as { error: { code: string; message: string } };
-    return new LinkClientError(attempt.status, error.code, error.message);
-  } catch {
-    return new LinkClientError(
-      attempt.status,
-      "http_error",
-      `Upload failed: HTTP ${attempt.status}`,
-    );
-  }
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -139,11 +127,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  *
  * A request that fails on the network, with a 5xx or a 429, is sent again (the
  * whole file: the protocol has one request per file); other errors reject with
- * {@linkcode LinkClientError}.
+ * `ApiClientError` (of `lib/client`).
  *
  * @example
  * ```ts
- * const link = await uploadFile(input.files[0], {
+ * const input = document.querySelector<HTMLInputElement>("input[type=file]")!;
+ * const link = await uploadFile(input.files![0]!, {
  *   onProgress: ({ phase, loaded, total }) => console.log(phase, loaded / total),
  * });
  * console.log(link.url); // https://…/d/<id>#k=<key>
@@ -155,7 +144,7 @@ export async function uploadFile(file: Blob, options: UploadOptions = {}): Promi
   const name = options.name ?? (file as Partial<File>).name ?? "upload.bin";
   if (signal?.aborted) throw abortError(signal);
   if (options.maxBytes !== undefined && file.size > options.maxBytes) {
-    throw new LinkClientError(
+    throw new ApiClientError(
       413,
       "file_too_large",
       `File is larger than the limit of ${options.maxBytes} bytes`,
@@ -197,7 +186,7 @@ export async function uploadFile(file: Blob, options: UploadOptions = {}): Promi
 
   for (let attempt = 0;; attempt++) {
     options.onProgress?.({ phase: "uploading", loaded: 0, total: body.size });
-    let failure: LinkClientError;
+    let failure: ApiClientError;
     try {
       const answer = await send(
         url,
@@ -219,9 +208,9 @@ export async function uploadFile(file: Blob, options: UploadOptions = {}): Promi
           ...(key ? { key } : {}),
         };
       }
-      failure = errorFrom(answer);
+      failure = parseApiError(answer.status, answer.body);
     } catch (error) {
-      if (!(error instanceof LinkClientError)) throw error;
+      if (!(error instanceof ApiClientError)) throw error;
       failure = error;
     }
     if (!failure.retryable || attempt >= retries) throw failure;
@@ -234,6 +223,7 @@ export async function uploadFile(file: Blob, options: UploadOptions = {}): Promi
  *
  * @example
  * ```ts
+ * const link = await uploadFile(new Blob(["hello"]));
  * await deleteFile(link.id, link.deleteToken);
  * ```
  */
@@ -242,13 +232,9 @@ export async function deleteFile(
   deleteToken: string,
   options: { baseUrl?: string; signal?: AbortSignal } = {},
 ): Promise<void> {
-  const response = await fetch(
-    endpoint(options.baseUrl, `/api/download/${encodeURIComponent(id)}`),
-    {
-      method: "DELETE",
-      headers: { "X-Delete-Token": deleteToken },
-      signal: options.signal,
-    },
-  );
-  if (!response.ok) throw errorFrom({ status: response.status, body: await response.text() });
+  await apiFetch<unknown>(endpoint(options.baseUrl, `/api/download/${encodeURIComponent(id)}`), {
+    method: "DELETE",
+    headers: { "X-Delete-Token": deleteToken },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }

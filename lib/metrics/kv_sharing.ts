@@ -1,3 +1,4 @@
+import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { MetricsRegistry, MetricsSnapshot } from "./registry.ts";
 
 const PREFIX = ["metrics", "isolate"] as const;
@@ -12,28 +13,43 @@ export interface IsolateReport {
   details: unknown;
 }
 
+/** Options of {@linkcode KvMetricsSharing}. */
+export interface KvMetricsSharingOptions {
+  /** Names this isolate's report. */
+  isolate: string;
+  /** Time between writes of this isolate's report (default 2 s); a report lives five of them. */
+  intervalMs?: number;
+  /** Adds detail to every report (see {@linkcode KvMetricsSharing.setDetails}). */
+  details?: () => unknown;
+  /**
+   * Called when writing the report (or deleting it on dispose) fails; the next
+   * write runs anyway, and a report left behind expires by itself.
+   */
+  onError?: (error: unknown) => void;
+}
+
 /** Shares one isolate's metrics through KV and sums every isolate's on demand. */
 export class KvMetricsSharing implements AsyncDisposable {
   #kv: Deno.Kv;
   #registry: MetricsRegistry;
   #isolate: string;
-  #timer: ReturnType<typeof setInterval>;
+  #writer: Periodic;
   #ttlMs: number;
   #details: () => unknown;
+  #onError: (error: unknown) => void;
 
-  constructor(
-    kv: Deno.Kv,
-    registry: MetricsRegistry,
-    options: { isolate: string; intervalMs?: number; details?: () => unknown },
-  ) {
+  constructor(kv: Deno.Kv, registry: MetricsRegistry, options: KvMetricsSharingOptions) {
     this.#kv = kv;
     this.#registry = registry;
     this.#isolate = options.isolate;
     this.#details = options.details ?? (() => null);
+    this.#onError = options.onError ?? (() => {});
     const interval = options.intervalMs ?? 2000;
     this.#ttlMs = interval * 5;
-    this.#timer = setInterval(() => this.flush().catch(() => {}), interval);
-    Deno.unrefTimer(Number(this.#timer));
+    this.#writer = runPeriodically(() => this.flush(), {
+      intervalMs: interval,
+      onError: this.#onError,
+    });
   }
 
   /** Adds detail to every later report (set once the services exist). */
@@ -84,9 +100,9 @@ export class KvMetricsSharing implements AsyncDisposable {
     return total;
   }
 
-  /** Removes this isolate's snapshot (on graceful shutdown). */
+  /** Stops the writes (waiting for one in progress) and removes this isolate's report. */
   async [Symbol.asyncDispose](): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#kv.delete([...PREFIX, this.#isolate]).catch(() => {});
+    await this.#writer[Symbol.asyncDispose]();
+    await this.#kv.delete([...PREFIX, this.#isolate]).catch(this.#onError);
   }
 }

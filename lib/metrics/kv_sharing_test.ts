@@ -36,3 +36,24 @@ Deno.test("collect() only reads KV, and still counts this isolate's latest value
     kv.close();
   }
 });
+
+Deno.test("a failed report write goes to onError, and dispose waits for the write in progress", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const failing = new Proxy(kv, {
+    get(target, property) {
+      if (property === "set") return () => Promise.reject(new Error("KV unavailable"));
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const errors: unknown[] = [];
+  const sharing = new KvMetricsSharing(failing, new MetricsRegistry(), {
+    isolate: "a",
+    intervalMs: 10,
+    onError: (error) => errors.push(error),
+  });
+  while (errors.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await sharing[Symbol.asyncDispose]();
+  kv.close();
+  assert.equal((errors[0] as Error).message, "KV unavailable");
+});

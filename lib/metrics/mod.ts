@@ -6,5 +6,9 @@
  * (and every instance sharing the KV), not only the isolate that answered.
  */
 export { MetricsRegistry, type MetricsSnapshot, type SeriesHandle } from "./registry.ts";
-export { type IsolateReport, KvMetricsSharing } from "./kv_sharing.ts";
+export {
+  type IsolateReport,
+  KvMetricsSharing,
+  type KvMetricsSharingOptions,
+} from "./kv_sharing.ts";
 export { renderPrometheus } from "./prometheus.ts";

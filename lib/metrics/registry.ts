@@ -40,6 +40,10 @@ export const METRIC_HELP: Record<string, { help: string; kind: "counter" | "gaug
     kind: "counter",
   },
   switchboard_errors_total: { help: "Server errors by where they happened", kind: "counter" },
+  switchboard_background_failures_total: {
+    help: "Failed runs of background loops (sweeps, heartbeats, refreshes), by loop",
+    kind: "counter",
+  },
   switchboard_isolates: { help: "Isolates that reported metrics recently", kind: "gauge" },
 };
 

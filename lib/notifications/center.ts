@@ -22,6 +22,8 @@ import {
   type Preferences,
   toNotification,
 } from "./record.ts";
+import { type Clock, systemClock } from "../clock/mod.ts";
+import { reportLoopFailures } from "../periodic/mod.ts";
 import { RetryDriver } from "./retry.ts";
 import { newSeq, NotificationStore, type NotificationStoreOptions } from "./store.ts";
 import { newId } from "../ids/mod.ts";
@@ -45,7 +47,7 @@ export interface NotificationSettings {
   BROADCAST_CHANNEL?: "on" | "off";
 }
 
-/** What the notification center needs; an `AppContext` has all of it. */
+/** What the notification center needs (the notifications service hands it the core's). */
 export interface NotificationDeps {
   kv: Deno.Kv;
   broker: Broker;
@@ -61,8 +63,6 @@ export interface NotificationDeps {
   };
   /** Names this isolate in retry leases. */
   isolate?: string;
-  /** Stops the retry timers and the sweep when aborted. */
-  shutdown?: AbortSignal;
   /**
    * Told what each publish sent (not muted, duplicate or rate limited), after its commit.
    * Must return at once: Web Push (lib/push) schedules its own work off this path.
@@ -78,6 +78,8 @@ export interface NotificationCenterOptions extends NotificationStoreOptions {
   sweepMs?: number;
   /** Chance per publish to trim the user's history to `maxHistory` (default 1/50). */
   trimChance?: number;
+  /** The time of publishes and of re-sends, and the retry timers (default {@linkcode systemClock}). */
+  clock?: Clock;
 }
 
 /** One publish: to whom, what, and how. */
@@ -119,7 +121,10 @@ export function userTopic(userId: string): string {
  *
  * @example
  * ```ts
- * const center = new NotificationCenter({ kv, broker, config: {} });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
  * await center.publish({ userIds: ["ada"], type: "success", data: { message: "Done" } });
  * ```
  */
@@ -135,6 +140,7 @@ export class NotificationCenter implements AsyncDisposable {
   readonly #maxRecipients: number;
   readonly #perMinute: number;
   readonly #trimChance: number;
+  readonly #clock: Clock;
   readonly #delivered = new Set<string>();
   readonly #deliveredQueue: { userId: string; seq: string }[] = [];
   #deliveredTimer: ReturnType<typeof setTimeout> | undefined;
@@ -150,16 +156,21 @@ export class NotificationCenter implements AsyncDisposable {
     this.#maxRecipients = deps.config.NOTIFY_MAX_RECIPIENTS ?? 1000;
     this.#perMinute = deps.config.NOTIFY_USER_PER_MINUTE ?? 120;
     this.#trimChance = options.trimChance ?? 1 / 50;
+    this.#clock = options.clock ?? systemClock;
     this.#retries = new RetryDriver({
       store: this.store,
       owner: `${deps.isolate ?? "isolate"}:${newId().slice(-10).toLowerCase()}`,
       intervalMs: this.#intervalMs,
       maxRetries: deps.config.NOTIFY_MAX_RETRIES ?? 3,
       sweepMs: options.sweepMs,
+      clock: this.#clock,
       resend: (record, attempt) => this.#resend(record, attempt),
       onFailed: () => this.#count("failed"),
       onTakeover: () => this.#count("takeover"),
-      onError: (error) => deps.log?.warn("notification_retry_failed", { error }),
+      onError: reportLoopFailures({
+        log: deps.log ?? { warn: () => {} },
+        metrics: deps.metrics ?? { increment: () => {} },
+      }, "notification_retry"),
     });
     if (options.sweep ?? true) this.#retries.startSweeping();
     if (deps.config.BROADCAST_CHANNEL === "on") {
@@ -168,9 +179,6 @@ export class NotificationCenter implements AsyncDisposable {
         if (typeof message.data === "string") this.store.forgetPreferences(message.data);
       };
     }
-    deps.shutdown?.addEventListener("abort", () => this.#retries[Symbol.dispose](), {
-      once: true,
-    });
   }
 
   readonly #counters = new Map<string, { add(amount?: number): void }>();
@@ -254,7 +262,7 @@ export class NotificationCenter implements AsyncDisposable {
     const data = this.validate(request);
     const userIds = [...new Set(request.userIds)];
     const requiresAck = request.requiresAck ?? false;
-    const now = Date.now();
+    const now = this.#clock.now();
     const firstAt = now + this.#intervalMs;
     // One time-ordered id for the publish: the id of every recipient's notification
     // (unless the publisher chose one) and the order of history and the audit log.
@@ -534,11 +542,14 @@ export class NotificationCenter implements AsyncDisposable {
     return this.store.log(options);
   }
 
-  /** Stops retry timers and the sweep. Leases stay, so another isolate can take over. */
+  /**
+   * Stops retry timers and the sweep, waiting for a re-send in progress, and
+   * records the deliveries still queued. Leases stay, so another isolate can take over.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#preferencesChannel?.close();
     this.#preferencesChannel = null;
-    this.#retries[Symbol.dispose]();
+    await this.#retries[Symbol.asyncDispose]();
     if (this.#deliveredTimer !== undefined) {
       clearTimeout(this.#deliveredTimer);
       await this.#flushDelivered();
@@ -568,19 +579,4 @@ function isPayload(value: unknown): value is UserTopicPayload {
   return typeof notification === "object" && notification !== null &&
     typeof (notification as { id?: unknown }).id === "string" &&
     typeof (notification as { type?: unknown }).type === "string";
-}
-
-const centers = new WeakMap<Deno.Kv, NotificationCenter>();
-
-/**
- * The notification center of this isolate for `deps` (one per KV handle, made
- * on first use; its retry timers and sweep stop when `deps.shutdown` aborts).
- */
-export function notificationCenter(deps: NotificationDeps): NotificationCenter {
-  let center = centers.get(deps.kv);
-  if (!center) {
-    center = new NotificationCenter(deps);
-    centers.set(deps.kv, center);
-  }
-  return center;
 }

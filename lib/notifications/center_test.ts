@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock, waitFor } from "../clock/testing.ts";
 import { KvBroker, type TopicEvent } from "../realtime/mod.ts";
 import { NotificationCenter, type NotificationDeps } from "./center.ts";
 import { NotificationError } from "./errors.ts";
@@ -33,24 +34,23 @@ async function withWorld(fn: (world: World) => Promise<void>): Promise<void> {
   }
 }
 
-/** Everything on a user's topic so far. */
 /** What a user's topic delivers so far (muted notifications are stored there but never sent). */
 async function topicEvents(broker: KvBroker, userId: string): Promise<UserTopicPayload[]> {
   const events: TopicEvent<UserTopicPayload>[] = await broker.history(`user:${userId}`);
   return events.map((event) => event.data).filter((payload) => payload.kind !== "muted");
 }
 
-async function waitUntil<T>(check: () => Promise<T | null | false>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error("timed out");
+/** Resolves once `center.store.clearRetry()` ran: the driver saw that it has nothing left to do. */
+function retryCleared(center: NotificationCenter): Promise<void> {
+  const store = center.store;
+  const clearRetry = store.clearRetry.bind(store);
+  return new Promise((resolve) => {
+    store.clearRetry = async (...args) => {
+      await clearRetry(...args);
+      resolve();
+    };
+  });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("publish() stores, then publishes on user:<id>; the same id twice is one notification", async () => {
   await withWorld(async ({ broker, deps }) => {
@@ -133,20 +133,25 @@ Deno.test("publish() refuses unknown types, bad data, oversized data and bad use
 
 Deno.test("requiresAck without an ack: exactly 3 re-sends on the topic, then failed", async () => {
   await withWorld(async ({ broker, deps }) => {
-    await using center = new NotificationCenter(deps("a"), { sweep: false });
+    const clock = new FakeClock();
+    await using center = new NotificationCenter(deps("a"), { sweep: false, clock });
     const [outcome] = await center.publish({
       userIds: ["ada"],
       type: "success",
       data: { message: "ack me" },
       requiresAck: true,
     });
-    const failed = await waitUntil(async () => {
+    for (let step = 1; step <= 4; step++) {
+      // Each step sets the next one's timer when it is done: three re-sends, then failed.
+      assert.equal(await clock.nextTimer(), INTERVAL);
+    }
+    const failed = await waitFor(async () => {
       const record = await center.store.get("ada", outcome!.id);
       return record?.status === "failed" ? record : null;
     });
     assert.equal(failed.retryCount, 3);
-    assert.ok(failed.lastRetryAt);
-    await sleep(INTERVAL * 3);
+    assert.equal(failed.lastRetryAt, new Date(clock.now() - INTERVAL).toISOString());
+    assert.equal(clock.pending, 0, "nothing left to re-send");
     const retries = (await topicEvents(broker, "ada")).filter((event) => event.kind === "retry");
     assert.deepEqual(retries.map((event) => event.kind === "retry" && event.attempt), [1, 2, 3]);
     assert.equal(center.drivingRetries, 0);
@@ -155,20 +160,23 @@ Deno.test("requiresAck without an ack: exactly 3 re-sends on the topic, then fai
 
 Deno.test("an ack recorded by another isolate stops the driver at its next check", async () => {
   await withWorld(async ({ broker, deps }) => {
-    await using driver = new NotificationCenter(deps("a"), { sweep: false });
-    await using other = new NotificationCenter(deps("b"), { sweep: false });
+    const clock = new FakeClock();
+    await using driver = new NotificationCenter(deps("a"), { sweep: false, clock });
+    await using other = new NotificationCenter(deps("b"), { sweep: false, clock });
     const [outcome] = await driver.publish({
       userIds: ["ada"],
       type: "success",
       data: { message: "ack me" },
       requiresAck: true,
     });
-    await waitUntil(async () =>
-      (await topicEvents(broker, "ada")).some((event) => event.kind === "retry")
-    );
+    await clock.nextTimer(); // re-send 1
+    await clock.timerSet(); // …recorded, and re-send 2 scheduled
     const acked = await other.acknowledge("ada", outcome!.id);
     assert.equal(acked.status, "acknowledged");
-    await sleep(INTERVAL * 5);
+    const cleared = retryCleared(driver);
+    await clock.nextTimer(); // the driver's next check
+    await cleared;
+    assert.equal(clock.pending, 0, "no re-send scheduled after the ack");
     const retries = (await topicEvents(broker, "ada")).filter((event) => event.kind === "retry");
     assert.equal(retries.length, 1, "no re-send after the ack");
     const record = await driver.store.get("ada", outcome!.id);
@@ -180,21 +188,25 @@ Deno.test("an ack recorded by another isolate stops the driver at its next check
 
 Deno.test("when the driving isolate dies, another one's sweep takes over without repeating a re-send", async () => {
   await withWorld(async ({ broker, deps }) => {
-    const first = new NotificationCenter(deps("a"), { sweep: false });
+    const clock = new FakeClock(); // one time for both isolates
+    const first = new NotificationCenter(deps("a"), { sweep: false, clock });
     const [outcome] = await first.publish({
       userIds: ["ada"],
       type: "success",
       data: { message: "ack me" },
       requiresAck: true,
     });
-    await waitUntil(async () =>
-      (await topicEvents(broker, "ada")).some((event) => event.kind === "retry")
-    );
+    await clock.nextTimer(); // re-send 1
+    await clock.timerSet(); // …recorded, and re-send 2 scheduled
     await first[Symbol.asyncDispose](); // the isolate is gone; its lease stays in KV
-    await using second = new NotificationCenter(deps("b"), { sweepMs: 25 });
-    const failed = await waitUntil(async () => {
+    assert.equal(clock.pending, 0);
+    await using second = new NotificationCenter(deps("b"), { sweepMs: 25, clock });
+    // The second isolate's sweeps, and the re-sends it drives once it took over.
+    const failed = await waitFor(async () => {
       const record = await second.store.get("ada", outcome!.id);
-      return record?.status === "failed" ? record : null;
+      if (record?.status === "failed") return record;
+      await clock.nextTimer();
+      return null;
     });
     assert.equal(failed.retryCount, 3);
     const attempts = (await topicEvents(broker, "ada"))

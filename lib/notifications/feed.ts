@@ -5,7 +5,13 @@
  * history pages and read state over HTTP, automatic acks, and duplicate
  * dropping by notification id. Browser-safe: no Deno APIs, no zod.
  */
-import { type ClientStatus, RealtimeClient, type ServerFrame } from "../client/mod.ts";
+import {
+  apiFetch,
+  type ApiFetchOptions,
+  type ClientStatus,
+  RealtimeClient,
+  type ServerFrame,
+} from "../client/mod.ts";
 import {
   isNotificationFrame,
   type Notification,
@@ -56,6 +62,9 @@ export interface FeedOptions {
   fetch?: typeof fetch;
 }
 
+/** An HTTP call of the feed: a method and a JSON body, both optional. */
+export type FeedRequest = Pick<ApiFetchOptions, "method" | "json">;
+
 /** A history entry as the API returns it. */
 interface HistoryResponse {
   notifications: FeedItem[];
@@ -69,8 +78,8 @@ interface HistoryResponse {
  *
  * @example
  * ```ts
- * const feed = new NotificationFeed({ token: () => localStorage.token });
- * feed.subscribe((state) => render(state));
+ * const feed = new NotificationFeed({ token: () => localStorage.getItem("token") ?? "" });
+ * feed.subscribe((state) => console.log(state.unreadCount, state.items.length));
  * feed.start();
  * ```
  */
@@ -119,18 +128,12 @@ export class NotificationFeed {
     return `${(this.#options.apiBase ?? "").replace(/\/$/, "")}${path}`;
   }
 
-  async #request<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const token = await this.#options.token();
-    const headers = new Headers(init.headers);
-    headers.set("Authorization", `Bearer ${token}`);
-    if (init.body) headers.set("Content-Type", "application/json");
-    const response = await (this.#options.fetch ?? fetch)(this.#url(path), { ...init, headers });
-    const body = await response.json().catch(() => null);
-    if (!response.ok) {
-      const message = body?.error?.message ?? `${response.status} ${response.statusText}`;
-      throw new Error(message);
-    }
-    return body as T;
+  async #request<T>(path: string, request: FeedRequest = {}): Promise<T> {
+    return await apiFetch<T>(this.#url(path), {
+      ...request,
+      token: await this.#options.token(),
+      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+    });
   }
 
   /** Connects and loads the first page of history (connecting first, so nothing falls between). */
@@ -318,9 +321,12 @@ export class NotificationFeed {
     this.#set({ unreadCount: body.unreadCount });
   }
 
-  /** Sends an HTTP request with the user's token (for the page's extra calls). */
-  request<T>(path: string, init: RequestInit = {}): Promise<T> {
-    return this.#request<T>(path, init);
+  /**
+   * Sends an HTTP request with the user's token (for the page's extra calls).
+   * Rejects with `ApiClientError` (`lib/client`).
+   */
+  request<T>(path: string, request: FeedRequest = {}): Promise<T> {
+    return this.#request<T>(path, request);
   }
 
   /** Closes the connection for good. */

@@ -1,5 +1,8 @@
-import { notificationCenter, type NotificationDeps, type PublishOutcome } from "./center.ts";
+import type { NotificationCenter, PublishOutcome } from "./center.ts";
 import type { BuiltInNotificationType, NotificationData } from "./types.ts";
+
+/** What the helpers send through: the isolate's center (`notifications.center` of its job services). */
+export type NotificationSender = Pick<NotificationCenter, "publish">;
 
 /** Options of the `notify*` helpers. */
 export interface NotifyOptions {
@@ -15,17 +18,22 @@ export interface NotifyOptions {
  *
  * @example
  * ```ts
- * await notifyUser(ctx, "ada", "success", { message: "Your export is ready" });
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { NotificationCenter } from "./center.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
+ * await notifyUser(center, "ada", "success", { message: "Your export is ready" });
  * ```
  */
 export async function notifyUser(
-  deps: NotificationDeps,
+  center: NotificationSender,
   userId: string,
   type: string,
   data: unknown,
   options: NotifyOptions = {},
 ): Promise<PublishOutcome> {
-  const [outcome] = await notificationCenter(deps).publish({
+  const [outcome] = await center.publish({
     userIds: [userId],
     type,
     data,
@@ -37,13 +45,13 @@ export async function notifyUser(
 
 /** Sends one notification to several users; one outcome per distinct user. */
 export function notifyUsers(
-  deps: NotificationDeps,
+  center: NotificationSender,
   userIds: readonly string[],
   type: string,
   data: unknown,
   options: NotifyOptions = {},
 ): Promise<PublishOutcome[]> {
-  return notificationCenter(deps).publish({
+  return center.publish({
     userIds,
     type,
     data,
@@ -55,16 +63,16 @@ export function notifyUsers(
 /** A typed `notifyUser` for one built-in type. */
 function typed<T extends BuiltInNotificationType>(type: T) {
   return (
-    deps: NotificationDeps,
+    center: NotificationSender,
     userId: string,
     data: NotificationData<T>,
     options?: NotifyOptions,
-  ): Promise<PublishOutcome> => notifyUser(deps, userId, type, data, options);
+  ): Promise<PublishOutcome> => notifyUser(center, userId, type, data, options);
 }
 
 /** Tells a user a file was uploaded (`file_uploaded`). */
 export const notifyFileUploaded: (
-  deps: NotificationDeps,
+  center: NotificationSender,
   userId: string,
   data: NotificationData<"file_uploaded">,
   options?: NotifyOptions,
@@ -72,7 +80,7 @@ export const notifyFileUploaded: (
 
 /** Tells a user they were invited to a group (`group.invitation.received`). */
 export const notifyGroupInvitation: (
-  deps: NotificationDeps,
+  center: NotificationSender,
   userId: string,
   data: NotificationData<"group.invitation.received">,
   options?: NotifyOptions,
@@ -80,7 +88,7 @@ export const notifyGroupInvitation: (
 
 /** Tells a user the shards of a file are ready (`shards_generated`). */
 export const notifyShardsGenerated: (
-  deps: NotificationDeps,
+  center: NotificationSender,
   userId: string,
   data: NotificationData<"shards_generated">,
   options?: NotifyOptions,
@@ -88,7 +96,7 @@ export const notifyShardsGenerated: (
 
 /** Tells a user a campaign was created (`campaign_created`). */
 export const notifyCampaignCreated: (
-  deps: NotificationDeps,
+  center: NotificationSender,
   userId: string,
   data: NotificationData<"campaign_created">,
   options?: NotifyOptions,
@@ -96,22 +104,22 @@ export const notifyCampaignCreated: (
 
 /** A `success` notification with a message (and optional title and link). */
 export function notifySuccess(
-  deps: NotificationDeps,
+  center: NotificationSender,
   userId: string,
   message: string,
   extra: { title?: string; link?: string } & NotifyOptions = {},
 ): Promise<PublishOutcome> {
   const { requiresAck, id, ...rest } = extra;
-  return notifyUser(deps, userId, "success", { message, ...rest }, { requiresAck, id });
+  return notifyUser(center, userId, "success", { message, ...rest }, { requiresAck, id });
 }
 
 /** An `error` notification with a message (and optional title, code and link). */
 export function notifyError(
-  deps: NotificationDeps,
+  center: NotificationSender,
   userId: string,
   message: string,
   extra: { title?: string; code?: string; link?: string } & NotifyOptions = {},
 ): Promise<PublishOutcome> {
   const { requiresAck, id, ...rest } = extra;
-  return notifyUser(deps, userId, "error", { message, ...rest }, { requiresAck, id });
+  return notifyUser(center, userId, "error", { message, ...rest }, { requiresAck, id });
 }

@@ -4,17 +4,21 @@
  * per-user records with read state, history and an audit log in KV, delivery on
  * the user topic `user:<userId>` to every connection of the user, acks, and
  * re-sends driven by one isolate with a KV lease that another isolate takes over.
+ * A {@linkcode NotificationService} owns one isolate's center.
  *
  * @example
  * ```ts
- * import { notifyFileUploaded } from "./lib/notifications/mod.ts";
- * await notifyFileUploaded(ctx, "ada", { fileId: "f1", fileName: "a.pdf", size: 1200 });
+ * import { NotificationCenter, notifyFileUploaded } from "./mod.ts";
+ * import { MemoryBroker } from "../realtime/mod.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
+ * await notifyFileUploaded(center, "ada", { fileId: "f1", fileName: "a.pdf", size: 1200 });
  * ```
  */
 export {
   NOTIFICATION_ID_PATTERN,
   NotificationCenter,
-  notificationCenter,
   type NotificationCenterOptions,
   type NotificationDeps,
   type NotificationSettings,
@@ -39,6 +43,7 @@ export {
   type UserTopicPayload,
 } from "./frames.ts";
 export {
+  type NotificationSender,
   notifyCampaignCreated,
   notifyError,
   notifyFileUploaded,
@@ -63,6 +68,7 @@ export {
   toNotification,
 } from "./record.ts";
 export { RetryDriver, type RetryDriverOptions } from "./retry.ts";
+export { type NotificationCore, NotificationService } from "./service.ts";
 export { NotificationStore, type NotificationStoreOptions, type RetryLease } from "./store.ts";
 export {
   type BuiltInNotificationType,

@@ -1,3 +1,4 @@
+import { type Clock, systemClock, type TimerHandle } from "../clock/mod.ts";
 import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { NotificationRecord } from "./record.ts";
 import type { NotificationStore } from "./store.ts";
@@ -15,6 +16,8 @@ export interface RetryDriverOptions {
   resend(record: NotificationRecord, attempt: number): Promise<void>;
   /** How often this isolate looks for retries whose driver died (default max(interval, 1 s)). */
   sweepMs?: number;
+  /** The time, the re-send timers and the sweep's (default {@linkcode systemClock}). */
+  clock?: Clock;
   onFailed?(record: NotificationRecord): void;
   onTakeover?(userId: string, id: string): void;
   onError?(error: unknown): void;
@@ -31,14 +34,18 @@ export interface RetryDriverOptions {
  * published with an idempotency key, so a step repeated by a new driver after
  * a crash is not sent twice.
  */
-export class RetryDriver implements Disposable {
+export class RetryDriver implements Disposable, AsyncDisposable {
   readonly #options: RetryDriverOptions;
-  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #clock: Clock;
+  readonly #timers = new Map<string, TimerHandle>();
+  /** Steps started by a timer and not finished yet. */
+  readonly #stepping = new Set<Promise<void>>();
   #sweeper: Periodic | null = null;
   #disposed = false;
 
   constructor(options: RetryDriverOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** This driver's name in leases. */
@@ -59,6 +66,7 @@ export class RetryDriver implements Disposable {
       intervalMs: every,
       firstDelayMs: every * Math.random(),
       onError: this.#options.onError,
+      clock: this.#clock,
     });
   }
 
@@ -66,13 +74,15 @@ export class RetryDriver implements Disposable {
   track(userId: string, id: string, dueAt: number): void {
     if (this.#disposed) return;
     const key = `${userId}\u0000${id}`;
-    clearTimeout(this.#timers.get(key));
+    this.#clock.clearTimeout(this.#timers.get(key));
     this.#timers.set(
       key,
-      setTimeout(() => {
+      this.#clock.setTimeout(() => {
         this.#timers.delete(key);
-        this.step(userId, id).catch((error) => this.#options.onError?.(error));
-      }, Math.max(0, dueAt - Date.now())),
+        const stepping = this.step(userId, id).catch((error) => this.#options.onError?.(error));
+        this.#stepping.add(stepping);
+        void stepping.finally(() => this.#stepping.delete(stepping));
+      }, Math.max(0, dueAt - this.#clock.now())),
     );
   }
 
@@ -95,7 +105,7 @@ export class RetryDriver implements Disposable {
     }
     const attempt = record.retryCount + 1;
     await this.#options.resend(record, attempt);
-    const now = Date.now();
+    const now = this.#clock.now();
     const nextAt = now + intervalMs;
     const result = await store.recordRetry(userId, id, {
       owner,
@@ -111,7 +121,7 @@ export class RetryDriver implements Disposable {
    * Claims retries whose due time passed a whole interval ago and whose lease ran
    * out (their driver is gone) and drives them from here. Resolves to how many.
    */
-  async sweep(now = Date.now()): Promise<number> {
+  async sweep(now: number = this.#clock.now()): Promise<number> {
     const { store, owner, intervalMs } = this.#options;
     let claimed = 0;
     for (const due of await store.due(now - intervalMs)) {
@@ -135,7 +145,14 @@ export class RetryDriver implements Disposable {
   [Symbol.dispose](): void {
     this.#disposed = true;
     this.#sweeper?.stop();
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const timer of this.#timers.values()) this.#clock.clearTimeout(timer);
     this.#timers.clear();
+  }
+
+  /** Stops every timer and waits for the sweep and the steps in progress. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this[Symbol.dispose]();
+    await this.#sweeper?.[Symbol.asyncDispose]();
+    await Promise.all(this.#stepping);
   }
 }

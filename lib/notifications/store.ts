@@ -810,7 +810,7 @@ function chunked<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Runs `task` over `items`, at most `limit` at a time. */
-export async function runLimited<T>(
+async function runLimited<T>(
   items: readonly T[],
   limit: number,
   task: (item: T) => Promise<void>,

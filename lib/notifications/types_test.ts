@@ -14,7 +14,7 @@ Deno.test("every built-in type has an example, and every example fits its schema
   }
 });
 
-Deno.test("the registry has the seeds' kinds", () => {
+Deno.test("the registry has every built-in type docs/notifications.md lists", () => {
   const names = new NotificationTypes().names;
   for (
     const type of [

@@ -3,8 +3,11 @@
  * A background task that runs now and then in every isolate: each wait is
  * jittered by ±20 % so isolates started together spread out, a failure is
  * reported and the next run happens anyway, and the timer never keeps a
- * process alive.
+ * process alive. {@linkcode reportLoopFailures} is how every background loop
+ * reports a failure.
  */
+import { type Clock, systemClock, type TimerHandle } from "../clock/mod.ts";
+export { type LoopFailureSinks, reportLoopFailures } from "./failures.ts";
 
 /** Options of {@linkcode runPeriodically}. */
 export interface PeriodicOptions {
@@ -16,10 +19,15 @@ export interface PeriodicOptions {
   signal?: AbortSignal;
   /** Called when a run fails. */
   onError?: (error: unknown) => void;
+  /** The timers (default {@linkcode systemClock}). */
+  clock?: Clock;
 }
 
-/** A stoppable periodic task. */
-export interface Periodic extends Disposable {
+/**
+ * A stoppable periodic task. `stop()` (or `using`) stops the timer; `await using`
+ * (`Symbol.asyncDispose`) also waits for a run in progress to finish.
+ */
+export interface Periodic extends Disposable, AsyncDisposable {
   stop(): void;
 }
 
@@ -33,19 +41,20 @@ export function jittered(intervalMs: number): number {
  *
  * @example
  * ```ts
- * using sweeper = runPeriodically(() => store.sweep(), { intervalMs: 60_000 });
+ * await using _sweeper = runPeriodically(() => console.log("sweep"), { intervalMs: 60_000 });
  * ```
  */
 export function runPeriodically(
   task: () => unknown | Promise<unknown>,
   options: PeriodicOptions,
 ): Periodic {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const clock = options.clock ?? systemClock;
+  let timer: TimerHandle | undefined;
   let stopped = false;
+  let running: Promise<void> | null = null;
   const schedule = (delay: number): void => {
     if (stopped) return;
-    timer = setTimeout(run, delay);
-    Deno.unrefTimer(Number(timer));
+    timer = clock.setTimeout(() => running = run(), delay, { unref: true });
   };
   const run = async (): Promise<void> => {
     try {
@@ -53,13 +62,22 @@ export function runPeriodically(
     } catch (error) {
       options.onError?.(error);
     }
+    running = null;
     schedule(jittered(options.intervalMs));
   };
   const stop = (): void => {
     stopped = true;
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   };
   options.signal?.addEventListener("abort", stop, { once: true });
   schedule(options.firstDelayMs ?? jittered(options.intervalMs));
-  return { stop, [Symbol.dispose]: stop };
+  return {
+    stop,
+    [Symbol.dispose]: stop,
+    async [Symbol.asyncDispose]() {
+      stop();
+      // A run's failure already went to onError: waiting must not throw it again.
+      await running;
+    },
+  };
 }

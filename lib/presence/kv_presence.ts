@@ -1,4 +1,5 @@
 import { retryWhileBusy } from "../kv/mod.ts";
+import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { Broker } from "../realtime/mod.ts";
 import {
   groupMembers,
@@ -16,6 +17,18 @@ interface StoredEntry {
   name: string;
   status: PresenceStatus;
   expiresAt: number;
+}
+
+/** Options of {@linkcode KvPresence}. */
+export interface KvPresenceOptions {
+  /** How long an entry lives without a heartbeat (default 30 s): heartbeats every third of it. */
+  ttlMs?: number;
+  /**
+   * Called when a heartbeat, a sweep or the goodbye on dispose fails (`loop`:
+   * `presence_heartbeat`, `presence_sweep`, `presence_cleanup`); the loops run
+   * on, and entries that were not refreshed or deleted expire within the TTL.
+   */
+  onError?: (error: unknown, loop: string) => void;
 }
 
 function entryKey(scope: string, userId: string, connectionId: string): Deno.KvKey {
@@ -37,17 +50,23 @@ export class KvPresence implements Presence {
   #broker: Broker;
   #ttlMs: number;
   #handles = new Map<string, { scope: string; entry: StoredEntry; connectionId: string }>();
-  #heartbeat: ReturnType<typeof setInterval>;
-  #sweeper: ReturnType<typeof setInterval>;
+  #heartbeat: Periodic;
+  #sweeper: Periodic;
+  #onError: (error: unknown, loop: string) => void;
 
-  constructor(kv: Deno.Kv, broker: Broker, options: { ttlMs?: number } = {}) {
+  constructor(kv: Deno.Kv, broker: Broker, options: KvPresenceOptions = {}) {
     this.#kv = kv;
     this.#broker = broker;
     this.#ttlMs = options.ttlMs ?? 30_000;
-    this.#heartbeat = setInterval(() => void this.#refreshAll(), this.#ttlMs / 3);
-    this.#sweeper = setInterval(() => void this.#sweepAll(), this.#ttlMs / 2);
-    Deno.unrefTimer(Number(this.#heartbeat));
-    Deno.unrefTimer(Number(this.#sweeper));
+    this.#onError = options.onError ?? (() => {});
+    this.#heartbeat = runPeriodically(() => this.#refreshAll(), {
+      intervalMs: this.#ttlMs / 3,
+      onError: (error) => this.#onError(error, "presence_heartbeat"),
+    });
+    this.#sweeper = runPeriodically(() => this.#sweepAll(), {
+      intervalMs: this.#ttlMs / 2,
+      onError: (error) => this.#onError(error, "presence_sweep"),
+    });
   }
 
   async enter(scope: string, entry: PresenceEntry): Promise<PresenceHandle> {
@@ -204,23 +223,28 @@ export class KvPresence implements Presence {
           },
         );
       }
-      await retryWhileBusy(() => operation.commit()).catch(() => {});
+      // One failed batch must not keep the others from being refreshed.
+      await retryWhileBusy(() => operation.commit())
+        .catch((error) => this.#onError(error, "presence_heartbeat"));
     }
   }
 
   async #sweepAll(): Promise<void> {
     const scopes = new Set([...this.#handles.values()].map((handle) => handle.scope));
-    for (const scope of scopes) await this.sweep(scope).catch(() => {});
+    for (const scope of scopes) {
+      await this.sweep(scope).catch((error) => this.#onError(error, "presence_sweep"));
+    }
   }
 
+  /** Stops the heartbeat and the sweep (waiting for a run in progress), then deletes this isolate's entries. */
   async [Symbol.asyncDispose](): Promise<void> {
-    clearInterval(this.#heartbeat);
-    clearInterval(this.#sweeper);
+    await this.#heartbeat[Symbol.asyncDispose]();
+    await this.#sweeper[Symbol.asyncDispose]();
     const handles = [...this.#handles.values()];
     this.#handles.clear();
     for (const handle of handles) {
       await this.#kv.delete(entryKey(handle.scope, handle.entry.userId, handle.connectionId))
-        .catch(() => {});
+        .catch((error) => this.#onError(error, "presence_cleanup"));
     }
   }
 }

@@ -4,5 +4,5 @@
  * leave and status changes published on the topic `presence:<scope>`.
  */
 export * from "./types.ts";
-export { KvPresence } from "./kv_presence.ts";
+export { KvPresence, type KvPresenceOptions } from "./kv_presence.ts";
 export { MemoryPresence } from "./memory_presence.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { KvBroker, MemoryBroker } from "../realtime/mod.ts";
 import { KvPresence, MemoryPresence, type PresenceEvent } from "./mod.ts";
+import { waitFor } from "../clock/testing.ts";
 
 Deno.test("MemoryPresence: a second tab keeps a user online until the last one leaves", async () => {
   const broker = new MemoryBroker();
@@ -39,14 +40,14 @@ Deno.test("KvPresence: join once, leave once, and entries of a vanished process 
       status: "online",
       expiresAt: Date.now() - 1,
     });
-    const deadline = Date.now() + 3000;
-    while ((await survivor.list("room")).length > 1 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitFor(async () => (await survivor.list("room")).length === 1);
     assert.deepEqual((await survivor.list("room")).map((member) => member.userId), ["ada"]);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // one sweep
-    const events = await brokerA.history<PresenceEvent>("presence:room");
-    assert.deepEqual(events.map((event) => `${event.data.type}:${event.data.userId}`), [
+    const announced = async () =>
+      (await brokerA.history<PresenceEvent>("presence:room"))
+        .map((event) => `${event.data.type}:${event.data.userId}`);
+    // The survivor's sweep (every TTL/2) announces the vanished user.
+    await waitFor(async () => (await announced()).includes("user_left:bob"));
+    assert.deepEqual(await announced(), [
       "user_joined:ada",
       "user_joined:bob",
       "user_left:bob",
@@ -90,6 +91,35 @@ Deno.test("presence status is the user's combined status: away only when every t
     }
   } finally {
     await broker[Symbol.asyncDispose]();
+    kv.close();
+  }
+});
+
+Deno.test("KvPresence reports failed heartbeats to onError and awaits its loops on dispose", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let failing = false;
+  const flaky = new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic" && failing) throw new Error("KV unavailable");
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const broker = new MemoryBroker();
+  const failures: string[] = [];
+  const presence = new KvPresence(flaky, broker, {
+    ttlMs: 60,
+    onError: (_error, loop) => failures.push(loop),
+  });
+  try {
+    await presence.enter("room", { userId: "ada", name: "Ada", connectionId: "a1" });
+    failing = true;
+    while (!failures.includes("presence_heartbeat")) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    failing = false;
+    await presence[Symbol.asyncDispose]();
     kv.close();
   }
 });

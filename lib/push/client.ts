@@ -10,7 +10,7 @@ import {
   writeValue,
 } from "../web_app/app_storage.ts";
 import { registerServiceWorker, serviceWorkersSupported } from "../web_app/client.ts";
-import { decodeBase64Url } from "./_base64.ts";
+import { decodeBase64Url } from "../text/mod.ts";
 
 /** Whose device it is: the user's token and id (our pages' identity). */
 export interface PushIdentity {
@@ -105,7 +105,7 @@ export async function enablePush(identity: PushIdentity, apiBase = ""): Promise<
     const keyResponse = await fetch(`${apiBase}/api/notifications/push-key`);
     const { publicKey } = await keyResponse.json() as { publicKey: string };
     const applicationServerKey = decodeBase64Url(publicKey);
-    if (!applicationServerKey) throw new Error("The server sent no push key");
+    if (applicationServerKey.length === 0) throw new Error("The server sent no push key");
     let subscription = await registration.pushManager.getSubscription();
     const sameKey = subscription?.options.applicationServerKey &&
       new Uint8Array(subscription.options.applicationServerKey).join() ===

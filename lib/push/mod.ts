@@ -38,10 +38,12 @@ export {
 export {
   type PublishedNotification,
   type PushAttempt,
+  type PushJobSettings,
   PushService,
   type PushServiceDeps,
   type PushServiceOptions,
   type PushSettingsConfig,
+  startPushService,
 } from "./service.ts";
 export {
   checkSubscriptionKeys,

@@ -2,8 +2,9 @@ import { z } from "zod";
 import { newId } from "../ids/mod.ts";
 import { retryWhileBusy } from "../kv/mod.ts";
 import { NotificationStore } from "../notifications/store.ts";
-import { type Periodic, runPeriodically } from "../periodic/mod.ts";
-import { encodeBase64Url } from "./_base64.ts";
+import { type Clock, systemClock, type TimerHandle } from "../clock/mod.ts";
+import { type Periodic, reportLoopFailures, runPeriodically } from "../periodic/mod.ts";
+import { encodeBase64Url } from "../text/mod.ts";
 import { pushEndpointProblem } from "./endpoints.ts";
 import { PushError } from "./errors.ts";
 import { pushPayloadFor } from "./payload.ts";
@@ -20,7 +21,7 @@ import {
   type PushWhen,
   toDeviceView,
 } from "./subscriptions.ts";
-import type { VapidKeys } from "./vapid.ts";
+import { ensureVapidKeys, type VapidKeys } from "./vapid.ts";
 
 /** What push needs of a notification just published (a `NotificationRecord` has it). */
 export interface PublishedNotification {
@@ -37,14 +38,12 @@ export interface PushSettingsConfig {
   PUSH_ENDPOINT_HOSTS: readonly string[];
 }
 
-/** What {@linkcode PushService} needs; an `AppContext` has the first four. */
+/** What {@linkcode PushService} needs (the job core has all of it). */
 export interface PushServiceDeps {
   kv: Deno.Kv;
   config: PushSettingsConfig;
   log?: { warn(event: string, fields?: Record<string, unknown>): void };
   metrics?: { increment(name: string, labels?: Record<string, string>, amount?: number): void };
-  /** Stops timers, re-tries and the sweep when aborted. */
-  shutdown?: AbortSignal;
 }
 
 /** Options of {@linkcode PushService}. */
@@ -61,6 +60,10 @@ export interface PushServiceOptions {
   sweep?: boolean;
   /** How long a user's push state read for scheduling is reused (default 5 s). */
   stateCacheMs?: number;
+  /** The delay and back-off timers and the audit log's times (default {@linkcode systemClock}). */
+  clock?: Clock;
+  /** A 0..1 random number for the back-off's ±20 % jitter (default `Math.random`). */
+  random?: () => number;
 }
 
 /** One push request, as the audit log keeps it. */
@@ -147,7 +150,9 @@ export class PushService implements AsyncDisposable {
   readonly #stateCacheMs: number;
   readonly #states = new Map<string, { state: PushUserState | null; until: number }>();
   readonly #queue: PublishedNotification[] = [];
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #timers = new Set<TimerHandle>();
   readonly #stop = new AbortController();
   readonly #work = new Set<Promise<unknown>>();
   #flushing: ReturnType<typeof setTimeout> | undefined;
@@ -167,14 +172,17 @@ export class PushService implements AsyncDisposable {
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
     this.#maxAttempts = options.maxAttempts ?? 4;
     this.#stateCacheMs = options.stateCacheMs ?? 5000;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
     if (options.sweep ?? true) {
+      const { log, metrics } = deps;
       this.#sweep = runPeriodically(() => this.#sweepDue(), {
         intervalMs: options.sweepMs ?? 30_000,
         signal: this.#stop.signal,
-        onError: (error) => deps.log?.warn("push_sweep_failed", { error }),
+        clock: this.#clock,
+        ...(log && metrics ? { onError: reportLoopFailures({ log, metrics }, "push_sweep") } : {}),
       });
     }
-    deps.shutdown?.addEventListener("abort", () => this.#close(), { once: true });
   }
 
   #count(outcome: string): void {
@@ -191,11 +199,14 @@ export class PushService implements AsyncDisposable {
 
   #after(ms: number, task: () => Promise<unknown>): void {
     if (this.#stop.signal.aborted) return;
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.#background(task);
-    }, Math.max(0, ms));
-    Deno.unrefTimer(Number(timer));
+    const timer = this.#clock.setTimeout(
+      () => {
+        this.#timers.delete(timer);
+        this.#background(task);
+      },
+      Math.max(0, ms),
+      { unref: true },
+    );
     this.#timers.add(timer);
   }
 
@@ -213,6 +224,8 @@ export class PushService implements AsyncDisposable {
       });
     }
     if (this.#flushing !== undefined) return;
+    // A real 0 ms timer, not the clock's: it only moves the work past the publish, and
+    // batches the publishes of one turn.
     this.#flushing = setTimeout(() => {
       this.#flushing = undefined;
       this.#background(() => this.#schedule(this.#queue.splice(0)));
@@ -220,7 +233,7 @@ export class PushService implements AsyncDisposable {
   }
 
   async #statesOf(userIds: string[]): Promise<Map<string, PushUserState>> {
-    const now = Date.now();
+    const now = this.#clock.now();
     const found = new Map<string, PushUserState>();
     const missing: string[] = [];
     for (const userId of userIds) {
@@ -254,7 +267,7 @@ export class PushService implements AsyncDisposable {
         this.#background(() => this.#deliver(item.userId, item.id, when));
       } else due.push(item);
     }
-    const at = Date.now() + this.#delayMs;
+    const at = this.#clock.now() + this.#delayMs;
     for (let start = 0; start < due.length; start += 100) {
       const chunk = due.slice(start, start + 100);
       const operation = this.#deps.kv.atomic();
@@ -267,7 +280,7 @@ export class PushService implements AsyncDisposable {
       if (!result.ok) continue;
       for (const item of chunk) {
         const key = dueKey(at, item.userId, item.id);
-        this.#after(at - Date.now(), () => this.#claim(key, result.versionstamp));
+        this.#after(at - this.#clock.now(), () => this.#claim(key, result.versionstamp));
       }
     }
   }
@@ -283,7 +296,7 @@ export class PushService implements AsyncDisposable {
   }
 
   async #sweepDue(): Promise<void> {
-    const until = Date.now() - SWEEP_GRACE_MS;
+    const until = this.#clock.now() - SWEEP_GRACE_MS;
     const iterator = this.#deps.kv.list({ prefix: ["push", "due"], end: ["push", "due", until] }, {
       limit: 100,
     });
@@ -322,7 +335,7 @@ export class PushService implements AsyncDisposable {
           return;
         }
         if (result.outcome !== "retry" || attempt >= this.#maxAttempts) return;
-        const backoff = this.#retryBaseMs * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4);
+        const backoff = this.#retryBaseMs * 2 ** (attempt - 1) * (0.8 + this.#random() * 0.4);
         const wait = Math.min(Math.max(result.retryAfterMs ?? 0, backoff), 60_000);
         if (!await this.#sleep(wait)) return;
       }
@@ -332,11 +345,14 @@ export class PushService implements AsyncDisposable {
   #sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       if (this.#stop.signal.aborted) return resolve(false);
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        resolve(true);
-      }, ms);
-      Deno.unrefTimer(Number(timer));
+      const timer = this.#clock.setTimeout(
+        () => {
+          this.#timers.delete(timer);
+          resolve(true);
+        },
+        ms,
+        { unref: true },
+      );
       this.#timers.add(timer);
       this.#stop.signal.addEventListener("abort", () => resolve(false), { once: true });
     });
@@ -357,7 +373,7 @@ export class PushService implements AsyncDisposable {
       subscriptionId: device.id,
       service: toDeviceView(device).service,
       attempt,
-      at: new Date().toISOString(),
+      at: new Date(this.#clock.now()).toISOString(),
       outcome: result.outcome,
       status: result.status,
       error: result.error ?? null,
@@ -442,7 +458,7 @@ export class PushService implements AsyncDisposable {
     this.#stop.abort();
     this.#sweep?.stop();
     clearTimeout(this.#flushing);
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const timer of this.#timers) this.#clock.clearTimeout(timer);
     this.#timers.clear();
   }
 
@@ -451,4 +467,53 @@ export class PushService implements AsyncDisposable {
     this.#close();
     await Promise.allSettled([...this.#work]);
   }
+}
+
+/** The settings {@linkcode startPushService} reads (names as in the environment). */
+export interface PushJobSettings extends PushSettingsConfig {
+  VAPID_PUBLIC_KEY?: string | undefined;
+  VAPID_PRIVATE_KEY?: string | undefined;
+  VAPID_SUBJECT?: string | undefined;
+  PUBLIC_URL?: string | undefined;
+}
+
+/**
+ * The Web Push job of one isolate: the VAPID keys in force (from the settings,
+ * or kept in KV) and a {@linkcode PushService} on the core's KV, log and
+ * metrics. Throws `VapidKeyError` when the configured keys are not one pair.
+ *
+ * @example
+ * ```ts
+ * const kv = await Deno.openKv(":memory:");
+ * await using push = await startPushService({ kv }, {
+ *   PUSH_DELAY_SECONDS: 10,
+ *   PUSH_ENDPOINT_HOSTS: [],
+ * });
+ * push.publicKey.length; // 87
+ * ```
+ */
+export async function startPushService(
+  core: Omit<PushServiceDeps, "config">,
+  settings: PushJobSettings,
+  options: PushServiceOptions = {},
+): Promise<PushService> {
+  const vapid = await ensureVapidKeys(core.kv, {
+    publicKey: settings.VAPID_PUBLIC_KEY,
+    privateKey: settings.VAPID_PRIVATE_KEY,
+    subject: settings.VAPID_SUBJECT,
+    publicUrl: settings.PUBLIC_URL,
+  });
+  return new PushService(
+    {
+      kv: core.kv,
+      ...(core.log ? { log: core.log } : {}),
+      ...(core.metrics ? { metrics: core.metrics } : {}),
+      config: {
+        PUSH_DELAY_SECONDS: settings.PUSH_DELAY_SECONDS,
+        PUSH_ENDPOINT_HOSTS: settings.PUSH_ENDPOINT_HOSTS,
+      },
+    },
+    vapid,
+    options,
+  );
 }

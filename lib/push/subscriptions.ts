@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { retryWhileBusy } from "../kv/mod.ts";
-import { decodeBase64Url, encodeBase64Url } from "./_base64.ts";
+import { decodeBase64Url, encodeBase64Url } from "../text/mod.ts";
 import { PushError } from "./errors.ts";
 
 /** When a user's notifications are pushed to their devices. */
@@ -82,7 +82,7 @@ const EMPTY: PushUserState = { settings: { when: "away", types: {} }, devices: [
  * uncompressed form, `auth` 16 bytes. Throws {@linkcode PushError}.
  */
 export async function checkSubscriptionKeys(keys: PushDevice["keys"]): Promise<void> {
-  const point = decodeBase64Url(keys.p256dh);
+  const point = bytesOrNull(keys.p256dh);
   if (!point || point.length !== 65 || point[0] !== 4) {
     throw new PushError(
       "invalid_push_subscription",
@@ -94,8 +94,16 @@ export async function checkSubscriptionKeys(keys: PushDevice["keys"]): Promise<v
   } catch {
     throw new PushError("invalid_push_subscription", "keys.p256dh is not a point on P-256");
   }
-  if (decodeBase64Url(keys.auth)?.length !== 16) {
+  if (bytesOrNull(keys.auth)?.length !== 16) {
     throw new PushError("invalid_push_subscription", "keys.auth must be 16 bytes, base64url");
+  }
+}
+
+function bytesOrNull(text: string): Uint8Array<ArrayBuffer> | null {
+  try {
+    return decodeBase64Url(text);
+  } catch {
+    return null;
   }
 }
 

@@ -1,4 +1,4 @@
-import { decodeBase64Url, encodeBase64Url } from "./_base64.ts";
+import { decodeBase64Url, encodeBase64Url } from "../text/mod.ts";
 
 /** The server's VAPID identity (RFC 8292): what signs every push request. */
 export interface VapidKeys {
@@ -36,7 +36,10 @@ export async function generateVapidKeys(): Promise<{ publicKey: string; privateK
  * one verifies with the other). Throws {@linkcode VapidKeyError}.
  */
 export async function checkVapidPair(publicKey: string, privateKey: string): Promise<void> {
-  const raw = decodeBase64Url(publicKey);
+  let raw: Uint8Array<ArrayBuffer> | null = null;
+  try {
+    raw = decodeBase64Url(publicKey);
+  } catch { /* not base64url: refused below */ }
   if (!raw || raw.length !== 65 || raw[0] !== 4) {
     throw new VapidKeyError("VAPID_PUBLIC_KEY is not an uncompressed P-256 public key");
   }

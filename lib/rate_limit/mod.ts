@@ -201,12 +201,23 @@ export class KvRateLimiter implements RateLimiter, AsyncDisposable {
   }
 }
 
+/** Options of {@linkcode MemoryRateLimiter}. */
+export interface MemoryRateLimiterOptions {
+  /** The clock (ms since the epoch); default `Date.now`. */
+  now?: () => number;
+}
+
 /** Counters in memory, for unit tests. */
 export class MemoryRateLimiter implements RateLimiter {
   #counts = new Map<string, number>();
+  #now: () => number;
+
+  constructor(options: MemoryRateLimiterOptions = {}) {
+    this.#now = options.now ?? Date.now;
+  }
 
   consume(bucket: string, key: string, rule: RateLimitRule): Promise<RateLimitResult> {
-    const now = Date.now();
+    const now = this.#now();
     const window = Math.floor(now / rule.windowMs);
     const counterKey = `${bucket}\u0000${key}\u0000${window}`;
     const count = (this.#counts.get(counterKey) ?? 0) + 1;
@@ -221,7 +232,8 @@ export class MemoryRateLimiter implements RateLimiter {
  *
  * @example
  * ```ts
- * await enforceRateLimit(limiter, "join", address, { limit: 20, windowMs: 60_000 });
+ * const limiter = new KvRateLimiter(await Deno.openKv(":memory:"));
+ * await enforceRateLimit(limiter, "join", "203.0.113.7", { limit: 20, windowMs: 60_000 });
  * ```
  */
 export async function enforceRateLimit(

@@ -3,12 +3,16 @@ import { ApiError } from "../errors/mod.ts";
 import { enforceRateLimit, KvRateLimiter, MemoryRateLimiter } from "./mod.ts";
 import { countingCommits, roundTripCounter } from "../kv/testing.ts";
 
+// A fixed time in the middle of a window: a test never straddles a window's end.
+const NOW = 1_800_000_030_000;
+const now = () => NOW;
+
 Deno.test("KvRateLimiter counts across two KV handles of one database once each wrote its counts", async () => {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
   await using first = await Deno.openKv(path);
   await using second = await Deno.openKv(path);
-  await using a = new KvRateLimiter(first);
-  await using b = new KvRateLimiter(second);
+  await using a = new KvRateLimiter(first, { now });
+  await using b = new KvRateLimiter(second, { now });
   const rule = { limit: 5, windowMs: 60_000 };
   const allowed: boolean[] = [];
   for (let index = 0; index < 8; index++) {
@@ -25,7 +29,7 @@ Deno.test("KvRateLimiter counts across two KV handles of one database once each 
     "join",
     "10.0.0.1",
     60_000,
-    Math.floor(Date.now() / 60_000),
+    Math.floor(NOW / 60_000),
   ]);
   assert.equal(stored.value, allowed.filter(Boolean).length, "every admitted call is stored once");
   assert.equal((await a.consume("join", "10.0.0.1", rule)).allowed, false);
@@ -37,8 +41,8 @@ Deno.test("KvRateLimiter: a concurrent burst on two handles passes the limit at 
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
   await using first = await Deno.openKv(path);
   await using second = await Deno.openKv(path);
-  await using a = new KvRateLimiter(first);
-  await using b = new KvRateLimiter(second);
+  await using a = new KvRateLimiter(first, { now });
+  await using b = new KvRateLimiter(second, { now });
   const rule = { limit: 5, windowMs: 60_000 };
   const results = await Promise.all(
     Array.from({ length: 16 }, (_, index) => (index % 2 ? a : b).consume("join", "x", rule)),
@@ -47,7 +51,7 @@ Deno.test("KvRateLimiter: a concurrent burst on two handles passes the limit at 
   assert.ok(admitted >= 5 && admitted <= 10, `admitted ${admitted}`);
   await a.flushed();
   await b.flushed();
-  const key = ["rate_limit", "join", "x", 60_000, Math.floor(Date.now() / 60_000)];
+  const key = ["rate_limit", "join", "x", 60_000, Math.floor(NOW / 60_000)];
   assert.equal((await first.get<number>(key)).value, admitted, "nothing lost or counted twice");
 });
 
@@ -76,23 +80,26 @@ Deno.test("KvRateLimiter starts a new window on the injected clock", async () =>
 });
 
 Deno.test("enforceRateLimit() throws 429 rate_limited with Retry-After", async () => {
-  const limiter = new MemoryRateLimiter();
+  let time = 1_800_000_003_500; // 3.5 s into a 10 s window
+  const limiter = new MemoryRateLimiter({ now: () => time });
   const rule = { limit: 1, windowMs: 10_000 };
   await enforceRateLimit(limiter, "upload", "a", rule);
   await assert.rejects(() => enforceRateLimit(limiter, "upload", "a", rule), (error) => {
     assert.ok(error instanceof ApiError);
     assert.equal(error.status, 429);
     assert.equal(error.code, "rate_limited");
-    assert.ok(Number(error.headers["Retry-After"]) >= 1);
+    assert.equal(error.headers["Retry-After"], "7", "the seconds left in the window, rounded up");
     return true;
   });
+  time += 6_500; // the next window
+  await enforceRateLimit(limiter, "upload", "a", rule);
 });
 
 Deno.test("KvRateLimiter counts a burst on one key in a few commits, exactly up to the limit", async () => {
   const kv = await Deno.openKv(":memory:");
   const counted = countingCommits(kv);
   try {
-    await using limiter = new KvRateLimiter(counted.kv);
+    await using limiter = new KvRateLimiter(counted.kv, { now });
     const rule = { limit: 30, windowMs: 3_600_000 };
     const results = await Promise.all(
       Array.from({ length: 50 }, () => limiter.consume("requests", "10.0.0.9", rule)),

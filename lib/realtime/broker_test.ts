@@ -100,10 +100,13 @@ for (const [name, withBroker] of implementations) {
     withBroker(async (broker) => {
       await broker.publish("app:new", "old");
       const controller = new AbortController();
-      const iterator = broker.subscribe<string>("app:new", { signal: controller.signal })
-        [Symbol.asyncIterator]();
+      const started = Promise.withResolvers<void>();
+      const iterator = broker.subscribe<string>("app:new", {
+        signal: controller.signal,
+        onStart: () => started.resolve(),
+      })[Symbol.asyncIterator]();
       const next = iterator.next();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await started.promise; // "now" is fixed: what comes after is new
       await broker.publish("app:new", "fresh");
       const item = (await next).value as TopicItem<string>;
       controller.abort();
@@ -311,6 +314,7 @@ for (const [name, withBroker] of implementations) {
       for (let index = 1; index <= 10; index++) await broker.publish("app:batches", { index });
       const controller = new AbortController();
       const batches: number[][] = [];
+      const firstBatch = Promise.withResolvers<void>();
       const done = (async () => {
         for await (
           const batch of broker.subscribeBatches("app:batches", {
@@ -319,10 +323,11 @@ for (const [name, withBroker] of implementations) {
           })
         ) {
           batches.push(batch.flatMap((item) => item.kind === "event" ? [item.event.offset] : []));
+          firstBatch.resolve();
           if (batches.flat().length === 11) controller.abort();
         }
       })();
-      while (batches.length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      await firstBatch.promise;
       await broker.publish("app:batches", { index: 11 });
       await done;
       assert.deepEqual(batches, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [11]]);

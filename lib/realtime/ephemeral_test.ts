@@ -28,7 +28,17 @@ function collect<T>(
   };
 }
 
-const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Resolves once `listening`'s mailbox watch runs: a probe published by `other`
+ * (another KV handle, so it can only arrive through the watch) has arrived.
+ * Every listener of the topic on `listening` gets the probe too.
+ */
+async function watchRunning(listening: Broker, other: Broker, topic: string): Promise<void> {
+  const probe = collect<{ probe?: string }>(listening, topic, 1);
+  await other.publishEphemeral(topic, { probe: topic });
+  const [arrived] = await probe.done;
+  assert.deepEqual(arrived?.data, { probe: topic });
+}
 
 async function withKvPair(run: (first: Broker, second: Broker) => Promise<void>): Promise<void> {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
@@ -66,8 +76,8 @@ for (const [name, withBroker] of implementations) {
   Deno.test(`${name}: publishEphemeral() reaches current listeners and is never stored`, () =>
     withBroker(async (broker) => {
       await broker.publishEphemeral("channel:e1", { early: true });
+      // Listening from here: the listener registers synchronously.
       const listener = collect<{ n: number }>(broker, "channel:e1", 2);
-      await tick();
       const sent = await broker.publishEphemeral("channel:e1", { n: 1 });
       await broker.publishEphemeral("channel:e1", { n: 2 });
       const messages = await listener.done;
@@ -93,9 +103,11 @@ for (const [name, withBroker] of implementations) {
 
 Deno.test("KvBroker: ephemeral messages cross KV handles without a BroadcastChannel, each once", () =>
   withKvPair(async (first, second) => {
-    const onSecond = collect<{ from: string; n: number }>(second, "channel:x", 40);
-    const onFirst = collect<{ from: string; n: number }>(first, "channel:x", 40);
-    await tick(100); // both watches are running
+    // Each side gets the 40 messages and both probes.
+    const onSecond = collect<{ from: string; n: number }>(second, "channel:x", 42);
+    const onFirst = collect<{ from: string; n: number }>(first, "channel:x", 42);
+    await watchRunning(second, first, "channel:x");
+    await watchRunning(first, second, "channel:x");
     // Bursts from both sides: watches coalesce, the mailbox still carries every message.
     await Promise.all(
       Array.from({ length: 20 }, (_, n) => [
@@ -104,7 +116,8 @@ Deno.test("KvBroker: ephemeral messages cross KV handles without a BroadcastChan
       ]).flat(),
     );
     for (const messages of [await onSecond.done, await onFirst.done]) {
-      const seen = messages.map((message) => `${message.data.from}${message.data.n}`).sort();
+      const seen = messages.filter((message) => message.data.from)
+        .map((message) => `${message.data.from}${message.data.n}`).sort();
       assert.equal(seen.length, 40);
       assert.equal(new Set(seen).size, 40, "no message twice");
     }
@@ -114,30 +127,30 @@ Deno.test("KvBroker: ephemeral messages cross KV handles without a BroadcastChan
 Deno.test("KvBroker: a listener that starts later does not get messages from before", () =>
   withKvPair(async (first, second) => {
     await first.publishEphemeral("channel:late", { old: true });
-    await tick(50);
-    const listener = collect<{ old?: boolean; fresh?: boolean }>(second, "channel:late", 1, 1500);
-    await tick(200); // the watch starts and sees the mailbox holding the old message
+    const listener = collect<object>(second, "channel:late", 2, 1500);
+    // The watch's first read holds the old message, then the probe: only the probe is new.
+    await watchRunning(second, first, "channel:late");
     await first.publishEphemeral("channel:late", { fresh: true });
-    assert.deepEqual((await listener.done).map((message) => message.data), [{ fresh: true }]);
+    assert.deepEqual((await listener.done).map((message) => message.data), [
+      { probe: "channel:late" },
+      { fresh: true },
+    ]);
   }));
 
-Deno.test("KvBroker: a message published just before a listener starts (same millisecond) is not replayed to it", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const broker = new KvBroker(kv, { broadcastChannel: false });
-  try {
+Deno.test("KvBroker: a message published just before a listener starts (same millisecond) is not replayed to it", () =>
+  withKvPair(async (broker, other) => {
     // The mailbox still holds the earlier message when the listener's watch starts; it
     // must not count as new even when it was published in the millisecond the listener began.
     for (let round = 0; round < 40; round++) {
       const topic = `channel:race-${round}`;
       await broker.publishEphemeral(topic, { early: true });
-      const listener = collect<{ round?: number; early?: boolean }>(broker, topic, 1);
-      await tick();
+      const listener = collect<object>(broker, topic, 2);
+      await watchRunning(broker, other, topic); // the watch read the mailbox: early, probe
       await broker.publishEphemeral(topic, { round });
-      const [first] = await listener.done;
-      assert.deepEqual(first?.data, { round }, `round ${round}`);
+      assert.deepEqual(
+        (await listener.done).map((message) => message.data),
+        [{ probe: topic }, { round }],
+        `round ${round}`,
+      );
     }
-  } finally {
-    await broker[Symbol.asyncDispose]();
-    kv.close();
-  }
-});
+  }));

@@ -33,10 +33,21 @@ Deno.test("KvBroker: a head learned from another isolate's commit makes its next
   const counter = roundTripCounter(raw);
   const name = channelName();
   await using writer = new KvBroker(raw, { channelName: name });
-  await using other = new KvBroker(counter.kv, { channelName: name });
+  // No head watch: what `other` learns comes from the BroadcastChannel alone.
+  await using other = new KvBroker(counter.kv, { channelName: name, watchHeads: false });
+  const controller = new AbortController();
+  const started = Promise.withResolvers<void>();
+  const subscription = other.subscribe("app:learn", {
+    signal: controller.signal,
+    onStart: () => started.resolve(),
+  })[Symbol.asyncIterator]();
+  const delivered = subscription.next();
+  await started.promise;
   await writer.publish("app:learn", { from: "writer" });
-  // The BroadcastChannel message carries the head and its versionstamp.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The BroadcastChannel message carries the head and its versionstamp; `other` learns the
+  // head before it hands the message's event to its subscribers.
+  await delivered;
+  controller.abort();
   const next = await counter.count(() => other.publish("app:learn", { from: "other" }));
   assert.equal(next.roundTrips, 1);
   assert.equal(next.value.offset, 2);
@@ -146,6 +157,7 @@ Deno.test("KvBroker: two writers publishing to one topic over a slow KV store ea
   for (let n = 0; n < 60; n++) {
     published.push(first.publish(topic, { writer: "first", n }));
     if (n % 10 === 5) published.push(second.publish(topic, { writer: "second", n }));
+    // The pacing is the scenario (publishes spread over commits in flight), not a wait.
     await new Promise((resolve) => setTimeout(resolve, 4));
   }
   await Promise.all(published);
@@ -191,6 +203,7 @@ Deno.test("KvBroker: when another writer takes an offset under a pipelined chain
         landed = result.ok;
       }
     }
+    // The pacing is the scenario (publishes spread over commits in flight), not a wait.
     await new Promise((resolve) => setTimeout(resolve, 3));
   }
   await Promise.all(published);
@@ -211,6 +224,7 @@ function jittery(kv: Deno.Kv, maxMs: number): Deno.Kv {
           const operation = target.atomic();
           const commit = operation.commit.bind(operation);
           operation.commit = async () => {
+            // The delay is the fault under test: commits land in any order.
             await new Promise((resolve) => setTimeout(resolve, Math.random() * maxMs));
             return await commit();
           };
@@ -240,6 +254,7 @@ Deno.test("KvBroker: pipelined commits that land out of order, from three writer
           published.push(broker.publish(topic, { writer: `w${writer}`, n }));
         }
       });
+      // The pacing is the scenario (publishes spread over commits in flight), not a wait.
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await Promise.all(published);

@@ -1,8 +1,11 @@
 /** KV keys of transfer sessions, in one place so the layout is easy to read. */
 
+/** Prefix of every session's record. */
+export const RECORD_PREFIX: Deno.KvKey = ["transfer"];
+
 /** A session's record. */
 export function recordKey(id: string): Deno.KvKey {
-  return ["transfer", id];
+  return [...RECORD_PREFIX, id];
 }
 
 /**

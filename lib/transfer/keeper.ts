@@ -1,4 +1,5 @@
 /** Keeps joined sessions alive while this isolate serves one of their peers. */
+import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { TransferStore } from "./store.ts";
 
 /** Options of {@linkcode SessionKeeper}. */
@@ -15,17 +16,19 @@ export interface SessionKeeperOptions {
  * and for the idle time after the last one left. It needs no goodbye: when a
  * process dies, its touches stop and the sessions expire an idle time later.
  */
-export class SessionKeeper implements Disposable {
+export class SessionKeeper implements Disposable, AsyncDisposable {
   #store: Pick<TransferStore, "touch">;
   #connections = new Map<string, number>();
-  #timer: ReturnType<typeof setInterval>;
+  #toucher: Periodic;
   #onError: (error: unknown) => void;
 
   constructor(store: Pick<TransferStore, "touch">, options: SessionKeeperOptions = {}) {
     this.#store = store;
     this.#onError = options.onError ?? (() => {});
-    this.#timer = setInterval(() => void this.#touchAll(), options.intervalMs ?? 60_000);
-    Deno.unrefTimer(Number(this.#timer));
+    this.#toucher = runPeriodically(() => this.#touchAll(), {
+      intervalMs: options.intervalMs ?? 60_000,
+      onError: this.#onError,
+    });
   }
 
   /** Sessions with at least one connection here. */
@@ -59,8 +62,15 @@ export class SessionKeeper implements Disposable {
     for (const id of this.sessions) await this.#touch(id);
   }
 
+  /** Stops the touches (a round in progress runs to its end unawaited). */
   [Symbol.dispose](): void {
-    clearInterval(this.#timer);
+    this.#toucher.stop();
     this.#connections.clear();
+  }
+
+  /** Stops the touches and waits for a round in progress. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#connections.clear();
+    await this.#toucher[Symbol.asyncDispose]();
   }
 }

@@ -4,12 +4,17 @@
  * `created → joined → closed | expired` lifecycle in Deno KV with a sweeper,
  * the signaling relay over the realtime core (one topic per direction, so what
  * a peer sends while the other is away is delivered in order when it comes
- * back), and ICE server lists with STUN and TURN credentials.
+ * back), and ICE server lists with STUN and TURN credentials. A
+ * {@linkcode TransferService} owns one isolate's share of it.
  *
  * @example
  * ```ts
- * const store = new KvTransferStore(kv);
- * const { record, senderToken } = await store.create({ files: [{ name: "a.txt", size: 3, type: "text/plain" }] });
+ * import { KvTransferStore } from "./mod.ts";
+ *
+ * const store = new KvTransferStore(await Deno.openKv(":memory:"));
+ * const { record, senderToken } = await store.create({
+ *   files: [{ name: "a.txt", size: 3, type: "text/plain" }],
+ * });
  * const { receiverToken } = await store.join(record.code.toLowerCase());
  * await store.join(record.code); // throws TransferError "session_already_joined" (409)
  * ```
@@ -46,8 +51,11 @@ export {
 } from "./store.ts";
 export { SessionKeeper, type SessionKeeperOptions } from "./keeper.ts";
 export { startTransferSweeper, type TransferSweeperOptions } from "./sweeper.ts";
+export { countTransfersByState } from "./states.ts";
+export { type TransferCore, TransferService, type TransferServiceOptions } from "./service.ts";
 export {
   ALLOWED_FRAMES,
+  type IceCandidate,
   iceCandidateSchema,
   inboundTopic,
   MAX_CANDIDATE_CHARS,
@@ -57,11 +65,13 @@ export {
   outboundTopic,
   peerRole,
   presenceScope,
+  type SessionDescription,
   sessionDescriptionSchema,
   type SignalEvent,
   signalEventOf,
   type SignalingClientFrame,
   signalingClientFrames,
+  type SignalingServerFrame,
   toReceiverTopic,
   toSenderTopic,
 } from "./signaling.ts";

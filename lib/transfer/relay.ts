@@ -19,6 +19,7 @@ import {
   type SignalEvent,
   signalEventOf,
   type SignalingClientFrame,
+  type SignalingServerFrame,
   toReceiverTopic,
   toSenderTopic,
 } from "./signaling.ts";
@@ -85,8 +86,13 @@ export async function announceEnded(
 }
 
 /** The frame a stored signal becomes on delivery. */
-export function signalFrame(event: TopicEvent<SignalEvent>, cursor: string): object {
+export function signalFrame(event: TopicEvent<SignalEvent>, cursor: string): SignalingServerFrame {
   return { ...event.data, cursor };
+}
+
+/** Sends a frame of the signaling protocol (typed, so browsers can rely on the type). */
+function send(connection: Connection, frame: SignalingServerFrame): void {
+  connection.send(frame);
 }
 
 /**
@@ -94,8 +100,20 @@ export function signalFrame(event: TopicEvent<SignalEvent>, cursor: string): obj
  *
  * @example
  * ```ts
- * const handlers = relayHandlers(deps, { record, role: "joiner", token, since: null });
- * return acceptWebSocket(request, { label: "signaling", frames: signalingClientFrames, ...handlers });
+ * import { acceptWebSocket } from "../transport/mod.ts";
+ * import type { TransferRecord } from "./record.ts";
+ * import { signalingClientFrames } from "./signaling.ts";
+ *
+ * declare const deps: RelayDependencies; // the isolate's broker, presence, store and keeper
+ * declare const record: TransferRecord; // the session the receiver's token opens
+ * Deno.serve((request) => {
+ *   const handlers = relayHandlers(deps, { record, role: "joiner", token: "tr_…", since: null });
+ *   return acceptWebSocket(request, {
+ *     label: "signaling",
+ *     frames: signalingClientFrames,
+ *     ...handlers,
+ *   });
+ * });
  * ```
  */
 export function relayHandlers(deps: RelayDependencies, session: RelaySession): RelayHandlers {
@@ -119,8 +137,8 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
       if (now === present) return;
       const before = present;
       present = now;
-      if (now) connection.send({ type: "peer-joined", role: other });
-      else if (before !== null) connection.send({ type: "peer-left", role: other });
+      if (now) send(connection, { type: "peer-joined", role: other });
+      else if (before !== null) send(connection, { type: "peer-left", role: other });
     };
     const members = await presence.list(scope);
     update(members.some((member) => member.userId === other));
@@ -176,7 +194,7 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
 
     async onFrame(connection, frame) {
       if (!ALLOWED_FRAMES[role].has(frame.type)) {
-        connection.send({
+        send(connection, {
           type: "error",
           code: "not_allowed_for_role",
           message: `A ${role} cannot send "${frame.type}"`,
@@ -184,7 +202,7 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
         return;
       }
       if (ended) {
-        connection.send({
+        send(connection, {
           type: "error",
           code: "session_closed",
           message: "This transfer session has ended",
@@ -196,7 +214,7 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
       const bytes = deps.storage ? utf8Bytes(JSON.stringify(event)) : 0;
       if (deps.storage) {
         if (!deps.storage.allows("signaling", bytes)) {
-          connection.send({
+          send(connection, {
             type: "error",
             code: "storage_full",
             message: storageFullMessage("signaling"),
@@ -213,14 +231,14 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
       ) => {
         deps.onRelayed?.(event.type);
         if (event.type === "offer") {
-          connection.send({
+          send(connection, {
             type: "offer-stored",
             code: record.code,
             offset: published.offset,
             isolate: deps.isolate,
           });
         } else if (event.type === "answer") {
-          connection.send({
+          send(connection, {
             type: "answer-stored",
             offset: published.offset,
             isolate: deps.isolate,
@@ -229,11 +247,11 @@ export function relayHandlers(deps: RelayDependencies, session: RelaySession): R
       }, (error) => {
         deps.storage?.add("signaling", -bytes);
         if (error instanceof PublishError) {
-          connection.send({ type: "error", code: error.code, message: error.message });
+          send(connection, { type: "error", code: error.code, message: error.message });
           return;
         }
         report(error);
-        connection.send({
+        send(connection, {
           type: "error",
           code: "internal_error",
           message: "The server could not relay the frame",

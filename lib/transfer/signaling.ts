@@ -25,6 +25,9 @@ export const sessionDescriptionSchema = z.union([
   }).strict(),
 ]);
 
+/** A session description as the signaling protocol carries it. */
+export type SessionDescription = z.infer<typeof sessionDescriptionSchema>;
+
 /** An `RTCIceCandidateInit` (or a bare candidate line), size-capped. */
 export const iceCandidateSchema = z.union([
   z.string().max(MAX_CANDIDATE_CHARS),
@@ -35,6 +38,9 @@ export const iceCandidateSchema = z.union([
     usernameFragment: z.string().max(256).nullable().optional(),
   }).strict(),
 ]);
+
+/** An ICE candidate as the signaling protocol carries it. */
+export type IceCandidate = z.infer<typeof iceCandidateSchema>;
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(MAX_URL_CHARS);
 
@@ -67,12 +73,27 @@ export const ALLOWED_FRAMES: Record<TransferRole, ReadonlySet<SignalingClientFra
 
 /** What is stored on a direction's topic and delivered, with a `cursor`, to the other side. */
 export type SignalEvent =
-  | { type: "offer"; offer: unknown }
-  | { type: "answer"; answer: unknown }
-  | { type: "ice-candidate"; candidate: unknown }
+  | { type: "offer"; offer: SessionDescription }
+  | { type: "answer"; answer: SessionDescription }
+  | { type: "ice-candidate"; candidate: IceCandidate }
   | { type: "ready" }
   | { type: "fallback-link"; url: string }
   | { type: "cancel"; reason: string; by: TransferRole | "server" };
+
+/**
+ * Every frame the server sends on a signaling socket: what the other side sent
+ * (with the cursor to resume after), the other side coming and going, receipts
+ * for stored offers and answers, `pong`, and errors (`too_far_behind` and
+ * `epoch_changed` carry the cursor to go on from). Browsers import this type
+ * only (`import type`), so no schema code reaches their bundle.
+ */
+export type SignalingServerFrame =
+  | (SignalEvent & { cursor: string })
+  | { type: "peer-joined" | "peer-left"; role: TransferRole }
+  | { type: "offer-stored"; code: string; offset: number; isolate: string }
+  | { type: "answer-stored"; offset: number; isolate: string }
+  | { type: "pong" }
+  | { type: "error"; code: string; message: string; cursor?: string };
 
 /** The other role. */
 export function peerRole(role: TransferRole): TransferRole {

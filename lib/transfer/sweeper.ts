@@ -21,7 +21,10 @@ export interface TransferSweeperOptions {
  *
  * @example
  * ```ts
- * using sweeper = startTransferSweeper(store, { intervalMs: 30_000 });
+ * import { KvTransferStore } from "./store.ts";
+ *
+ * const store = new KvTransferStore(await Deno.openKv(":memory:"));
+ * using _sweeper = startTransferSweeper(store, { intervalMs: 30_000 }); // stops with the scope
  * ```
  */
 export function startTransferSweeper(

@@ -1,6 +1,7 @@
 /** Sender and receiver tokens: random secrets of which only a hash is stored. */
 import { createHash } from "node:crypto";
-import { encodeBase64Url, timingSafeEqual } from "../identity/_encoding.ts";
+import { timingSafeEqual } from "../identity/_encoding.ts";
+import { encodeBase64Url } from "../text/mod.ts";
 import type { TransferRole } from "./record.ts";
 
 /** A new token: 32 random bytes (256 bits), base64url, with a readable prefix. */

@@ -89,9 +89,10 @@ export function webAppManifest(): WebAppManifest {
  * ```
  */
 export function manifestProblems(
-  manifest: Record<string, unknown>,
+  parsed: object,
   origin = "https://app.example",
 ): string[] {
+  const manifest = parsed as Record<string, unknown>;
   const problems: string[] = [];
   const text = (name: string) => {
     const value = manifest[name];

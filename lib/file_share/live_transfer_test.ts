@@ -1,0 +1,323 @@
+import assert from "node:assert/strict";
+import { ApiClientError } from "../client/mod.ts";
+import { FakeShareWorld } from "./_fake_services.ts";
+import { snippetFile } from "./files.ts";
+import { LiveReceiver, type ReceiverView, storageKey } from "./live_receiver.ts";
+import { LiveSender, type SenderView } from "./live_sender.ts";
+import type { Phase, TransferView } from "./view.ts";
+
+/** Every view a controller showed, and a way to wait for one (an event, not the clock). */
+class Views<V extends TransferView> {
+  all: V[] = [];
+  #waiters: { check(view: V): boolean; resolve(view: V): void }[] = [];
+
+  readonly onChange = (view: V): void => {
+    this.all.push(view);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.check(view)) return true;
+      waiter.resolve(view);
+      return false;
+    });
+  };
+
+  get last(): V {
+    const view = this.all.at(-1);
+    if (!view) throw new Error("No view yet");
+    return view;
+  }
+
+  /** The distinct phases in the order they were shown. */
+  get phases(): Phase[] {
+    return this.all.map((view) => view.phase).filter((phase, index, phases) =>
+      phase !== phases[index - 1]
+    );
+  }
+
+  /** Resolves with the first view (the current one included) for which `check` holds. */
+  until(check: (view: V) => boolean, what: string): Promise<V> {
+    const current = this.all.at(-1);
+    if (current && check(current)) return Promise.resolve(current);
+    return new Promise((resolve, reject) => {
+      // A guard so a broken state machine fails the test instead of hanging it.
+      const guard = setTimeout(() => reject(new Error(`Never shown: ${what}`)), 10_000);
+      this.#waiters.push({
+        check,
+        resolve: (view) => {
+          clearTimeout(guard);
+          resolve(view);
+        },
+      });
+    });
+  }
+}
+
+function memoryStorage(): Storage {
+  const entries = new Map<string, string>();
+  return {
+    get length() {
+      return entries.size;
+    },
+    clear: () => entries.clear(),
+    key: (index) => [...entries.keys()][index] ?? null,
+    getItem: (key) => entries.get(key) ?? null,
+    setItem: (key, value) => void entries.set(key, value),
+    removeItem: (key) => void entries.delete(key),
+  };
+}
+
+function randomFile(name: string, size: number): File {
+  const bytes = new Uint8Array(size);
+  for (let offset = 0; offset < size; offset += 65536) {
+    crypto.getRandomValues(bytes.subarray(offset, offset + 65536));
+  }
+  return new File([bytes], name, { type: "application/octet-stream" });
+}
+
+async function sha256Hex(blob: Blob): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** Lets timers of zero delay (the fake channels' deliveries and close events) run out. */
+async function settle(): Promise<void> {
+  for (let round = 0; round < 3; round++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+const done = (view: TransferView) => view.phase === "done";
+
+/** A sender and a receiver of one transfer in `world`, both disposed at the end of a test. */
+class Transfer {
+  readonly senderViews = new Views<SenderView>();
+  readonly receiverViews = new Views<ReceiverView>();
+  readonly storage = memoryStorage();
+  readonly sender: LiveSender;
+  readonly receiver: LiveReceiver;
+  readonly world: FakeShareWorld;
+  #others: LiveReceiver[] = [];
+
+  constructor(world: FakeShareWorld, options: { maxUploadBytes?: number } = {}) {
+    this.world = world;
+    this.sender = new LiveSender({
+      fallbackTimeoutMs: 60_000,
+      maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024,
+      downloadCheckMs: 1,
+      services: world.services(),
+      onChange: this.senderViews.onChange,
+    });
+    this.receiver = this.receiverIn(this.storage, this.receiverViews);
+  }
+
+  /** Another receiver page for the same code (a reload, or another tab). */
+  receiverIn(storage: Storage, views: Views<ReceiverView>): LiveReceiver {
+    const receiver = new LiveReceiver({
+      code: this.world.code,
+      storage,
+      services: this.world.services(),
+      onChange: views.onChange,
+    });
+    this.#others.push(receiver);
+    return receiver;
+  }
+
+  /** The sender creates the session; the receiver joins it and shows the files to accept. */
+  async review(files: File[]): Promise<ReceiverView> {
+    await this.sender.start(files);
+    await this.receiver.start();
+    return await this.receiverViews.until(
+      (view) => view.files.length === files.length,
+      "the files to review",
+    );
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.sender.dispose();
+    for (const receiver of this.#others) receiver.dispose();
+    await settle();
+  }
+}
+
+Deno.test("LiveSender and LiveReceiver move files directly: both go signaling → connecting → connected → transferring → done, every file verified", async () => {
+  await using transfer = new Transfer(new FakeShareWorld());
+  const { world, receiver, senderViews, receiverViews, storage } = transfer;
+  const big = randomFile("big.bin", 2_500_000);
+  await transfer.review([snippetFile("the password is hunter2"), big]);
+  const review = await receiverViews.until((view) => view.peer === "joined", "the sender online");
+  assert.equal(review.phase, "signaling");
+  assert.equal(review.accepted, false);
+  await senderViews.until((view) => view.peer === "joined", "the receiver joined");
+  receiver.accept();
+  const received = await receiverViews.until(done, "the receiver done");
+  const sent = await senderViews.until(done, "the sender done");
+
+  const direct = ["signaling", "connecting", "connected", "transferring", "done"];
+  assert.deepEqual(senderViews.phases, direct);
+  assert.deepEqual(receiverViews.phases, direct);
+  assert.equal(sent.route, "direct");
+  assert.deepEqual(sent.files.map((file) => file.status), ["verified", "verified"]);
+  assert.deepEqual(received.files.map((file) => file.status), ["verified", "verified"]);
+  assert.equal(received.files[0]?.text, "the password is hunter2");
+  assert.equal(received.files[1]?.sha256, await sha256Hex(big));
+  assert.equal(received.bytes, received.totalBytes);
+  assert.deepEqual(world.sentTypes("joiner").slice(0, 2), ["ready", "answer"]);
+  assert.deepEqual(world.sentTypes("creator").slice(0, 2), ["offer", "ice-candidate"]);
+  // The candidate that came while the answer was prepared was kept for its connection.
+  assert.deepEqual(world.peers[1]?.candidates, [{ candidate: "c-offer-1" }]);
+  assert.equal(JSON.parse(storage.getItem(storageKey(world.code))!).finished, true);
+
+  // The same tab again: nothing to join any more.
+  const again = new Views<ReceiverView>();
+  await transfer.receiverIn(storage, again).start();
+  assert.equal(again.last.problem, "already_received");
+});
+
+Deno.test("a receiver that declines ends the sender's transfer as canceled by the peer", async () => {
+  await using transfer = new Transfer(new FakeShareWorld());
+  const { world, receiver, senderViews, receiverViews, storage } = transfer;
+  await transfer.review([randomFile("a.bin", 1000)]);
+  receiver.decline();
+  assert.equal(receiverViews.last.phase, "canceled");
+  assert.equal(receiverViews.last.canceledBy, "you");
+  const canceled = await senderViews.until((view) => view.phase === "canceled", "canceled");
+  assert.equal(canceled.canceledBy, "peer");
+  assert.equal(canceled.reason, "Declined by the receiver");
+  assert.equal(storage.getItem(storageKey(world.code)), null, "a reload does not rejoin");
+  assert.equal(world.channels.length, 0, "no connection was made");
+});
+
+Deno.test("the sender's cancel reaches the receiver as canceled by the peer, with the sender's reason", async () => {
+  await using transfer = new Transfer(new FakeShareWorld());
+  const { sender, senderViews, receiverViews } = transfer;
+  await transfer.review([randomFile("a.bin", 1000)]);
+  sender.cancel();
+  assert.equal(senderViews.last.canceledBy, "you");
+  const canceled = await receiverViews.until((view) => view.phase === "canceled", "canceled");
+  assert.equal(canceled.canceledBy, "peer");
+  assert.equal(canceled.reason, "Canceled by the sender");
+});
+
+Deno.test("when the browsers cannot connect, the sender uploads to the relay and the receiver downloads every file from it", async () => {
+  const world = new FakeShareWorld();
+  world.peerMode = "fail";
+  await using transfer = new Transfer(world);
+  const { receiver, senderViews, receiverViews } = transfer;
+  const files = [randomFile("one.bin", 3000), randomFile("two.bin", 5000)];
+  await transfer.review(files);
+  receiver.accept();
+  const received = await receiverViews.until(done, "the receiver done");
+  assert.equal(received.route, "relay");
+  assert.deepEqual(
+    received.files.map((file) => file.sha256),
+    [await sha256Hex(files[0]!), await sha256Hex(files[1]!)],
+  );
+  const sent = await senderViews.until(
+    (view) => view.files.every((file) => file.status === "downloaded"),
+    "both files downloaded from the relay",
+  );
+  assert.equal(sent.phase, "done");
+  assert.equal(sent.route, "relay");
+  assert.equal(sent.relayReason, "The browsers could not connect directly (ICE failed)");
+  assert.equal(world.sentTypes("creator").filter((type) => type === "fallback-link").length, 2);
+});
+
+Deno.test("a direct connection lost midway goes on through the relay, and both sides end done", async () => {
+  const world = new FakeShareWorld();
+  world.dropAfterChunks = 8;
+  await using transfer = new Transfer(world);
+  const { receiver, senderViews, receiverViews } = transfer;
+  const big = randomFile("big.bin", 3_000_000);
+  await transfer.review([big]);
+  receiver.accept();
+  await receiverViews.until(
+    (view) => view.reason?.startsWith("The direct connection was lost") ?? false,
+    "the receiver waiting for the relay",
+  );
+  const received = await receiverViews.until(done, "the receiver done");
+  assert.equal(received.route, "relay");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(big));
+  const sent = await senderViews.until(done, "the sender done");
+  assert.equal(sent.relayReason, "The direct connection was lost");
+  assert.deepEqual(senderViews.phases.slice(0, 4), [
+    "signaling",
+    "connecting",
+    "connected",
+    "transferring",
+  ]);
+});
+
+Deno.test("a file larger than the relay's limit ends the session when the browsers cannot connect", async () => {
+  const world = new FakeShareWorld();
+  world.peerMode = "fail";
+  await using transfer = new Transfer(world, { maxUploadBytes: 1000 });
+  const { sender, receiver, senderViews, receiverViews } = transfer;
+  await transfer.review([randomFile("huge.bin", 5000)]);
+  receiver.accept();
+  const failed = await senderViews.until((view) => view.phase === "failed", "the sender failed");
+  assert.equal(failed.problem, "closed");
+  assert.match(failed.reason ?? "", /"huge\.bin" is larger than the relay's limit of/);
+  assert.equal(sender.retry(), false, "a closed session cannot be retried");
+  const canceled = await receiverViews.until((view) => view.phase === "canceled", "canceled");
+  assert.match(canceled.reason ?? "", /larger than the relay's limit/);
+});
+
+Deno.test("a join the server refuses shows its problem and the reason for people", async () => {
+  const refusals = [
+    [
+      new ApiClientError(409, "session_already_joined", "Someone already joined"),
+      "Someone already joined this transfer. Each code works only once.",
+    ],
+    [
+      new ApiClientError(0, "network_error", "The server cannot be reached"),
+      "The server cannot be reached",
+    ],
+  ] as const;
+  for (const [error, reason] of refusals) {
+    const world = new FakeShareWorld();
+    world.joinError = error;
+    await using transfer = new Transfer(world);
+    await transfer.receiver.start();
+    assert.equal(transfer.receiverViews.last.phase, "failed");
+    assert.equal(transfer.receiverViews.last.problem, error.code);
+    assert.equal(transfer.receiverViews.last.reason, reason);
+  }
+});
+
+Deno.test("signaling that keeps failing fails each side in a way retry() takes up again", async () => {
+  await using transfer = new Transfer(new FakeShareWorld());
+  const { world, sender, receiver, senderViews, receiverViews } = transfer;
+  await transfer.review([randomFile("a.bin", 1000)]);
+
+  world.socket("creator").failing(4);
+  assert.equal(senderViews.last.phase, "failed");
+  assert.equal(senderViews.last.problem, "signaling");
+  assert.equal(senderViews.last.reason, "The connection to the server keeps failing");
+  assert.equal(sender.retry(), true);
+  assert.equal(senderViews.last.phase, "connecting", "the receiver is online");
+  await senderViews.until((view) => view.reconnecting === false, "the sender reconnected");
+
+  world.socket("joiner").failing(4);
+  assert.equal(receiverViews.last.phase, "failed");
+  assert.equal(receiverViews.last.problem, undefined, "the page offers a retry, not a problem");
+  receiver.retry();
+  await receiverViews.until((view) => view.reconnecting === false, "the receiver reconnected");
+  receiver.accept();
+  await receiverViews.until(done, "the receiver done");
+  await senderViews.until(done, "the sender done");
+});
+
+Deno.test("a reloaded receiver rejoins from session storage without joining again and gets the files", async () => {
+  await using transfer = new Transfer(new FakeShareWorld());
+  const { world, receiver, senderViews, storage } = transfer;
+  const file = randomFile("a.bin", 200_000);
+  await transfer.review([file]);
+  receiver.accept();
+  receiver.dispose(); // the tab reloads before the browsers connected
+  const views = new Views<ReceiverView>();
+  await transfer.receiverIn(storage, views).start();
+  assert.equal(views.last.accepted, true);
+  assert.equal(views.last.phase, "connecting");
+  const received = await views.until(done, "the reloaded receiver done");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(file));
+  await senderViews.until(done, "the sender done");
+  assert.equal(world.joins, 1, "joined once");
+  assert.equal(world.sentTypes("joiner").filter((type) => type === "ready").length, 2);
+});
