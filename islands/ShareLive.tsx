@@ -216,6 +216,7 @@ function Outcome(props: { view: SenderView; onRetry(): void; onStartOver(): void
 export default function ShareLive(props: ShareLiveProps) {
   const [files, setFiles] = useState<File[]>([]);
   const [snippet, setSnippet] = useState("");
+  const [shareLost, setShareLost] = useState(false);
   const [view, setView] = useState<SenderView>(emptyView());
   const sender = useRef<LiveSender | null>(null);
 
@@ -223,6 +224,9 @@ export default function ShareLive(props: ShareLiveProps) {
   // "Share → Switchboard" on a phone: the service worker kept the files; pick them here.
   useEffect(() => {
     void registerServiceWorker();
+    // The worker was not there to keep them (first visit), or could not read the share.
+    const outcome = new URLSearchParams(globalThis.location?.search ?? "").get("shared");
+    if (outcome === "unavailable" || outcome === "failed") setShareLost(true);
     void takeSharedItems().then((shared) => {
       if (!shared) return;
       if (shared.files.length) setFiles(shared.files.slice(0, MAX_FILES - 1));
@@ -254,6 +258,12 @@ export default function ShareLive(props: ShareLiveProps) {
   if (phase === "idle") {
     return (
       <div class="live-share" data-testid="live-share" data-phase="idle">
+        {shareLost && (
+          <p class="notice warn" role="status" data-testid="share-lost">
+            The shared files did not reach this page (the app was not set up on this device yet).
+            Pick them here, or share them again.
+          </p>
+        )}
         <Picker
           files={files}
           snippet={snippet}

@@ -234,6 +234,10 @@ Deno.test({
       assert.match(await page.getByTestId("offline-banner").textContent() ?? "", /offline/);
       await context.setOffline(false);
 
+      // A share the server got (no worker yet) is sent here with a note.
+      await page.goto(`${server.url}/share?shared=unavailable`);
+      await page.getByTestId("share-lost").waitFor();
+
       // The share sheet's POST, as the manifest's share_target declares it.
       const manifest = await (await fetch(`${server.url}/manifest.webmanifest`)).json();
       const target = manifest.share_target;
@@ -273,6 +277,7 @@ Deno.test({
         "notes.txt",
       ]);
       assert.equal(await page.getByTestId("live-snippet").inputValue(), "Photos from the trip");
+      assert.equal(await page.getByTestId("share-lost").count(), 0);
     } finally {
       await browser.close();
     }
