@@ -11,6 +11,7 @@ import {
 } from "../web_app/app_storage.ts";
 import { registerServiceWorker, serviceWorkersSupported } from "../web_app/client.ts";
 import { decodeBase64Url } from "../text/mod.ts";
+import { apiFetch } from "../client/mod.ts";
 
 /** Whose device it is: the user's token and id (our pages' identity). */
 export interface PushIdentity {
@@ -102,8 +103,9 @@ export async function enablePush(identity: PushIdentity, apiBase = ""): Promise<
   const registration = await registerServiceWorker();
   if (!registration) throw new PushSetupError("failed", "The service worker did not start");
   try {
-    const keyResponse = await fetch(`${apiBase}/api/notifications/push-key`);
-    const { publicKey } = await keyResponse.json() as { publicKey: string };
+    const { publicKey } = await apiFetch<{ publicKey: string }>(
+      `${apiBase}/api/notifications/push-key`,
+    );
     const applicationServerKey = decodeBase64Url(publicKey);
     if (applicationServerKey.length === 0) throw new Error("The server sent no push key");
     let subscription = await registration.pushManager.getSubscription();
@@ -118,15 +120,11 @@ export async function enablePush(identity: PushIdentity, apiBase = ""): Promise<
       userVisibleOnly: true,
       applicationServerKey,
     });
-    const response = await fetch(`${apiBase}/api/notifications/push-subscriptions`, {
+    await apiFetch(`${apiBase}/api/notifications/push-subscriptions`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${identity.token}` },
-      body: JSON.stringify({ ...subscription.toJSON(), label: deviceLabel() }),
+      token: identity.token,
+      json: { ...subscription.toJSON(), label: deviceLabel() },
     });
-    if (!response.ok) {
-      const body = await response.json().catch(() => null);
-      throw new Error(body?.error?.message ?? `The server answered ${response.status}`);
-    }
     await saveAuth(identity);
   } catch (error) {
     if (error instanceof PushSetupError) throw error;
@@ -140,10 +138,11 @@ export async function enablePush(identity: PushIdentity, apiBase = ""): Promise<
 export async function disablePush(identity: PushIdentity, apiBase = ""): Promise<void> {
   const subscription = await currentSubscription();
   if (subscription) {
-    await fetch(`${apiBase}/api/notifications/push-subscriptions`, {
+    // Forgotten on the server if it can be; unsubscribing makes its endpoint useless anyway.
+    await apiFetch(`${apiBase}/api/notifications/push-subscriptions`, {
       method: "DELETE",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${identity.token}` },
-      body: JSON.stringify({ endpoint: subscription.endpoint }),
+      token: identity.token,
+      json: { endpoint: subscription.endpoint },
     }).catch(() => {});
     await subscription.unsubscribe();
   }
