@@ -212,7 +212,9 @@ Deno.test({
       await page.goto(`${server.url}/share`);
       await page.waitForSelector('[data-island="ShareLive"][data-hydrated="true"]');
       const worker = await activeWorker(context, page);
-      // The install step cached the shell (its pages are fetched while installing).
+      // The install step cached the shell (its pages are fetched while installing); a page
+      // outside it (here the receive page; download links alike) is never stored.
+      await page.goto(`${server.url}/r`);
       const cached = await worker.evaluate(async () => {
         const names = await caches.keys();
         const cache = await caches.open(
@@ -223,6 +225,7 @@ Deno.test({
       for (const path of ["/", "/notifications", "/share", "/static/styles.css"]) {
         assert.ok(cached.includes(path), `${path} is in the shell cache: ${cached}`);
       }
+      assert.ok(!cached.includes("/r"), `/r is not stored: ${cached}`);
 
       await context.setOffline(true);
       const offline = await page.goto(`${server.url}/notifications`);

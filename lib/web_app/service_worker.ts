@@ -53,11 +53,11 @@ const worker = globalThis as unknown as WorkerScope;
 /** Replaced by the server with a hash of this bundle and the island bundles it serves. */
 const VERSION = "__SWITCHBOARD_VERSION__";
 const SHELL_CACHE = `switchboard-shell-${VERSION}`;
+/** The app's pages: cached at install and refreshed on each visit (no other page is kept). */
+const SHELL_PAGES = ["/", "/notifications", "/share"];
 /** Pages and files cached at install, so the app opens offline even before a first visit. */
 const SHELL = [
-  "/",
-  "/notifications",
-  "/share",
+  ...SHELL_PAGES,
   "/static/styles.css",
   "/static/favicon.svg",
   "/static/icon-192.png",
@@ -105,29 +105,46 @@ worker.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || NETWORK_ONLY.some((path) => url.pathname.startsWith(path))) {
     return;
   }
-  if (request.mode === "navigate") event.respondWith(page(request));
-  else if (url.pathname.startsWith("/static/") || url.pathname.startsWith("/_islands/")) {
-    event.respondWith(asset(request));
-  }
+  if (request.mode === "navigate") event.respondWith(page(request, url));
+  else if (url.pathname.startsWith("/_islands/")) event.respondWith(bundle(request));
+  else if (url.pathname.startsWith("/static/")) event.respondWith(staticFile(request));
 });
 
-/** Pages: the network first (and a fresh copy kept), the saved copy marked offline without it. */
-async function page(request: Request): Promise<Response> {
+/**
+ * Pages: the network first (a fresh copy of an app page kept; other pages, such
+ * as download links, are never stored), the saved copy marked offline without it.
+ */
+async function page(request: Request, url: URL): Promise<Response> {
   const cache = await caches.open(SHELL_CACHE);
   try {
     const response = await fetch(request);
-    const storable = response.ok && response.type === "basic" &&
+    const storable = SHELL_PAGES.includes(url.pathname) && response.ok &&
+      response.type === "basic" &&
       !/no-store|private/.test(response.headers.get("cache-control") ?? "");
-    if (storable) await cache.put(request, response.clone());
+    if (storable) await cache.put(url.pathname, response.clone());
     return response;
   } catch {
-    const saved = await cache.match(request, { ignoreSearch: true });
+    const saved = await cache.match(url.pathname);
     return saved ? await markedOffline(saved) : offlinePage();
   }
 }
 
-/** Island bundles are content-hashed and static files change with a release: cache first. */
-async function asset(request: Request): Promise<Response> {
+/** Static files keep their names across releases: the network first, the saved copy offline. */
+async function staticFile(request: Request): Promise<Response> {
+  const cache = await caches.open(SHELL_CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(request, response.clone());
+    return response;
+  } catch (error) {
+    const saved = await cache.match(request);
+    if (saved) return saved;
+    throw error;
+  }
+}
+
+/** Island bundles are named after their content: the saved copy first. */
+async function bundle(request: Request): Promise<Response> {
   const cache = await caches.open(SHELL_CACHE);
   const saved = await cache.match(request);
   if (saved) return saved;
