@@ -55,7 +55,14 @@ export async function startJobs(core: JobCore, config: Config): Promise<JobServi
   );
   // Before notifications, so it is stopped after them: the center tells it what it sent.
   const push = stack.use(
-    await startPushService(core, config).catch((error) => {
+    await startPushService(core, {
+      VAPID_PUBLIC_KEY: config.VAPID_PUBLIC_KEY,
+      VAPID_PRIVATE_KEY: config.VAPID_PRIVATE_KEY,
+      VAPID_SUBJECT: config.VAPID_SUBJECT,
+      PUBLIC_URL: config.PUBLIC_URL,
+      PUSH_DELAY_SECONDS: config.PUSH_DELAY_SECONDS,
+      PUSH_ENDPOINT_HOSTS: config.PUSH_ENDPOINT_HOSTS,
+    }).catch((error) => {
       throw error instanceof VapidKeyError ? new ConfigError(error.message) : error;
     }),
   );
