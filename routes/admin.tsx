@@ -49,7 +49,7 @@ export function adminRoutes(
   app.get("/api/admin/stream", async (c) => {
     const claims = await requireStreamToken(c, ctx);
     if (claims.kind !== "stream" || !claims.perms.includes("admin")) {
-      throw new ApiError(403, "forbidden", "The admin stream needs an admin stream token");
+      throw new ApiError("forbidden", "The admin stream needs an admin stream token");
     }
     const lease = admitConnection(c, ctx);
     return openWithLease(lease, () =>

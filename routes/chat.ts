@@ -39,7 +39,6 @@ export const historyQuerySchema = z.object({
 function requireChannel(channelId: string): void {
   if (!isChannelId(channelId)) {
     throw new ApiError(
-      400,
       "invalid_channel",
       `"${
         channelId.slice(0, 70)
@@ -57,7 +56,6 @@ function requireChannel(channelId: string): void {
 function requireChannelAccess(ctx: AppContext, claims: TokenClaims, channelId: string): void {
   if (canOpenChannel(claims, channelId, ctx.config.CHAT_PRIVATE_PREFIX)) return;
   throw new ApiError(
-    403,
     "channel_forbidden",
     claims.kind === "guest"
       ? `#${channelId} is private: guests cannot open it`
@@ -68,7 +66,6 @@ function requireChannelAccess(ctx: AppContext, claims: TokenClaims, channelId: s
 function requireRead(claims: TokenClaims): void {
   if (!hasPermission(claims, "chat:read")) {
     throw new ApiError(
-      403,
       "no_read_permission",
       "This token cannot read chat (it lacks chat:read)",
     );
@@ -134,7 +131,6 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
       await leaveAll();
       ctx.metrics.increment("switchboard_chat_refused_total", { reason: "channel_full" });
       throw new ApiError(
-        503,
         "channel_full",
         `#${channelId} has ${ctx.config.CHANNEL_MAX_CONNECTIONS} connections, its limit; try again later`,
         { headers: { "Retry-After": "5" } },
@@ -197,7 +193,6 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
       const found = await findMessage(ctx.broker, channelId, query.before);
       if (!found) {
         throw new ApiError(
-          404,
           "unknown_message",
           `No message "${query.before}" among the newest ${MESSAGE_SCAN_LIMIT} of #${channelId}; ` +
             "page back with nextBefore cursors instead",
@@ -208,7 +203,6 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
       before = parseCursor(query.before);
       if (!before) {
         throw new ApiError(
-          400,
           "invalid_cursor",
           `"${query.before}" is not a cursor or message id`,
         );
@@ -221,12 +215,13 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
   app.get("/chat/:channelId", (c) => {
     const channelId = c.req.param("channelId");
     if (!isChannelId(channelId)) {
-      throw new ApiError(404, "invalid_channel", "There is no such channel: names are lowercase");
+      throw new ApiError("invalid_channel", "There is no such channel: names are lowercase", {
+        status: 404,
+      });
     }
     if (isPrivateChannel(channelId, ctx.config.CHAT_PRIVATE_PREFIX)) {
       // The page chats as a guest, and guests never open private channels.
       throw new ApiError(
-        403,
         "channel_forbidden",
         `#${channelId} is private: open it from an app that gives you a token with a grant`,
       );

@@ -126,7 +126,7 @@ export function docsRoutes(ctx: AppContext, routes: () => readonly RegisteredRou
   app.get("/docs/guides/:name", async (c) => {
     const name = c.req.param("name");
     const rendered = await guides.get(name);
-    if (!rendered) throw new ApiError(404, "not_found", `There is no guide "${name.slice(0, 40)}"`);
+    if (!rendered) throw new ApiError("not_found", `There is no guide "${name.slice(0, 40)}"`);
     return c.html(renderPage({
       title: `${rendered.title || name} · Switchboard docs`,
       manifest: ctx.manifest,

@@ -61,7 +61,6 @@ export function identityRoutes(ctx: AppContext): Hono {
     const refused = body.perms?.find((perm) => !isUserPermission(perm));
     if (refused) {
       throw new ApiError(
-        400,
         "permission_not_grantable",
         `A user token cannot carry "${refused}": administration needs the API key itself`,
       );
@@ -87,7 +86,7 @@ export function identityRoutes(ctx: AppContext): Hono {
   });
   app.post("/api/auth/guest", async (c) => {
     if (ctx.config.SWITCHBOARD_GUESTS === "off") {
-      throw new ApiError(403, "guests_disabled", "Guest access is turned off on this server");
+      throw new ApiError("guests_disabled", "Guest access is turned off on this server");
     }
     const body = await readJson(c, guestRequestSchema);
     const userId = `guest_${newId().toLowerCase()}`;

@@ -202,7 +202,6 @@ export function linkRoutes(ctx: AppContext, link: LinkService): Hono {
     const range = parseRange(rangeHeader, file.size);
     if (range.kind === "unsatisfiable") {
       throw new ApiError(
-        416,
         "range_not_satisfiable",
         `Range "${rangeHeader}" is outside the file's ${file.size} bytes`,
         { headers: { "Content-Range": `bytes */${file.size}` } },
@@ -232,7 +231,6 @@ export function linkRoutes(ctx: AppContext, link: LinkService): Hono {
     const token = c.req.header("x-delete-token") ?? bearer ?? c.req.query("deleteToken");
     if (!token) {
       throw new ApiError(
-        401,
         "delete_token_required",
         "Send the delete token in X-Delete-Token (or Authorization: Bearer)",
       );

@@ -94,42 +94,6 @@ export const notificationClientFrames: FrameSchemas<NotificationClientFrame> = {
   read: readFrame,
 };
 
-const STATUS_BY_CODE: Record<NotificationError["code"], number> = {
-  unknown_type: 400,
-  invalid_data: 400,
-  invalid_user: 400,
-  too_many_recipients: 400,
-  invalid_cursor: 400,
-  data_too_large: 413,
-  notification_not_found: 404,
-};
-
-/** An API error that also lists zod-style issues in its body. */
-class IssuesError extends ApiError {
-  readonly issues: { path: string; message: string }[];
-  constructor(status: number, code: string, message: string, issues: IssuesError["issues"]) {
-    super(status, code, message);
-    this.issues = issues;
-  }
-  override toJSON(): { error: { code: string; message: string } } {
-    const body = super.toJSON();
-    return { error: { ...body.error, ...(this.issues.length ? { issues: this.issues } : {}) } };
-  }
-}
-
-function toApiError(error: unknown): unknown {
-  if (!(error instanceof NotificationError)) return error;
-  return new IssuesError(STATUS_BY_CODE[error.code], error.code, error.message, error.issues);
-}
-
-async function translate<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw toApiError(error);
-  }
-}
-
 /**
  * Notifications (docs/notifications.md): publish with the API key, SSE and WebSocket streams
  * of a user's topic, history, read state, acks, preferences, the audit log, and
@@ -171,7 +135,6 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
         ...limited.map((outcome) => outcome.rateLimited!.retryAfterSeconds),
       );
       throw new ApiError(
-        429,
         "rate_limited",
         `${
           limited.length === 1
@@ -193,7 +156,7 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
     const body = await readJson(c, notificationPublishSchema);
     const userIds = [...(body.userId ? [body.userId] : []), ...(body.userIds ?? [])];
     if (userIds.length === 0) {
-      throw new ApiError(400, "missing_user", "userId or userIds is required");
+      throw new ApiError("missing_user", "userId or userIds is required");
     }
     const request = {
       userIds,
@@ -202,12 +165,12 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
       requiresAck: body.requiresAck,
       id: body.id,
     };
-    await translate(() => Promise.resolve(center.validate(request)));
+    center.validate(request);
     await enforceRateLimit(ctx.rateLimiter, "notify_publisher", clientAddress(c), {
       limit: config.NOTIFY_PUBLISHER_PER_MINUTE,
       windowMs: 60_000,
     });
-    return publishResponse(c, await translate(() => center.publish(request)));
+    return publishResponse(c, await center.publish(request));
   });
 
   const demoBodyLimit = bodyLimit(config.NOTIFY_MAX_DATA_BYTES + 1024);
@@ -220,12 +183,12 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
       data: body.data ?? NOTIFICATION_EXAMPLES[body.type] ?? {},
       requiresAck: body.requiresAck,
     };
-    await translate(() => Promise.resolve(center.validate(request)));
+    center.validate(request);
     await enforceRateLimit(ctx.rateLimiter, "notify_demo", claims.sub, {
       limit: 30,
       windowMs: 60_000,
     });
-    return publishResponse(c, await translate(() => center.publish(request)));
+    return publishResponse(c, await center.publish(request));
   });
 
   app.get("/api/notifications/types", (c) =>
@@ -307,12 +270,10 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
   app.get("/api/notifications", async (c) => {
     const claims = await requireUser(c, ctx);
     const query = readQuery(c, notificationHistoryQuerySchema);
-    const [page, unreadCount] = await translate(() =>
-      Promise.all([
-        center.store.history(claims.sub, { before: query.before, limit: query.limit }),
-        center.store.unreadCount(claims.sub),
-      ])
-    );
+    const [page, unreadCount] = await Promise.all([
+      center.store.history(claims.sub, { before: query.before, limit: query.limit }),
+      center.store.unreadCount(claims.sub),
+    ]);
     return c.json({
       notifications: page.items.map(toHistoryItem),
       nextBefore: page.nextBefore,
@@ -335,7 +296,7 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
     const id = c.req.param("id") ?? "";
     const record = await center.store.get(userId, id);
     if (!record) {
-      throw new ApiError(404, "notification_not_found", `No notification "${id.slice(0, 128)}"`);
+      throw new ApiError("notification_not_found", `No notification "${id.slice(0, 128)}"`);
     }
     return record;
   }
@@ -350,7 +311,7 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
   app.post("/api/notifications/:id/ack", async (c) => {
     const claims = await requireUser(c, ctx);
     const record = await requireOwnNotification(c, claims.sub);
-    const acked = await translate(() => center.acknowledge(claims.sub, record.id));
+    const acked = await center.acknowledge(claims.sub, record.id);
     return c.json({ id: acked.id, status: acked.status, acknowledgedAt: acked.acknowledgedAt });
   });
 
@@ -362,7 +323,7 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
   app.put("/api/notifications/preferences", async (c) => {
     const claims = await requireUser(c, ctx);
     const body = await readJson(c, notificationPreferencesBodySchema);
-    return c.json(await translate(() => center.setPreferences(claims.sub, body)));
+    return c.json(await center.setPreferences(claims.sub, body));
   });
 
   app.get("/api/notifications/log", async (c) => {
@@ -425,7 +386,7 @@ function embedRoutes(ctx: AppContext): Hono {
   let css: Promise<string> | null = null;
   app.get("/embed/notification-bell.js", (c) => {
     const bundle = ctx.manifest.islands.NotificationBell?.split("/").pop();
-    if (!bundle) throw new ApiError(404, "not_found", "The bell is not built");
+    if (!bundle) throw new ApiError("not_found", "The bell is not built");
     const loader =
       `// Switchboard notification bell: see /docs (docs/notifications.md, "Embedding").
 const here = import.meta.url;

@@ -51,7 +51,7 @@ export function topicEventFrame(event: TopicEvent, cursor: string): object {
 
 function checkTopicName(topic: string): void {
   if (!TOPIC_PATTERN.test(topic)) {
-    throw new ApiError(400, "invalid_topic", `"${topic.slice(0, 60)}" is not a topic name`);
+    throw new ApiError("invalid_topic", `"${topic.slice(0, 60)}" is not a topic name`);
   }
 }
 
@@ -63,16 +63,8 @@ function checkReadAccess(topic: string, claims: TokenClaims): void {
   checkTopicName(topic);
   if (topic.startsWith("app:") && hasPermission(claims, "topics:read")) return;
   if (topic === `user:${claims.sub}`) return;
-  throw new ApiError(403, "forbidden", `This token cannot read "${topic}"`);
+  throw new ApiError("forbidden", `This token cannot read "${topic}"`);
 }
-
-/** The HTTP status of each way a publish can be refused. */
-const PUBLISH_ERROR_STATUS: Record<PublishError["code"], number> = {
-  invalid_topic: 400,
-  event_too_large: 413,
-  rate_limited: 429,
-  quota_exceeded: 507,
-};
 
 /**
  * The generic topic API: backends publish to `app:*` topics with the API key;
@@ -102,23 +94,17 @@ export function topicRoutes(ctx: AppContext): Hono {
     const topic = c.req.param("topic");
     checkTopicName(topic);
     if (!topic.startsWith("app:")) {
-      throw new ApiError(403, "forbidden", "Only app:* topics can be published to directly");
+      throw new ApiError("forbidden", "Only app:* topics can be published to directly");
     }
     const body = await readJson(c, topicPublishSchema);
-    try {
-      const event = await ctx.broker.publish(topic, body.data, { idempotencyKey: body.id });
-      ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
-      return c.json({
-        offset: event.offset,
-        cursor: formatCursor(event),
-        duplicate: event.duplicate,
-      }, 202);
-    } catch (error) {
-      if (error instanceof PublishError) {
-        throw new ApiError(PUBLISH_ERROR_STATUS[error.code], error.code, error.message);
-      }
-      throw error;
-    }
+    // A refused publish is a PublishError: the app renders its code with the registry's status.
+    const event = await ctx.broker.publish(topic, body.data, { idempotencyKey: body.id });
+    ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
+    return c.json({
+      offset: event.offset,
+      cursor: formatCursor(event),
+      duplicate: event.duplicate,
+    }, 202);
   });
 
   app.get("/api/topics/:topic/history", async (c) => {

@@ -61,12 +61,6 @@ export const signalingQuerySchema = z.object({
   since: z.string().max(64).optional(),
 });
 
-function toApiError(error: unknown): unknown {
-  return error instanceof TransferError
-    ? new ApiError(error.status, error.code, error.message, { cause: error })
-    : error;
-}
-
 /**
  * `POST /api/transfer/create|join|close`, `GET /api/ice-servers` and
  * `GET /api/ws/file-share-session`, over the transfer job's service.
@@ -102,8 +96,6 @@ export function transferRoutes(ctx: AppContext, transfer: TransferService): Hono
     const created = await store.create({
       files: body.files ?? [],
       ttlSeconds: body.ttlSeconds ?? config.TRANSFER_TTL_SECONDS,
-    }).catch((error) => {
-      throw toApiError(error);
     });
     count("created");
     const { record } = created;
@@ -142,15 +134,13 @@ export function transferRoutes(ctx: AppContext, transfer: TransferService): Hono
       if (error instanceof TransferError) {
         metrics.increment("switchboard_transfer_join_rejections_total", { reason: error.code });
       }
-      throw toApiError(error);
+      throw error;
     }
   });
 
   app.post("/api/transfer/close", async (c) => {
     const body = await readJson(c, closeTransferSchema);
-    const closed = await store.close(body.transferId, body.token).catch((error) => {
-      throw toApiError(error);
-    });
+    const closed = await store.close(body.transferId, body.token);
     if (closed.changed) {
       count("closed");
       await announceEnded(broker, closed.record, {
@@ -168,7 +158,6 @@ export function transferRoutes(ctx: AppContext, transfer: TransferService): Hono
     const token = bearer(c);
     if (!token) {
       throw new ApiError(
-        401,
         "missing_token",
         "TURN credentials need Authorization: Bearer with a transfer's sender or receiver " +
           "token (and ?code=) or a user or guest token",
@@ -181,14 +170,11 @@ export function transferRoutes(ctx: AppContext, transfer: TransferService): Hono
     }
     if (!query.code) {
       throw new ApiError(
-        400,
         "invalid_request",
         "A transfer token needs ?code=<its session's code>",
       );
     }
-    await store.authorize(query.code, role, token).catch((error) => {
-      throw toApiError(error);
-    });
+    await store.authorize(query.code, role, token);
   };
 
   app.get("/api/ice-servers", async (c) => {
@@ -204,14 +190,11 @@ export function transferRoutes(ctx: AppContext, transfer: TransferService): Hono
     const token = query.token ?? protocolToken(c);
     if (!token || token.length > 256) {
       throw new ApiError(
-        400,
         "invalid_request",
         "The transfer token is missing (?token= or subprotocol)",
       );
     }
-    const record = await store.authorize(query.code, query.role, token).catch((error) => {
-      throw toApiError(error);
-    });
+    const record = await store.authorize(query.code, query.role, token);
     // Per address, and at most 4 sockets per side of a session (a peer reconnecting
     // overlaps its old socket for a moment; more is someone else holding the token).
     const lease = admitConnection(c, ctx, {

@@ -75,8 +75,4 @@ export interface EndpointDoc {
   guides?: string[];
 }
 
-/** One documented error code. */
-export interface ErrorCodeDoc {
-  status: number;
-  description: string;
-}
+export type { ErrorCodeDoc } from "../errors/mod.ts";
