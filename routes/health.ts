@@ -13,6 +13,9 @@ const healthySchema = z.object({
   isolate: z.string().describe("The isolate that answered."),
 });
 
+/** What `GET /healthz` answers when KV does not (its own body, not an error code). */
+const unhealthySchema = z.object({ ok: z.literal(false), kv: z.literal("unreachable") });
+
 /**
  * The operations endpoints: each one's contract, which the handlers below are
  * registered with and which `/docs` and `/docs/openapi.json` show.
@@ -29,7 +32,7 @@ export function operationEndpoints(config: Config): Record<"health" | "metrics",
       auth: "none",
       responses: {
         200: { description: '`{ok: true, kv: "ok", isolate}`', body: healthySchema },
-        503: '`{ok: false, kv: "unreachable"}`',
+        503: { description: '`{ok: false, kv: "unreachable"}`', body: unhealthySchema },
       },
       errors: [],
       guides: ["operations", "deployment"],
