@@ -13,7 +13,6 @@ import {
   fileListSchema,
   relayHandlers,
   signalingClientFrames,
-  TransferError,
   type TransferService,
   transferTokenRole,
 } from "../lib/transfer/mod.ts";
@@ -344,34 +343,28 @@ export function transferRoutes(ctx: AppContext, transfer: TransferService): Hono
     }, 201);
   });
 
+  // A refused join (rate limit or session state; not a bad body) is counted by its code.
+  const rejectJoin = (error: unknown): never => {
+    if (error instanceof ApiError) {
+      metrics.increment("switchboard_transfer_join_rejections_total", { reason: error.code });
+    }
+    throw error;
+  };
+
   serve(app, endpoints.join, async (c) => {
-    try {
-      await enforceRateLimit(ctx.rateLimiter, "transfer_join", clientAddress(c), {
-        limit: config.JOIN_ATTEMPTS_PER_MINUTE,
-        windowMs: 60_000,
-      });
-    } catch (error) {
-      if (error instanceof ApiError) {
-        metrics.increment("switchboard_transfer_join_rejections_total", { reason: error.code });
-      }
-      throw error;
-    }
+    await enforceRateLimit(ctx.rateLimiter, "transfer_join", clientAddress(c), {
+      limit: config.JOIN_ATTEMPTS_PER_MINUTE,
+      windowMs: 60_000,
+    }).catch(rejectJoin);
     const body = await readJson(c, joinTransferSchema);
-    try {
-      const { record, receiverToken } = await store.join(body.code);
-      count("joined");
-      return c.json({
-        transferId: record.id,
-        receiverToken,
-        expiresAt: new Date(record.expiresAt).toISOString(),
-        files: record.files,
-      });
-    } catch (error) {
-      if (error instanceof TransferError) {
-        metrics.increment("switchboard_transfer_join_rejections_total", { reason: error.code });
-      }
-      throw error;
-    }
+    const { record, receiverToken } = await store.join(body.code).catch(rejectJoin);
+    count("joined");
+    return c.json({
+      transferId: record.id,
+      receiverToken,
+      expiresAt: new Date(record.expiresAt).toISOString(),
+      files: record.files,
+    });
   });
 
   serve(app, endpoints.close, async (c) => {
