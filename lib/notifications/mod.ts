@@ -60,6 +60,7 @@ export {
   isMuted,
   NOTIFICATION_STATUSES,
   type NotificationRecord,
+  notificationRecordSchema,
   type NotificationStatus,
   type Preferences,
   preferencesSchema,

@@ -1,4 +1,6 @@
-/** The wire codes of push errors (documented in routes/api_catalog.ts). */
+import { ApiError } from "../errors/mod.ts";
+
+/** The wire codes of push errors (registered with their statuses in lib/errors/codes.ts). */
 export type PushErrorCode =
   | "push_endpoint_not_allowed"
   | "invalid_push_subscription"
@@ -6,14 +8,14 @@ export type PushErrorCode =
 
 /**
  * A push request that cannot be served, with its wire code, e.g.
- * `Cannot subscribe: "10.0.0.5" is not a known push service`.
+ * `Cannot subscribe: "10.0.0.5" is not a known push service`; its code gives
+ * its HTTP status.
  */
-export class PushError extends Error {
+export class PushError extends ApiError {
   override name = "PushError";
-  readonly code: PushErrorCode;
+  declare readonly code: PushErrorCode;
 
-  constructor(code: PushErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+  constructor(code: PushErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
   }
 }

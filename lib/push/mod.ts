@@ -38,6 +38,7 @@ export {
 export {
   type PublishedNotification,
   type PushAttempt,
+  pushAttemptSchema,
   type PushJobSettings,
   PushService,
   type PushServiceDeps,
@@ -52,7 +53,9 @@ export {
   PUSH_WHEN,
   type PushDevice,
   type PushDeviceView,
+  pushDeviceViewSchema,
   type PushPreferencesView,
+  pushPreferencesViewSchema,
   type PushSettings,
   pushSettingsSchema,
   type PushSubscriptionInput,

@@ -86,7 +86,8 @@ export interface PushAttempt {
   reason: "away" | "always";
 }
 
-const attemptSchema = z.object({
+/** One push request of `GET /api/notifications/push-log` (the audit log's schema). */
+export const pushAttemptSchema = z.object({
   id: z.string(),
   notificationId: z.string(),
   userId: z.string(),
@@ -401,7 +402,7 @@ export class PushService implements AsyncDisposable {
     });
     for await (const entry of iterator) {
       if (++scanned > 5000) break;
-      const parsed = attemptSchema.safeParse(entry.value);
+      const parsed = pushAttemptSchema.safeParse(entry.value);
       if (!parsed.success) continue;
       if (options.notificationId && parsed.data.notificationId !== options.notificationId) continue;
       found.push(parsed.data);

@@ -59,18 +59,25 @@ const stateSchema = z.object({
 export type PushUserState = z.infer<typeof stateSchema>;
 
 /** What a user's preferences show of a device: never its endpoint or keys (capabilities). */
-export interface PushDeviceView {
-  id: string;
-  label: string | null;
-  /** The push service's origin, e.g. `https://fcm.googleapis.com`. */
-  service: string;
-  createdAt: string;
-}
+export const pushDeviceViewSchema = z.object({
+  id: z.string().describe("The device's id (derived from its endpoint)."),
+  label: z.string().nullable().describe("The name the device was subscribed with."),
+  service: z.string().describe("The push service's origin, e.g. `https://fcm.googleapis.com`."),
+  createdAt: z.iso.datetime().describe("When the device subscribed."),
+});
+
+/** What a user's preferences show of a device. */
+export type PushDeviceView = z.infer<typeof pushDeviceViewSchema>;
 
 /** The `push` part of `GET /api/notifications/preferences`. */
-export interface PushPreferencesView extends PushSettings {
-  subscriptions: PushDeviceView[];
-}
+export const pushPreferencesViewSchema = z.object({
+  when: z.enum(PUSH_WHEN).describe("When notifications are pushed to the user's devices."),
+  types: z.record(z.string(), z.enum(PUSH_WHEN)).describe("Per type, overriding `when`."),
+  subscriptions: z.array(pushDeviceViewSchema).describe("The subscribed devices."),
+});
+
+/** The `push` part of the user's preferences. */
+export type PushPreferencesView = z.infer<typeof pushPreferencesViewSchema>;
 
 /** Devices a user may have; subscribing one more replaces the oldest. */
 export const MAX_DEVICES_PER_USER = 10;

@@ -245,7 +245,6 @@ export async function enforceRateLimit(
   const result = await limiter.consume(bucket, key, rule);
   if (result.allowed) return;
   throw new ApiError(
-    429,
     "rate_limited",
     `Too many requests: at most ${rule.limit} per ${Math.round(rule.windowMs / 1000)} s, ` +
       `try again in ${result.retryAfterSeconds} s`,
