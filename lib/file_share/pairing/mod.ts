@@ -41,3 +41,4 @@ export {
   secretFromFragment,
 } from "./secret.ts";
 export { type Fingerprints, PairingSession, type StoredPairing } from "./session.ts";
+export { CONFIRM_MESSAGE, confirmMessage, firstConfirmation } from "./confirm_channel.ts";

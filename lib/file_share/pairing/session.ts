@@ -165,6 +165,14 @@ export class PairingSession {
     return this.#need().fileKey(index);
   }
 
+  /** The same key as an extractable AES-256-GCM `CryptoKey`, for uploading. */
+  async fileCryptoKey(index: number): Promise<CryptoKey> {
+    return await crypto.subtle.importKey("raw", await this.fileKey(index), "AES-GCM", true, [
+      "encrypt",
+      "decrypt",
+    ]);
+  }
+
   /** The same key as link mode writes it (base64url), for downloading. */
   async fileKeyText(index: number): Promise<string> {
     return encodeBase64Url(await this.fileKey(index));
