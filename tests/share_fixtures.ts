@@ -63,7 +63,8 @@ export async function createTransfer(
   const link = await page.getByTestId("live-link").inputValue({ timeout: 15_000 });
   const code = (await page.getByTestId("live-code").textContent())!;
   assert.match(code, /^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$/);
-  assert.ok(link.endsWith(`/r/${code}`), link);
+  // The join link carries the pairing secret in its fragment (never sent to the server).
+  assert.match(link, new RegExp(`/r/${code}#s=[A-Za-z0-9_-]{22}$`));
   return { code, link };
 }
 
