@@ -6,10 +6,10 @@
  * name or the message in clear.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import { browserAvailable, launchBrowser } from "./browser.ts";
 import { startServer } from "./harness.ts";
 import {
+  captureOutgoing,
   createTransfer,
   fileRows,
   newPage,
@@ -22,22 +22,6 @@ import {
 } from "./share_fixtures.ts";
 
 const MESSAGE = "meet at the blue door";
-
-/** Everything `page` sends to the server: WebSocket frames, request URLs (as sent), headers, bodies. */
-function captureOutgoing(page: Page): string[] {
-  const seen: string[] = [];
-  page.on("websocket", (socket) => {
-    socket.on("framesent", (frame) => seen.push(String(frame.payload)));
-  });
-  page.on("request", async (request) => {
-    // A fragment is never sent on the wire (Playwright reports it with navigations).
-    seen.push(request.url().replace(/#.*$/, ""));
-    seen.push(JSON.stringify(await request.allHeaders()));
-    const body = request.postDataBuffer();
-    if (body && body.byteLength < 1_000_000) seen.push(body.toString("latin1"));
-  });
-  return seen;
-}
 
 Deno.test({
   name:

@@ -142,3 +142,19 @@ export async function saveAndHash(
     suggested: download.suggestedFilename(),
   };
 }
+
+/** Everything `page` sends to the server: WebSocket frames, request URLs (as sent), headers, bodies. */
+export function captureOutgoing(page: Page): string[] {
+  const seen: string[] = [];
+  page.on("websocket", (socket) => {
+    socket.on("framesent", (frame) => seen.push(String(frame.payload)));
+  });
+  page.on("request", async (request) => {
+    // A fragment is never sent on the wire (Playwright reports it with navigations).
+    seen.push(request.url().replace(/#.*$/, ""));
+    seen.push(JSON.stringify(await request.allHeaders()));
+    const body = request.postDataBuffer();
+    if (body && body.byteLength < 1_000_000) seen.push(body.toString("latin1"));
+  });
+  return seen;
+}
