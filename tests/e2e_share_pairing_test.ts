@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { browserAvailable, launchBrowser } from "./browser.ts";
 import { startServer } from "./harness.ts";
+import { generateKeyPair } from "../lib/file_share/pairing/mod.ts";
 import {
   captureOutgoing,
   createTransfer,
@@ -75,6 +76,54 @@ Deno.test({
       }
       assert.deepEqual(sender.errors, []);
       assert.deepEqual(receiver.errors, []);
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a key exchange rewritten on the way (another public key in the receiver's pairing-key frame) is refused: a warning on both pages, no file list shown",
+  ignore: !browserAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-pairing-" });
+    const file = await randomFile(dir, "a.bin", 1000);
+    const mallory = await generateKeyPair();
+    const browser = await launchBrowser();
+    try {
+      const sender = await newPage(browser);
+      const receiver = await newPage(browser);
+      // Someone between the server and the receiver swaps the sender's public key for theirs.
+      await receiver.page.routeWebSocket(/file-share-session/, (socket) => {
+        const upstream = socket.connectToServer();
+        socket.onMessage((message) => upstream.send(message));
+        upstream.onMessage((message) => {
+          const text = String(message);
+          socket.send(
+            text.includes('"pairing-key"')
+              ? text.replace(/"publicKey":"[^"]+"/, `"publicKey":"${mallory.publicKey}"`)
+              : text,
+          );
+        });
+      });
+      await openSendPage(sender.page, server.url);
+      const { link } = await createTransfer(sender.page, [file]);
+      await openReceivePage(receiver.page, link);
+      await receiver.page.waitForSelector(
+        '[data-testid="receive"][data-problem="pairing_mismatch"]',
+      );
+      await receiver.page.getByTestId("pairing-mismatch").waitFor();
+      assert.equal(await receiver.page.getByTestId("receive-review").count(), 0);
+      await senderPhase(sender.page, "canceled");
+      assert.match(
+        (await sender.page.getByTestId("live-canceled").textContent()) ?? "",
+        /Verification failed/,
+      );
     } finally {
       await browser.close();
       await Deno.remove(dir, { recursive: true });
