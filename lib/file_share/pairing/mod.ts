@@ -29,6 +29,7 @@ export {
 } from "./keys.ts";
 export {
   checkConfirmationCode,
+  type ConfirmationClaim,
   confirmationCode,
   SAS_WORDS,
   sasWords,

@@ -59,11 +59,16 @@ export async function sasWords(transcript: Transcript): Promise<string[]> {
   return words;
 }
 
+/** Whose code, over what. */
+export interface ConfirmationClaim {
+  role: "sender" | "receiver";
+  transcript: Transcript;
+}
+
 /** The key-confirmation code `role` sends for `transcript` (base64url HMAC-SHA-256). */
 export async function confirmationCode(
   key: CryptoKey,
-  role: "sender" | "receiver",
-  transcript: Transcript,
+  { role, transcript }: ConfirmationClaim,
 ): Promise<string> {
   const data = new Uint8Array([
     ...new TextEncoder().encode(`${role}|`),
@@ -75,9 +80,8 @@ export async function confirmationCode(
 /** True when `code` is what `role` sends for `transcript` (compared in constant time). */
 export async function checkConfirmationCode(
   key: CryptoKey,
-  role: "sender" | "receiver",
-  transcript: Transcript,
   code: string,
+  { role, transcript }: ConfirmationClaim,
 ): Promise<boolean> {
   let mac: Uint8Array<ArrayBuffer>;
   try {

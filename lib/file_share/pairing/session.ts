@@ -151,13 +151,19 @@ export class PairingSession {
 
   /** The confirmation code this side sends. */
   confirmation(fingerprints: Fingerprints | null): Promise<string> {
-    return confirmationCode(this.#need().confirm, this.role, this.transcript(fingerprints));
+    return confirmationCode(this.#need().confirm, {
+      role: this.role,
+      transcript: this.transcript(fingerprints),
+    });
   }
 
   /** Checks the other side's confirmation code; false means someone came in between. */
   checkConfirmation(fingerprints: Fingerprints | null, code: string): Promise<boolean> {
     const other = this.role === "sender" ? "receiver" : "sender";
-    return checkConfirmationCode(this.#need().confirm, other, this.transcript(fingerprints), code);
+    return checkConfirmationCode(this.#need().confirm, code, {
+      role: other,
+      transcript: this.transcript(fingerprints),
+    });
   }
 
   /** The raw AES-256-GCM key of relayed file `index`. */
