@@ -70,7 +70,10 @@ export async function createTransfer(
 
 /** Opens a join link (plus `query`) and waits for the island. */
 export async function openReceivePage(page: Page, link: string, query = ""): Promise<void> {
-  await page.goto(`${link}${query}`);
+  // The query goes before the fragment (the link's pairing secret).
+  const url = new URL(link);
+  url.search = query;
+  await page.goto(url.href);
   await page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
 }
 
