@@ -6,7 +6,7 @@
  * name or the message in clear.
  */
 import assert from "node:assert/strict";
-import { browserAvailable, launchBrowser } from "./browser.ts";
+import { browserAvailable, launchBrowser, screenshot } from "./browser.ts";
 import { startServer } from "./harness.ts";
 import { generateKeyPair } from "../lib/file_share/pairing/mod.ts";
 import {
@@ -64,6 +64,8 @@ Deno.test({
       }
       assert.match(words[0]!, /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
       assert.equal(words[1], words[0], "both pages show the same words");
+      await screenshot(sender.page, "share-live-verified-desktop");
+      await screenshot(receiver.page, "share-receive-verified-desktop");
 
       const saved = await saveAndHash(receiver.page, file.name, dir);
       assert.equal(saved.sha256, file.sha256, "byte-identical");
@@ -118,6 +120,7 @@ Deno.test({
         '[data-testid="receive"][data-problem="pairing_mismatch"]',
       );
       await receiver.page.getByTestId("pairing-mismatch").waitFor();
+      await screenshot(receiver.page, "share-receive-mismatch-desktop");
       assert.equal(await receiver.page.getByTestId("receive-review").count(), 0);
       await senderPhase(sender.page, "canceled");
       assert.match(

@@ -227,8 +227,8 @@ export abstract class LiveTransfer<V extends TransferView, P extends ProtocolEnd
    */
   protected refuse(detail: string): void {
     if (this.ended) return;
-    const reason = `Verification failed: ${detail}. Someone may be in between the two pages, ` +
-      "so the transfer was stopped and nothing was saved.";
+    // The page's pairing notice says what it means; the reason says what failed.
+    const reason = `${detail.charAt(0).toUpperCase()}${detail.slice(1)}.`;
     this.protocol?.cancel("Verification failed");
     this.protocol = null;
     this.signaling?.send({

@@ -404,7 +404,7 @@ Deno.test("someone rewriting the key exchange on signaling: with the link's secr
   const refused = await views.until((view) => view.phase === "failed", "the refusal");
   assert.equal(refused.problem, "pairing_mismatch");
   assert.equal(refused.pairing, "mismatch");
-  assert.match(refused.reason ?? "", /Verification failed/);
+  assert.match(refused.reason ?? "", /not sealed with this link's secret/);
   assert.equal(refused.files.length, 0, "no file list shown");
   const sender = await transfer.senderViews.until(
     (view) => view.phase === "canceled",
