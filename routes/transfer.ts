@@ -262,6 +262,8 @@ curl -fsS "$BASE/api/ice-servers" -H "Authorization: Bearer $TOKEN"`,
         ready: "The other side is ready",
         cancel: "`{reason}`: the session ended",
         "fallback-link": "`{url}`: the file was uploaded instead (link mode)",
+        "pairing-key": "`{publicKey, withSecret?}`: the other side's ECDH public key (pairing)",
+        "sealed-files": "`{box}`: the sender's file list, encrypted for the receiver",
         error: "`{code, message}`: e.g. `quota_exceeded` (this side stored " +
           "`TRANSFER_MAX_SIGNALS` messages or `TRANSFER_MAX_SIGNAL_BYTES`), `storage_full`",
         pong: "The answer to `ping`",
