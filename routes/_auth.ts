@@ -1,14 +1,7 @@
 import type { Context } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import {
-  assertNotRevoked,
-  AuthError,
-  confirmToken,
-  timingSafeEqual,
-  type TokenClaims,
-  verifyToken,
-} from "../lib/identity/mod.ts";
+import { AuthError, timingSafeEqual, type TokenClaims, verifyToken } from "../lib/identity/mod.ts";
 
 /** The token of `Authorization: Bearer <token>`, or null. */
 export function bearer(c: Context): string | null {
@@ -77,7 +70,7 @@ export async function requireUser(c: Context, ctx: AppContext): Promise<TokenCla
     if (claims.kind === "stream") {
       throw new AuthError("invalid_token", "A stream token only opens a stream");
     }
-    await assertNotRevoked(ctx.kv, claims);
+    await ctx.tokens.assertNotRevoked(claims);
     return claims;
   } catch (error) {
     throw toApiError(error);
@@ -119,7 +112,7 @@ export async function readStreamToken(c: Context, ctx: AppContext): Promise<Pend
     return {
       claims,
       confirm: () =>
-        confirmToken(ctx.kv, claims).catch((error) => {
+        ctx.tokens.confirm(claims).catch((error) => {
           throw toApiError(error);
         }),
     };

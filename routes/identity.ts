@@ -6,15 +6,12 @@ import { ApiError } from "../lib/errors/mod.ts";
 import {
   announceRevocation,
   DEFAULT_PERMISSIONS,
-  followRevocations,
   issueToken,
   isUserPermission,
   PERMISSIONS,
-  revokeTokens,
   TOKEN_MAX_SECONDS,
 } from "../lib/identity/mod.ts";
 import { isChannelGrant, MAX_CHANNEL_GRANTS } from "../lib/chat/mod.ts";
-import { reportLoopFailures } from "../lib/periodic/mod.ts";
 import { requireApiKey, requireUser } from "./_auth.ts";
 import { readJson } from "./_http.ts";
 
@@ -48,13 +45,6 @@ export const revokeRequestSchema = z.object({ userId: userIdSchema }).strict();
  */
 export function identityRoutes(ctx: AppContext): Hono {
   const app = new Hono();
-  // Revocations announced by any isolate close this isolate's connections they cover.
-  followRevocations(ctx.broker, ctx.userConnections, {
-    signal: ctx.shutdown,
-    onRevoked: (revocation, closed) => {
-      if (closed) ctx.log.info("connections_revoked", { userId: revocation.userId, closed });
-    },
-  }).catch(reportLoopFailures(ctx, "revocations_follow"));
   app.post("/api/tokens", async (c) => {
     requireApiKey(c, ctx);
     const body = await readJson(c, tokenRequestSchema);
@@ -78,7 +68,7 @@ export function identityRoutes(ctx: AppContext): Hono {
   app.post("/api/tokens/revoke", async (c) => {
     requireApiKey(c, ctx);
     const body = await readJson(c, revokeRequestSchema);
-    const revoked = await revokeTokens(ctx.kv, body.userId);
+    const revoked = await ctx.tokens.revoke(body.userId);
     // New connections are refused by the KV entry alone; closing open ones is best effort.
     await announceRevocation(ctx.broker, revoked).catch((error) =>
       ctx.log.warn("revocation_announce_failed", { userId: body.userId, error })

@@ -29,4 +29,5 @@ export {
   REVOCATIONS_TOPIC,
   UserConnections,
 } from "./user_connections.ts";
+export { TokenStore } from "./token_store.ts";
 export { timingSafeEqual } from "./_encoding.ts";
