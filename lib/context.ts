@@ -1,6 +1,6 @@
 /**
  * @module
- * The core of one isolate, built once by `startServer` (lib/server/boot.ts) and
+ * The core of one isolate, built once by `startServer` (server.ts) and
  * handed to every route. Routes never see the KV handle: what they need of KV is
  * behind a core object ({@linkcode TokenStore}, `probeKv`) or a job service.
  */
