@@ -50,7 +50,6 @@ export {
   type TransferStoreOptions,
 } from "./store.ts";
 export { SessionKeeper, type SessionKeeperOptions } from "./keeper.ts";
-export { startTransferSweeper, type TransferSweeperOptions } from "./sweeper.ts";
 export { countTransfersByState } from "./states.ts";
 export { type TransferCore, TransferService, type TransferServiceOptions } from "./service.ts";
 export {
