@@ -4,7 +4,7 @@
  * route may run them alongside its own reads ({@linkcode confirmToken}).
  */
 import { assertNotRevoked } from "./revocation.ts";
-import { AuthError, STREAM_TOKEN_MAX_SECONDS, type TokenClaims, verifyToken } from "./tokens.ts";
+import { AuthError, STREAM_TOKEN_MAX_SECONDS, type TokenClaims } from "./tokens.ts";
 
 async function spendStreamToken(kv: Deno.Kv, claims: TokenClaims): Promise<void> {
   const key = ["stream_token_used", claims.jti ?? ""];
@@ -27,19 +27,4 @@ export async function confirmToken(kv: Deno.Kv, claims: TokenClaims): Promise<vo
   ]);
   if (revocation.status === "rejected") throw revocation.reason;
   if (spent.status === "rejected") throw spent.reason;
-}
-
-/**
- * Verifies a token for opening a stream: signature and expiry, then
- * {@linkcode confirmToken}. A stream token is single-use; user and guest tokens
- * are accepted too (non-browser clients, chat).
- */
-export async function verifyStreamToken(
-  kv: Deno.Kv,
-  secret: string,
-  token: string | null | undefined,
-): Promise<TokenClaims> {
-  const claims = await verifyToken(secret, token);
-  await confirmToken(kv, claims);
-  return claims;
 }

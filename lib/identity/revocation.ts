@@ -8,7 +8,7 @@ import { AuthError, issuedAt, TOKEN_MAX_SECONDS, type TokenClaims } from "./toke
 const NOT_BEFORE = "token_not_before";
 
 /** The KV key of a user's not-before time (ms since the epoch). */
-export function notBeforeKey(userId: string): Deno.KvKey {
+function notBeforeKey(userId: string): Deno.KvKey {
   return [NOT_BEFORE, userId];
 }
 

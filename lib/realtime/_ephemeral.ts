@@ -3,9 +3,9 @@ import { TOPIC_PATTERN } from "./retention.ts";
 import { exceedsUtf8Bytes, utf8Bytes } from "../text/mod.ts";
 
 /** An ephemeral message older than this is stale and dropped (it also bounds the mailbox). */
-export const EPHEMERAL_TTL_MS = 5000;
+const EPHEMERAL_TTL_MS = 5000;
 /** Largest ephemeral payload: they are small signals, kept a few seconds in a shared mailbox. */
-export const MAX_EPHEMERAL_BYTES = 1024;
+const MAX_EPHEMERAL_BYTES = 1024;
 /** Messages per listener waiting to be read; beyond it the oldest are dropped. */
 const LISTENER_QUEUE = 256;
 /** Ids remembered per topic to drop a message seen through a second path. */

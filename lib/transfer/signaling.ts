@@ -14,7 +14,7 @@ export const MAX_CANDIDATE_CHARS = 2 * 1024;
 /** Longest cancel reason, in characters. */
 export const MAX_REASON_CHARS = 200;
 /** Longest fallback link, in characters. */
-export const MAX_URL_CHARS = 2048;
+const MAX_URL_CHARS = 2048;
 
 /** An `RTCSessionDescriptionInit` (or a bare SDP string), size-capped. */
 export const sessionDescriptionSchema = z.union([

@@ -44,7 +44,7 @@ function encodeEvent(text: string, options: { id?: string; event?: string }): Ui
 }
 
 /** Formats one SSE event; multi-line data is split into several `data:` lines. */
-export function formatSseEvent(
+function formatSseEvent(
   data: string,
   options: { id?: string; event?: string } = {},
 ): string {
