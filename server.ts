@@ -198,10 +198,13 @@ export async function startServer(
   const jobs = stack.use(await startJobs({ ...ctx, kv }, config));
   const app = createApp(ctx, jobs);
   // Clients reconnect and resume from their cursors on another isolate or after the restart.
-  stack.defer(() => {
-    for (const connection of [...ctx.connections]) {
+  // Their close handlers (presence, channel places) still write to KV: waited for.
+  stack.defer(async () => {
+    const open = [...ctx.connections];
+    for (const connection of open) {
       connection.close(CLOSE_CODES.serviceRestart, "server restarting, resume");
     }
+    await Promise.all(open.map((connection) => connection.settled));
   });
   const started = stack.move();
   log.info("isolate_started", {

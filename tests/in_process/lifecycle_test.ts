@@ -32,7 +32,9 @@ Deno.test({
   name: "on a real Deno.serve (port 0), stop closes open WebSockets with 1012 and leaks nothing",
   ...sanitized,
 }, async () => {
-  const server = await startInProcess();
+  const kvPath = await Deno.makeTempFile({ suffix: ".sqlite3" });
+  // Every KV operation takes 50 ms: a close handler still writing when KV closes would show.
+  const server = await startInProcess({ KV_PATH: kvPath, SIMULATE_KV_LATENCY: "50/1" });
   const http = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, server.fetch);
   try {
     const base = `127.0.0.1:${http.addr.port}`;
@@ -47,11 +49,26 @@ Deno.test({
     // The answer to a ping means the server has the connection open (and in its list).
     socket.send({ type: "ping" });
     await socket.next((frame) => frame.type === "pong");
+    // A chat connection: its close handler leaves presence and gives its channel place
+    // back, both KV writes that must finish before KV closes.
+    const guest = await fetch(`http://${base}/api/auth/guest`, json("POST", { name: "Gus" }));
+    const chat = await openSocket(
+      `ws://${base}/api/ws/channels/lobby?token=${(await guest.json()).token}`,
+    );
+    await chat.next((frame) => frame.type === "initial_state");
     await server.stop("test");
-    const closed = await socket.closed;
-    assert.equal(closed.code, 1012, closed.reason);
+    for (const closed of await Promise.all([socket.closed, chat.closed])) {
+      assert.equal(closed.code, 1012, closed.reason);
+    }
+    // The chat connection left presence before KV closed: nothing of it stays behind.
+    using kv = await Deno.openKv(kvPath);
+    for (const prefix of [["presence"], ["presence_online"]]) {
+      const left = await Array.fromAsync(kv.list({ prefix }));
+      assert.deepEqual(left.map((entry) => entry.key), [], `${prefix} entries stay`);
+    }
   } finally {
     await server.stop();
     await http.shutdown();
+    await Deno.remove(kvPath).catch(() => {});
   }
 });
