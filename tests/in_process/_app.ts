@@ -23,7 +23,10 @@ export function startInProcess(env: Record<string, string> = {}): Promise<Server
   }, { manifest: NO_ISLANDS, isolate: "inproc" });
 }
 
-/** A JSON request's init: method, body and optional bearer token. */
+/**
+ * A JSON request's init: method, body and optional bearer token. A string or a
+ * stream is sent as it is (bad JSON, bodies that stall); anything else as JSON.
+ */
 export function json(
   method: string,
   body: unknown,
@@ -31,7 +34,8 @@ export function json(
 ): RequestInit {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
-  return { method, headers, body: typeof body === "string" ? body : JSON.stringify(body) };
+  const raw = typeof body === "string" || body instanceof ReadableStream;
+  return { method, headers, body: raw ? body : JSON.stringify(body) };
 }
 
 /** The `error.code` of an error response, after checking its status. */

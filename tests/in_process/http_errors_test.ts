@@ -394,33 +394,19 @@ Deno.test("guests_disabled, rate_limited and the metrics token follow the config
 Deno.test("a body that stalls gets 408 body_timeout; one that breaks off gets 400 body_aborted", async () => {
   // The shortest BODY_TIMEOUT_SECONDS: the one wait on the clock, and it is the server's.
   await using server = await startInProcess({ BODY_TIMEOUT_SECONDS: "1" });
+  const postGuest = (body: ReadableStream<Uint8Array>) =>
+    server.app.request(send("POST", "/api/auth/guest", body));
   // Never ends: the server gives up on it (and cancels it).
-  const stalled = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(new TextEncoder().encode('{"name":'));
-    },
-  });
-  const timedOut = await server.app.request(
-    new Request(`${BASE}/api/auth/guest`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: stalled,
+  const timedOut = await postGuest(
+    new ReadableStream({
+      start: (controller) => controller.enqueue(new TextEncoder().encode('{"name":')),
     }),
   );
   assert.equal(timedOut.status, 408);
   assert.equal(await errorCode(timedOut), "body_timeout");
 
-  const broken = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      controller.error(new Error("connection reset"));
-    },
-  });
-  const aborted = await server.app.request(
-    new Request(`${BASE}/api/auth/guest`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: broken,
-    }),
+  const aborted = await postGuest(
+    new ReadableStream({ pull: (controller) => controller.error(new Error("connection reset")) }),
   );
   assert.equal(aborted.status, 400);
   assert.equal(await errorCode(aborted), "body_aborted");

@@ -34,7 +34,7 @@ Deno.test("live transfer: a code joins once, a closed session is gone, a wrong t
 
 Deno.test("link mode: size limit, download limit, delete token and ranges give their codes", async () => {
   await using server = await startInProcess({ MAX_UPLOAD_BYTES: "1024" });
-  const upload = (body: Uint8Array, query = "") =>
+  const upload = (body: Uint8Array<ArrayBuffer>, query = "") =>
     server.app.request(
       new Request(`${BASE}/api/upload${query}`, {
         method: "POST",
