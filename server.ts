@@ -162,17 +162,17 @@ export async function startServer(
       onError: reportLoopFailures(failures, "storage_budget_sync"),
     }),
   );
-  const shutdown = new AbortController();
+  const stopFollowing = new AbortController();
   const userConnections = new UserConnections();
   // Revocations announced by any isolate close this isolate's connections they cover.
   const followingRevocations = followRevocations(broker, userConnections, {
-    signal: shutdown.signal,
+    signal: stopFollowing.signal,
     onRevoked: (revocation, closed) => {
       if (closed) log.info("connections_revoked", { userId: revocation.userId, closed });
     },
   }).catch(reportLoopFailures(failures, "revocations_follow"));
   stack.defer(async () => {
-    shutdown.abort();
+    stopFollowing.abort();
     await followingRevocations;
   });
   const ctx: AppContext = {
@@ -193,7 +193,6 @@ export async function startServer(
     connectionCaps: new ConnectionCaps(),
     storageBudget,
     userConnections,
-    shutdown: shutdown.signal,
   };
   const jobs = stack.use(await startJobs({ ...ctx, kv }, config));
   const app = createApp(ctx, jobs);
@@ -214,7 +213,6 @@ export async function startServer(
   let stopping: Promise<void> | null = null;
   const stop = (reason = "stop"): Promise<void> => {
     stopping ??= (async () => {
-      shutdown.abort();
       log.info("isolate_stopping", { signal: reason, connections: ctx.connections.size });
       await started.disposeAsync().catch((error) => log.error("isolate_stop_failed", { error }));
     })();

@@ -47,6 +47,4 @@ export interface AppContext {
   connections: Set<Connection>;
   /** The same by user, for the ones a token revocation closes (4401). */
   userConnections: UserConnections;
-  /** Aborted when the isolate shuts down. */
-  shutdown: AbortSignal;
 }
