@@ -1,14 +1,7 @@
 import type { Context } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import {
-  assertNotRevoked,
-  AuthError,
-  confirmToken,
-  timingSafeEqual,
-  type TokenClaims,
-  verifyToken,
-} from "../lib/identity/mod.ts";
+import { AuthError, timingSafeEqual, type TokenClaims, verifyToken } from "../lib/identity/mod.ts";
 
 /** The token of `Authorization: Bearer <token>`, or null. */
 export function bearer(c: Context): string | null {
@@ -71,7 +64,7 @@ export async function requireUser(c: Context, ctx: AppContext): Promise<TokenCla
   if (claims.kind === "stream") {
     throw new AuthError("invalid_token", "A stream token only opens a stream");
   }
-  await assertNotRevoked(ctx.kv, claims);
+  await ctx.tokens.assertNotRevoked(claims);
   return claims;
 }
 
@@ -106,5 +99,5 @@ export interface PendingStreamToken {
 export async function readStreamToken(c: Context, ctx: AppContext): Promise<PendingStreamToken> {
   const token = c.req.query("token") ?? bearer(c) ?? protocolToken(c);
   const claims = await verifyToken(ctx.secrets.secret, token);
-  return { claims, confirm: () => confirmToken(ctx.kv, claims) };
+  return { claims, confirm: () => ctx.tokens.confirm(claims) };
 }

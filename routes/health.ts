@@ -72,7 +72,7 @@ export function healthRoutes(ctx: AppContext): Hono {
   serve(app, endpoints.health, async (c) => {
     let kv = false;
     try {
-      await ctx.kv.get(["health", "probe"]);
+      await ctx.probeKv();
       kv = true;
     } catch (error) {
       ctx.log.warn("health_kv_failed", { error });

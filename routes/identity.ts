@@ -6,15 +6,12 @@ import { ApiError } from "../lib/errors/mod.ts";
 import {
   announceRevocation,
   DEFAULT_PERMISSIONS,
-  followRevocations,
   issueToken,
   isUserPermission,
   PERMISSIONS,
-  revokeTokens,
   TOKEN_MAX_SECONDS,
 } from "../lib/identity/mod.ts";
 import { isChannelGrant, MAX_CHANNEL_GRANTS } from "../lib/chat/mod.ts";
-import { reportLoopFailures } from "../lib/periodic/mod.ts";
 import { requireApiKey, requireUser } from "./_auth.ts";
 import { readJson } from "./_http.ts";
 import type { Config } from "../lib/config/mod.ts";
@@ -179,13 +176,6 @@ curl -fsS -X POST "$BASE/api/tokens/revoke" -H "Authorization: Bearer $KEY" ${JS
 export function identityRoutes(ctx: AppContext): Hono {
   const app = new Hono();
   const endpoints = identityEndpoints(ctx.config);
-  // Revocations announced by any isolate close this isolate's connections they cover.
-  followRevocations(ctx.broker, ctx.userConnections, {
-    signal: ctx.shutdown,
-    onRevoked: (revocation, closed) => {
-      if (closed) ctx.log.info("connections_revoked", { userId: revocation.userId, closed });
-    },
-  }).catch(reportLoopFailures(ctx, "revocations_follow"));
   serve(app, endpoints.mintToken, async (c) => {
     requireApiKey(c, ctx);
     const body = await readJson(c, tokenRequestSchema);
@@ -208,7 +198,7 @@ export function identityRoutes(ctx: AppContext): Hono {
   serve(app, endpoints.revokeTokens, async (c) => {
     requireApiKey(c, ctx);
     const body = await readJson(c, revokeRequestSchema);
-    const revoked = await revokeTokens(ctx.kv, body.userId);
+    const revoked = await ctx.tokens.revoke(body.userId);
     // New connections are refused by the KV entry alone; closing open ones is best effort.
     await announceRevocation(ctx.broker, revoked).catch((error) =>
       ctx.log.warn("revocation_announce_failed", { userId: body.userId, error })

@@ -20,9 +20,7 @@ export type Permission = (typeof PERMISSIONS)[number];
  * an `admin` user token would be a second, long-lived admin credential that
  * travels through browsers.
  */
-export const USER_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((perm) =>
-  perm !== "admin"
-);
+const USER_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((perm) => perm !== "admin");
 
 /** True for a permission a user token may carry (see {@linkcode USER_PERMISSIONS}). */
 export function isUserPermission(permission: string): boolean {

@@ -17,22 +17,18 @@
  * ```
  */
 export {
-  NOTIFICATION_ID_PATTERN,
   NotificationCenter,
   type NotificationCenterOptions,
   type NotificationDeps,
   type NotificationSettings,
   type PublishOutcome,
   type PublishRequest,
-  USER_ID_PATTERN,
-  userTopic,
 } from "./center.ts";
 export { NotificationError, type NotificationErrorCode } from "./errors.ts";
 export { describeNotification, NOTIFICATION_EXAMPLES, safeLink } from "./examples.ts";
 export { safeLinkTarget, STAND_IN_ORIGIN } from "./links.ts";
 export {
   ACKED_FRAME,
-  ERROR_TYPE_EVENT,
   frameForPayload,
   isNotificationFrame,
   type Notification,
@@ -77,6 +73,5 @@ export {
   NOTIFICATION_TYPES,
   type NotificationData,
   NotificationTypes,
-  TYPE_NAME_PATTERN,
   type TypeCheck,
 } from "./types.ts";

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { newId } from "../ids/mod.ts";
-import { retryWhileBusy } from "../kv/mod.ts";
 import { NotificationStore } from "../notifications/store.ts";
 import { type Clock, systemClock, type TimerHandle } from "../clock/mod.ts";
 import { type Periodic, reportLoopFailures, runPeriodically } from "../periodic/mod.ts";
@@ -277,7 +276,7 @@ export class PushService implements AsyncDisposable {
           expireIn: this.#delayMs + 86_400_000,
         });
       }
-      const result = await retryWhileBusy(() => operation.commit());
+      const result = await operation.commit();
       if (!result.ok) continue;
       for (const item of chunk) {
         const key = dueKey(at, item.userId, item.id);
@@ -290,9 +289,7 @@ export class PushService implements AsyncDisposable {
   async #claim(key: Deno.KvKey, versionstamp: string): Promise<void> {
     const [, , , userId, id] = key;
     if (typeof userId !== "string" || typeof id !== "string") return;
-    const result = await retryWhileBusy(() =>
-      this.#deps.kv.atomic().check({ key, versionstamp }).delete(key).commit()
-    );
+    const result = await this.#deps.kv.atomic().check({ key, versionstamp }).delete(key).commit();
     if (result.ok) await this.#deliver(userId, id, "away");
   }
 
@@ -380,9 +377,8 @@ export class PushService implements AsyncDisposable {
       error: result.error ?? null,
       reason,
     };
-    await retryWhileBusy(() =>
-      this.#deps.kv.set(attemptKey(userId, entry.id), entry, { expireIn: ATTEMPT_RETENTION_MS })
-    ).catch((error) => this.#deps.log?.warn("push_audit_failed", { error }));
+    await this.#deps.kv.set(attemptKey(userId, entry.id), entry, { expireIn: ATTEMPT_RETENTION_MS })
+      .catch((error) => this.#deps.log?.warn("push_audit_failed", { error }));
   }
 
   /**

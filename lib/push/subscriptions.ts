@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { retryWhileBusy } from "../kv/mod.ts";
 import { decodeBase64Url, encodeBase64Url } from "../text/mod.ts";
 import { PushError } from "./errors.ts";
 
@@ -151,7 +150,7 @@ export class PushSubscriptionStore {
 
   /** A user's state (strongly consistent). */
   async get(userId: string): Promise<PushUserState> {
-    const entry = await retryWhileBusy(() => this.#kv.get(stateKey(userId)));
+    const entry = await this.#kv.get(stateKey(userId));
     return parseState(entry.value) ?? structuredClone(EMPTY);
   }
 
@@ -166,9 +165,7 @@ export class PushSubscriptionStore {
       chunks.push(userIds.slice(start, start + 10));
     }
     await Promise.all(chunks.map(async (chunk) => {
-      const entries = await retryWhileBusy(() =>
-        this.#kv.getMany(chunk.map(stateKey), { consistency: "eventual" })
-      );
+      const entries = await this.#kv.getMany(chunk.map(stateKey), { consistency: "eventual" });
       chunk.forEach((userId, index) => {
         const state = parseState(entries[index]!.value);
         if (state) found.set(userId, state);
@@ -182,13 +179,11 @@ export class PushSubscriptionStore {
     change: (state: PushUserState) => PushUserState | null,
   ): Promise<PushUserState> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const entry = await retryWhileBusy(() => this.#kv.get(stateKey(userId)));
+      const entry = await this.#kv.get(stateKey(userId));
       const current = parseState(entry.value) ?? structuredClone(EMPTY);
       const next = change(current);
       if (!next) return current;
-      const result = await retryWhileBusy(() =>
-        this.#kv.atomic().check(entry).set(stateKey(userId), next).commit()
-      );
+      const result = await this.#kv.atomic().check(entry).set(stateKey(userId), next).commit();
       if (result.ok) return next;
     }
     throw new Error(`Cannot change the push devices of "${userId}": too many concurrent writers`);

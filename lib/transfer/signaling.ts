@@ -14,7 +14,7 @@ export const MAX_CANDIDATE_CHARS = 2 * 1024;
 /** Longest cancel reason, in characters. */
 export const MAX_REASON_CHARS = 200;
 /** Longest fallback link, in characters. */
-export const MAX_URL_CHARS = 2048;
+const MAX_URL_CHARS = 2048;
 /**
  * Longest sealed file list (`sealed-files`), in characters: the announced list's
  * cap with room for encryption and base64url.

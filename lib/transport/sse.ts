@@ -44,7 +44,7 @@ function encodeEvent(text: string, options: { id?: string; event?: string }): Ui
 }
 
 /** Formats one SSE event; multi-line data is split into several `data:` lines. */
-export function formatSseEvent(
+function formatSseEvent(
   data: string,
   options: { id?: string; event?: string } = {},
 ): string {
@@ -69,6 +69,8 @@ export function openSse(options: SseOptions): Response {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let finished = false;
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => settle = resolve);
 
   function finish(): void {
     if (finished) return;
@@ -77,7 +79,8 @@ export function openSse(options: SseOptions): Response {
     clearInterval(heartbeat);
     closed.abort();
     observer.closed?.("sse", options.label, connection);
-    Promise.resolve(options.onClose?.(connection)).catch((error) => options.onError?.(error));
+    Promise.resolve(options.onClose?.(connection)).catch((error) => options.onError?.(error))
+      .finally(settle);
   }
 
   function enqueue(chunk: string | Uint8Array): boolean {
@@ -94,6 +97,7 @@ export function openSse(options: SseOptions): Response {
     id: newId(),
     kind: "sse",
     signal: closed.signal,
+    settled,
     slowConsumerMs: options.slowConsumerMs ?? 10_000,
     send(frame, sendOptions = {}) {
       const text = typeof frame === "string" ? frame : JSON.stringify(frame);
