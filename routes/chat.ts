@@ -20,6 +20,7 @@ import {
 } from "../lib/chat/mod.ts";
 import { readStreamToken, requireUser } from "./_auth.ts";
 import { readQuery } from "./_http.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
 import {
   admitConnection,
   requireUpgrade,
@@ -85,8 +86,9 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
   const observer = transportObserver(ctx);
   const deliveries = ctx.metrics.series("switchboard_deliveries_total", { kind: "chat" });
 
-  app.get("/api/ws/channels/:channelId", async (c) => {
-    const channelId = c.req.param("channelId");
+  // Also at `/channel/:channelId/websocket`, the path of the chat design's clients.
+  const channelSocket = refuseAfterUpgrade(async (c) => {
+    const channelId = c.req.param("channelId") ?? "";
     requireChannel(channelId);
     requireUpgrade(c);
     const since = resumePosition(c);
@@ -184,6 +186,8 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
       throw error;
     }
   });
+  app.get("/api/ws/channels/:channelId", channelSocket);
+  app.get("/channel/:channelId/websocket", channelSocket);
 
   app.get("/api/channels/:channelId/messages", async (c) => {
     const channelId = c.req.param("channelId");

@@ -16,12 +16,19 @@ import {
   toHistoryItem,
 } from "../lib/notifications/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
-import { acceptWebSocket, type FrameSchemas, openSse } from "../lib/transport/mod.ts";
+import {
+  acceptWebSocket,
+  EventIdSigner,
+  type FrameSchemas,
+  openSse,
+} from "../lib/transport/mod.ts";
 import { Layout } from "../components/Layout.tsx";
 import { Island } from "../components/Island.tsx";
 import { renderPage } from "../components/render_page.tsx";
 import NotificationPlayground from "../islands/NotificationPlayground.tsx";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
+import { authorizeResumableStream } from "./_stream_resume.ts";
 import { bodyLimit, clientAddress, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
@@ -236,9 +243,15 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
       })),
     }));
 
+  // Event ids are signed for their user, so EventSource's own reconnect (same URL, spent
+  // token, `Last-Event-ID`) resumes: see routes/_stream_resume.ts.
+  const eventIds = new EventIdSigner(ctx.secrets.secret);
   app.get("/api/notifications/stream", async (c) => {
-    const since = resumePosition(c);
-    const claims = await requireStreamToken(c, ctx);
+    const events = c.req.query("events") ?? "unnamed";
+    if (events !== "named" && events !== "unnamed") {
+      throw new ApiError(400, "invalid_request", 'events is "named" or "unnamed" (the default)');
+    }
+    const { claims, since } = await authorizeResumableStream(c, ctx, eventIds);
     const lease = admitConnection(c, ctx, { userId: claims.sub });
     return openWithLease(lease, () =>
       openSse({
@@ -247,16 +260,18 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
         sendQueueBytes: config.SEND_QUEUE_BYTES,
         observer,
         lease,
+        eventId: (cursor) => eventIds.sign(claims.sub, cursor),
         onOpen: (connection) => {
           ctx.userConnections.add(claims, connection);
-          center.stream(connection, claims.sub, since).catch((error) =>
-            ctx.log.warn("notification_stream_failed", { error })
-          );
+          center.stream(connection, claims.sub, since, { namedEvents: events === "named" }).catch((
+            error,
+          ) => ctx.log.warn("notification_stream_failed", { error }));
         },
       }));
   });
 
-  app.get("/api/ws/notifications", async (c) => {
+  // Also at `/ws/notifications`, the path of the WebSocket notification design clients use.
+  const notificationSocket = refuseAfterUpgrade(async (c) => {
     requireUpgrade(c);
     const since = resumePosition(c);
     const claims = await requireStreamToken(c, ctx);
@@ -303,6 +318,8 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
         onError: (error) => ctx.log.warn("notification_socket_error", { error }),
       }));
   });
+  app.get("/api/ws/notifications", notificationSocket);
+  app.get("/ws/notifications", notificationSocket);
 
   app.get("/api/notifications", async (c) => {
     const claims = await requireUser(c, ctx);

@@ -6,6 +6,7 @@ import { hasPermission, type TokenClaims } from "../lib/identity/mod.ts";
 import { formatCursor, PublishError, TOPIC_PATTERN, type TopicEvent } from "../lib/realtime/mod.ts";
 import { acceptWebSocket, type Connection, deliverTopic, openSse } from "../lib/transport/mod.ts";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
 import { bodyLimit, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
@@ -149,47 +150,52 @@ export function topicRoutes(ctx: AppContext): Hono {
       }));
   });
 
-  app.get("/api/ws/topics/:topic", async (c) => {
-    const topic = c.req.param("topic");
-    checkTopicName(topic);
-    requireUpgrade(c);
-    const since = resumePosition(c);
-    const claims = await requireStreamToken(c, ctx);
-    checkReadAccess(topic, claims);
-    const lease = admitConnection(c, ctx, { userId: claims.sub });
-    return openWithLease(lease, () =>
-      acceptWebSocket(c.req.raw, {
-        label: "topics",
-        frames: topicClientFrames,
-        ...socketLimits(ctx),
-        observer,
-        lease,
-        onOpen: (connection) => stream(connection, claims, topic, since),
-        onFrame: async (connection, frame) => {
-          if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
-            connection.send({
-              type: "error",
-              code: "forbidden",
-              message: `This token cannot publish to "${topic}"`,
-            });
-            return;
-          }
-          try {
-            const event = await ctx.broker.publish(topic, frame.data, { idempotencyKey: frame.id });
-            ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
-            connection.send({
-              type: "published",
-              offset: event.offset,
-              cursor: formatCursor(event),
-              id: frame.id,
-            });
-          } catch (error) {
-            if (!(error instanceof PublishError)) throw error;
-            connection.send({ type: "error", code: error.code, message: error.message });
-          }
-        },
-        onError: (error) => ctx.log.warn("topic_socket_error", { error }),
-      }));
-  });
+  app.get(
+    "/api/ws/topics/:topic",
+    refuseAfterUpgrade(async (c) => {
+      const topic = c.req.param("topic") ?? "";
+      checkTopicName(topic);
+      requireUpgrade(c);
+      const since = resumePosition(c);
+      const claims = await requireStreamToken(c, ctx);
+      checkReadAccess(topic, claims);
+      const lease = admitConnection(c, ctx, { userId: claims.sub });
+      return openWithLease(lease, () =>
+        acceptWebSocket(c.req.raw, {
+          label: "topics",
+          frames: topicClientFrames,
+          ...socketLimits(ctx),
+          observer,
+          lease,
+          onOpen: (connection) => stream(connection, claims, topic, since),
+          onFrame: async (connection, frame) => {
+            if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
+              connection.send({
+                type: "error",
+                code: "forbidden",
+                message: `This token cannot publish to "${topic}"`,
+              });
+              return;
+            }
+            try {
+              const event = await ctx.broker.publish(topic, frame.data, {
+                idempotencyKey: frame.id,
+              });
+              ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
+              connection.send({
+                type: "published",
+                offset: event.offset,
+                cursor: formatCursor(event),
+                id: frame.id,
+              });
+            } catch (error) {
+              if (!(error instanceof PublishError)) throw error;
+              connection.send({ type: "error", code: error.code, message: error.message });
+            }
+          },
+          onError: (error) => ctx.log.warn("topic_socket_error", { error }),
+        }));
+    }),
+  );
   return app;
 }

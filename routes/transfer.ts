@@ -18,6 +18,7 @@ import {
   transferTokenRole,
 } from "../lib/transfer/mod.ts";
 import { bearer, protocolToken, requireUser } from "./_auth.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
 import { clientAddress, publicOrigin, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
@@ -197,50 +198,53 @@ export function transferRoutes(ctx: AppContext, transfer: TransferService): Hono
     return c.json(await ice.get());
   });
 
-  app.get("/api/ws/file-share-session", async (c) => {
-    requireUpgrade(c);
-    const query = readQuery(c, signalingQuerySchema);
-    const since = resumePosition(c);
-    const token = query.token ?? protocolToken(c);
-    if (!token || token.length > 256) {
-      throw new ApiError(
-        400,
-        "invalid_request",
-        "The transfer token is missing (?token= or subprotocol)",
-      );
-    }
-    const record = await store.authorize(query.code, query.role, token).catch((error) => {
-      throw toApiError(error);
-    });
-    // Per address, and at most 4 sockets per side of a session (a peer reconnecting
-    // overlaps its old socket for a moment; more is someone else holding the token).
-    const lease = admitConnection(c, ctx, {
-      extra: [{ key: `transfer:${record.id}:${query.role}`, max: 4 }],
-    });
-    const handlers = relayHandlers({
-      broker,
-      presence: ctx.presence,
-      store,
-      keeper,
-      quota: { events: config.TRANSFER_MAX_SIGNALS, bytes: config.TRANSFER_MAX_SIGNAL_BYTES },
-      storage: ctx.storageBudget,
-      isolate: ctx.isolate,
-      onRelayed: (type) => relayed(type).add(),
-      onClosed: () => count("closed"),
-      onError: (error) => ctx.log.warn("signaling_error", { transferId: record.id, error }),
-    }, { record, role: query.role, token, since });
-    return openWithLease(lease, () =>
-      acceptWebSocket(c.req.raw, {
-        label: "signaling",
-        frames: signalingClientFrames,
-        ...socketLimits(ctx),
-        observer,
-        lease,
-        ...handlers,
-        onError: (error) =>
-          ctx.log.warn("signaling_socket_error", { transferId: record.id, error }),
-      }));
-  });
+  app.get(
+    "/api/ws/file-share-session",
+    refuseAfterUpgrade(async (c) => {
+      requireUpgrade(c);
+      const query = readQuery(c, signalingQuerySchema);
+      const since = resumePosition(c);
+      const token = query.token ?? protocolToken(c);
+      if (!token || token.length > 256) {
+        throw new ApiError(
+          400,
+          "invalid_request",
+          "The transfer token is missing (?token= or subprotocol)",
+        );
+      }
+      const record = await store.authorize(query.code, query.role, token).catch((error) => {
+        throw toApiError(error);
+      });
+      // Per address, and at most 4 sockets per side of a session (a peer reconnecting
+      // overlaps its old socket for a moment; more is someone else holding the token).
+      const lease = admitConnection(c, ctx, {
+        extra: [{ key: `transfer:${record.id}:${query.role}`, max: 4 }],
+      });
+      const handlers = relayHandlers({
+        broker,
+        presence: ctx.presence,
+        store,
+        keeper,
+        quota: { events: config.TRANSFER_MAX_SIGNALS, bytes: config.TRANSFER_MAX_SIGNAL_BYTES },
+        storage: ctx.storageBudget,
+        isolate: ctx.isolate,
+        onRelayed: (type) => relayed(type).add(),
+        onClosed: () => count("closed"),
+        onError: (error) => ctx.log.warn("signaling_error", { transferId: record.id, error }),
+      }, { record, role: query.role, token, since });
+      return openWithLease(lease, () =>
+        acceptWebSocket(c.req.raw, {
+          label: "signaling",
+          frames: signalingClientFrames,
+          ...socketLimits(ctx),
+          observer,
+          lease,
+          ...handlers,
+          onError: (error) =>
+            ctx.log.warn("signaling_socket_error", { transferId: record.id, error }),
+        }));
+    }),
+  );
 
   return app;
 }

@@ -126,7 +126,10 @@ export function openSocket(url: string): Promise<TestSocket> {
 export async function upgradeStatus(
   url: string,
 ): Promise<{ status: number; body: Frame | string }> {
-  const response = await fetch(url.replace(/^ws/, "http"), {
+  // `strict=1`: the HTTP status of a refusal instead of an error frame after the upgrade.
+  const strict = new URL(url.replace(/^ws/, "http"));
+  strict.searchParams.set("strict", "1");
+  const response = await fetch(strict, {
     headers: {
       upgrade: "websocket",
       connection: "Upgrade",

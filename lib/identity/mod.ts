@@ -18,6 +18,7 @@ export {
   TOKEN_MAX_SECONDS,
   type TokenClaims,
   USER_PERMISSIONS,
+  type VerifyOptions,
   verifyToken,
 } from "./tokens.ts";
 export { confirmToken, verifyStreamToken } from "./confirm.ts";

@@ -24,6 +24,7 @@ export {
   type NotificationSettings,
   type PublishOutcome,
   type PublishRequest,
+  type StreamOptions,
   USER_ID_PATTERN,
   userTopic,
 } from "./center.ts";

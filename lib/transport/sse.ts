@@ -16,6 +16,11 @@ export interface SseOptions {
   observer?: TransportObserver;
   /** Places the connection holds (see `ConnectionCaps`), given back when it ends. */
   lease?: { release(): void };
+  /**
+   * The `id:` written for a frame's cursor (default: the cursor itself), e.g. a
+   * signed id that lets EventSource's own reconnect resume (`EventIdSigner`).
+   */
+  eventId?(cursor: string): string;
   onOpen?(connection: Connection): void | Promise<void>;
   onClose?(connection: Connection): void | Promise<void>;
   onError?(error: unknown): void;
@@ -97,7 +102,10 @@ export function openSse(options: SseOptions): Response {
     slowConsumerMs: options.slowConsumerMs ?? 10_000,
     send(frame, sendOptions = {}) {
       const text = typeof frame === "string" ? frame : JSON.stringify(frame);
-      const sent = enqueue(encodeEvent(text, sendOptions));
+      const wire = sendOptions.id && options.eventId
+        ? { ...sendOptions, id: options.eventId(sendOptions.id) }
+        : sendOptions;
+      const sent = enqueue(encodeEvent(text, wire));
       if (sent) observer.frameOut?.(options.label);
       return sent;
     },
