@@ -144,3 +144,29 @@ export async function upgradeStatus(
   } catch { /* not JSON */ }
   return { status: response.status, body };
 }
+
+/** What a refused WebSocket saw: whether it opened, its frames and its close. */
+export interface Refusal {
+  opened: boolean;
+  frames: Frame[];
+  code: number;
+  reason: string;
+}
+
+/**
+ * Connects and waits for the server to close the socket (a connect refused after
+ * the upgrade: one `error` frame, then a 4xxx close code).
+ */
+export function refusedSocket(url: string, protocols?: string[]): Promise<Refusal> {
+  const socket = new WebSocket(url, protocols);
+  const refusal: Refusal = { opened: false, frames: [], code: 0, reason: "" };
+  socket.onopen = () => refusal.opened = true;
+  socket.onmessage = (event) => refusal.frames.push(JSON.parse(String(event.data)));
+  return new Promise((resolve) => {
+    socket.onclose = (event) => {
+      refusal.code = event.code;
+      refusal.reason = event.reason;
+      resolve(refusal);
+    };
+  });
+}
