@@ -24,9 +24,9 @@ export interface TestSocket extends AsyncDisposable {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-/** Opens a WebSocket and resolves once it is open (rejects if it fails to open). */
-export function openSocket(url: string): Promise<TestSocket> {
-  const socket = new WebSocket(url);
+/** Opens a WebSocket (offering `protocols`) and resolves once it is open (rejects if it fails to open). */
+export function openSocket(url: string, protocols?: string[]): Promise<TestSocket> {
+  const socket = new WebSocket(url, protocols);
   const frames: Frame[] = [];
   const listeners = new Set<() => void>();
   let consumed = 0;
