@@ -12,13 +12,7 @@ import {
   sdp,
   signalingUrl,
 } from "./transfer_fixtures.ts";
-import {
-  type Frame,
-  openSocket,
-  refusedSocket,
-  type TestSocket,
-  upgradeStatus,
-} from "./ws_client.ts";
+import { type Frame, refusedSocket, type TestSocket, upgradeStatus } from "./ws_client.ts";
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 

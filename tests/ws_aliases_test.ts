@@ -17,12 +17,12 @@ function headerSocket(url: string, headers: Record<string, string>) {
   const frames: Frame[] = [];
   const waiters = new Set<() => void>();
   const closed = new Promise<{ code: number }>((resolve) =>
-    socket.on("close", (code) => {
+    socket.on("close", (code: number) => {
       resolve({ code });
       for (const waiter of waiters) waiter();
     })
   );
-  socket.on("message", (data) => {
+  socket.on("message", (data: unknown) => {
     frames.push(JSON.parse(String(data)));
     for (const waiter of waiters) waiter();
   });
