@@ -430,10 +430,10 @@ export class NotificationCenter implements AsyncDisposable {
         isolate: this.#deps.isolate ?? null,
         ...(since ? {} : { cursor: head ? formatCursor(from) : "0" }),
       };
-      connection.send(ready, {
-        event: READY_FRAME,
-        ...(ready.cursor ? { id: ready.cursor } : {}),
-      });
+      // A resumed stream's ready frame carries the resume point as its SSE id too: the
+      // client is there already, and a signed id (routes/_stream_resume.ts) is renewed.
+      const id = ready.cursor ?? (since?.epoch ? formatCursor(since) : undefined);
+      connection.send(ready, { event: READY_FRAME, ...(id ? { id } : {}) });
       if (replayUntil === 0) redeliverSafely();
       else fallback = setTimeout(redeliverSafely, 5000);
     };
