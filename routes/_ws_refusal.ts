@@ -25,11 +25,16 @@ export function refuseAfterUpgrade(
       if (!(error instanceof ApiError) || !isUpgradeRequest(c) || c.req.query("strict") === "1") {
         throw error;
       }
-      return refuseWebSocket(c.req.raw, {
-        code: error.code,
-        message: error.message,
-        closeCode: refusalCloseCode(error.status),
-      });
+      try {
+        return refuseWebSocket(c.req.raw, {
+          code: error.code,
+          message: error.message,
+          closeCode: refusalCloseCode(error.status),
+        });
+      } catch {
+        // Not an upgrade Deno can complete (a malformed handshake): the HTTP answer it is.
+        throw error;
+      }
     }
   };
 }
