@@ -23,6 +23,7 @@ declare global {
   // State the test pages keep (set in page.evaluate).
   var messages: string[];
   var opens: number;
+  var readies: number;
 }
 
 Deno.test({
@@ -39,11 +40,14 @@ Deno.test({
       await page.evaluate((url) => {
         globalThis.messages = [];
         globalThis.opens = 0;
+        globalThis.readies = 0;
         const source = new EventSource(url);
         source.onopen = () => globalThis.opens++;
+        // The test's signal that the subscription is live; onmessage never sees it.
+        source.addEventListener("notification.ready", () => globalThis.readies++);
         source.onmessage = (event) => globalThis.messages.push(JSON.parse(event.data).data.message);
       }, `/api/notifications/stream?token=${token}`);
-      await page.waitForFunction(() => globalThis.opens === 1);
+      await page.waitForFunction(() => globalThis.readies === 1);
       for (const message of ["a", "b"]) {
         await publishOk(server, { userId: "ada", type: "success", data: { message } });
       }

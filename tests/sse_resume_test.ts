@@ -19,6 +19,8 @@ import { eventIdCursor } from "../lib/transport/mod.ts";
 /** An EventSource with nothing but `onmessage`, recording what it gets. */
 function onMessageOnly(url: string) {
   const source = new EventSource(url);
+  // The test's own signal that the subscription is live (onmessage never sees this event).
+  const ready = new Promise((resolve) => source.addEventListener("notification.ready", resolve));
   const messages: { id: string; data: Record<string, unknown> }[] = [];
   const waiters = new Set<() => void>();
   source.onmessage = (event) => {
@@ -27,6 +29,7 @@ function onMessageOnly(url: string) {
   };
   return {
     source,
+    ready,
     messages,
     /** Resolves once `count` messages arrived. */
     until(count: number, timeoutMs = 20_000): Promise<void> {
@@ -73,8 +76,7 @@ Deno.test({
       `${server.url}/api/notifications/stream?token=${await streamToken(server, token)}`,
     );
     try {
-      const opened = new Promise((resolve) => plain.source.onopen = resolve);
-      await opened;
+      await plain.ready;
       await publishOk(server, { userId: "ada", type: "success", data: { message: "one" } });
       await publishOk(server, { userId: "ada", type: "error", data: { message: "two" } });
       await request(`${server.url}/api/notifications/read-all`, { method: "POST", bearer: token });
@@ -123,6 +125,7 @@ Deno.test({
     )}`;
     const plain = onMessageOnly(url);
     try {
+      await plain.ready;
       for (const message of ["a", "b"]) {
         await publishOk(server, { userId: "ada", type: "success", data: { message } });
       }
