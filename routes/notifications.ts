@@ -263,9 +263,10 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
         eventId: (cursor) => eventIds.sign(claims.sub, cursor),
         onOpen: (connection) => {
           ctx.userConnections.add(claims, connection);
-          center.stream(connection, claims.sub, since, { namedEvents: events === "named" }).catch((
-            error,
-          ) => ctx.log.warn("notification_stream_failed", { error }));
+          const namedEvents = events === "named";
+          center.stream(connection, claims.sub, since, { namedEvents }).catch((error) =>
+            ctx.log.warn("notification_stream_failed", { error })
+          );
         },
       }));
   });
