@@ -107,11 +107,11 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
   app.route("/", docsRoutes(ctx, () => app.routes));
 
   app.all("/api/*", () => {
-    throw new ApiError(404, "not_found", "No such API endpoint");
+    throw new ApiError("not_found", "No such API endpoint");
   });
   app.notFound((c) => {
     if (c.req.path.startsWith("/api/")) {
-      return c.json(new ApiError(404, "not_found", "No such API endpoint").toJSON(), 404);
+      return c.json(new ApiError("not_found", "No such API endpoint").toJSON(), 404);
     }
     return c.html(renderErrorPage(ctx, 404, "Page not found"), 404);
   });

@@ -20,6 +20,7 @@
  * Writes bench/results/notifications.json and prints a table.
  */
 import { startServer, TEST_API_KEY, type TestServer } from "../tests/harness.ts";
+import { writeResult } from "./_common.ts";
 
 type Transport = "ws" | "sse";
 type Target = "bare" | "switchboard";
@@ -600,9 +601,7 @@ async function orchestrate(): Promise<void> {
       farBig: far ? Math.max(...far.big.roundsAllDeliveredMs) <= 2000 : null,
     },
   };
-  const path = new URL("./results/notifications.json", import.meta.url).pathname;
-  await Deno.mkdir(new URL("./results/", import.meta.url).pathname, { recursive: true });
-  await Deno.writeTextFile(path, JSON.stringify(output, null, 2) + "\n");
+  const path = await writeResult("notifications", output);
 
   const fixed = (value: number, digits = 1) =>
     Number.isFinite(value) ? value.toFixed(digits) : "n/a";

@@ -13,6 +13,7 @@ import {
   RouteNote,
   TransferProgress,
 } from "../components/ShareParts.tsx";
+import { PairingCheck } from "../components/PairingCheck.tsx";
 
 /** Props the `/share` page hands the live-transfer island. */
 export type ShareLiveProps = {
@@ -274,6 +275,7 @@ export default function ShareLive(props: ShareLiveProps) {
         <p class="notice warn" role="status">Reconnecting to the server…</p>
       )}
       <RouteNote view={view} role="sender" />
+      <PairingCheck view={view} />
       {moving && <TransferProgress view={view} />}
       <FileRows view={view} role="sender" compact={!moving} />
       <Outcome

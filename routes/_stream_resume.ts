@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import { assertNotRevoked, AuthError, type TokenClaims, verifyToken } from "../lib/identity/mod.ts";
+import { type TokenClaims, verifyToken } from "../lib/identity/mod.ts";
 import { parseCursor, type Position } from "../lib/realtime/mod.ts";
 import { eventIdCursor, type EventIdSigner } from "../lib/transport/mod.ts";
 import { bearer, requireStreamToken } from "./_auth.ts";
@@ -52,19 +52,14 @@ async function resumeBySignedId(
   if (!claims) return null;
   const check = signer.verify(claims.sub, lastEventId);
   if (!check.ok) return null;
-  try {
-    await assertNotRevoked(ctx.kv, claims);
-  } catch (error) {
-    if (error instanceof AuthError) throw new ApiError(401, error.code, error.message);
-    throw error;
-  }
+  await ctx.tokens.assertNotRevoked(claims);
   return { claims, since: parseCursor(check.cursor) };
 }
 
 function cursorOf(lastEventId: string): Position {
   const position = parseCursor(eventIdCursor(lastEventId));
   if (!position) {
-    throw new ApiError(400, "invalid_cursor", `"${lastEventId.slice(0, 40)}" is not a cursor`);
+    throw new ApiError("invalid_cursor", `"${lastEventId.slice(0, 40)}" is not a cursor`);
   }
   return position;
 }

@@ -15,9 +15,9 @@ export function isUpgradeRequest(c: Context): boolean {
  * (docs/protocol.md, "Refused connections"). A client that prefers the plain
  * HTTP answer asks with `?strict=1`; a request without `Upgrade` gets it too.
  */
-export function refuseAfterUpgrade(
-  handler: (c: Context) => Response | Promise<Response>,
-): (c: Context) => Promise<Response> {
+export function refuseAfterUpgrade<C extends Context>(
+  handler: (c: C) => Response | Promise<Response>,
+): (c: C) => Promise<Response> {
   return async (c) => {
     try {
       return await handler(c);

@@ -114,6 +114,8 @@ Deno.test("the catalog builds an OpenAPI document with JSON Schemas of bodies, q
     "ready",
     "cancel",
     "fallback-link",
+    "pairing-key",
+    "sealed-files",
   ]);
   const chat = document.paths["/api/ws/channels/{channelId}"]?.get;
   assert.deepEqual(Object.keys(chat?.["x-switchboard-frames"] ?? {}), [

@@ -15,7 +15,7 @@ const commaList = z.string().transform((value) =>
 );
 
 /** The schema of every environment variable Switchboard reads, with its default. */
-export const configSchema = z.object({
+const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOSTNAME: z.string().min(1).default("0.0.0.0"),
   KV_PATH: z.string().min(1).default("./data/switchboard.sqlite3"),

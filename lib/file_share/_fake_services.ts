@@ -180,6 +180,15 @@ export class FakePeer implements PeerConnector {
     return Promise.resolve("direct");
   }
 
+  fingerprints(): Promise<{ local: string; remote: string }> {
+    const sender = "sha-256 5E:4D:E4";
+    const receiver = "sha-256 4E:CE:1E";
+    const isSender = this.options.role === "creator";
+    // A DTLS endpoint in between: each side sees the one in the middle's certificate.
+    const remote = this.#world.dtlsInBetween ? "sha-256 BA:D0:00" : isSender ? receiver : sender;
+    return Promise.resolve({ local: isSender ? sender : receiver, remote });
+  }
+
   close(): void {
     this.closed = true;
     this.channel?.close();
@@ -212,6 +221,13 @@ export class FakeShareWorld {
   relay = new Map<string, RelayFile>();
   /** Refuse joins with this error. */
   joinError: ApiClientError | null = null;
+  /**
+   * Someone in between on signaling: each `pairing-key` is replaced by a key of
+   * theirs before it is stored (they know every public key, not the secret).
+   */
+  rewritePairingKeys: ((frame: { publicKey: string }) => string) | null = null;
+  /** Someone in between on the connection: each side sees another DTLS certificate. */
+  dtlsInBetween = false;
   offers = 0;
   answering = new Map<string, FakePeer>();
   #files: AnnouncedFile[] = [];
@@ -271,6 +287,8 @@ export class FakeShareWorld {
       const event: SignalEvent = { type: "cancel", reason: frame.reason ?? "", by: from };
       this.#topics.creator.push(event);
       this.#topics.joiner.push(event);
+    } else if (frame.type === "pairing-key" && this.rewritePairingKeys) {
+      this.#topics[other(from)].push({ ...frame, publicKey: this.rewritePairingKeys(frame) });
     } else {
       this.#topics[other(from)].push(frame);
     }

@@ -1,4 +1,5 @@
 import { sign, verify } from "hono/jwt";
+import { ApiError } from "../errors/mod.ts";
 import { newId } from "../ids/mod.ts";
 import { z } from "zod";
 
@@ -19,9 +20,7 @@ export type Permission = (typeof PERMISSIONS)[number];
  * an `admin` user token would be a second, long-lived admin credential that
  * travels through browsers.
  */
-export const USER_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((perm) =>
-  perm !== "admin"
-);
+const USER_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((perm) => perm !== "admin");
 
 /** True for a permission a user token may carry (see {@linkcode USER_PERMISSIONS}). */
 export function isUserPermission(permission: string): boolean {
@@ -57,10 +56,10 @@ const claimsSchema = z.object({
 /** What a verified token says. */
 export type TokenClaims = z.infer<typeof claimsSchema>;
 
-/** A token was missing, forged, expired, already used or revoked. */
-export class AuthError extends Error {
+/** A token was missing, forged, expired, already used or revoked: 401 with its code. */
+export class AuthError extends ApiError {
   override name = "AuthError";
-  readonly code:
+  declare readonly code:
     | "missing_token"
     | "invalid_token"
     | "expired_token"
@@ -68,8 +67,7 @@ export class AuthError extends Error {
     | "token_revoked";
 
   constructor(code: AuthError["code"], message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
   }
 }
 

@@ -31,9 +31,9 @@ import { NotificationTypes } from "./types.ts";
 import { utf8Bytes } from "../text/mod.ts";
 
 /** What user ids look like (the same rule as token subjects minted by `POST /api/tokens`). */
-export const USER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
+const USER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 /** What notification ids given by publishers look like. */
-export const NOTIFICATION_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const NOTIFICATION_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 /** The settings notifications read (names as in the environment; defaults as documented). */
 export interface NotificationSettings {
@@ -104,7 +104,7 @@ export interface PublishOutcome {
 }
 
 /** The topic of a user's notifications. */
-export function userTopic(userId: string): string {
+function userTopic(userId: string): string {
   return `user:${userId}`;
 }
 

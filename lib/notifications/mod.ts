@@ -17,7 +17,6 @@
  * ```
  */
 export {
-  NOTIFICATION_ID_PATTERN,
   NotificationCenter,
   type NotificationCenterOptions,
   type NotificationDeps,
@@ -25,15 +24,12 @@ export {
   type PublishOutcome,
   type PublishRequest,
   type StreamOptions,
-  USER_ID_PATTERN,
-  userTopic,
 } from "./center.ts";
 export { NotificationError, type NotificationErrorCode } from "./errors.ts";
 export { describeNotification, NOTIFICATION_EXAMPLES, safeLink } from "./examples.ts";
 export { safeLinkTarget, STAND_IN_ORIGIN } from "./links.ts";
 export {
   ACKED_FRAME,
-  ERROR_TYPE_EVENT,
   frameForPayload,
   isNotificationFrame,
   type Notification,
@@ -61,6 +57,7 @@ export {
   isMuted,
   NOTIFICATION_STATUSES,
   type NotificationRecord,
+  notificationRecordSchema,
   type NotificationStatus,
   type Preferences,
   preferencesSchema,
@@ -77,6 +74,5 @@ export {
   NOTIFICATION_TYPES,
   type NotificationData,
   NotificationTypes,
-  TYPE_NAME_PATTERN,
   type TypeCheck,
 } from "./types.ts";

@@ -17,6 +17,12 @@ export interface Connection {
   /** Resolves when the send queue is below half its limit (or the connection closed). */
   drained(): Promise<void>;
   close(code?: number, reason?: string): void;
+  /**
+   * Resolves once the connection is closed and its close handler (`onClose`:
+   * leaving presence, releasing a channel place) has run: what a shutdown waits
+   * for before it closes KV.
+   */
+  readonly settled: Promise<void>;
 }
 
 /** Counters a transport reports to (metrics). */

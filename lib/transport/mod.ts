@@ -8,15 +8,9 @@ export { CLOSE_CODES, TRANSPORT_ERRORS } from "./close_codes.ts";
 export { type Connection, FrameRateLimiter, type TransportObserver } from "./connection.ts";
 export { type FrameSchemas, type ParsedFrame, parseFrame } from "./frames.ts";
 export { acceptWebSocket, type WebSocketOptions } from "./websocket.ts";
+export { refusalCloseCode, refuseWebSocket, type WebSocketRefusal } from "./refusal.ts";
+export { openSse, type SseOptions } from "./sse.ts";
 export {
-  offeredSubprotocols,
-  refusalCloseCode,
-  refuseWebSocket,
-  type WebSocketRefusal,
-} from "./refusal.ts";
-export { formatSseEvent, openSse, type SseOptions } from "./sse.ts";
-export {
-  EVENT_ID_MAX_AGE_MS,
   type EventIdCheck,
   eventIdCursor,
   EventIdSigner,

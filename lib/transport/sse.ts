@@ -54,7 +54,7 @@ function encodeEvent(text: string, options: { id?: string; event?: string }): Ui
 }
 
 /** Formats one SSE event; multi-line data is split into several `data:` lines. */
-export function formatSseEvent(
+function formatSseEvent(
   data: string,
   options: { id?: string; event?: string } = {},
 ): string {
@@ -90,6 +90,8 @@ export function openSse(options: SseOptions): Response {
     lastIdAt = Date.now();
     return `: heartbeat\nid: ${options.eventId(lastCursor).replace(/[\r\n]/g, "")}\n\n`;
   }
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => settle = resolve);
 
   function finish(): void {
     if (finished) return;
@@ -98,7 +100,8 @@ export function openSse(options: SseOptions): Response {
     clearInterval(heartbeat);
     closed.abort();
     observer.closed?.("sse", options.label, connection);
-    Promise.resolve(options.onClose?.(connection)).catch((error) => options.onError?.(error));
+    Promise.resolve(options.onClose?.(connection)).catch((error) => options.onError?.(error))
+      .finally(settle);
   }
 
   function enqueue(chunk: string | Uint8Array): boolean {
@@ -115,6 +118,7 @@ export function openSse(options: SseOptions): Response {
     id: newId(),
     kind: "sse",
     signal: closed.signal,
+    settled,
     slowConsumerMs: options.slowConsumerMs ?? 10_000,
     send(frame, sendOptions = {}) {
       const text = typeof frame === "string" ? frame : JSON.stringify(frame);

@@ -27,6 +27,7 @@ Deno.test("openSse() writes eventId(cursor) as the id and renews it on a quiet s
   connection!.send({ type: "x" }, { id: "e1-7" });
   await until(/id: e1-7\.sig1\ndata: \{"type":"x"\}/);
   await until(/: heartbeat\nid: e1-7\.sig2\n\n/);
+  assert.doesNotMatch(text, /: heartbeat\nid: e1-7\.sig1\n/, "the renewed id is freshly signed");
   connection!.close();
   await reader.cancel();
 });

@@ -52,12 +52,15 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
   const closed = new AbortController();
   let strikes = 0;
   let queue: Promise<void> = Promise.resolve();
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => settle = resolve);
 
   let buffered = 0;
   const connection: Connection = {
     id: options.id ?? newId(),
     kind: "websocket",
     signal: closed.signal,
+    settled,
     slowConsumerMs: options.slowConsumerMs ?? 10_000,
     send(frame) {
       if (closed.signal.aborted || socket.readyState !== WebSocket.OPEN) return false;
@@ -108,6 +111,7 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
       } catch (error) {
         options.onError?.(error);
       }
+      settle();
     });
   }
 
