@@ -110,9 +110,10 @@ export const streamQuerySchema = z.object({
 
 /**
  * The `strict` query parameter of every WebSocket endpoint (see
- * `refuseAfterUpgrade` in `_ws_refusal.ts`).
+ * `refuseAfterUpgrade` in `_ws_refusal.ts`). Any other value is ignored, as it
+ * was before the parameter was documented (the signaling query validates with it).
  */
-export const strictQueryField = z.literal("1").optional().describe(
+export const strictQueryField = z.string().max(16).optional().describe(
   "`1`: answer a refused connect with its HTTP status before the upgrade (for `curl` and " +
     "backends) instead of the `error` frame and 4xxx close code browsers can read.",
 );
