@@ -2,7 +2,7 @@
  * @module
  * The Hono application: secure headers, the error handler, and every route module.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { routePath } from "hono/route";
 import { ApiError } from "./lib/errors/mod.ts";
@@ -80,8 +80,9 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
     });
   }
 
-  // Per-address limit on the API; backends holding the API key are trusted.
-  app.use("/api/*", async (c, next) => {
+  // Per-address limit on the API (and the design documents' socket paths, aliases of API
+  // endpoints); backends holding the API key are trusted.
+  const limitRequests: MiddlewareHandler = async (c, next) => {
     if (!hasApiKey(c, ctx)) {
       await enforceRateLimit(ctx.rateLimiter, "requests", clientAddress(c), {
         limit: ctx.config.REQUESTS_PER_MINUTE,
@@ -89,7 +90,8 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
       });
     }
     await next();
-  });
+  };
+  for (const path of ["/api/*", "/ws/*", "/channel/*"]) app.use(path, limitRequests);
   // Every API body is cut off past its route's limit (64 KiB by default) or when it stalls.
   app.use("/api/*", limitBodies({ timeoutMs: ctx.config.BODY_TIMEOUT_SECONDS * 1000 }));
 

@@ -105,7 +105,8 @@ function runBareServer(port: number): void {
         for (const socket of sockets.get(userId) ?? []) {
           if (socket.readyState === WebSocket.OPEN) socket.send(frame);
         }
-        const chunk = encoder.encode(`id: bare-${offset}\nevent: bench.ping\ndata: ${frame}\n\n`);
+        // As Switchboard sends notifications by default: unnamed events (EventSource `onmessage`).
+        const chunk = encoder.encode(`id: bare-${offset}\ndata: ${frame}\n\n`);
         for (const stream of streams.get(userId) ?? []) stream.enqueue(chunk);
       }
       return Response.json({ ids }, { status: 202 });

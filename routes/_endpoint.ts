@@ -108,6 +108,35 @@ export const streamQuerySchema = z.object({
   ),
 });
 
+/**
+ * The `strict` query parameter of every WebSocket endpoint (see
+ * `refuseAfterUpgrade` in `_ws_refusal.ts`). Any other value is ignored, as it
+ * was before the parameter was documented (the signaling query validates with it).
+ */
+export const strictQueryField = z.string().max(16).optional().describe(
+  "`1`: answer a refused connect with its HTTP status before the upgrade (for `curl` and " +
+    "backends) instead of the `error` frame and 4xxx close code browsers can read.",
+);
+
+/** The query of the WebSocket stream endpoints: the stream query and `strict`. */
+export const socketQuerySchema = streamQuerySchema.extend({ strict: strictQueryField });
+
+/**
+ * How every WebSocket endpoint refuses a connect, appended to its description
+ * (docs/protocol.md, "Refused connections").
+ */
+export const SOCKET_REFUSAL_NOTE = " A refused connect (bad or spent token, no permission, " +
+  "unknown or expired session, channel full, bad query…) is upgraded anyway: the socket gets " +
+  "one `error` frame `{code, message}` and is closed with 4000 + the HTTP status the refusal " +
+  "has everywhere else (4400, 4401, 4403, 4404, 4409, 4410, 4429, 4503; retry only on 4429 " +
+  "and 4503), since browsers cannot read the status of a failed upgrade. `?strict=1` gets the " +
+  "HTTP status before the upgrade instead; a request without `Upgrade` gets 426 either way.";
+
+/** The 101 answer of a WebSocket endpoint, refusals included. */
+export const SOCKET_SWITCHING =
+  "Switching protocols (also for a refused connect without `?strict=1`: one `error` frame, " +
+  "then close 4000 + status)";
+
 /** A minted token and when it stops working (`POST /api/tokens` and the stream tokens). */
 export const issuedTokenSchema = z.object({
   token: z.string().describe("The signed token (JWT HS256)."),

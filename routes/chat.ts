@@ -22,6 +22,7 @@ import {
 } from "../lib/chat/mod.ts";
 import { readStreamToken, requireUser } from "./_auth.ts";
 import { readQuery } from "./_http.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
 import {
   admitConnection,
   requireUpgrade,
@@ -35,8 +36,10 @@ import {
   type Endpoint,
   MINT_STREAM,
   serve,
+  SOCKET_REFUSAL_NOTE,
+  SOCKET_SWITCHING,
+  socketQuerySchema,
   STREAM_ERRORS,
-  streamQuerySchema,
   USER_ERRORS,
 } from "./_endpoint.ts";
 
@@ -103,10 +106,12 @@ export function chatEndpoints(_config: Config): Record<"socket" | "history", End
         "with the last 50 messages (oldest first), who is online and a cursor. Messages are " +
         "stored before they are broadcast to everyone, the sender included; `clientMessageId` " +
         "makes a resend idempotent; `sync {afterMessageId}` returns exactly what was missed. " +
-        "Past `CHANNEL_MAX_CONNECTIONS` the upgrade answers 503.",
+        "Past `CHANNEL_MAX_CONNECTIONS` the connect is refused with `channel_full` (503). Also " +
+        "served at `/channel/{channelId}/websocket` (the chat design's path), with the token in " +
+        "`?token=`, `Authorization: Bearer` or the subprotocol." + SOCKET_REFUSAL_NOTE,
       auth: "stream_token",
       params: channelParams,
-      query: streamQuerySchema,
+      query: socketQuerySchema,
       frames: chatClientFrames,
       serverFrames: {
         initial_state: "`{messages, onlineUsers, cursor, historyBefore, you}`",
@@ -121,7 +126,7 @@ export function chatEndpoints(_config: Config): Record<"socket" | "history", End
         pong: "The answer to `ping`",
       },
       responses: {
-        101: "Switching protocols",
+        101: SOCKET_SWITCHING,
         400: "Bad channel name or cursor",
         401: "No or bad token",
         403: "No `chat:read`, or a private channel without a grant",
@@ -201,8 +206,9 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
   const observer = transportObserver(ctx);
   const deliveries = ctx.metrics.series("switchboard_deliveries_total", { kind: "chat" });
 
-  serve(app, endpoints.socket, async (c) => {
-    const channelId = c.req.param("channelId");
+  // Also at `/channel/:channelId/websocket`, the path of the chat design's clients.
+  const channelSocket = refuseAfterUpgrade(async (c) => {
+    const channelId = c.req.param("channelId") ?? "";
     requireChannel(channelId);
     requireUpgrade(c);
     const since = resumePosition(c);
@@ -299,6 +305,8 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
       throw error;
     }
   });
+  serve(app, endpoints.socket, channelSocket);
+  app.get("/channel/:channelId/websocket", channelSocket);
 
   serve(app, endpoints.history, async (c) => {
     const channelId = c.req.param("channelId");

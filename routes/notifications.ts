@@ -23,12 +23,19 @@ import {
   pushSettingsSchema,
 } from "../lib/push/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
-import { acceptWebSocket, type FrameSchemas, openSse } from "../lib/transport/mod.ts";
+import {
+  acceptWebSocket,
+  EventIdSigner,
+  type FrameSchemas,
+  openSse,
+} from "../lib/transport/mod.ts";
 import { Layout } from "../components/Layout.tsx";
 import { Island } from "../components/Island.tsx";
 import { renderPage } from "../components/render_page.tsx";
 import NotificationPlayground from "../islands/NotificationPlayground.tsx";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
+import { authorizeResumableStream } from "./_stream_resume.ts";
 import { bodyLimit, clientAddress, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
@@ -46,6 +53,9 @@ import {
   JSON_HEADER,
   MINT_STREAM,
   serve,
+  SOCKET_REFUSAL_NOTE,
+  SOCKET_SWITCHING,
+  socketQuerySchema,
   STREAM_ERRORS,
   streamQuerySchema,
   USER_ERRORS,
@@ -184,6 +194,14 @@ const nextBefore = z.string().nullable().describe(
   "The `before` of the next page; null at the end.",
 );
 
+/** The query of the SSE stream: the stream query and `events` (read by the route itself). */
+const notificationStreamQuerySchema = streamQuerySchema.extend({
+  events: z.enum(["unnamed", "named"]).optional().describe(
+    "`unnamed` (default): notifications are unnamed events for `onmessage`; `named`: each is " +
+      "named after its type, as before.",
+  ),
+});
+
 /**
  * The notification endpoints: each one's contract, which the handlers below are
  * registered with and which `/docs` and `/docs/openapi.json` show.
@@ -308,21 +326,38 @@ export function notificationEndpoints(
       tag: "Notifications",
       summary: "Follow a user's notifications (SSE)",
       transport: "sse",
-      description: "Every notification of the token's user as it is published: `id:` is the " +
-        "resume cursor, `event:` the type, `data:` the notification JSON. Unacked ones that " +
-        "require an ack are delivered again on connect. Honors `Last-Event-ID` and `?since=`.",
+      description: "Every notification of the token's user as it is published, as an " +
+        "**unnamed** event (so `EventSource.onmessage` gets it): `data:` is the notification " +
+        "JSON, whose `type` says which, and `id:` its signed resume id `<cursor>.<sent>.<mac>`. " +
+        "Control events keep their names (`notification.ready`, `notification.read`, `error`) " +
+        "and never reach `onmessage`. `?events=named` names each notification after its type " +
+        "instead (type `error` as `notification.error`). Unacked ones that require an ack are " +
+        "delivered again on connect. Resume: EventSource's own reconnect (same URL, its " +
+        "single-use token spent by then) sends the last id as `Last-Event-ID`; an id signed for " +
+        "the token's user less than 24 h ago resumes right after it without a new token (the " +
+        "token's signature must hold and its user must not be revoked; its expiry and single " +
+        "use are not checked). A spent token without such an id still gets 401. `?since=` with " +
+        "a fresh token resumes too and wins over the header.",
       auth: "stream_token",
-      query: streamQuerySchema,
-      headers: { "Last-Event-ID": "The cursor to resume after (EventSource sets it)." },
+      query: notificationStreamQuerySchema,
+      headers: {
+        "Last-Event-ID": "The last signed event id (EventSource sends it when it reconnects): " +
+          "resumes after it, and with a spent or expired stream token of the same user.",
+      },
       serverFrames: {
-        "<type>": "`{id, type, timestamp, requiresAck, data, cursor}`",
-        "notification.ready":
-          "First event: the stream is live; without Last-Event-ID or since, its id is where it starts",
+        "(message)": "A notification `{id, type, timestamp, requiresAck, data, cursor}` " +
+          "(unnamed; with `?events=named` the event is named after its `type`)",
+        "notification.ready": "First event: the stream is live; its id is where it starts, or " +
+          "the resume point of a resumed stream",
         "notification.read": "`{ids, all, unreadCount, cursor}`: read on some device",
         error: "`too_far_behind` / `epoch_changed` with the `cursor` the stream continues from",
       },
-      responses: { 200: "An event stream", 400: "Bad cursor", 401: "No or bad token" },
-      errors: [...STREAM_ERRORS, "invalid_cursor", "rate_limited"],
+      responses: {
+        200: "An event stream",
+        400: "Bad cursor or `events`",
+        401: "No or bad token, and no signed `Last-Event-ID` of its user",
+      },
+      errors: [...STREAM_ERRORS, "invalid_cursor", "invalid_request", "rate_limited"],
       guides: ["notifications", "protocol"],
       example: `${MINT_STREAM}
 timeout 2 curl -fsSN "$BASE/api/notifications/stream?token=$STREAM" || test $? -eq 124`,
@@ -335,9 +370,11 @@ timeout 2 curl -fsSN "$BASE/api/notifications/stream?token=$STREAM" || test $? -
       transport: "websocket",
       description: "The same notifications as the SSE stream, plus acks and read marks from the " +
         "client. A notification with `requiresAck` is re-sent every `NOTIFY_RETRY_INTERVAL_MS` " +
-        "up to `NOTIFY_MAX_RETRIES` times until acked, then marked `failed`.",
+        "up to `NOTIFY_MAX_RETRIES` times until acked, then marked `failed`. Also served at " +
+        "`/ws/notifications` (the WebSocket notification design's path), with the token in " +
+        "`?token=`, `Authorization: Bearer` or the subprotocol." + SOCKET_REFUSAL_NOTE,
       auth: "stream_token",
-      query: streamQuerySchema,
+      query: socketQuerySchema,
       frames: notificationClientFrames,
       serverFrames: {
         "<type>": "`{id, type, timestamp, requiresAck, data, cursor}`",
@@ -349,7 +386,7 @@ timeout 2 curl -fsSN "$BASE/api/notifications/stream?token=$STREAM" || test $? -
         pong: "The answer to `ping`",
       },
       responses: {
-        101: "Switching protocols",
+        101: SOCKET_SWITCHING,
         400: "Bad cursor",
         401: "No or bad token",
         426: "Not a WebSocket request",
@@ -644,9 +681,15 @@ export function notificationRoutes(
       })),
     }));
 
+  // Event ids are signed for their user, so EventSource's own reconnect (same URL, spent
+  // token, `Last-Event-ID`) resumes: see routes/_stream_resume.ts.
+  const eventIds = new EventIdSigner(ctx.secrets.secret);
   serve(app, endpoints.stream, async (c) => {
-    const since = resumePosition(c);
-    const claims = await requireStreamToken(c, ctx);
+    const events = c.req.query("events") ?? "unnamed";
+    if (events !== "named" && events !== "unnamed") {
+      throw new ApiError("invalid_request", 'events is "named" or "unnamed" (the default)');
+    }
+    const { claims, since } = await authorizeResumableStream(c, ctx, eventIds);
     const lease = admitConnection(c, ctx, { userId: claims.sub });
     return openWithLease(lease, () =>
       openSse({
@@ -655,16 +698,19 @@ export function notificationRoutes(
         sendQueueBytes: config.SEND_QUEUE_BYTES,
         observer,
         lease,
+        eventId: (cursor) => eventIds.sign(claims.sub, cursor),
         onOpen: (connection) => {
           ctx.userConnections.add(claims, connection);
-          center.stream(connection, claims.sub, since).catch((error) =>
+          const namedEvents = events === "named";
+          center.stream(connection, claims.sub, since, { namedEvents }).catch((error) =>
             ctx.log.warn("notification_stream_failed", { error })
           );
         },
       }));
   });
 
-  serve(app, endpoints.socket, async (c) => {
+  // Also at `/ws/notifications`, the path of the WebSocket notification design clients use.
+  const notificationSocket = refuseAfterUpgrade(async (c) => {
     requireUpgrade(c);
     const since = resumePosition(c);
     const claims = await requireStreamToken(c, ctx);
@@ -711,6 +757,8 @@ export function notificationRoutes(
         onError: (error) => ctx.log.warn("notification_socket_error", { error }),
       }));
   });
+  serve(app, endpoints.socket, notificationSocket);
+  app.get("/ws/notifications", notificationSocket);
 
   serve(app, endpoints.history, async (c) => {
     const claims = await requireUser(c, ctx);

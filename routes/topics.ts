@@ -6,6 +6,7 @@ import { hasPermission, type TokenClaims } from "../lib/identity/mod.ts";
 import { formatCursor, PublishError, TOPIC_PATTERN, type TopicEvent } from "../lib/realtime/mod.ts";
 import { acceptWebSocket, type Connection, deliverTopic, openSse } from "../lib/transport/mod.ts";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
 import { bodyLimit, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
@@ -24,6 +25,9 @@ import {
   JSON_HEADER,
   MINT_STREAM,
   serve,
+  SOCKET_REFUSAL_NOTE,
+  SOCKET_SWITCHING,
+  socketQuerySchema,
   STREAM_ERRORS,
   streamQuerySchema,
   USER_ERRORS,
@@ -206,10 +210,11 @@ timeout 2 curl -fsSN "$BASE/api/topics/app:news/events?token=$STREAM&since=0" ||
       transport: "websocket",
       description: "Upgrades to a WebSocket that streams the topic like the SSE endpoint " +
         "(replay after `since`, then live). Tokens with `topics:publish` may publish to `app:*` " +
-        "topics with `publish` frames. Every frame is JSON with a `type`; `ping` gets `pong`.",
+        "topics with `publish` frames. Every frame is JSON with a `type`; `ping` gets `pong`." +
+        SOCKET_REFUSAL_NOTE,
       auth: "stream_token",
       params: topicParams,
-      query: streamQuerySchema,
+      query: socketQuerySchema,
       frames: topicClientFrames,
       serverFrames: {
         event: "`{type, topic, offset, cursor, time, data}`",
@@ -218,7 +223,7 @@ timeout 2 curl -fsSN "$BASE/api/topics/app:news/events?token=$STREAM&since=0" ||
         pong: "The answer to `ping`",
       },
       responses: {
-        101: "Switching protocols",
+        101: SOCKET_SWITCHING,
         400: "Bad topic or cursor",
         401: "No or bad token",
         403: "This token cannot read the topic",
@@ -309,47 +314,53 @@ export function topicRoutes(ctx: AppContext): Hono {
       }));
   });
 
-  serve(app, endpoints.socket, async (c) => {
-    const topic = c.req.param("topic");
-    checkTopicName(topic);
-    requireUpgrade(c);
-    const since = resumePosition(c);
-    const claims = await requireStreamToken(c, ctx);
-    checkReadAccess(topic, claims);
-    const lease = admitConnection(c, ctx, { userId: claims.sub });
-    return openWithLease(lease, () =>
-      acceptWebSocket(c.req.raw, {
-        label: "topics",
-        frames: topicClientFrames,
-        ...socketLimits(ctx),
-        observer,
-        lease,
-        onOpen: (connection) => stream(connection, claims, topic, since),
-        onFrame: async (connection, frame) => {
-          if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
-            connection.send({
-              type: "error",
-              code: "forbidden",
-              message: `This token cannot publish to "${topic}"`,
-            });
-            return;
-          }
-          try {
-            const event = await ctx.broker.publish(topic, frame.data, { idempotencyKey: frame.id });
-            ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
-            connection.send({
-              type: "published",
-              offset: event.offset,
-              cursor: formatCursor(event),
-              id: frame.id,
-            });
-          } catch (error) {
-            if (!(error instanceof PublishError)) throw error;
-            connection.send({ type: "error", code: error.code, message: error.message });
-          }
-        },
-        onError: (error) => ctx.log.warn("topic_socket_error", { error }),
-      }));
-  });
+  serve(
+    app,
+    endpoints.socket,
+    refuseAfterUpgrade(async (c) => {
+      const topic = c.req.param("topic");
+      checkTopicName(topic);
+      requireUpgrade(c);
+      const since = resumePosition(c);
+      const claims = await requireStreamToken(c, ctx);
+      checkReadAccess(topic, claims);
+      const lease = admitConnection(c, ctx, { userId: claims.sub });
+      return openWithLease(lease, () =>
+        acceptWebSocket(c.req.raw, {
+          label: "topics",
+          frames: topicClientFrames,
+          ...socketLimits(ctx),
+          observer,
+          lease,
+          onOpen: (connection) => stream(connection, claims, topic, since),
+          onFrame: async (connection, frame) => {
+            if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
+              connection.send({
+                type: "error",
+                code: "forbidden",
+                message: `This token cannot publish to "${topic}"`,
+              });
+              return;
+            }
+            try {
+              const event = await ctx.broker.publish(topic, frame.data, {
+                idempotencyKey: frame.id,
+              });
+              ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
+              connection.send({
+                type: "published",
+                offset: event.offset,
+                cursor: formatCursor(event),
+                id: frame.id,
+              });
+            } catch (error) {
+              if (!(error instanceof PublishError)) throw error;
+              connection.send({ type: "error", code: error.code, message: error.message });
+            }
+          },
+          onError: (error) => ctx.log.warn("topic_socket_error", { error }),
+        }));
+    }),
+  );
   return app;
 }

@@ -17,6 +17,7 @@ import {
   transferTokenRole,
 } from "../lib/transfer/mod.ts";
 import { bearer, protocolToken, requireUser } from "./_auth.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
 import { clientAddress, publicOrigin, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
@@ -27,7 +28,16 @@ import {
   transportObserver,
 } from "./_realtime.ts";
 import type { Config } from "../lib/config/mod.ts";
-import { type Endpoint, JSON_ERRORS, JSON_HEADER, serve, USER_ERRORS } from "./_endpoint.ts";
+import {
+  type Endpoint,
+  JSON_ERRORS,
+  JSON_HEADER,
+  serve,
+  SOCKET_REFUSAL_NOTE,
+  SOCKET_SWITCHING,
+  strictQueryField,
+  USER_ERRORS,
+} from "./_endpoint.ts";
 
 /** The body of `POST /api/transfer/create`. */
 export function createTransferSchema(maxTtlSeconds: number) {
@@ -60,6 +70,7 @@ export const signalingQuerySchema = z.object({
   /** Or the WebSocket subprotocol `token.<token>` (keeps it out of URLs and logs). */
   token: z.string().min(1).max(256).optional(),
   since: z.string().max(64).optional(),
+  strict: strictQueryField,
 });
 
 /** The answer of `POST /api/transfer/create`. */
@@ -241,7 +252,9 @@ curl -fsS "$BASE/api/ice-servers" -H "Authorization: Bearer $TOKEN"`,
       description: "Each side connects with its role and token and exchanges WebRTC offer, " +
         "answer and ICE candidates. Store and forward: whatever one side sends while the other " +
         "is offline is kept and delivered in order when it (re)connects, on any isolate and " +
-        "after a restart. The creator sends `offer` and `fallback-link`; the joiner `answer`.",
+        "after a restart. The creator sends `offer` and `fallback-link`; the joiner `answer`. " +
+        "An unknown code is refused with `session_not_found` (close 4404), so a page can say " +
+        '"Session not found".' + SOCKET_REFUSAL_NOTE,
       auth: "transfer_token",
       query: signalingQuerySchema,
       notes: {
@@ -269,7 +282,7 @@ curl -fsS "$BASE/api/ice-servers" -H "Authorization: Bearer $TOKEN"`,
         pong: "The answer to `ping`",
       },
       responses: {
-        101: "Switching protocols",
+        101: SOCKET_SWITCHING,
         400: "Invalid query",
         403: "Wrong token for the role",
         404: "No such session",
@@ -414,47 +427,51 @@ export function transferRoutes(ctx: AppContext, transfer: TransferService): Hono
     return c.json(await ice.get());
   });
 
-  serve(app, endpoints.signaling, async (c) => {
-    requireUpgrade(c);
-    const query = readQuery(c, signalingQuerySchema);
-    const since = resumePosition(c);
-    const token = query.token ?? protocolToken(c);
-    if (!token || token.length > 256) {
-      throw new ApiError(
-        "invalid_request",
-        "The transfer token is missing (?token= or subprotocol)",
-      );
-    }
-    const record = await store.authorize(query.code, query.role, token);
-    // Per address, and at most 4 sockets per side of a session (a peer reconnecting
-    // overlaps its old socket for a moment; more is someone else holding the token).
-    const lease = admitConnection(c, ctx, {
-      extra: [{ key: `transfer:${record.id}:${query.role}`, max: 4 }],
-    });
-    const handlers = relayHandlers({
-      broker,
-      presence: ctx.presence,
-      store,
-      keeper,
-      quota: { events: config.TRANSFER_MAX_SIGNALS, bytes: config.TRANSFER_MAX_SIGNAL_BYTES },
-      storage: ctx.storageBudget,
-      isolate: ctx.isolate,
-      onRelayed: (type) => relayed(type).add(),
-      onClosed: () => count("closed"),
-      onError: (error) => ctx.log.warn("signaling_error", { transferId: record.id, error }),
-    }, { record, role: query.role, token, since });
-    return openWithLease(lease, () =>
-      acceptWebSocket(c.req.raw, {
-        label: "signaling",
-        frames: signalingClientFrames,
-        ...socketLimits(ctx),
-        observer,
-        lease,
-        ...handlers,
-        onError: (error) =>
-          ctx.log.warn("signaling_socket_error", { transferId: record.id, error }),
-      }));
-  });
+  serve(
+    app,
+    endpoints.signaling,
+    refuseAfterUpgrade(async (c) => {
+      requireUpgrade(c);
+      const query = readQuery(c, signalingQuerySchema);
+      const since = resumePosition(c);
+      const token = query.token ?? protocolToken(c);
+      if (!token || token.length > 256) {
+        throw new ApiError(
+          "invalid_request",
+          "The transfer token is missing (?token= or subprotocol)",
+        );
+      }
+      const record = await store.authorize(query.code, query.role, token);
+      // Per address, and at most 4 sockets per side of a session (a peer reconnecting
+      // overlaps its old socket for a moment; more is someone else holding the token).
+      const lease = admitConnection(c, ctx, {
+        extra: [{ key: `transfer:${record.id}:${query.role}`, max: 4 }],
+      });
+      const handlers = relayHandlers({
+        broker,
+        presence: ctx.presence,
+        store,
+        keeper,
+        quota: { events: config.TRANSFER_MAX_SIGNALS, bytes: config.TRANSFER_MAX_SIGNAL_BYTES },
+        storage: ctx.storageBudget,
+        isolate: ctx.isolate,
+        onRelayed: (type) => relayed(type).add(),
+        onClosed: () => count("closed"),
+        onError: (error) => ctx.log.warn("signaling_error", { transferId: record.id, error }),
+      }, { record, role: query.role, token, since });
+      return openWithLease(lease, () =>
+        acceptWebSocket(c.req.raw, {
+          label: "signaling",
+          frames: signalingClientFrames,
+          ...socketLimits(ctx),
+          observer,
+          lease,
+          ...handlers,
+          onError: (error) =>
+            ctx.log.warn("signaling_socket_error", { transferId: record.id, error }),
+        }));
+    }),
+  );
 
   return app;
 }

@@ -126,7 +126,7 @@ Deno.test({
     await publish(server, "app:proto", { via: "subprotocol" });
     assert.deepEqual(JSON.parse(await frame).data, { via: "subprotocol" });
     socket.close();
-    const refused = await fetch(`${server.url}/api/ws/topics/app:proto`, {
+    const refused = await fetch(`${server.url}/api/ws/topics/app:proto?strict=1`, {
       headers: {
         upgrade: "websocket",
         connection: "Upgrade",

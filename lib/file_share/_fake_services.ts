@@ -23,7 +23,7 @@ import type {
   SignalingServerFrame,
 } from "../transfer/signaling.ts";
 import type { AnnouncedFile, CreatedTransfer, JoinedTransfer } from "./api.ts";
-import type { ClientStatus } from "../client/mod.ts";
+import type { ClientStatus, StatusDetail } from "../client/mod.ts";
 import { type FakeChannel, fakeChannelPair } from "./_fake_channel.ts";
 import type { LiveTransferServices, PeerConnector, PeerConnectorOptions } from "./services.ts";
 import type { SignalingOptions, SignalingSession } from "./signaling.ts";
@@ -82,6 +82,13 @@ export class FakeSignaling implements SignalingSession {
     this.#world.publish(this.role, frame);
   }
 
+  /** The server refuses the socket on (re)connect: its error frame, then a final 4xxx close. */
+  refuse(code: number, error: { code: string; message: string }): void {
+    if (this.status === "closed") return;
+    this.#options.onFrame({ type: "error", ...error });
+    this.#end("closed", 0, { code, reason: error.code, error });
+  }
+
   /** The socket keeps failing: as many connect attempts in a row as `failures`. */
   failing(failures: number): void {
     this.#end("reconnecting", failures);
@@ -97,12 +104,12 @@ export class FakeSignaling implements SignalingSession {
     this.#end("closed");
   }
 
-  #end(status: ClientStatus, failures = 0): void {
+  #end(status: ClientStatus, failures = 0, detail?: StatusDetail): void {
     if (this.status === "closed") return;
     const wasOpen = this.status === "open";
     this.status = status;
     if (wasOpen) this.#world.left(this);
-    this.#options.onStatus?.(status, failures);
+    this.#options.onStatus?.(status, failures, detail);
   }
 }
 

@@ -12,6 +12,7 @@ import type { AnnouncedFile } from "./api.ts";
 import type { DataChannelLike } from "./channel.ts";
 import { type FallbackLink, isSnippet, parseFallbackLink } from "./files.ts";
 import { LiveTransfer, type LiveTransferOptions } from "./live_transfer.ts";
+import { transferProblemReason } from "./problems.ts";
 import type { PeerConnector } from "./services.ts";
 import { type ManifestFile, MAX_FILES, MAX_NAME_CHARS, MAX_TYPE_CHARS } from "./messages.ts";
 import {
@@ -124,14 +125,7 @@ function joinProblem(error: unknown): { problem: string; reason: string } {
   if (!(error instanceof ApiClientError)) {
     return { problem: "join_failed", reason: `Could not join: ${error}` };
   }
-  const reasons: Record<string, string> = {
-    session_already_joined: "Someone already joined this transfer. Each code works only once.",
-    session_not_found: "There is no transfer with this code. Check the code or ask for a new link.",
-    session_expired: "This transfer has expired. Ask the sender to start a new one.",
-    session_closed: "This transfer has ended.",
-    rate_limited: "Too many attempts from your network. Wait a minute and try again.",
-  };
-  return { problem: error.code, reason: reasons[error.code] ?? error.message };
+  return { problem: error.code, reason: transferProblemReason(error.code, error.message) };
 }
 
 /** The sealed file list, checked like the server checks an announced one. */

@@ -11,6 +11,7 @@ import { ChannelClosedError, type DataChannelLike } from "./channel.ts";
 import { TransferCanceledError } from "./errors.ts";
 import { RateMeter } from "./meter.ts";
 import { confirmMessage, PairingSession } from "./pairing/mod.ts";
+import { transferProblemReason } from "./problems.ts";
 import { BROWSER_SERVICES, type LiveTransferServices, type PeerConnector } from "./services.ts";
 import type { SignalingFrame, SignalingSession } from "./signaling.ts";
 import type { FileView, TransferView } from "./view.ts";
@@ -173,7 +174,17 @@ export abstract class LiveTransfer<V extends TransferView, P extends ProtocolEnd
       token: session.token,
       initialCursor: session.initialCursor ?? null,
       onFrame: (frame) => this.#onFrame(frame),
-      onStatus: (status, failures) => {
+      onStatus: (status, failures, detail) => {
+        // Refused after the upgrade (docs/protocol.md): the server's error frame says why.
+        if (status === "closed" && detail?.error && !this.ended) {
+          const { code, message } = detail.error;
+          this.end({
+            phase: "failed",
+            problem: code,
+            reason: transferProblemReason(code, message),
+          });
+          return;
+        }
         this.set({ reconnecting: status === "reconnecting" });
         if (failures >= SIGNALING_FAILURES && this.needsSignaling()) signalingFailed();
       },

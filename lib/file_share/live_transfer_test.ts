@@ -292,6 +292,19 @@ Deno.test("a join the server refuses shows its problem and the reason for people
   }
 });
 
+Deno.test("a signaling socket the server refuses shows why: Session not found", async () => {
+  await using transfer = new Transfer(new FakeShareWorld());
+  const { world, receiverViews } = transfer;
+  await transfer.review([randomFile("a.bin", 1000)]);
+  world.socket("joiner").refuse(4404, {
+    code: "session_not_found",
+    message: 'No transfer session "K7QX3M"',
+  });
+  assert.equal(receiverViews.last.phase, "failed");
+  assert.equal(receiverViews.last.problem, "session_not_found");
+  assert.match(receiverViews.last.reason ?? "", /^Session not found/);
+});
+
 Deno.test("signaling that keeps failing fails each side in a way retry() takes up again", async () => {
   await using transfer = new Transfer(new FakeShareWorld());
   const { world, sender, receiver, senderViews, receiverViews } = transfer;

@@ -17,6 +17,7 @@ export {
   STREAM_TOKEN_MAX_SECONDS,
   TOKEN_MAX_SECONDS,
   type TokenClaims,
+  type VerifyOptions,
   verifyToken,
 } from "./tokens.ts";
 export { confirmToken } from "./confirm.ts";

@@ -115,15 +115,26 @@ export async function issueToken(secret: string, options: IssueOptions): Promise
   return { token, expiresAt: new Date(claims.exp * 1000).toISOString() };
 }
 
+/** Options of {@linkcode verifyToken}. */
+export interface VerifyOptions {
+  /**
+   * Accept a token past its `exp` (default false). Only for a proof that carries
+   * its own limit, such as a signed SSE event id resuming the stream this token
+   * opened.
+   */
+  allowExpired?: boolean;
+}
+
 /** Verifies a token's signature and expiry and returns its claims. */
 export async function verifyToken(
   secret: string,
   token: string | null | undefined,
+  options: VerifyOptions = {},
 ): Promise<TokenClaims> {
   if (!token) throw new AuthError("missing_token", "A token is required");
   let payload: unknown;
   try {
-    payload = await verify(token, secret, "HS256");
+    payload = await verify(token, secret, { alg: "HS256", exp: !options.allowExpired });
   } catch (error) {
     const expired = error instanceof Error && error.name === "JwtTokenExpired";
     throw expired

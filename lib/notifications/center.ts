@@ -391,9 +391,20 @@ export class NotificationCenter implements AsyncDisposable {
    * Once the replay caught up, notifications still waiting for an ack are sent
    * again (`redelivered: true`, no cursor), so nothing unacked is lost when the
    * isolate driving its retries died or the user was away.
+   *
+   * Over SSE, notifications are unnamed events (EventSource `onmessage` gets
+   * them; `data` carries the type) unless `namedEvents` names each after its
+   * type; control frames (`notification.ready`, `notification.read`, `error`)
+   * are always named, so they never reach `onmessage`.
    */
-  async stream(connection: Connection, userId: string, since: Position | null): Promise<void> {
+  async stream(
+    connection: Connection,
+    userId: string,
+    since: Position | null,
+    options: StreamOptions = {},
+  ): Promise<void> {
     const topic = userTopic(userId);
+    const named = options.namedEvents ?? false;
     let replayUntil = 0;
     const seen = new Set<string>();
     let redelivered = false;
@@ -403,7 +414,7 @@ export class NotificationCenter implements AsyncDisposable {
       for (const record of await this.store.unacknowledged(userId)) {
         if (seen.has(record.id)) continue;
         const frame: NotificationFrame = { ...toNotification(record), redelivered: true };
-        if (!connection.send(frame, { event: sseEventName(frame) })) return;
+        if (!connection.send(frame, named ? { event: sseEventName(frame) } : {})) return;
         this.noteDelivered(userId, record.seq);
         this.#count("redelivered");
       }
@@ -428,10 +439,10 @@ export class NotificationCenter implements AsyncDisposable {
         isolate: this.#deps.isolate ?? null,
         ...(since ? {} : { cursor: head ? formatCursor(from) : "0" }),
       };
-      connection.send(ready, {
-        event: READY_FRAME,
-        ...(ready.cursor ? { id: ready.cursor } : {}),
-      });
+      // A resumed stream's ready frame carries the resume point as its SSE id too: the
+      // client is there already, and a signed id (routes/_stream_resume.ts) is renewed.
+      const id = ready.cursor ?? (since?.epoch ? formatCursor(since) : undefined);
+      connection.send(ready, { event: READY_FRAME, ...(id ? { id } : {}) });
       if (replayUntil === 0) redeliverSafely();
       else fallback = setTimeout(redeliverSafely, 5000);
     };
@@ -440,7 +451,7 @@ export class NotificationCenter implements AsyncDisposable {
         since,
         onStart: start,
         toFrame: userTopicFrame,
-        eventName: userTopicEventName,
+        eventName: named ? namedEventName : controlEventName,
         onDelivered: (event) => {
           const payload = event.data;
           if (isPayload(payload) && (payload.kind === "notification" || payload.kind === "retry")) {
@@ -562,9 +573,24 @@ function userTopicFrame(event: TopicEvent<UserTopicPayload>, cursor: string): ob
   return isPayload(event.data) ? frameForPayload(event.data, cursor) : null;
 }
 
-function userTopicEventName(event: TopicEvent<UserTopicPayload>): string | undefined {
+/** SSE names with `?events=named`: every notification is named after its type. */
+function namedEventName(event: TopicEvent<UserTopicPayload>): string | undefined {
   if (!isPayload(event.data)) return undefined;
   return event.data.kind === "read" ? READ_FRAME : sseEventName(event.data.notification);
+}
+
+/** SSE names by default: only control frames are named; notifications go to `onmessage`. */
+function controlEventName(event: TopicEvent<UserTopicPayload>): string | undefined {
+  return isPayload(event.data) && event.data.kind === "read" ? READ_FRAME : undefined;
+}
+
+/** Options of {@linkcode NotificationCenter.stream}. */
+export interface StreamOptions {
+  /**
+   * SSE only: name each notification event after its type (`event: success`), as
+   * `?events=named` asks. Default false: notifications are unnamed (`message`).
+   */
+  namedEvents?: boolean;
 }
 
 /** A notification as its user's topic stores it (sent, or muted). */

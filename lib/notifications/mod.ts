@@ -23,6 +23,7 @@ export {
   type NotificationSettings,
   type PublishOutcome,
   type PublishRequest,
+  type StreamOptions,
 } from "./center.ts";
 export { NotificationError, type NotificationErrorCode } from "./errors.ts";
 export { describeNotification, NOTIFICATION_EXAMPLES, safeLink } from "./examples.ts";

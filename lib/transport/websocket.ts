@@ -3,6 +3,7 @@ import { CLOSE_CODES, TRANSPORT_ERRORS } from "./close_codes.ts";
 import { type Connection, FrameRateLimiter, type TransportObserver } from "./connection.ts";
 import { type FrameSchemas, parseFrame } from "./frames.ts";
 import { exceedsUtf8Bytes } from "../text/mod.ts";
+import { offeredSubprotocols } from "./refusal.ts";
 
 /** Limits and handlers of one WebSocket endpoint. */
 export interface WebSocketOptions<F> {
@@ -39,8 +40,7 @@ export interface WebSocketOptions<F> {
 export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F>): Response {
   // A client that offers the "switchboard" subprotocol (to carry its token outside
   // the URL) must get it selected back, or the browser drops the connection.
-  const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",")
-    .map((protocol) => protocol.trim());
+  const offered = offeredSubprotocols(request);
   const { socket, response } = Deno.upgradeWebSocket(request, {
     idleTimeout: options.idleTimeoutSeconds ?? 60,
     ...(offered.includes("switchboard") ? { protocol: "switchboard" } : {}),
