@@ -189,7 +189,7 @@ Deno.test({
       `${server.wsUrl}/api/ws/topics/app:flood?token=${reader}`,
     );
     // 2 frames of burst, then the 51st rejected frame in a row closes the socket.
-    for (let index = 0; index < 100; index++) socket.send({ type: "ping" });
+    for (let index = 0; index < 53; index++) socket.send({ type: "ping" });
     const limited = await socket.next((frame) => frame.code === "rate_limited");
     assert.equal(limited.type, "error");
     const closed = await socket.closed;
