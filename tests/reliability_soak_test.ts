@@ -84,7 +84,7 @@ function notificationConnection(
     transport,
     minDelayMs: 20,
     maxDelayMs: 300,
-    sseEvents: ["success", "notification.ready"],
+    sseEvents: ["message", "notification.ready"],
     frameId: (frame) => typeof frame.id === "string" ? frame.id : undefined,
     token: transport === "websocket" ? () => token : async () => {
       const minted = await request(`${server().url}/api/notifications/stream-token`, {
