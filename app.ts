@@ -17,6 +17,7 @@ import { topicRoutes } from "./routes/topics.ts";
 import { adminRoutes } from "./routes/admin.tsx";
 import { chatRoutes } from "./routes/chat.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { notifyRoutes } from "./routes/notify.ts";
 import { transferRoutes } from "./routes/transfer.ts";
 import { sharePageRoutes } from "./routes/share_pages.tsx";
 import { docsRoutes } from "./routes/docs.tsx";
@@ -97,6 +98,7 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
   app.route("/", adminRoutes(ctx, jobs.transfer));
   app.route("/", chatRoutes(ctx, jobs.chat));
   app.route("/", notificationRoutes(ctx, jobs.notifications));
+  app.route("/", notifyRoutes(ctx, jobs.notifications));
   app.route("/", transferRoutes(ctx, jobs.transfer));
   app.route("/", sharePageRoutes(ctx));
   app.route("/", linkRoutes(ctx, jobs.link));

@@ -1,7 +1,13 @@
 import type { Context } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import { parseCursor, type Position } from "../lib/realtime/mod.ts";
+import {
+  type Broker,
+  parseCursor,
+  parseSinceTime,
+  type Position,
+  positionAtTime,
+} from "../lib/realtime/mod.ts";
 import type { Cap, CapLease, TransportObserver } from "../lib/transport/mod.ts";
 import { clientAddress } from "./_http.ts";
 import type { SeriesHandle } from "../lib/metrics/mod.ts";
@@ -68,6 +74,32 @@ export function resumePosition(c: Context): Position | null {
     throw new ApiError(400, "invalid_cursor", `"${text.slice(0, 40)}" is not a cursor`);
   }
   return position;
+}
+
+/** Where a stream starts: a position, a time to find in the topic's log, or (null) live only. */
+export type ResumeRequest = Position | { time: number } | null;
+
+/**
+ * The resume request of a stream: `?since=` as a time (`all`, `10m`, `2h`, a
+ * timestamp; see `parseSinceTime`) or else {@linkcode resumePosition}. Call it
+ * before authenticating (400 for a malformed value), then
+ * {@linkcode resolveResume} with the topic.
+ */
+export function resumeRequest(c: Context): ResumeRequest {
+  const text = c.req.query("since");
+  const time = text ? parseSinceTime(text) : null;
+  if (time && "all" in time) return { offset: 0, epoch: "" };
+  return time ?? resumePosition(c);
+}
+
+/** The position a {@linkcode ResumeRequest} means in `topic` (a time costs a read of its log). */
+export async function resolveResume(
+  broker: Pick<Broker, "history">,
+  topic: string,
+  request: ResumeRequest,
+): Promise<Position | null> {
+  if (request === null || !("time" in request)) return request;
+  return await positionAtTime(broker, topic, request.time);
 }
 
 /** 426 unless the request asks for a WebSocket upgrade. */

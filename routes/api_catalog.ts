@@ -199,6 +199,11 @@ export const ERROR_CODES: Record<string, ErrorCodeDoc> = {
   delete_token_required: { status: 401, description: "No delete token was sent." },
   wrong_delete_token: { status: 403, description: "The delete token does not match." },
   missing_user: { status: 400, description: "Neither `userId` nor `userIds` was given." },
+  missing_message: { status: 400, description: "A one-line publish with an empty body." },
+  invalid_priority: {
+    status: 400,
+    description: "`Priority` is not 1-5 or min, low, default, high, urgent, max.",
+  },
   invalid_user: { status: 400, description: "A user id is not a user id." },
   too_many_recipients: { status: 400, description: "More than `NOTIFY_MAX_RECIPIENTS` users." },
   unknown_type: {
@@ -286,7 +291,9 @@ const streamQuerySchema = z.object({
       "or (WebSocket) the subprotocol `token.<token>` next to `switchboard`.",
   ),
   since: z.string().optional().describe(
-    "Resume after this cursor (`<epoch>-<offset>`) or bare offset; SSE also takes `Last-Event-ID`.",
+    "Resume after this cursor (`<epoch>-<offset>`) or bare offset; SSE also takes `Last-Event-ID`. " +
+      "Topic and notification streams also take `all`, a duration (`10m`, `2h`) or a time " +
+      "(ISO 8601 or 10-digit Unix seconds).",
   ),
 });
 
@@ -929,6 +936,43 @@ function notifications(): EndpointDoc[] {
     },
     {
       method: "POST",
+      path: "/api/notify/{userId}",
+      tag: "Notifications",
+      summary: "Publish a one-line message (ntfy style)",
+      description: "The text body is the message: a notification of the built-in `message` " +
+        "type for the user. Optional headers `Title`, `Tags` (comma separated), `Priority` " +
+        "(1-5 or min … max) and `Click` (a link) fill `title`, `tags`, `priority` and `link`.",
+      auth: "api_key",
+      rawBody: { mediaTypes: ["text/plain"], description: "The message text." },
+      headers: {
+        Title: "The title.",
+        Tags: "Comma-separated tags.",
+        Priority: "1-5 or min, low, default, high, urgent, max.",
+        Click: "A link (http(s) or a path on this site).",
+      },
+      responses: {
+        202: '`{id, userId, type: "message", data, muted}`',
+        400: "Empty body, bad header or user id",
+        401: "No or wrong API key",
+        413: "Too large",
+        429: "The user or this publisher is over its limit",
+      },
+      errors: [
+        ...API_KEY_ERRORS,
+        "missing_message",
+        "invalid_priority",
+        "invalid_user",
+        "invalid_data",
+        "data_too_large",
+        "body_too_large",
+        "rate_limited",
+      ],
+      guides: ["notifications"],
+      example: `curl -fsS "$BASE/api/notify/ada" -H "Authorization: Bearer $KEY" \\
+  -H "Title: nas01" -H "Tags: backup" -d "Backup done"`,
+    },
+    {
+      method: "POST",
       path: "/api/notifications/demo",
       tag: "Notifications",
       summary: "Send yourself a notification",
@@ -1034,7 +1078,11 @@ ws "/api/ws/notifications?token=$STREAM" '{"type":"ping"}'`,
         "`before=<nextBefore>`.",
       auth: "user_token",
       query: notificationHistoryQuerySchema,
-      notes: { before: "The `nextBefore` of the previous page.", limit: "Page size." },
+      notes: {
+        before: "The `nextBefore` of the previous page.",
+        limit: "Page size.",
+        since: "Only newer ones: `10m`, `2h`, `all`, a time or a stream cursor.",
+      },
       responses: {
         200: "`{notifications: [{id, type, timestamp, requiresAck, data, read, readAt, " +
           "acknowledged, muted}], nextBefore, unreadCount}`",

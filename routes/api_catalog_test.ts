@@ -102,7 +102,11 @@ Deno.test("the catalog builds an OpenAPI document with JSON Schemas of bodies, q
     "channels",
   ]);
   const history = document.paths["/api/notifications"]?.get;
-  assert.deepEqual(history?.parameters.map((parameter) => parameter.name), ["before", "limit"]);
+  assert.deepEqual(history?.parameters.map((parameter) => parameter.name), [
+    "before",
+    "limit",
+    "since",
+  ]);
   const signaling = document.paths["/api/ws/file-share-session"]?.get;
   const required = signaling?.parameters.filter((parameter) => parameter.required);
   assert.deepEqual(required?.slice(0, 2).map((parameter) => parameter.name), ["code", "role"]);

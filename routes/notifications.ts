@@ -6,6 +6,7 @@ import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import {
   ACKED_FRAME,
+  historyLowerBound,
   NOTIFICATION_EXAMPLES,
   NOTIFICATION_STATUSES,
   NotificationError,
@@ -14,6 +15,7 @@ import {
   type PublishOutcome,
   toAuditEntry,
   toHistoryItem,
+  userTopic,
 } from "../lib/notifications/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
 import { acceptWebSocket, type FrameSchemas, openSse } from "../lib/transport/mod.ts";
@@ -27,7 +29,8 @@ import {
   admitConnection,
   openWithLease,
   requireUpgrade,
-  resumePosition,
+  resolveResume,
+  resumeRequest,
   socketLimits,
   transportObserver,
 } from "./_realtime.ts";
@@ -53,6 +56,8 @@ export const notificationDemoSchema = z.object({
 export const notificationHistoryQuerySchema = z.object({
   before: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** Only newer ones: a duration (`10m`), `all`, a timestamp or a stream cursor. */
+  since: z.string().min(1).max(64).optional(),
 });
 
 /** The query of `GET /api/notifications/log` (the audit log). */
@@ -117,7 +122,8 @@ class IssuesError extends ApiError {
   }
 }
 
-function toApiError(error: unknown): unknown {
+/** A `NotificationError` as the API error it answers with (with its zod issues); others unchanged. */
+export function toApiError(error: unknown): unknown {
   if (!(error instanceof NotificationError)) return error;
   return new IssuesError(STATUS_BY_CODE[error.code], error.code, error.message, error.issues);
 }
@@ -237,8 +243,9 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
     }));
 
   app.get("/api/notifications/stream", async (c) => {
-    const since = resumePosition(c);
+    const resume = resumeRequest(c);
     const claims = await requireStreamToken(c, ctx);
+    const since = await resolveResume(ctx.broker, userTopic(claims.sub), resume);
     const lease = admitConnection(c, ctx, { userId: claims.sub });
     return openWithLease(lease, () =>
       openSse({
@@ -258,9 +265,10 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
 
   app.get("/api/ws/notifications", async (c) => {
     requireUpgrade(c);
-    const since = resumePosition(c);
+    const resume = resumeRequest(c);
     const claims = await requireStreamToken(c, ctx);
     const userId = claims.sub;
+    const since = await resolveResume(ctx.broker, userTopic(userId), resume);
     const lease = admitConnection(c, ctx, { userId });
     return openWithLease(lease, () =>
       acceptWebSocket(c.req.raw, {
@@ -307,9 +315,12 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
   app.get("/api/notifications", async (c) => {
     const claims = await requireUser(c, ctx);
     const query = readQuery(c, notificationHistoryQuerySchema);
+    const afterSeq = query.since === undefined
+      ? undefined
+      : await translate(() => historyLowerBound(ctx.broker, claims.sub, query.since!));
     const [page, unreadCount] = await translate(() =>
       Promise.all([
-        center.store.history(claims.sub, { before: query.before, limit: query.limit }),
+        center.store.history(claims.sub, { before: query.before, limit: query.limit, afterSeq }),
         center.store.unreadCount(claims.sub),
       ])
     );

@@ -28,6 +28,7 @@ export {
   userTopic,
 } from "./center.ts";
 export { NotificationError, type NotificationErrorCode } from "./errors.ts";
+export { historyLowerBound } from "./history_since.ts";
 export { describeNotification, NOTIFICATION_EXAMPLES, safeLink } from "./examples.ts";
 export { safeLinkTarget, STAND_IN_ORIGIN } from "./links.ts";
 export {

@@ -102,6 +102,15 @@ export const NOTIFICATION_TYPES = {
     code: identifier.optional(),
     link: linkSchema.optional(),
   }),
+  /** A plain text message, as `POST /api/notify/:userId` makes from a text body (ntfy style). */
+  message: z.strictObject({
+    message: text(4096),
+    title: text(250).optional(),
+    tags: z.array(z.string().trim().min(1).max(64)).min(1).max(20).optional(),
+    /** 1 (min) … 3 (default) … 5 (max), as ntfy. */
+    priority: z.number().int().min(1).max(5).optional(),
+    link: linkSchema.optional(),
+  }),
 } satisfies Record<string, z.ZodType>;
 
 /** A type of the built-in registry. */
