@@ -416,7 +416,7 @@ function playgroundPage(props: PlaygroundProps): VNode {
         "any type and watch the bell. Open a second tab: reading in one clears the other.",
     ),
   );
-  return h(Layout, { current: "/notifications", children: [intro, island] }) as VNode;
+  return h(Layout, { current: "/notifications", bell: false, children: [intro, island] }) as VNode;
 }
 
 const ISLANDS_DIR = new URL("../_build/islands/", import.meta.url);

@@ -29,6 +29,7 @@ export {
 } from "./center.ts";
 export { NotificationError, type NotificationErrorCode } from "./errors.ts";
 export { historyLowerBound } from "./history_since.ts";
+export { formatSize, notificationMessage } from "./message_text.ts";
 export { describeNotification, NOTIFICATION_EXAMPLES, safeLink } from "./examples.ts";
 export { safeLinkTarget, STAND_IN_ORIGIN } from "./links.ts";
 export {
