@@ -17,6 +17,8 @@ interface StoredEntry {
   name: string;
   status: PresenceStatus;
   expiresAt: number;
+  /** When the connection entered (ms); absent in entries of older versions. */
+  joinedAt?: number;
 }
 
 /** Options of {@linkcode KvPresence}. */
@@ -75,6 +77,7 @@ export class KvPresence implements Presence {
       name: entry.name,
       status: entry.status ?? "online",
       expiresAt: Date.now() + this.#ttlMs,
+      joinedAt: Date.now(),
     };
     const handleKey = `${scope}\u0000${entry.connectionId}`;
     this.#handles.set(handleKey, { scope, entry: stored, connectionId: entry.connectionId });
