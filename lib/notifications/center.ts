@@ -116,10 +116,10 @@ export function userTopic(userId: string): string {
  *
  * @example
  * ```ts
- * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { KvBroker } from "../realtime/mod.ts";
  *
  * const kv = await Deno.openKv(":memory:");
- * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
+ * await using center = new NotificationCenter({ kv, broker: new KvBroker(kv), config: {} });
  * await center.publish({ userIds: ["ada"], type: "success", data: { message: "Done" } });
  * ```
  */

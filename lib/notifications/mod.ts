@@ -9,10 +9,10 @@
  * @example
  * ```ts
  * import { NotificationCenter, notifyFileUploaded } from "./mod.ts";
- * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { KvBroker } from "../realtime/mod.ts";
  *
  * const kv = await Deno.openKv(":memory:");
- * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
+ * await using center = new NotificationCenter({ kv, broker: new KvBroker(kv), config: {} });
  * await notifyFileUploaded(center, "ada", { fileId: "f1", fileName: "a.pdf", size: 1200 });
  * ```
  */
