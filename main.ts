@@ -13,7 +13,7 @@ import { UserConnections } from "./lib/identity/user_connections.ts";
 import { readIslandManifest } from "./lib/islands/mod.ts";
 import { createLogger, RecentProblems } from "./lib/log/mod.ts";
 import type { IsolateDetails } from "./lib/admin/mod.ts";
-import { KvMetricsSharing, MetricsRegistry } from "./lib/metrics/mod.ts";
+import { KvMetricsSharing, MetricsRegistry, watchProcess } from "./lib/metrics/mod.ts";
 import { KvRateLimiter } from "./lib/rate_limit/mod.ts";
 import { KvBroker } from "./lib/realtime/mod.ts";
 import { KvPresence } from "./lib/presence/mod.ts";
@@ -63,6 +63,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
   );
   const distance = kvDistance(config.KV_PATH, { latency: config.SIMULATE_KV_LATENCY });
   const metrics = new MetricsRegistry();
+  const processProbe = watchProcess(metrics, { isolate });
   const failures = { log, metrics };
   const metricsSharing = new KvMetricsSharing(kv, metrics, {
     isolate,
@@ -146,6 +147,7 @@ async function boot(): Promise<{ ctx: AppContext; fetch: Deno.ServeHandler }> {
       metricsSharing[Symbol.asyncDispose](),
       storageBudget[Symbol.asyncDispose](),
     ]);
+    processProbe[Symbol.dispose]();
     kv.close();
     // Every isolate of the process got the signal; Deno.exit() in one ends them all,
     // so leave the others a moment to close their own sockets first.

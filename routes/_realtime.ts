@@ -10,7 +10,7 @@ import {
 } from "../lib/realtime/mod.ts";
 import type { Cap, CapLease, TransportObserver } from "../lib/transport/mod.ts";
 import { clientAddress } from "./_http.ts";
-import type { SeriesHandle } from "../lib/metrics/mod.ts";
+import type { HistogramHandle, SeriesHandle } from "../lib/metrics/mod.ts";
 
 /** Metrics for every transport, labelled by endpoint kind. */
 export function transportObserver(ctx: AppContext): TransportObserver {
@@ -18,6 +18,7 @@ export function transportObserver(ctx: AppContext): TransportObserver {
   // Frame counters sit on the hottest path: keep one handle per kind.
   const framesIn = new Map<string, SeriesHandle>();
   const framesOut = new Map<string, SeriesHandle>();
+  const latencies = new Map<string, HistogramHandle>();
   const perKind = (cache: Map<string, SeriesHandle>, name: string, kind: string) => {
     let handle = cache.get(kind);
     if (!handle) cache.set(kind, handle = metrics.series(name, { kind }));
@@ -42,6 +43,16 @@ export function transportObserver(ctx: AppContext): TransportObserver {
       }
     },
     slowConsumer: (kind) => metrics.increment("switchboard_slow_consumers_total", { kind }),
+    delivered: (kind, latencyMs) => {
+      let handle = latencies.get(kind);
+      if (!handle) {
+        latencies.set(
+          kind,
+          handle = metrics.histogram("switchboard_delivery_latency_seconds", { kind }),
+        );
+      }
+      handle.observe(Math.max(0, latencyMs) / 1000);
+    },
   };
 }
 

@@ -261,7 +261,8 @@ export const EXAMPLE_SETUP_NOTE =
 
 /** True for the paths the catalog must cover: the API and the operations endpoints. */
 export function isCatalogPath(path: string): boolean {
-  return path.startsWith("/api/") || path === "/healthz" || path === "/metrics";
+  return path.startsWith("/api/") || path === "/healthz" || path === "/readyz" ||
+    path === "/metrics";
 }
 
 const JSON_ERRORS = [
@@ -1374,12 +1375,30 @@ function operations(config: Config): EndpointDoc[] {
     },
     {
       method: "GET",
+      path: "/readyz",
+      tag: "Operations",
+      summary: "Readiness",
+      description: "200 while the isolate can read KV and is not draining; 503 once it got " +
+        "SIGTERM/SIGINT (it is closing its sockets) or when KV does not answer. For load " +
+        "balancers that should stop sending new connections.",
+      auth: "none",
+      responses: {
+        200: '`{ready: true, kv: "ok", draining: false, isolate}`',
+        503: "`{ready: false, kv, draining, isolate}`",
+      },
+      errors: [],
+      guides: ["operations", "deployment"],
+      example: `curl -fsS "$BASE/readyz"`,
+    },
+    {
+      method: "GET",
       path: "/metrics",
       tag: "Operations",
       summary: "Prometheus metrics",
       description: "Prometheus text summed over every isolate that reported in the last 10 s: " +
         "open connections by kind, frames in and out, deliveries, acks, retries, transfer " +
-        "sessions, uploads, rate-limit rejections. A scrape only reads KV. With `METRICS_TOKEN` " +
+        "sessions, uploads, rate-limit rejections; histograms of HTTP request duration and " +
+        "publish→deliver latency; memory and event-loop delay per isolate. A scrape only reads KV. With `METRICS_TOKEN` " +
         "set it needs `Authorization: Bearer <METRICS_TOKEN>`; without it, anyone may scrape.",
       auth: config.METRICS_TOKEN ? "metrics_token" : "none",
       responses: {

@@ -26,8 +26,8 @@ Deno.test("the catalog documents every endpoint once, under a known tag, with kn
       assert.ok(ERROR_CODES[code], `${key}: error code "${code}" is not in ERROR_CODES`);
     }
     for (const status of Object.keys(endpoint.responses).map(Number)) {
-      // /healthz answers 503 with its own body, not an error code.
-      if (status >= 400 && endpoint.path !== "/healthz") {
+      // /healthz and /readyz answer 503 with their own body, not an error code.
+      if (status >= 400 && endpoint.path !== "/healthz" && endpoint.path !== "/readyz") {
         assert.ok(
           endpoint.errors.some((code) => ERROR_CODES[code]!.status === status),
           `${key}: no error code for its ${status} response`,

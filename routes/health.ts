@@ -3,19 +3,42 @@ import type { AppContext } from "../lib/context.ts";
 import { renderPrometheus } from "../lib/metrics/mod.ts";
 import { requireMetricsToken } from "./_auth.ts";
 
-/** `/healthz` and `/metrics` (behind `METRICS_TOKEN` when that is set). */
-export function healthRoutes(ctx: AppContext): Hono {
+/** Whether KV answers a read (logged when it does not). */
+async function kvReachable(ctx: Pick<AppContext, "kv" | "log">): Promise<boolean> {
+  try {
+    await ctx.kv.get(["health", "probe"]);
+    return true;
+  } catch (error) {
+    ctx.log.warn("health_kv_failed", { error });
+    return false;
+  }
+}
+
+/**
+ * `/healthz` (liveness: KV answers), `/readyz` (readiness: KV answers and the
+ * isolate is not draining for a shutdown) and `/metrics` (behind `METRICS_TOKEN`
+ * when that is set).
+ */
+export function healthRoutes(
+  ctx: Pick<AppContext, "kv" | "log" | "isolate" | "shutdown" | "metricsSharing" | "config">,
+): Hono {
   const app = new Hono();
   app.get("/healthz", async (c) => {
-    let kv = false;
-    try {
-      await ctx.kv.get(["health", "probe"]);
-      kv = true;
-    } catch (error) {
-      ctx.log.warn("health_kv_failed", { error });
-    }
+    const kv = await kvReachable(ctx);
     c.header("Cache-Control", "no-store");
     return c.json({ ok: kv, kv: kv ? "ok" : "unreachable", isolate: ctx.isolate }, kv ? 200 : 503);
+  });
+  app.get("/readyz", async (c) => {
+    const draining = ctx.shutdown.aborted;
+    const kv = await kvReachable(ctx);
+    const ready = kv && !draining;
+    c.header("Cache-Control", "no-store");
+    return c.json({
+      ready,
+      kv: kv ? "ok" : "unreachable",
+      draining,
+      isolate: ctx.isolate,
+    }, ready ? 200 : 503);
   });
   app.get("/metrics", async (c) => {
     requireMetricsToken(c, ctx);
