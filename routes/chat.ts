@@ -8,6 +8,7 @@ import { parseCursor, type Position } from "../lib/realtime/mod.ts";
 import { acceptWebSocket } from "../lib/transport/mod.ts";
 import {
   canOpenChannel,
+  channelTopic,
   type ChatClientFrame,
   chatClientFrames,
   type ChatService,
@@ -23,7 +24,8 @@ import { readQuery } from "./_http.ts";
 import {
   admitConnection,
   requireUpgrade,
-  resumePosition,
+  resolveResume,
+  resumeRequest,
   socketLimits,
   transportObserver,
 } from "./_realtime.ts";
@@ -89,10 +91,12 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
     const channelId = c.req.param("channelId");
     requireChannel(channelId);
     requireUpgrade(c);
-    const since = resumePosition(c);
+    const resume = resumeRequest(c);
     const { claims, confirm } = await readStreamToken(c, ctx);
     requireRead(claims);
     requireChannelAccess(ctx, claims, channelId);
+    // `since=10m` & co. cost a read of the channel's log; a cursor costs nothing.
+    const since = await resolveResume(ctx.broker, channelTopic(channelId), resume);
     // One client cannot hold the channel (or the server's sockets), whatever it mints.
     const caps = admitConnection(c, ctx, {
       userId: claims.sub,

@@ -8,6 +8,7 @@ import {
   userToken,
 } from "./notifications_fixtures.ts";
 import { EventSource } from "eventsource";
+import { chatToken, connectChat, contents } from "./chat_fixtures.ts";
 
 /** Runs curl (a real process, as a user would) and returns its status code and JSON body. */
 async function curl(args: string[]): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -196,5 +197,21 @@ Deno.test({
     );
     assert.equal(badStream.status, 400);
     assert.equal(badStream.body.error.code, "invalid_cursor");
+  },
+});
+
+Deno.test({
+  name: "chat: since=10m replays the channel's recent messages after a resumed initial_state",
+  ...INTEGRATION,
+  async fn() {
+    await using server = await startServer();
+    const token = await chatToken(server, "ada", { name: "Ada" });
+    const first = await connectChat(server, "room", token);
+    for (const content of ["one", "two"]) first.socket.send({ type: "message", content });
+    await contents(first, 2);
+    await first.socket.close();
+    const later = await connectChat(server, "room", token, { since: "10m" });
+    assert.equal(later.initial.resumed, true);
+    assert.deepEqual(await contents(later, 2), ["one", "two"]);
   },
 });
