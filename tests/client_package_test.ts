@@ -44,6 +44,16 @@ say({ kind: "runtime", node: process.version, websocket: globalThis.WebSocket ? 
 if (typeof RealtimeClient !== "function" || !(backoffDelay(3, { minMs: 1000, maxMs: 30000 }) > 0)) {
   throw new Error("exports missing");
 }
+// A plain ws socket offering two subprotocols ("switchboard,token.…"): Deno's server cannot
+// select one from a list joined without spaces; it must refuse cleanly, not with a 500.
+const Ws = globalThis.WebSocket ? null : (await import("ws")).default;
+const plain = await new Promise((resolve) => {
+  if (!Ws) return resolve("skipped");
+  const socket = new Ws(baseUrl.replace("http", "ws") + "/api/ws/notifications", ["switchboard", "token." + token]);
+  socket.on("error", (error) => resolve(error.message));
+  socket.on("open", () => { socket.close(); resolve("open"); });
+});
+say({ kind: "plain", result: plain });
 const board = new Switchboard({ baseUrl, token, WebSocket: WebSocketClass, minDelayMs: 100 });
 const got = { notification: null, topic: null };
 const finish = () => {
@@ -130,6 +140,8 @@ Deno.test({
         console.log(
           `client package test: node ${runtime.node}, WebSocket from ${runtime.websocket}`,
         );
+        const plain = await nextLine("plain");
+        assert.doesNotMatch(String(plain.result), /500/, "no server error for a ws-style list");
         await nextLine("ready");
         const published = await request(`${server.url}/api/notify/ada`, {
           method: "POST",

@@ -39,8 +39,9 @@ export interface WebSocketOptions<F> {
 export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F>): Response {
   // A client that offers the "switchboard" subprotocol (to carry its token outside
   // the URL) must get it selected back, or the browser drops the connection.
-  const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",")
-    .map((protocol) => protocol.trim());
+  // Split exactly as Deno.upgradeWebSocket does (on ", "): a list joined with "," alone (the
+  // `ws` package) would make it throw, a 500 any client could cause.
+  const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(", ");
   const { socket, response } = Deno.upgradeWebSocket(request, {
     idleTimeout: options.idleTimeoutSeconds ?? 60,
     ...(offered.includes("switchboard") ? { protocol: "switchboard" } : {}),
