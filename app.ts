@@ -2,7 +2,7 @@
  * @module
  * The Hono application: secure headers, the error handler, and every route module.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { routePath } from "hono/route";
 import { ApiError } from "./lib/errors/mod.ts";
@@ -18,6 +18,8 @@ import { adminRoutes } from "./routes/admin.tsx";
 import { chatRoutes } from "./routes/chat.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { notifyRoutes } from "./routes/notify.ts";
+import { pushRoutes } from "./routes/push.ts";
+import { webAppRoutes } from "./routes/web_app.ts";
 import { transferRoutes } from "./routes/transfer.ts";
 import { sharePageRoutes } from "./routes/share_pages.tsx";
 import { docsRoutes } from "./routes/docs.tsx";
@@ -91,8 +93,9 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
     });
   }
 
-  // Per-address limit on the API; backends holding the API key are trusted.
-  app.use("/api/*", async (c, next) => {
+  // Per-address limit on the API (and the design documents' socket paths, aliases of API
+  // endpoints); backends holding the API key are trusted.
+  const limitRequests: MiddlewareHandler = async (c, next) => {
     if (!hasApiKey(c, ctx)) {
       await enforceRateLimit(ctx.rateLimiter, "requests", clientAddress(c), {
         limit: ctx.config.REQUESTS_PER_MINUTE,
@@ -100,7 +103,8 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
       });
     }
     await next();
-  });
+  };
+  for (const path of ["/api/*", "/ws/*", "/channel/*"]) app.use(path, limitRequests);
   // Every API body is cut off past its route's limit (64 KiB by default) or when it stalls.
   app.use("/api/*", limitBodies({ timeoutMs: ctx.config.BODY_TIMEOUT_SECONDS * 1000 }));
 
@@ -109,7 +113,9 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
   app.route("/", topicRoutes(ctx));
   app.route("/", adminRoutes(ctx, jobs.transfer));
   app.route("/", chatRoutes(ctx, jobs.chat));
-  app.route("/", notificationRoutes(ctx, jobs.notifications));
+  app.route("/", pushRoutes(ctx, jobs.push));
+  app.route("/", webAppRoutes(ctx));
+  app.route("/", notificationRoutes(ctx, jobs.notifications, jobs.push));
   app.route("/", notifyRoutes(ctx, jobs.notifications));
   app.route("/", transferRoutes(ctx, jobs.transfer));
   app.route("/", sharePageRoutes(ctx));
@@ -119,11 +125,11 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
   app.route("/", docsRoutes(ctx, () => app.routes));
 
   app.all("/api/*", () => {
-    throw new ApiError(404, "not_found", "No such API endpoint");
+    throw new ApiError("not_found", "No such API endpoint");
   });
   app.notFound((c) => {
     if (c.req.path.startsWith("/api/")) {
-      return c.json(new ApiError(404, "not_found", "No such API endpoint").toJSON(), 404);
+      return c.json(new ApiError("not_found", "No such API endpoint").toJSON(), 404);
     }
     return c.html(renderErrorPage(ctx, 404, "Page not found"), 404);
   });

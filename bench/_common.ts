@@ -100,12 +100,15 @@ export async function publishMany(
   }));
 }
 
-/** Writes a result file under bench/results/. */
+/**
+ * Writes a result file under bench/results/; returns its path from the repository's root
+ * (what the summary prints: no machine's own folders in the repository).
+ */
 export async function writeResult(name: string, result: unknown): Promise<string> {
-  const path = new URL(`./results/${name}.json`, import.meta.url).pathname;
   await Deno.mkdir(new URL("./results/", import.meta.url).pathname, { recursive: true });
-  await Deno.writeTextFile(path, JSON.stringify(result, null, 2) + "\n");
-  return path;
+  const url = new URL(`./results/${name}.json`, import.meta.url);
+  await Deno.writeTextFile(url, JSON.stringify(result, null, 2) + "\n");
+  return `bench/results/${name}.json`;
 }
 
 /** Formats a number for tables. */

@@ -20,6 +20,7 @@
  * Writes bench/results/notifications.json and prints a table.
  */
 import { startServer, TEST_API_KEY, type TestServer } from "../tests/harness.ts";
+import { writeResult } from "./_common.ts";
 
 type Transport = "ws" | "sse";
 type Target = "bare" | "switchboard";
@@ -104,7 +105,8 @@ function runBareServer(port: number): void {
         for (const socket of sockets.get(userId) ?? []) {
           if (socket.readyState === WebSocket.OPEN) socket.send(frame);
         }
-        const chunk = encoder.encode(`id: bare-${offset}\nevent: bench.ping\ndata: ${frame}\n\n`);
+        // As Switchboard sends notifications by default: unnamed events (EventSource `onmessage`).
+        const chunk = encoder.encode(`id: bare-${offset}\ndata: ${frame}\n\n`);
         for (const stream of streams.get(userId) ?? []) stream.enqueue(chunk);
       }
       return Response.json({ ids }, { status: 202 });
@@ -599,9 +601,7 @@ async function orchestrate(): Promise<void> {
       farBig: far ? Math.max(...far.big.roundsAllDeliveredMs) <= 2000 : null,
     },
   };
-  const path = new URL("./results/notifications.json", import.meta.url).pathname;
-  await Deno.mkdir(new URL("./results/", import.meta.url).pathname, { recursive: true });
-  await Deno.writeTextFile(path, JSON.stringify(output, null, 2) + "\n");
+  const path = await writeResult("notifications", output);
 
   const fixed = (value: number, digits = 1) =>
     Number.isFinite(value) ? value.toFixed(digits) : "n/a";

@@ -32,6 +32,9 @@ export function renderPage(options: PageOptions): string {
     `<title>${escapeHtml(options.title)}</title>` +
     `<meta name="description" content="${escapeHtml(description)}">` +
     `<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">` +
+    `<link rel="manifest" href="/manifest.webmanifest">` +
+    `<meta name="theme-color" content="#1f6feb">` +
+    `<link rel="apple-touch-icon" href="/static/icon-192.png">` +
     `<link rel="stylesheet" href="/static/styles.css">` +
     `</head><body>${body}${scripts}</body></html>`;
 }

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { describeNotification, safeLink, timeAgo } from "../lib/notifications/examples.ts";
 import { type FeedItem, type FeedState, NotificationFeed } from "../lib/notifications/feed.ts";
 import { apiFetch, GUEST_EVENT, readGuest } from "../lib/client/mod.ts";
+import { PushOnThisDevice, useAppServiceWorker } from "../components/PushOnThisDevice.tsx";
 
 /** Props of the bell (JSON when used as an island; `feed` only when nested in another island). */
 export interface NotificationBellProps {
@@ -106,6 +107,10 @@ export default function NotificationBell(props: NotificationBellProps) {
   const [placement, setPlacement] = useState<Record<string, string>>({});
   const [toasts, setToasts] = useState<Toast[]>([]);
   const root = useRef<HTMLDivElement>(null);
+  // Web Push and the service worker: our own pages only (a worker belongs to its origin).
+  const ownPage = !props.apiBase && !props.tokenUrl;
+  const identity = ownPage ? readGuest(props.storageKey ? { key: props.storageKey } : {}) : null;
+  useAppServiceWorker(ownPage, identity);
 
   // A bell of its own (not nested in the page): connect when an identity exists.
   useEffect(() => {
@@ -270,6 +275,7 @@ export default function NotificationBell(props: NotificationBellProps) {
                 })}
               </ul>
             )}
+          {ownPage && <PushOnThisDevice identity={identity} />}
           {!props.feed && !props.apiBase && (
             <a class="sb-bell-all" href="/notifications">
               All notifications →

@@ -13,6 +13,8 @@ import {
   RouteNote,
   TransferProgress,
 } from "../components/ShareParts.tsx";
+import { PairingCheck } from "../components/PairingCheck.tsx";
+import { secretFromFragment } from "../lib/file_share/pairing/secret.ts";
 
 /** Props of the receive page `/r/:code`. */
 export type ReceiveFilesProps = {
@@ -39,6 +41,7 @@ const PROBLEM_TITLES: Record<string, string> = {
   session_expired: "This transfer has expired",
   session_closed: "This transfer has ended",
   already_received: "Already received",
+  pairing_mismatch: "Verification failed",
 };
 
 function Review(
@@ -112,6 +115,8 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
   useEffect(() => {
     const live = new LiveReceiver({
       code: props.code,
+      // The join link's secret: read here, kept in the page, never sent anywhere.
+      secret: secretFromFragment(location.hash),
       iceTransportPolicy: icePolicy(),
       onChange: setView,
     });
@@ -138,6 +143,7 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
           <h2>{PROBLEM_TITLES[view.problem!] ?? "Cannot join"}</h2>
           <p>{view.reason}</p>
         </div>
+        <PairingCheck view={view} />
         <ReceiveCodeForm id="receive-other-code" />
       </div>
     );
@@ -209,6 +215,7 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
         <p class="notice warn" role="status">Reconnecting to the server…</p>
       )}
       <RouteNote view={view} role="receiver" />
+      <PairingCheck view={view} />
       {moving && <TransferProgress view={view} />}
       {!review && <FileRows view={view} role="receiver" compact={!moving} />}
       {phase === "done" && (

@@ -4,6 +4,7 @@ import { LiveSender, type SenderView } from "../lib/file_share/live_sender.ts";
 import { MAX_SNIPPET_CHARS, snippetFile } from "../lib/file_share/files.ts";
 import { MAX_FILES } from "../lib/file_share/messages.ts";
 import { emptyView } from "../lib/file_share/view.ts";
+import { registerServiceWorker, takeSharedItems } from "../lib/web_app/client.ts";
 import {
   CopyButton,
   DropZone,
@@ -13,6 +14,7 @@ import {
   RouteNote,
   TransferProgress,
 } from "../components/ShareParts.tsx";
+import { PairingCheck } from "../components/PairingCheck.tsx";
 
 /** Props the `/share` page hands the live-transfer island. */
 export type ShareLiveProps = {
@@ -215,10 +217,24 @@ function Outcome(props: { view: SenderView; onRetry(): void; onStartOver(): void
 export default function ShareLive(props: ShareLiveProps) {
   const [files, setFiles] = useState<File[]>([]);
   const [snippet, setSnippet] = useState("");
+  const [shareLost, setShareLost] = useState(false);
   const [view, setView] = useState<SenderView>(emptyView());
   const sender = useRef<LiveSender | null>(null);
 
   useEffect(() => () => sender.current?.dispose(), []);
+  // "Share → Switchboard" on a phone: the service worker kept the files; pick them here.
+  useEffect(() => {
+    void registerServiceWorker();
+    // The worker was not there to keep them (first visit), or could not read the share.
+    const outcome = new URLSearchParams(globalThis.location?.search ?? "").get("shared");
+    if (outcome === "unavailable" || outcome === "failed") setShareLost(true);
+    void takeSharedItems().then((shared) => {
+      if (!shared) return;
+      if (shared.files.length) setFiles(shared.files.slice(0, MAX_FILES - 1));
+      const text = [shared.title, shared.text, shared.url].filter(Boolean).join("\n");
+      if (text) setSnippet(text.slice(0, MAX_SNIPPET_CHARS));
+    });
+  }, []);
 
   function start(): void {
     sender.current?.dispose();
@@ -243,6 +259,12 @@ export default function ShareLive(props: ShareLiveProps) {
   if (phase === "idle") {
     return (
       <div class="live-share" data-testid="live-share" data-phase="idle">
+        {shareLost && (
+          <p class="notice warn" role="status" data-testid="share-lost">
+            The shared files did not reach this page (the app was not set up on this device yet).
+            Pick them here, or share them again.
+          </p>
+        )}
         <Picker
           files={files}
           snippet={snippet}
@@ -274,6 +296,7 @@ export default function ShareLive(props: ShareLiveProps) {
         <p class="notice warn" role="status">Reconnecting to the server…</p>
       )}
       <RouteNote view={view} role="sender" />
+      <PairingCheck view={view} />
       {moving && <TransferProgress view={view} />}
       <FileRows view={view} role="sender" compact={!moving} />
       <Outcome

@@ -1,9 +1,12 @@
 /**
  * @module
- * The services one isolate runs, built once by `main.ts` and handed to every route.
+ * The core of one isolate, built once by `startServer` (server.ts) and
+ * handed to every route. Routes never see the KV handle: what they need of KV is
+ * behind a core object ({@linkcode TokenStore}, `probeKv`) or a job service.
  */
 import type { Config } from "./config/mod.ts";
 import type { ServerSecrets } from "./identity/secrets.ts";
+import type { TokenStore } from "./identity/token_store.ts";
 import type { UserConnections } from "./identity/user_connections.ts";
 import type { IslandManifest } from "./islands/mod.ts";
 import type { Logger } from "./log/mod.ts";
@@ -17,10 +20,13 @@ import type { Connection, ConnectionCaps } from "./transport/mod.ts";
 /** Everything a route may use. */
 export interface AppContext {
   config: Config;
-  kv: Deno.Kv;
+  /** One strong KV read; rejects when KV is unreachable (`/healthz`). */
+  probeKv(): Promise<void>;
   /** Whether KV is a local file or remote (Deno Deploy, denokv, or the latency model). */
   kvDistance: "local" | "remote";
   secrets: ServerSecrets;
+  /** Revocations and spent stream tokens. */
+  tokens: TokenStore;
   /** Identifies this isolate in `/healthz`, logs and metrics. */
   isolate: string;
   log: Logger;
@@ -41,6 +47,6 @@ export interface AppContext {
   connections: Set<Connection>;
   /** The same by user, for the ones a token revocation closes (4401). */
   userConnections: UserConnections;
-  /** Aborted when the isolate shuts down. */
+  /** Aborted once the isolate starts stopping: `/readyz` answers 503 (draining) from then on. */
   shutdown: AbortSignal;
 }

@@ -1,14 +1,7 @@
 import type { Context } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import {
-  assertNotRevoked,
-  AuthError,
-  confirmToken,
-  timingSafeEqual,
-  type TokenClaims,
-  verifyToken,
-} from "../lib/identity/mod.ts";
+import { AuthError, timingSafeEqual, type TokenClaims, verifyToken } from "../lib/identity/mod.ts";
 
 /** The token of `Authorization: Bearer <token>`, or null. */
 export function bearer(c: Context): string | null {
@@ -31,11 +24,6 @@ export function protocolToken(c: Context): string | null {
   return null;
 }
 
-function toApiError(error: unknown): unknown {
-  if (error instanceof AuthError) return new ApiError(401, error.code, error.message);
-  return error;
-}
-
 /** True when the request carries the API key. */
 export function hasApiKey(c: Context, ctx: AppContext): boolean {
   const token = bearer(c);
@@ -45,9 +33,9 @@ export function hasApiKey(c: Context, ctx: AppContext): boolean {
 /** Requires `Authorization: Bearer <API key>`; 401 otherwise. */
 export function requireApiKey(c: Context, ctx: AppContext): void {
   if (!bearer(c)) {
-    throw new ApiError(401, "missing_api_key", "This endpoint needs the API key as a Bearer token");
+    throw new ApiError("missing_api_key", "This endpoint needs the API key as a Bearer token");
   }
-  if (!hasApiKey(c, ctx)) throw new ApiError(401, "invalid_api_key", "The API key is not valid");
+  if (!hasApiKey(c, ctx)) throw new ApiError("invalid_api_key", "The API key is not valid");
 }
 
 /**
@@ -60,10 +48,10 @@ export function requireMetricsToken(c: Context, ctx: Pick<AppContext, "config">)
   const challenge = { headers: { "WWW-Authenticate": 'Bearer realm="metrics"' } };
   const token = bearer(c);
   if (!token) {
-    throw new ApiError(401, "missing_token", "Send the metrics token as a Bearer token", challenge);
+    throw new ApiError("missing_token", "Send the metrics token as a Bearer token", challenge);
   }
   if (!timingSafeEqual(token, expected)) {
-    throw new ApiError(401, "invalid_token", "The metrics token is not valid", challenge);
+    throw new ApiError("invalid_token", "The metrics token is not valid", challenge);
   }
 }
 
@@ -72,16 +60,12 @@ export function requireMetricsToken(c: Context, ctx: Pick<AppContext, "config">)
  * revoked (one KV read); 401 otherwise.
  */
 export async function requireUser(c: Context, ctx: AppContext): Promise<TokenClaims> {
-  try {
-    const claims = await verifyToken(ctx.secrets.secret, bearer(c));
-    if (claims.kind === "stream") {
-      throw new AuthError("invalid_token", "A stream token only opens a stream");
-    }
-    await assertNotRevoked(ctx.kv, claims);
-    return claims;
-  } catch (error) {
-    throw toApiError(error);
+  const claims = await verifyToken(ctx.secrets.secret, bearer(c));
+  if (claims.kind === "stream") {
+    throw new AuthError("invalid_token", "A stream token only opens a stream");
   }
+  await ctx.tokens.assertNotRevoked(claims);
+  return claims;
 }
 
 /**
@@ -113,17 +97,7 @@ export interface PendingStreamToken {
  * accepts the connection.
  */
 export async function readStreamToken(c: Context, ctx: AppContext): Promise<PendingStreamToken> {
-  try {
-    const token = c.req.query("token") ?? bearer(c) ?? protocolToken(c);
-    const claims = await verifyToken(ctx.secrets.secret, token);
-    return {
-      claims,
-      confirm: () =>
-        confirmToken(ctx.kv, claims).catch((error) => {
-          throw toApiError(error);
-        }),
-    };
-  } catch (error) {
-    throw toApiError(error);
-  }
+  const token = c.req.query("token") ?? bearer(c) ?? protocolToken(c);
+  const claims = await verifyToken(ctx.secrets.secret, token);
+  return { claims, confirm: () => ctx.tokens.confirm(claims) };
 }

@@ -93,12 +93,11 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
   } catch (error) {
     if (error instanceof JsonDepthError) {
       throw new ApiError(
-        400,
         "invalid_json",
         `Request body nests objects and arrays deeper than ${error.maxDepth} levels`,
       );
     }
-    throw new ApiError(400, "invalid_json", "Request body is not valid JSON");
+    throw new ApiError("invalid_json", "Request body is not valid JSON");
   }
   const result = schema.safeParse(raw);
   if (!result.success) throw invalidRequest(result.error.issues);
@@ -151,7 +150,6 @@ export function publicOrigin(ctx: AppContext, c: Context): string {
   if (origin !== null) return origin;
   const host = new URL(c.req.url).host.slice(0, 100);
   throw new ApiError(
-    400,
     "invalid_host",
     `Links are not built for the host "${host}": set PUBLIC_URL, or list the host in PUBLIC_HOSTS`,
   );

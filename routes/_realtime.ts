@@ -82,7 +82,7 @@ export function resumePosition(c: Context): Position | null {
   if (text === null || text === "") return null;
   const position = parseCursor(text);
   if (!position) {
-    throw new ApiError(400, "invalid_cursor", `"${text.slice(0, 40)}" is not a cursor`);
+    throw new ApiError("invalid_cursor", `"${text.slice(0, 40)}" is not a cursor`);
   }
   return position;
 }
@@ -116,7 +116,7 @@ export async function resolveResume(
 /** 426 unless the request asks for a WebSocket upgrade. */
 export function requireUpgrade(c: Context): void {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError(426, "upgrade_required", "This endpoint speaks WebSocket");
+    throw new ApiError("upgrade_required", "This endpoint speaks WebSocket");
   }
 }
 
@@ -148,7 +148,6 @@ export function admitConnection(
     : "this user in this channel";
   ctx.metrics.increment("switchboard_rate_limited_total", { bucket: "connections" });
   throw new ApiError(
-    429,
     "too_many_connections",
     `${what} already has ${admission.cap.max} open connections here; close one first`,
     { headers: { "Retry-After": "5" } },

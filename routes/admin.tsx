@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { Hono } from "hono";
 import { buildAdminSnapshot } from "../lib/admin/mod.ts";
 import type { AppContext } from "../lib/context.ts";
@@ -11,6 +12,99 @@ import { renderPage } from "../components/render_page.tsx";
 import AdminDashboard from "../islands/AdminDashboard.tsx";
 import { requireApiKey, requireStreamToken } from "./_auth.ts";
 import { admitConnection, openWithLease, transportObserver } from "./_realtime.ts";
+import type { Config } from "../lib/config/mod.ts";
+import {
+  API_KEY_ERRORS,
+  type Endpoint,
+  issuedTokenSchema,
+  serve,
+  STREAM_ERRORS,
+  streamQuerySchema,
+} from "./_endpoint.ts";
+
+const counts = z.record(z.string(), z.number());
+
+/** What `GET /api/admin/snapshot` answers (`AdminSnapshot`), and each `snapshot` event carries. */
+const snapshotSchema = z.object({
+  at: z.iso.datetime(),
+  isolates: z.array(z.object({ isolate: z.string(), ageMs: z.number(), connections: counts })),
+  connections: counts.describe("Open connections by kind."),
+  topics: z.array(
+    z.object({ topic: z.string(), head: z.number(), subscribers: z.number(), lag: z.number() }),
+  ),
+  transfers: counts.describe("Transfer sessions by state."),
+  notifications: counts,
+  rateLimited: counts.describe("Rejections by bucket."),
+  counters: counts,
+  problems: z.array(z.record(z.string(), z.unknown())).describe("Recent problems, newest first."),
+});
+
+/**
+ * The admin endpoints: each one's contract, which the handlers below are
+ * registered with and which `/docs` and `/docs/openapi.json` show.
+ */
+export function adminEndpoints(
+  _config: Config,
+): Record<"snapshot" | "streamToken" | "stream", Endpoint> {
+  return {
+    snapshot: {
+      method: "GET",
+      path: "/api/admin/snapshot",
+      tag: "Admin",
+      summary: "Operations snapshot",
+      description: "Connections by kind and isolate, the busiest topics with head offset and " +
+        "lag, transfer sessions by state, notification and rate-limit counters, and recent " +
+        "problems of every isolate.",
+      auth: "api_key",
+      responses: {
+        200: {
+          description:
+            "`{at, isolates, connections, topics, transfers, notifications, rateLimited, " +
+            "counters, problems}`",
+          body: snapshotSchema,
+        },
+        401: "No or wrong API key",
+      },
+      errors: API_KEY_ERRORS,
+      guides: ["operations"],
+      example:
+        `curl -fsS "$BASE/api/admin/snapshot" -H "Authorization: Bearer $KEY" | jq '.connections'`,
+    },
+    streamToken: {
+      method: "POST",
+      path: "/api/admin/stream-token",
+      tag: "Admin",
+      summary: "Mint an admin stream token",
+      description: "A single-use stream token for the admin stream, so the API key never " +
+        "travels in a URL.",
+      auth: "api_key",
+      responses: {
+        201: { description: "`{token, expiresAt}`", body: issuedTokenSchema },
+        401: "No or wrong API key",
+      },
+      errors: API_KEY_ERRORS,
+      guides: ["operations"],
+      example: `curl -fsS -X POST "$BASE/api/admin/stream-token" -H "Authorization: Bearer $KEY"`,
+    },
+    stream: {
+      method: "GET",
+      path: "/api/admin/stream",
+      tag: "Admin",
+      summary: "Live snapshots (SSE)",
+      transport: "sse",
+      description: "The snapshot as `event: snapshot` every 2 s. Needs an admin stream token.",
+      auth: "stream_token",
+      query: streamQuerySchema.pick({ token: true }),
+      serverFrames: { snapshot: "The same JSON as `GET /api/admin/snapshot`" },
+      responses: { 200: "An event stream", 401: "No or bad token", 403: "Not an admin token" },
+      errors: [...STREAM_ERRORS, "forbidden", "rate_limited"],
+      guides: ["operations"],
+      example:
+        `ADMIN=$(curl -fsS -X POST "$BASE/api/admin/stream-token" -H "Authorization: Bearer $KEY" | jq -r .token)
+timeout 3 curl -fsSN "$BASE/api/admin/stream?token=$ADMIN" | cut -c1-120 || test $? -eq 124`,
+    },
+  };
+}
 
 /**
  * The admin dashboard: `/admin` (page), `GET /api/admin/snapshot` (API key),
@@ -23,19 +117,20 @@ export function adminRoutes(
   transfer: Pick<TransferService, "countByState">,
 ): Hono {
   const app = new Hono();
+  const endpoints = adminEndpoints(ctx.config);
   const snapshot = async () =>
     await buildAdminSnapshot(await ctx.metricsSharing.reports(), {
       headOf: async (topic) => (await ctx.broker.head(topic))?.offset ?? 0,
       transferStates: () => transfer.countByState(),
     });
 
-  app.get("/api/admin/snapshot", async (c) => {
+  serve(app, endpoints.snapshot, async (c) => {
     requireApiKey(c, ctx);
     c.header("Cache-Control", "no-store");
     return c.json(await snapshot());
   });
 
-  app.post("/api/admin/stream-token", async (c) => {
+  serve(app, endpoints.streamToken, async (c) => {
     requireApiKey(c, ctx);
     const issued = await issueToken(ctx.secrets.secret, {
       userId: "admin",
@@ -46,10 +141,10 @@ export function adminRoutes(
     return c.json(issued, 201);
   });
 
-  app.get("/api/admin/stream", async (c) => {
+  serve(app, endpoints.stream, async (c) => {
     const claims = await requireStreamToken(c, ctx);
     if (claims.kind !== "stream" || !claims.perms.includes("admin")) {
-      throw new ApiError(403, "forbidden", "The admin stream needs an admin stream token");
+      throw new ApiError("forbidden", "The admin stream needs an admin stream token");
     }
     const lease = admitConnection(c, ctx);
     return openWithLease(lease, () =>

@@ -7,6 +7,7 @@ import * as chat from "./chat.ts";
 import * as identity from "./identity.ts";
 import * as link from "./link.ts";
 import * as notifications from "./notifications.ts";
+import * as push from "./push.ts";
 import * as topics from "./topics.ts";
 import * as transfer from "./transfer.ts";
 
@@ -70,7 +71,7 @@ Deno.test("every schema a route module exports is the one its catalog entry docu
   const used = new Set<unknown>(
     catalog.flatMap((endpoint) => [endpoint.body, endpoint.query, endpoint.params]),
   );
-  const modules = { chat, identity, link, notifications, topics, transfer };
+  const modules = { chat, identity, link, notifications, push, topics, transfer };
   const exported = Object.entries(modules).flatMap(([module, exports]) =>
     Object.entries(exports)
       .filter(([name, value]) => name.endsWith("Schema") && value instanceof z.ZodType)
@@ -118,6 +119,8 @@ Deno.test("the catalog builds an OpenAPI document with JSON Schemas of bodies, q
     "ready",
     "cancel",
     "fallback-link",
+    "pairing-key",
+    "sealed-files",
   ]);
   const chat = document.paths["/api/ws/channels/{channelId}"]?.get;
   assert.deepEqual(Object.keys(chat?.["x-switchboard-frames"] ?? {}), [

@@ -8,9 +8,11 @@ import { parseCursor, type Position } from "../lib/realtime/mod.ts";
 import { acceptWebSocket } from "../lib/transport/mod.ts";
 import {
   canOpenChannel,
+  CHANNEL_ID_PATTERN,
   channelTopic,
   type ChatClientFrame,
   chatClientFrames,
+  chatMessageSchema,
   type ChatService,
   ChatSession,
   findMessage,
@@ -21,6 +23,7 @@ import {
 } from "../lib/chat/mod.ts";
 import { readStreamToken, requireUser } from "./_auth.ts";
 import { readQuery } from "./_http.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
 import {
   admitConnection,
   requireUpgrade,
@@ -30,6 +33,17 @@ import {
   transportObserver,
 } from "./_realtime.ts";
 import { renderChatPage } from "./chat_page.tsx";
+import type { Config } from "../lib/config/mod.ts";
+import {
+  type Endpoint,
+  MINT_STREAM,
+  serve,
+  SOCKET_REFUSAL_NOTE,
+  SOCKET_SWITCHING,
+  socketQuerySchema,
+  STREAM_ERRORS,
+  USER_ERRORS,
+} from "./_endpoint.ts";
 
 /** Query of `GET /api/channels/:channelId/messages`. */
 export const historyQuerySchema = z.object({
@@ -41,7 +55,6 @@ export const historyQuerySchema = z.object({
 function requireChannel(channelId: string): void {
   if (!isChannelId(channelId)) {
     throw new ApiError(
-      400,
       "invalid_channel",
       `"${
         channelId.slice(0, 70)
@@ -59,7 +72,6 @@ function requireChannel(channelId: string): void {
 function requireChannelAccess(ctx: AppContext, claims: TokenClaims, channelId: string): void {
   if (canOpenChannel(claims, channelId, ctx.config.CHAT_PRIVATE_PREFIX)) return;
   throw new ApiError(
-    403,
     "channel_forbidden",
     claims.kind === "guest"
       ? `#${channelId} is private: guests cannot open it`
@@ -70,11 +82,119 @@ function requireChannelAccess(ctx: AppContext, claims: TokenClaims, channelId: s
 function requireRead(claims: TokenClaims): void {
   if (!hasPermission(claims, "chat:read")) {
     throw new ApiError(
-      403,
       "no_read_permission",
       "This token cannot read chat (it lacks chat:read)",
     );
   }
+}
+
+const channelParams = z.object({
+  channelId: z.string().regex(CHANNEL_ID_PATTERN).describe("The channel, e.g. `lobby`."),
+});
+
+/**
+ * The chat endpoints: each one's contract, which the handlers below are
+ * registered with and which `/docs` and `/docs/openapi.json` show.
+ */
+export function chatEndpoints(_config: Config): Record<"socket" | "history", Endpoint> {
+  return {
+    socket: {
+      method: "GET",
+      path: "/api/ws/channels/{channelId}",
+      tag: "Chat",
+      summary: "Join a channel (WebSocket)",
+      transport: "websocket",
+      description: "Needs `chat:read` (and `chat:write` to send). On connect: `initial_state` " +
+        "with the last 50 messages (oldest first), who is online and a cursor. Messages are " +
+        "stored before they are broadcast to everyone, the sender included; `clientMessageId` " +
+        "makes a resend idempotent; `sync {afterMessageId}` returns exactly what was missed. " +
+        "Past `CHANNEL_MAX_CONNECTIONS` the connect is refused with `channel_full` (503). Also " +
+        "served at `/channel/{channelId}/websocket` (the chat design's path), with the token in " +
+        "`?token=`, `Authorization: Bearer` or the subprotocol." + SOCKET_REFUSAL_NOTE,
+      auth: "stream_token",
+      params: channelParams,
+      query: socketQuerySchema,
+      frames: chatClientFrames,
+      serverFrames: {
+        initial_state: "`{messages, onlineUsers, cursor, historyBefore, you}`",
+        message: "`{message: {id, channelId, userId, username, content, threadId, timestamp, " +
+          "clientMessageId}, cursor}`",
+        typing: "`{userId, username, isTyping}` to the others only (never stored)",
+        presence: "`{userId, username, status}`",
+        user_joined: "`{user}` (`user.joinedAt`: ms since the epoch, as in `onlineUsers`)",
+        user_disconnected: "`{userId, username}`",
+        sync: "`{afterMessageId, messages, hasMore}`",
+        error: "`{code, message}`: e.g. `no_write_permission`, `message_too_long`",
+        pong: "The answer to `ping`",
+      },
+      responses: {
+        101: SOCKET_SWITCHING,
+        400: "Bad channel name or cursor",
+        401: "No or bad token",
+        403: "No `chat:read`, or a private channel without a grant",
+        426: "Not a WebSocket request",
+        503: "Channel full",
+      },
+      errors: [
+        ...STREAM_ERRORS,
+        "invalid_channel",
+        "invalid_cursor",
+        "no_read_permission",
+        "channel_forbidden",
+        "channel_full",
+        "upgrade_required",
+        "rate_limited",
+      ],
+      guides: ["chat", "protocol"],
+      example: `${MINT_STREAM}
+ws "/api/ws/channels/docs-demo?token=$STREAM" \\
+  '{"type":"message","content":"Hello from the API docs","clientMessageId":"docs-hello"}'`,
+    },
+    history: {
+      method: "GET",
+      path: "/api/channels/{channelId}/messages",
+      tag: "Chat",
+      summary: "Channel history",
+      description: "A page of messages before `before` (a `nextBefore`/`historyBefore` cursor or " +
+        "a message id), oldest first. Needs `chat:read`, and for a private channel a grant.",
+      auth: "user_token",
+      params: channelParams,
+      query: historyQuerySchema,
+      notes: {
+        before: "A `nextBefore`/`historyBefore` cursor, or a message id.",
+        limit: "Page size.",
+      },
+      responses: {
+        200: {
+          description: "`{channelId, messages, nextBefore}`",
+          body: z.object({
+            channelId: z.string(),
+            messages: z.array(chatMessageSchema).describe("Oldest first."),
+            nextBefore: z.string().nullable().describe(
+              "The `before` of the next page; null at the start.",
+            ),
+          }),
+        },
+        400: "Bad channel name or cursor",
+        401: "No or bad token",
+        403: "No `chat:read`, or a private channel without a grant",
+        404: "Unknown message id",
+      },
+      errors: [
+        ...USER_ERRORS,
+        "invalid_channel",
+        "no_read_permission",
+        "channel_forbidden",
+        "invalid_request",
+        "invalid_cursor",
+        "unknown_message",
+        "rate_limited",
+      ],
+      guides: ["chat"],
+      example:
+        `curl -fsS "$BASE/api/channels/docs-demo/messages?limit=20" -H "Authorization: Bearer $TOKEN"`,
+    },
+  };
 }
 
 /**
@@ -84,11 +204,13 @@ function requireRead(claims: TokenClaims): void {
  */
 export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
   const app = new Hono();
+  const endpoints = chatEndpoints(ctx.config);
   const observer = transportObserver(ctx);
   const deliveries = ctx.metrics.series("switchboard_deliveries_total", { kind: "chat" });
 
-  app.get("/api/ws/channels/:channelId", async (c) => {
-    const channelId = c.req.param("channelId");
+  // Also at `/channel/:channelId/websocket`, the path of the chat design's clients.
+  const channelSocket = refuseAfterUpgrade(async (c) => {
+    const channelId = c.req.param("channelId") ?? "";
     requireChannel(channelId);
     requireUpgrade(c);
     const resume = resumeRequest(c);
@@ -138,7 +260,6 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
       await leaveAll();
       ctx.metrics.increment("switchboard_chat_refused_total", { reason: "channel_full" });
       throw new ApiError(
-        503,
         "channel_full",
         `#${channelId} has ${ctx.config.CHANNEL_MAX_CONNECTIONS} connections, its limit; try again later`,
         { headers: { "Retry-After": "5" } },
@@ -188,8 +309,10 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
       throw error;
     }
   });
+  serve(app, endpoints.socket, channelSocket);
+  app.get("/channel/:channelId/websocket", channelSocket);
 
-  app.get("/api/channels/:channelId/messages", async (c) => {
+  serve(app, endpoints.history, async (c) => {
     const channelId = c.req.param("channelId");
     requireChannel(channelId);
     const claims = await requireUser(c, ctx);
@@ -201,7 +324,6 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
       const found = await findMessage(ctx.broker, channelId, query.before);
       if (!found) {
         throw new ApiError(
-          404,
           "unknown_message",
           `No message "${query.before}" among the newest ${MESSAGE_SCAN_LIMIT} of #${channelId}; ` +
             "page back with nextBefore cursors instead",
@@ -212,7 +334,6 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
       before = parseCursor(query.before);
       if (!before) {
         throw new ApiError(
-          400,
           "invalid_cursor",
           `"${query.before}" is not a cursor or message id`,
         );
@@ -225,12 +346,13 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
   app.get("/chat/:channelId", (c) => {
     const channelId = c.req.param("channelId");
     if (!isChannelId(channelId)) {
-      throw new ApiError(404, "invalid_channel", "There is no such channel: names are lowercase");
+      throw new ApiError("invalid_channel", "There is no such channel: names are lowercase", {
+        status: 404,
+      });
     }
     if (isPrivateChannel(channelId, ctx.config.CHAT_PRIVATE_PREFIX)) {
       // The page chats as a guest, and guests never open private channels.
       throw new ApiError(
-        403,
         "channel_forbidden",
         `#${channelId} is private: open it from an app that gives you a token with a grant`,
       );

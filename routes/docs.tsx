@@ -1,7 +1,7 @@
 /**
  * @module
  * The API reference: `GET /docs/openapi.json` (OpenAPI 3.1 built from the
- * catalog's zod schemas), `GET /docs` (a server-rendered viewer of that
+ * endpoints' declarations), `GET /docs` (a server-rendered viewer of that
  * document) and `GET /docs/guides/:name` (the Markdown guides of `docs/`).
  */
 import { Hono } from "hono";
@@ -14,16 +14,10 @@ import {
   renderGuide,
 } from "../lib/api_docs/mod.ts";
 import type { AppContext } from "../lib/context.ts";
-import { ApiError } from "../lib/errors/mod.ts";
+import { ApiError, ERROR_CODES } from "../lib/errors/mod.ts";
 import { ApiReference, type GuideLink, GuidePage } from "../components/ApiReference.tsx";
 import { renderPage } from "../components/render_page.tsx";
-import {
-  API_TAGS,
-  apiCatalog,
-  ERROR_CODES,
-  EXAMPLE_SETUP_NOTE,
-  isCatalogPath,
-} from "./api_catalog.ts";
+import { API_TAGS, apiCatalog, EXAMPLE_SETUP_NOTE, isCatalogPath } from "./api_catalog.ts";
 import { linkOrigin } from "./_http.ts";
 
 /** The guides `/docs/guides/:name` may show (files `docs/<name>.md`), in reading order. */
@@ -126,7 +120,7 @@ export function docsRoutes(ctx: AppContext, routes: () => readonly RegisteredRou
   app.get("/docs/guides/:name", async (c) => {
     const name = c.req.param("name");
     const rendered = await guides.get(name);
-    if (!rendered) throw new ApiError(404, "not_found", `There is no guide "${name.slice(0, 40)}"`);
+    if (!rendered) throw new ApiError("not_found", `There is no guide "${name.slice(0, 40)}"`);
     return c.html(renderPage({
       title: `${rendered.title || name} · Switchboard docs`,
       manifest: ctx.manifest,

@@ -10,7 +10,7 @@ Deno.test("/readyz is 200 while KV answers and 503 once the isolate drains or KV
   const warnings: string[] = [];
   await using metricsSharing = new KvMetricsSharing(kv, new MetricsRegistry(), { isolate: "i1" });
   const app = healthRoutes({
-    kv,
+    probeKv: async () => void await kv.get(["health", "probe"]),
     log: createLogger({ write: (line) => warnings.push(line) }),
     isolate: "i1",
     shutdown: shutdown.signal,

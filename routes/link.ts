@@ -31,6 +31,8 @@ import {
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
 import { clientAddress, publicOrigin, readQuery, streamedBody } from "./_http.ts";
 import { liveShareProps } from "./share_pages.tsx";
+import type { Config } from "../lib/config/mod.ts";
+import { type Endpoint, serve } from "./_endpoint.ts";
 
 /** Room for multipart boundaries, part headers and small fields on top of the file. */
 const MULTIPART_OVERHEAD_BYTES = 128 * 1024;
@@ -112,13 +114,227 @@ function idPrefix(id: string): string {
   return id.slice(0, 4);
 }
 
+const fileParams = z.object({
+  id: z.string().describe("The `id` the upload answered with."),
+});
+
+function upload(query = ""): string {
+  return `UPLOAD=$(echo 'hello, world' | curl -fsS -X POST "$BASE/api/upload${query}" \\
+  -H 'X-Filename: hello.txt' -H 'Content-Type: text/plain' --data-binary @-)
+ID=$(jq -r .id <<<"$UPLOAD")`;
+}
+
+/** What describes a stored file (`describe()`): never the delete token or its hash. */
+const fileDescriptionSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  size: z.number().int().describe("Bytes."),
+  type: z.string().describe("Media type."),
+  sha256: z.string().describe("Hex SHA-256 of the stored bytes."),
+  encrypted: z.boolean(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  maxDownloads: z.number().int().nullable(),
+  downloadsLeft: z.number().int().nullable(),
+  url: z.string().describe("The download page."),
+  downloadUrl: z.string().describe("The bytes."),
+});
+
+/** The bytes of a file, whole or one range. */
+const fileBytesSchema = z.string().describe("The file's bytes, as stored.");
+
+/**
+ * The link-mode endpoints: each one's contract, which the handlers below are
+ * registered with and which `/docs` and `/docs/openapi.json` show.
+ */
+export function linkEndpoints(
+  _config: Config,
+): Record<"upload" | "download" | "downloadHeaders" | "deleteFile" | "metadata", Endpoint> {
+  return {
+    upload: {
+      method: "POST",
+      path: "/api/upload",
+      tag: "Link mode",
+      summary: "Upload a file, get a link",
+      description: "The body is the file, raw (name in `X-Filename`) or as multipart/form-data. " +
+        "It is streamed into KV as it arrives: memory stays flat whatever the size. At most " +
+        "`MAX_UPLOAD_BYTES` (100 MiB); the link lives `ttlSeconds` (default " +
+        "`UPLOAD_TTL_SECONDS`, at most 24 h). The `deleteToken` is shown only here.",
+      auth: "none",
+      rawBody: {
+        mediaTypes: ["application/octet-stream", "multipart/form-data"],
+        description: "The file: raw bytes (any media type), or multipart with a `filename`.",
+      },
+      query: uploadQuerySchema,
+      notes: {
+        ttlSeconds: "Life of the link.",
+        maxDownloads: "Downloads allowed in all (default: no limit).",
+        encrypted: "The bytes are ciphertext made by the browser (same as `X-Encrypted: 1`).",
+      },
+      headers: {
+        "X-Filename":
+          "The file name of a raw upload (percent-encoded UTF-8); default `upload.bin`.",
+        "X-Encrypted": "`1` when the browser encrypted the bytes.",
+      },
+      responses: {
+        201: {
+          description:
+            "`{id, name, size, type, sha256, encrypted, createdAt, expiresAt, maxDownloads, " +
+            "downloadsLeft, url, downloadUrl, deleteToken}`",
+          body: fileDescriptionSchema.extend({
+            deleteToken: z.string().describe("Shown only here: deletes the file."),
+          }),
+        },
+        400: "Bad name, multipart or query, or a `Host` that links are not built for",
+        413: "Too large",
+        429: "Too many uploads from this address",
+        503: "Interrupted; retry",
+        507: "Upload storage full; retry later",
+      },
+      errors: [
+        "invalid_request",
+        "invalid_host",
+        "invalid_filename",
+        "invalid_multipart",
+        "upload_aborted",
+        "body_timeout",
+        "file_too_large",
+        "rate_limited",
+        "upload_interrupted",
+        "storage_full",
+      ],
+      guides: ["link_mode"],
+      example:
+        `echo 'hello, world' | curl -fsS -X POST "$BASE/api/upload?ttlSeconds=600&maxDownloads=3" \\
+  -H 'X-Filename: hello.txt' -H 'Content-Type: text/plain' --data-binary @-
+# or as a form upload
+printf 'some notes' | curl -fsS -F 'file=@-;filename=notes.txt' "$BASE/api/upload"`,
+    },
+    download: {
+      method: "GET",
+      path: "/api/download/{id}",
+      tag: "Link mode",
+      summary: "Download a file",
+      description: "Streams the bytes with `Content-Length`, `Content-Disposition`, `ETag` and " +
+        "`Repr-Digest`. `Range` (one range) answers 206; `If-Range` with the ETag is honored. " +
+        "Each full or partial GET counts as a download against `maxDownloads`.",
+      auth: "none",
+      params: fileParams,
+      headers: { Range: "`bytes=start-end`", "If-Range": "The ETag the range is valid for" },
+      responses: {
+        200: {
+          description: "The file",
+          body: fileBytesSchema,
+          mediaType: "application/octet-stream",
+        },
+        206: {
+          description: "Part of the file",
+          body: fileBytesSchema,
+          mediaType: "application/octet-stream",
+        },
+        404: "No such file",
+        410: "Expired, used up or deleted",
+        416: "Range outside the file",
+      },
+      errors: ["not_found", "expired", "range_not_satisfiable", "rate_limited"],
+      guides: ["link_mode"],
+      example: `${upload()}
+curl -fsS "$BASE/api/download/$ID"
+curl -fsS -r 0-4 "$BASE/api/download/$ID"   # a range: "hello"`,
+    },
+    downloadHeaders: {
+      method: "HEAD",
+      path: "/api/download/{id}",
+      tag: "Link mode",
+      summary: "File headers without a download",
+      description: "The headers of `GET`, no body; does not count as a download.",
+      auth: "none",
+      params: fileParams,
+      responses: {
+        200: {
+          description: "Headers",
+          body: z.string().max(0).describe("HEAD answers with no body."),
+          mediaType: "application/octet-stream",
+        },
+        404: "No such file",
+        410: "Gone",
+      },
+      errors: ["not_found", "expired", "rate_limited"],
+      guides: ["link_mode"],
+      example: `${upload()}
+curl -fsS -I "$BASE/api/download/$ID"`,
+    },
+    deleteFile: {
+      method: "DELETE",
+      path: "/api/download/{id}",
+      tag: "Link mode",
+      summary: "Delete a file",
+      description: "Deletes the file at once with the delete token from the upload (in " +
+        "`X-Delete-Token` or `Authorization: Bearer`). Later downloads answer 410.",
+      auth: "delete_token",
+      params: fileParams,
+      responses: {
+        200: {
+          description: "`{id, deleted: true}`",
+          body: z.object({ id: z.string(), deleted: z.literal(true) }),
+        },
+        401: "No delete token",
+        403: "Wrong delete token",
+        404: "No such file",
+        410: "Already gone",
+      },
+      errors: [
+        "delete_token_required",
+        "wrong_delete_token",
+        "not_found",
+        "expired",
+        "rate_limited",
+      ],
+      guides: ["link_mode"],
+      example: `${upload()}
+curl -fsS -X DELETE "$BASE/api/download/$ID" -H "X-Delete-Token: $(jq -r .deleteToken <<<"$UPLOAD")"`,
+    },
+    metadata: {
+      method: "GET",
+      path: "/api/files/{id}",
+      tag: "Link mode",
+      summary: "File metadata",
+      description: "What the download page shows, without counting a download: name, size, " +
+        "type, sha256, expiry and downloads left. For an encrypted file, `encryptionHeader` " +
+        "holds its first bytes (the encrypted header with the name).",
+      auth: "none",
+      params: fileParams,
+      responses: {
+        200: {
+          description:
+            "`{id, name, size, type, sha256, encrypted, createdAt, expiresAt, maxDownloads, " +
+            "downloadsLeft, url, downloadUrl, encryptionHeader?}`",
+          body: fileDescriptionSchema.extend({
+            encryptionHeader: z.string().optional().describe(
+              "Encrypted files: the first bytes, base64url.",
+            ),
+          }),
+        },
+        400: "A `Host` that links are not built for",
+        404: "No such file",
+        410: "Gone",
+      },
+      errors: ["invalid_host", "not_found", "expired", "rate_limited"],
+      guides: ["link_mode"],
+      example: `${upload("?maxDownloads=5")}
+curl -fsS "$BASE/api/files/$ID"`,
+    },
+  };
+}
+
 /** Link-mode routes for one isolate, over the link job's service. */
 export function linkRoutes(ctx: AppContext, link: LinkService): Hono {
   const { store } = link;
   const app = new Hono();
+  const endpoints = linkEndpoints(ctx.config);
 
   // The upload streams into the store, which cuts it off past MAX_UPLOAD_BYTES itself.
-  app.post("/api/upload", streamedBody(), async (c) => {
+  serve(app, endpoints.upload, streamedBody(), async (c) => {
     const query = readQuery(c, uploadQuerySchema);
     // Refused before a byte is stored: the answer's links need a trusted origin.
     const origin = publicOrigin(ctx, c);
@@ -192,7 +408,7 @@ export function linkRoutes(ctx: AppContext, link: LinkService): Hono {
     return c.json({ ...describe(file, file.maxDownloads, origin), deleteToken }, 201);
   });
 
-  app.get("/api/download/:id", async (c) => {
+  serve(app, endpoints.download, async (c) => {
     const id = c.req.param("id");
     const { file } = await store.get(id);
     const ifRange = c.req.header("if-range");
@@ -202,7 +418,6 @@ export function linkRoutes(ctx: AppContext, link: LinkService): Hono {
     const range = parseRange(rangeHeader, file.size);
     if (range.kind === "unsatisfiable") {
       throw new ApiError(
-        416,
         "range_not_satisfiable",
         `Range "${rangeHeader}" is outside the file's ${file.size} bytes`,
         { headers: { "Content-Range": `bytes */${file.size}` } },
@@ -226,13 +441,12 @@ export function linkRoutes(ctx: AppContext, link: LinkService): Hono {
     return new Response(stream, { status, headers });
   });
 
-  app.delete("/api/download/:id", async (c) => {
+  serve(app, endpoints.deleteFile, async (c) => {
     const id = c.req.param("id");
     const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
     const token = c.req.header("x-delete-token") ?? bearer ?? c.req.query("deleteToken");
     if (!token) {
       throw new ApiError(
-        401,
         "delete_token_required",
         "Send the delete token in X-Delete-Token (or Authorization: Bearer)",
       );
@@ -242,7 +456,7 @@ export function linkRoutes(ctx: AppContext, link: LinkService): Hono {
     return c.json({ id, deleted: true });
   });
 
-  app.get("/api/files/:id", async (c) => {
+  serve(app, endpoints.metadata, async (c) => {
     const origin = publicOrigin(ctx, c);
     const { file, downloadsLeft } = await store.get(c.req.param("id"));
     const description: Record<string, unknown> = describe(file, downloadsLeft, origin);

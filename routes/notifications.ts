@@ -9,7 +9,9 @@ import {
   historyLowerBound,
   NOTIFICATION_EXAMPLES,
   NOTIFICATION_STATUSES,
+  NOTIFICATION_TYPES,
   NotificationError,
+  notificationRecordSchema,
   type NotificationService,
   preferencesSchema,
   type PublishOutcome,
@@ -17,13 +19,25 @@ import {
   toHistoryItem,
   userTopic,
 } from "../lib/notifications/mod.ts";
+import {
+  pushPreferencesViewSchema,
+  type PushService,
+  pushSettingsSchema,
+} from "../lib/push/mod.ts";
 import { enforceRateLimit } from "../lib/rate_limit/mod.ts";
-import { acceptWebSocket, type FrameSchemas, openSse } from "../lib/transport/mod.ts";
+import {
+  acceptWebSocket,
+  EventIdSigner,
+  type FrameSchemas,
+  openSse,
+} from "../lib/transport/mod.ts";
 import { Layout } from "../components/Layout.tsx";
 import { Island } from "../components/Island.tsx";
 import { renderPage } from "../components/render_page.tsx";
 import NotificationPlayground from "../islands/NotificationPlayground.tsx";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
+import { authorizeResumableStream } from "./_stream_resume.ts";
 import { bodyLimit, clientAddress, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
@@ -34,6 +48,21 @@ import {
   socketLimits,
   transportObserver,
 } from "./_realtime.ts";
+import type { Config } from "../lib/config/mod.ts";
+import {
+  API_KEY_ERRORS,
+  type Endpoint,
+  JSON_ERRORS,
+  JSON_HEADER,
+  MINT_STREAM,
+  serve,
+  SOCKET_REFUSAL_NOTE,
+  SOCKET_SWITCHING,
+  socketQuerySchema,
+  STREAM_ERRORS,
+  streamQuerySchema,
+  USER_ERRORS,
+} from "./_endpoint.ts";
 
 /** The body of `POST /api/notifications/publish`. */
 export const notificationPublishSchema = z.object({
@@ -69,8 +98,10 @@ export const notificationLogQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-/** The body of `PUT /api/notifications/preferences`. */
-export const notificationPreferencesBodySchema = preferencesSchema.strict();
+/** The body of `PUT /api/notifications/preferences` (`push` is kept as it is when left out). */
+export const notificationPreferencesBodySchema = preferencesSchema.extend({
+  push: pushSettingsSchema.optional(),
+}).strict();
 
 const ackFrame = z.object({
   type: z.literal("ack"),
@@ -99,41 +130,463 @@ export const notificationClientFrames: FrameSchemas<NotificationClientFrame> = {
   read: readFrame,
 };
 
-const STATUS_BY_CODE: Record<NotificationError["code"], number> = {
-  unknown_type: 400,
-  invalid_data: 400,
-  invalid_user: 400,
-  too_many_recipients: 400,
-  invalid_cursor: 400,
-  data_too_large: 413,
-  notification_not_found: 404,
+const notificationParams = z.object({
+  id: z.string().min(1).max(128).describe("The notification id."),
+});
+
+function publishTo(user: string, extra = ""): string {
+  return `curl -fsS -X POST "$BASE/api/notifications/publish" -H "Authorization: Bearer $KEY" \\
+  ${JSON_HEADER} -d '{"userId":"${user}","type":"success","data":{"message":"Hi"}${extra}}'`;
+}
+
+const NOTIFICATION_DATA = {
+  field: "data",
+  discriminator: "type",
+  description: "Each type's `data` is checked against its schema (objects are strict). Types " +
+    "named in `NOTIFY_EXTRA_TYPES` take any JSON object.",
+  schemas: NOTIFICATION_TYPES,
 };
 
-/** An API error that also lists zod-style issues in its body. */
-class IssuesError extends ApiError {
-  readonly issues: { path: string; message: string }[];
-  constructor(status: number, code: string, message: string, issues: IssuesError["issues"]) {
-    super(status, code, message);
-    this.issues = issues;
-  }
-  override toJSON(): { error: { code: string; message: string } } {
-    const body = super.toJSON();
-    return { error: { ...body.error, ...(this.issues.length ? { issues: this.issues } : {}) } };
-  }
-}
+/** The answer of publishing: one result per recipient. */
+const publishedSchema = z.object({
+  ids: z.array(z.string()).describe("The notification id of each recipient, in order."),
+  results: z.array(z.object({
+    userId: z.string(),
+    id: z.string(),
+    duplicate: z.boolean().describe("This id was published to the user before."),
+    muted: z.boolean().describe("Stored in history but not pushed: the user muted it."),
+    rateLimited: z.object({ retryAfterSeconds: z.number().int() }).optional().describe(
+      "Nothing was stored for this user: over `NOTIFY_USER_PER_MINUTE`.",
+    ),
+  })),
+});
 
-/** A `NotificationError` as the API error it answers with (with its zod issues); others unchanged. */
-export function toApiError(error: unknown): unknown {
-  if (!(error instanceof NotificationError)) return error;
-  return new IssuesError(STATUS_BY_CODE[error.code], error.code, error.message, error.issues);
-}
+/** The server-rendered text of a notification (seed texts, e.g. "Ada uploaded a.pdf"). */
+const renderedMessage = z.string().describe(
+  "The notification as one human-readable line, rendered by the server from its type and data.",
+);
 
-async function translate<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw toApiError(error);
-  }
+/** One notification of a user's history. */
+const historyItemSchema = notificationRecordSchema.pick({
+  id: true,
+  type: true,
+  timestamp: true,
+  requiresAck: true,
+  data: true,
+  read: true,
+  readAt: true,
+  acknowledged: true,
+}).extend({ muted: z.boolean(), message: renderedMessage });
+
+/** One entry of the audit log. */
+const auditEntrySchema = notificationRecordSchema.pick({
+  id: true,
+  userId: true,
+  type: true,
+  timestamp: true,
+  requiresAck: true,
+  status: true,
+  sentAt: true,
+  deliveredAt: true,
+  acknowledged: true,
+  acknowledgedAt: true,
+  retryCount: true,
+  lastRetryAt: true,
+  read: true,
+  readAt: true,
+  data: true,
+}).extend({ message: renderedMessage });
+
+/** A user's preferences as the preferences endpoints answer them, Web Push settings included. */
+const preferencesViewSchema = preferencesSchema.extend({ push: pushPreferencesViewSchema });
+
+const unreadCount = z.number().int().describe("Unread notifications of the user.");
+const nextBefore = z.string().nullable().describe(
+  "The `before` of the next page; null at the end.",
+);
+
+/** The query of the SSE stream: the stream query and `events` (read by the route itself). */
+const notificationStreamQuerySchema = streamQuerySchema.extend({
+  events: z.enum(["unnamed", "named"]).optional().describe(
+    "`unnamed` (default): notifications are unnamed events for `onmessage`; `named`: each is " +
+      "named after its type, as before.",
+  ),
+});
+
+/**
+ * The notification endpoints: each one's contract, which the handlers below are
+ * registered with and which `/docs` and `/docs/openapi.json` show.
+ */
+export function notificationEndpoints(
+  _config: Config,
+): Record<
+  | "publish"
+  | "demo"
+  | "types"
+  | "stream"
+  | "socket"
+  | "history"
+  | "unreadCount"
+  | "readAll"
+  | "read"
+  | "ack"
+  | "preferences"
+  | "setPreferences"
+  | "log",
+  Endpoint
+> {
+  return {
+    publish: {
+      method: "POST",
+      path: "/api/notifications/publish",
+      tag: "Notifications",
+      summary: "Publish a notification",
+      description: "Stores the notification for each user and sends it to every connected tab " +
+        "and device. `data` is validated against the type's schema (see `GET " +
+        "/api/notifications/types`). `requiresAck` re-sends it until a client acks; `id` makes " +
+        "publishing idempotent per user.",
+      auth: "api_key",
+      body: notificationPublishSchema,
+      variants: NOTIFICATION_DATA,
+      notes: {
+        userId: "One recipient.",
+        userIds: "Several recipients (at most `NOTIFY_MAX_RECIPIENTS`).",
+        type: "A registered type.",
+        data: "The type's data (at most `NOTIFY_MAX_DATA_BYTES` of JSON).",
+        requiresAck: "Re-send until acknowledged.",
+        id: "Idempotency key.",
+      },
+      responses: {
+        202: {
+          description: "`{ids, results: [{userId, id, duplicate, muted}]}`",
+          body: publishedSchema,
+        },
+        400: "Invalid recipients, type or data",
+        401: "No or wrong API key",
+        413: "Data too large",
+        429: "A recipient or this publisher is over its limit",
+      },
+      errors: [
+        ...API_KEY_ERRORS,
+        "missing_user",
+        "invalid_user",
+        "too_many_recipients",
+        "unknown_type",
+        "invalid_data",
+        "data_too_large",
+        "rate_limited",
+        ...JSON_ERRORS,
+      ],
+      guides: ["notifications"],
+      example:
+        `curl -fsS -X POST "$BASE/api/notifications/publish" -H "Authorization: Bearer $KEY" \\
+  ${JSON_HEADER} \\
+  -d '{"userId":"ada","type":"success","data":{"message":"Build finished"},"requiresAck":true}'`,
+    },
+    demo: {
+      method: "POST",
+      path: "/api/notifications/demo",
+      tag: "Notifications",
+      summary: "Send yourself a notification",
+      description: "For trying types from a browser without the API key: the only recipient is " +
+        "the caller. Without `data`, the type's example data is used. At most 30 a minute.",
+      auth: "user_token",
+      body: notificationDemoSchema,
+      variants: NOTIFICATION_DATA,
+      responses: {
+        202: { description: "`{ids, results}`", body: publishedSchema },
+        400: "Unknown type or invalid data",
+        401: "No or bad token",
+        429: "Too many",
+      },
+      errors: [
+        ...USER_ERRORS,
+        "unknown_type",
+        "invalid_data",
+        "data_too_large",
+        "rate_limited",
+        ...JSON_ERRORS,
+      ],
+      guides: ["notifications"],
+      example:
+        `curl -fsS -X POST "$BASE/api/notifications/demo" -H "Authorization: Bearer $TOKEN" \\
+  ${JSON_HEADER} -d '{"type":"file_uploaded"}'`,
+    },
+    types: {
+      method: "GET",
+      path: "/api/notifications/types",
+      tag: "Notifications",
+      summary: "List notification types",
+      description: "Every registered type with example data that validates.",
+      auth: "none",
+      responses: {
+        200: {
+          description: "`{types: [{type, example}]}`",
+          body: z.object({
+            types: z.array(z.object({ type: z.string(), example: z.unknown() })),
+          }),
+        },
+      },
+      errors: ["rate_limited"],
+      guides: ["notifications"],
+      example: `curl -fsS "$BASE/api/notifications/types" | jq -r '.types[].type'`,
+    },
+    stream: {
+      method: "GET",
+      path: "/api/notifications/stream",
+      tag: "Notifications",
+      summary: "Follow a user's notifications (SSE)",
+      transport: "sse",
+      description: "Every notification of the token's user as it is published, as an " +
+        "**unnamed** event (so `EventSource.onmessage` gets it): `data:` is the notification " +
+        "JSON, whose `type` says which and whose `message` is its server-rendered text line, and `id:` its signed resume id `<cursor>.<sent>.<mac>`. " +
+        "Control events keep their names (`notification.ready`, `notification.read`, `error`) " +
+        "and never reach `onmessage`. `?events=named` names each notification after its type " +
+        "instead (type `error` as `notification.error`). Unacked ones that require an ack are " +
+        "delivered again on connect. Resume: EventSource's own reconnect (same URL, its " +
+        "single-use token spent by then) sends the last id as `Last-Event-ID`; an id signed for " +
+        "the token's user less than 24 h ago resumes right after it without a new token (the " +
+        "token's signature must hold and its user must not be revoked; its expiry and single " +
+        "use are not checked). A spent token without such an id still gets 401. `?since=` with " +
+        "a fresh token resumes too and wins over the header.",
+      auth: "stream_token",
+      query: notificationStreamQuerySchema,
+      headers: {
+        "Last-Event-ID": "The last signed event id (EventSource sends it when it reconnects): " +
+          "resumes after it, and with a spent or expired stream token of the same user.",
+      },
+      serverFrames: {
+        "(message)": "A notification `{id, type, timestamp, requiresAck, data, message, cursor}` " +
+          "(unnamed; with `?events=named` the event is named after its `type`)",
+        "notification.ready": "First event: the stream is live; its id is where it starts, or " +
+          "the resume point of a resumed stream",
+        "notification.read": "`{ids, all, unreadCount, cursor}`: read on some device",
+        error: "`too_far_behind` / `epoch_changed` with the `cursor` the stream continues from",
+      },
+      responses: {
+        200: "An event stream",
+        400: "Bad cursor or `events`",
+        401: "No or bad token, and no signed `Last-Event-ID` of its user",
+      },
+      errors: [...STREAM_ERRORS, "invalid_cursor", "invalid_request", "rate_limited"],
+      guides: ["notifications", "protocol"],
+      example: `${MINT_STREAM}
+timeout 2 curl -fsSN "$BASE/api/notifications/stream?token=$STREAM" || test $? -eq 124`,
+    },
+    socket: {
+      method: "GET",
+      path: "/api/ws/notifications",
+      tag: "Notifications",
+      summary: "Follow a user's notifications (WebSocket)",
+      transport: "websocket",
+      description: "The same notifications as the SSE stream, plus acks and read marks from the " +
+        "client. A notification with `requiresAck` is re-sent every `NOTIFY_RETRY_INTERVAL_MS` " +
+        "up to `NOTIFY_MAX_RETRIES` times until acked, then marked `failed`. Also served at " +
+        "`/ws/notifications` (the WebSocket notification design's path), with the token in " +
+        "`?token=`, `Authorization: Bearer` or the subprotocol." + SOCKET_REFUSAL_NOTE,
+      auth: "stream_token",
+      query: socketQuerySchema,
+      frames: notificationClientFrames,
+      serverFrames: {
+        "<type>": "`{id, type, timestamp, requiresAck, data, message, cursor}`",
+        "notification.ready":
+          "First frame: the stream is live; without since, its cursor is where it starts",
+        "notification.read": "`{ids, all, unreadCount, cursor}`",
+        "notification.acked": "`{notificationId, acknowledgedAt}`: the answer to `ack`",
+        error: "`{code, message}`",
+        pong: "The answer to `ping`",
+      },
+      responses: {
+        101: SOCKET_SWITCHING,
+        400: "Bad cursor",
+        401: "No or bad token",
+        426: "Not a WebSocket request",
+      },
+      errors: [...STREAM_ERRORS, "invalid_cursor", "upgrade_required", "rate_limited"],
+      guides: ["notifications", "protocol"],
+      example: `${MINT_STREAM}
+ws "/api/ws/notifications?token=$STREAM" '{"type":"ping"}'`,
+    },
+    history: {
+      method: "GET",
+      path: "/api/notifications",
+      tag: "Notifications",
+      summary: "Notification history",
+      description: "The user's notifications, newest first, with read state; page with " +
+        "`before=<nextBefore>`.",
+      auth: "user_token",
+      query: notificationHistoryQuerySchema,
+      notes: {
+        before: "The `nextBefore` of the previous page.",
+        limit: "Page size.",
+        since: "Only newer ones: `10m`, `2h`, `all`, a time (ISO 8601 or Unix seconds) or a " +
+          "stream cursor.",
+      },
+      responses: {
+        200: {
+          description:
+            "`{notifications: [{id, type, timestamp, requiresAck, data, message, read, " +
+            "readAt, acknowledged, muted}], nextBefore, unreadCount}`",
+          body: z.object({ notifications: z.array(historyItemSchema), nextBefore, unreadCount }),
+        },
+        400: "Invalid query or cursor",
+        401: "No or bad token",
+      },
+      errors: [...USER_ERRORS, "invalid_request", "invalid_cursor", "rate_limited"],
+      guides: ["notifications"],
+      example: `curl -fsS "$BASE/api/notifications?limit=5" -H "Authorization: Bearer $TOKEN"`,
+    },
+    unreadCount: {
+      method: "GET",
+      path: "/api/notifications/unread-count",
+      tag: "Notifications",
+      summary: "Unread count",
+      description: "How many of the user's notifications are unread.",
+      auth: "user_token",
+      responses: {
+        200: { description: "`{unreadCount}`", body: z.object({ unreadCount }) },
+        401: "No or bad token",
+      },
+      errors: [...USER_ERRORS, "rate_limited"],
+      guides: ["notifications"],
+      example: `curl -fsS "$BASE/api/notifications/unread-count" -H "Authorization: Bearer $TOKEN"`,
+    },
+    readAll: {
+      method: "POST",
+      path: "/api/notifications/read-all",
+      tag: "Notifications",
+      summary: "Mark all as read",
+      description: "Marks every notification of the user read; every connected device gets " +
+        "`notification.read`.",
+      auth: "user_token",
+      responses: {
+        200: {
+          description: "`{ids, unreadCount}`",
+          body: z.object({ ids: z.array(z.string()), unreadCount }),
+        },
+        401: "No or bad token",
+      },
+      errors: [...USER_ERRORS, "rate_limited"],
+      guides: ["notifications"],
+      example:
+        `curl -fsS -X POST "$BASE/api/notifications/read-all" -H "Authorization: Bearer $TOKEN"`,
+    },
+    read: {
+      method: "POST",
+      path: "/api/notifications/{id}/read",
+      tag: "Notifications",
+      summary: "Mark one as read",
+      description: "Marks one notification read on every device of the user.",
+      auth: "user_token",
+      params: notificationParams,
+      responses: {
+        200: {
+          description: "`{id, read: true, unreadCount}`",
+          body: z.object({ id: z.string(), read: z.literal(true), unreadCount }),
+        },
+        401: "No or bad token",
+        404: "Not this user's notification",
+      },
+      errors: [...USER_ERRORS, "notification_not_found", "rate_limited"],
+      guides: ["notifications"],
+      example: `ID=$(${publishTo("ada")} | jq -r '.ids[0]')
+curl -fsS -X POST "$BASE/api/notifications/$ID/read" -H "Authorization: Bearer $TOKEN"`,
+    },
+    ack: {
+      method: "POST",
+      path: "/api/notifications/{id}/ack",
+      tag: "Notifications",
+      summary: "Acknowledge one",
+      description: "Acknowledges a notification over HTTP (the same as an `ack` frame): it is " +
+        "not re-sent any more and the audit log records when.",
+      auth: "user_token",
+      params: notificationParams,
+      responses: {
+        200: {
+          description: "`{id, status, acknowledgedAt}`",
+          body: auditEntrySchema.pick({ id: true, status: true, acknowledgedAt: true }),
+        },
+        401: "No or bad token",
+        404: "Not this user's notification",
+      },
+      errors: [...USER_ERRORS, "notification_not_found", "rate_limited"],
+      guides: ["notifications"],
+      example: `ID=$(${publishTo("ada", ',"requiresAck":true')} | jq -r '.ids[0]')
+curl -fsS -X POST "$BASE/api/notifications/$ID/ack" -H "Authorization: Bearer $TOKEN"`,
+    },
+    preferences: {
+      method: "GET",
+      path: "/api/notifications/preferences",
+      tag: "Notifications",
+      summary: "Read preferences",
+      description: "The types and groups the user muted: muted notifications are stored in " +
+        "history but not pushed. `push`: when Web Push reaches the user's devices " +
+        "(`when`: `away`, `always` or `never`; `types` overrides it per type) and the " +
+        "subscribed devices.",
+      auth: "user_token",
+      responses: {
+        200: {
+          description: "`{muted, mutedGroups, push: {when, types, subscriptions}}`",
+          body: preferencesViewSchema,
+        },
+        401: "No or bad token",
+      },
+      errors: [...USER_ERRORS, "rate_limited"],
+      guides: ["notifications"],
+      example: `curl -fsS "$BASE/api/notifications/preferences" -H "Authorization: Bearer $TOKEN"`,
+    },
+    setPreferences: {
+      method: "PUT",
+      path: "/api/notifications/preferences",
+      tag: "Notifications",
+      summary: "Set preferences",
+      description: "Replaces the user's muted types and groups (`data.groupId`), and the Web " +
+        "Push settings when `push` is given (left out: kept as they are).",
+      auth: "user_token",
+      body: notificationPreferencesBodySchema,
+      notes: {
+        muted: "Types to mute.",
+        mutedGroups: "Group ids to mute.",
+        push: "`{when: away|always|never, types: {<type>: when}}`.",
+      },
+      responses: {
+        200: { description: "`{muted, mutedGroups, push}`", body: preferencesViewSchema },
+        400: "Invalid body",
+        401: "No or bad token",
+      },
+      errors: [...USER_ERRORS, "unknown_type", ...JSON_ERRORS, "rate_limited"],
+      guides: ["notifications"],
+      example:
+        `curl -fsS -X PUT "$BASE/api/notifications/preferences" -H "Authorization: Bearer $TOKEN" \\
+  ${JSON_HEADER} -d '{"muted":["campaign_created"],"mutedGroups":[]}'`,
+    },
+    log: {
+      method: "GET",
+      path: "/api/notifications/log",
+      tag: "Notifications",
+      summary: "Audit log",
+      description: "Per notification: when it was sent, delivered and acknowledged, retries and " +
+        "status, newest first; filter by user, type and status.",
+      auth: "api_key",
+      query: notificationLogQuerySchema,
+      notes: { before: "The `nextBefore` of the previous page.", limit: "Page size." },
+      responses: {
+        200: {
+          description: "`{entries: [{id, userId, type, timestamp, requiresAck, status, sentAt, " +
+            "deliveredAt, acknowledged, acknowledgedAt, retryCount, lastRetryAt, read, readAt, data, " +
+            "message}], " +
+            "nextBefore}`",
+          body: z.object({ entries: z.array(auditEntrySchema), nextBefore }),
+        },
+        400: "Invalid query",
+        401: "No or wrong API key",
+      },
+      errors: [...API_KEY_ERRORS, "invalid_request", "invalid_cursor"],
+      guides: ["notifications"],
+      example:
+        `curl -fsS "$BASE/api/notifications/log?userId=ada&limit=5" -H "Authorization: Bearer $KEY"`,
+    },
+  };
 }
 
 /**
@@ -141,8 +594,13 @@ async function translate<T>(work: () => Promise<T>): Promise<T> {
  * of a user's topic, history, read state, acks, preferences, the audit log, and
  * the `/notifications` page.
  */
-export function notificationRoutes(ctx: AppContext, notifications: NotificationService): Hono {
+export function notificationRoutes(
+  ctx: AppContext,
+  notifications: NotificationService,
+  pushService: PushService,
+): Hono {
   const app = new Hono();
+  const endpoints = notificationEndpoints(ctx.config);
   const { center } = notifications;
   const observer = transportObserver(ctx);
   const config = ctx.config;
@@ -177,7 +635,6 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
         ...limited.map((outcome) => outcome.rateLimited!.retryAfterSeconds),
       );
       throw new ApiError(
-        429,
         "rate_limited",
         `${
           limited.length === 1
@@ -194,12 +651,12 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
   const publishBodyLimit = bodyLimit(
     config.NOTIFY_MAX_DATA_BYTES + config.NOTIFY_MAX_RECIPIENTS * 80 + 4096,
   );
-  app.post("/api/notifications/publish", publishBodyLimit, async (c) => {
+  serve(app, endpoints.publish, publishBodyLimit, async (c) => {
     requireApiKey(c, ctx);
     const body = await readJson(c, notificationPublishSchema);
     const userIds = [...(body.userId ? [body.userId] : []), ...(body.userIds ?? [])];
     if (userIds.length === 0) {
-      throw new ApiError(400, "missing_user", "userId or userIds is required");
+      throw new ApiError("missing_user", "userId or userIds is required");
     }
     const request = {
       userIds,
@@ -208,16 +665,16 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
       requiresAck: body.requiresAck,
       id: body.id,
     };
-    await translate(() => Promise.resolve(center.validate(request)));
+    center.validate(request);
     await enforceRateLimit(ctx.rateLimiter, "notify_publisher", clientAddress(c), {
       limit: config.NOTIFY_PUBLISHER_PER_MINUTE,
       windowMs: 60_000,
     });
-    return publishResponse(c, await translate(() => center.publish(request)));
+    return publishResponse(c, await center.publish(request));
   });
 
   const demoBodyLimit = bodyLimit(config.NOTIFY_MAX_DATA_BYTES + 1024);
-  app.post("/api/notifications/demo", demoBodyLimit, async (c) => {
+  serve(app, endpoints.demo, demoBodyLimit, async (c) => {
     const claims = await requireUser(c, ctx);
     const body = await readJson(c, notificationDemoSchema);
     const request = {
@@ -226,15 +683,15 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
       data: body.data ?? NOTIFICATION_EXAMPLES[body.type] ?? {},
       requiresAck: body.requiresAck,
     };
-    await translate(() => Promise.resolve(center.validate(request)));
+    center.validate(request);
     await enforceRateLimit(ctx.rateLimiter, "notify_demo", claims.sub, {
       limit: 30,
       windowMs: 60_000,
     });
-    return publishResponse(c, await translate(() => center.publish(request)));
+    return publishResponse(c, await center.publish(request));
   });
 
-  app.get("/api/notifications/types", (c) =>
+  serve(app, endpoints.types, (c) =>
     c.json({
       types: center.types.names.map((type) => ({
         type,
@@ -242,9 +699,15 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
       })),
     }));
 
-  app.get("/api/notifications/stream", async (c) => {
-    const resume = resumeRequest(c);
-    const claims = await requireStreamToken(c, ctx);
+  // Event ids are signed for their user, so EventSource's own reconnect (same URL, spent
+  // token, `Last-Event-ID`) resumes: see routes/_stream_resume.ts.
+  const eventIds = new EventIdSigner(ctx.secrets.secret);
+  serve(app, endpoints.stream, async (c) => {
+    const events = c.req.query("events") ?? "unnamed";
+    if (events !== "named" && events !== "unnamed") {
+      throw new ApiError("invalid_request", 'events is "named" or "unnamed" (the default)');
+    }
+    const { claims, since: resume } = await authorizeResumableStream(c, ctx, eventIds);
     const since = await resolveResume(ctx.broker, userTopic(claims.sub), resume);
     const lease = admitConnection(c, ctx, { userId: claims.sub });
     return openWithLease(lease, () =>
@@ -254,16 +717,19 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
         sendQueueBytes: config.SEND_QUEUE_BYTES,
         observer,
         lease,
+        eventId: (cursor) => eventIds.sign(claims.sub, cursor),
         onOpen: (connection) => {
           ctx.userConnections.add(claims, connection);
-          center.stream(connection, claims.sub, since).catch((error) =>
+          const namedEvents = events === "named";
+          center.stream(connection, claims.sub, since, { namedEvents }).catch((error) =>
             ctx.log.warn("notification_stream_failed", { error })
           );
         },
       }));
   });
 
-  app.get("/api/ws/notifications", async (c) => {
+  // Also at `/ws/notifications`, the path of the WebSocket notification design clients use.
+  const notificationSocket = refuseAfterUpgrade(async (c) => {
     requireUpgrade(c);
     const resume = resumeRequest(c);
     const claims = await requireStreamToken(c, ctx);
@@ -311,19 +777,19 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
         onError: (error) => ctx.log.warn("notification_socket_error", { error }),
       }));
   });
+  serve(app, endpoints.socket, notificationSocket);
+  app.get("/ws/notifications", notificationSocket);
 
-  app.get("/api/notifications", async (c) => {
+  serve(app, endpoints.history, async (c) => {
     const claims = await requireUser(c, ctx);
     const query = readQuery(c, notificationHistoryQuerySchema);
     const afterSeq = query.since === undefined
       ? undefined
-      : await translate(() => historyLowerBound(ctx.broker, claims.sub, query.since!));
-    const [page, unreadCount] = await translate(() =>
-      Promise.all([
-        center.store.history(claims.sub, { before: query.before, limit: query.limit, afterSeq }),
-        center.store.unreadCount(claims.sub),
-      ])
-    );
+      : await historyLowerBound(ctx.broker, claims.sub, query.since);
+    const [page, unreadCount] = await Promise.all([
+      center.store.history(claims.sub, { before: query.before, limit: query.limit, afterSeq }),
+      center.store.unreadCount(claims.sub),
+    ]);
     return c.json({
       notifications: page.items.map(toHistoryItem),
       nextBefore: page.nextBefore,
@@ -331,12 +797,12 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
     });
   });
 
-  app.get("/api/notifications/unread-count", async (c) => {
+  serve(app, endpoints.unreadCount, async (c) => {
     const claims = await requireUser(c, ctx);
     return c.json({ unreadCount: await center.store.unreadCount(claims.sub) });
   });
 
-  app.post("/api/notifications/read-all", async (c) => {
+  serve(app, endpoints.readAll, async (c) => {
     const claims = await requireUser(c, ctx);
     const result = await center.markRead(claims.sub, "all");
     return c.json({ ids: result.ids, unreadCount: result.unreadCount });
@@ -346,37 +812,49 @@ export function notificationRoutes(ctx: AppContext, notifications: NotificationS
     const id = c.req.param("id") ?? "";
     const record = await center.store.get(userId, id);
     if (!record) {
-      throw new ApiError(404, "notification_not_found", `No notification "${id.slice(0, 128)}"`);
+      throw new ApiError("notification_not_found", `No notification "${id.slice(0, 128)}"`);
     }
     return record;
   }
 
-  app.post("/api/notifications/:id/read", async (c) => {
+  serve(app, endpoints.read, async (c) => {
     const claims = await requireUser(c, ctx);
     const record = await requireOwnNotification(c, claims.sub);
     const result = await center.markRead(claims.sub, [record.id]);
     return c.json({ id: record.id, read: true, unreadCount: result.unreadCount });
   });
 
-  app.post("/api/notifications/:id/ack", async (c) => {
+  serve(app, endpoints.ack, async (c) => {
     const claims = await requireUser(c, ctx);
     const record = await requireOwnNotification(c, claims.sub);
-    const acked = await translate(() => center.acknowledge(claims.sub, record.id));
+    const acked = await center.acknowledge(claims.sub, record.id);
     return c.json({ id: acked.id, status: acked.status, acknowledgedAt: acked.acknowledgedAt });
   });
 
-  app.get("/api/notifications/preferences", async (c) => {
+  serve(app, endpoints.preferences, async (c) => {
     const claims = await requireUser(c, ctx);
-    return c.json(await center.preferences(claims.sub));
+    const [preferences, push] = await Promise.all([
+      center.preferences(claims.sub),
+      pushService.preferences(claims.sub),
+    ]);
+    return c.json({ ...preferences, push });
   });
 
-  app.put("/api/notifications/preferences", async (c) => {
+  serve(app, endpoints.setPreferences, async (c) => {
     const claims = await requireUser(c, ctx);
-    const body = await readJson(c, notificationPreferencesBodySchema);
-    return c.json(await translate(() => center.setPreferences(claims.sub, body)));
+    const { push, ...body } = await readJson(c, notificationPreferencesBodySchema);
+    const unknownType = Object.keys(push?.types ?? {}).find((type) => !center.types.has(type));
+    if (unknownType !== undefined) {
+      throw new ApiError("unknown_type", `Unknown notification type: ${unknownType}`);
+    }
+    const preferences = await center.setPreferences(claims.sub, body);
+    const pushed = push
+      ? await pushService.setPreferences(claims.sub, push)
+      : await pushService.preferences(claims.sub);
+    return c.json({ ...preferences, push: pushed });
   });
 
-  app.get("/api/notifications/log", async (c) => {
+  serve(app, endpoints.log, async (c) => {
     requireApiKey(c, ctx);
     const query = readQuery(c, notificationLogQuerySchema);
     const page = await center.log(query);
@@ -436,7 +914,7 @@ function embedRoutes(ctx: AppContext): Hono {
   let css: Promise<string> | null = null;
   app.get("/embed/notification-bell.js", (c) => {
     const bundle = ctx.manifest.islands.NotificationBell?.split("/").pop();
-    if (!bundle) throw new ApiError(404, "not_found", "The bell is not built");
+    if (!bundle) throw new ApiError("not_found", "The bell is not built");
     const loader =
       `// Switchboard notification bell: see /docs (docs/notifications.md, "Embedding").
 const here = import.meta.url;

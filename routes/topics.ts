@@ -12,6 +12,7 @@ import {
 } from "../lib/realtime/mod.ts";
 import { acceptWebSocket, type Connection, deliverTopic, openSse } from "../lib/transport/mod.ts";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
+import { refuseAfterUpgrade } from "./_ws_refusal.ts";
 import { bodyLimit, readJson, readQuery } from "./_http.ts";
 import {
   admitConnection,
@@ -22,6 +23,22 @@ import {
   socketLimits,
   transportObserver,
 } from "./_realtime.ts";
+import type { Config } from "../lib/config/mod.ts";
+import {
+  API_KEY_ERRORS,
+  cursorSchema,
+  type Endpoint,
+  JSON_ERRORS,
+  JSON_HEADER,
+  MINT_STREAM,
+  serve,
+  SOCKET_REFUSAL_NOTE,
+  SOCKET_SWITCHING,
+  socketQuerySchema,
+  STREAM_ERRORS,
+  streamQuerySchema,
+  USER_ERRORS,
+} from "./_endpoint.ts";
 
 /** The body of `POST /api/topics/:topic/publish`. */
 export const topicPublishSchema = z.object({
@@ -58,7 +75,7 @@ export function topicEventFrame(event: TopicEvent, cursor: string): object {
 
 function checkTopicName(topic: string): void {
   if (!TOPIC_PATTERN.test(topic)) {
-    throw new ApiError(400, "invalid_topic", `"${topic.slice(0, 60)}" is not a topic name`);
+    throw new ApiError("invalid_topic", `"${topic.slice(0, 60)}" is not a topic name`);
   }
 }
 
@@ -70,16 +87,169 @@ function checkReadAccess(topic: string, claims: TokenClaims): void {
   checkTopicName(topic);
   if (topic.startsWith("app:") && hasPermission(claims, "topics:read")) return;
   if (topic === `user:${claims.sub}`) return;
-  throw new ApiError(403, "forbidden", `This token cannot read "${topic}"`);
+  throw new ApiError("forbidden", `This token cannot read "${topic}"`);
 }
 
-/** The HTTP status of each way a publish can be refused. */
-const PUBLISH_ERROR_STATUS: Record<PublishError["code"], number> = {
-  invalid_topic: 400,
-  event_too_large: 413,
-  rate_limited: 429,
-  quota_exceeded: 507,
-};
+const topicParams = z.object({
+  topic: z.string().regex(TOPIC_PATTERN).describe("`kind:name`, e.g. `app:news` or `user:ada`."),
+});
+
+/** An event frame, as history answers it and the streams send it. */
+const topicEventFrameSchema = z.object({
+  type: z.literal("event"),
+  topic: z.string(),
+  offset: z.number().int().describe("Gapless per topic, from 1."),
+  cursor: cursorSchema,
+  time: z.number().describe("Milliseconds since the Unix epoch, when it was published."),
+  data: z.unknown().describe("What was published."),
+});
+
+/** The answer of `POST /api/topics/:topic/publish`. */
+const publishedSchema = z.object({
+  offset: z.number().int(),
+  cursor: cursorSchema,
+  duplicate: z.boolean().describe("True when `id` was published before: this is that event."),
+});
+
+/**
+ * The topic endpoints: each one's contract, which the handlers below are
+ * registered with and which `/docs` and `/docs/openapi.json` show.
+ */
+export function topicEndpoints(
+  _config: Config,
+): Record<"publish" | "history" | "events" | "socket", Endpoint> {
+  return {
+    publish: {
+      method: "POST",
+      path: "/api/topics/{topic}/publish",
+      tag: "Topics",
+      summary: "Publish an event to an app topic",
+      description: "Appends `data` to an `app:*` topic and answers with its offset and cursor. " +
+        "`id` makes it idempotent: the same id again answers the first event with " +
+        "`duplicate: true`. Data is at most 60 KiB.",
+      auth: "api_key",
+      params: topicParams,
+      body: topicPublishSchema,
+      notes: { data: "Any JSON value.", id: "Idempotency key." },
+      responses: {
+        202: { description: "`{offset, cursor, duplicate}`", body: publishedSchema },
+        400: "Not a topic name or invalid body",
+        401: "No or wrong API key",
+        403: "Not an `app:` topic",
+        413: "Data too large",
+        507: "The topic is over its storage quota",
+      },
+      errors: [
+        ...API_KEY_ERRORS,
+        "invalid_topic",
+        "forbidden",
+        "event_too_large",
+        "quota_exceeded",
+        ...JSON_ERRORS,
+      ],
+      guides: ["protocol"],
+      example:
+        `curl -fsS -X POST "$BASE/api/topics/app:news/publish" -H "Authorization: Bearer $KEY" \\
+  ${JSON_HEADER} -d '{"data":{"title":"Hello"},"id":"news-1"}'`,
+    },
+    history: {
+      method: "GET",
+      path: "/api/topics/{topic}/history",
+      tag: "Topics",
+      summary: "Read stored events",
+      description: "Stored events after `after`, oldest first, as event frames. `app:*` topics " +
+        "need the `topics:read` permission; `user:<id>` only its own user.",
+      auth: "user_token",
+      params: topicParams,
+      query: topicHistoryQuerySchema,
+      notes: { after: "Only events after this offset.", limit: "Most events to return." },
+      responses: {
+        200: {
+          description: "`{events: [{type, topic, offset, cursor, time, data}]}`",
+          body: z.object({ events: z.array(topicEventFrameSchema) }),
+        },
+        400: "Not a topic name",
+        401: "No or bad token",
+        403: "This token cannot read the topic",
+      },
+      errors: [...USER_ERRORS, "invalid_topic", "forbidden", "invalid_request", "rate_limited"],
+      guides: ["protocol"],
+      example:
+        `curl -fsS -X POST "$BASE/api/topics/app:news/publish" -H "Authorization: Bearer $KEY" \\
+  ${JSON_HEADER} -d '{"data":{"title":"Hello"}}' >/dev/null
+curl -fsS "$BASE/api/topics/app:news/history?limit=10" -H "Authorization: Bearer $TOKEN"`,
+    },
+    events: {
+      method: "GET",
+      path: "/api/topics/{topic}/events",
+      tag: "Topics",
+      summary: "Follow a topic (SSE)",
+      transport: "sse",
+      description: "A Server-Sent Events stream of the topic: each event's `id:` is its cursor " +
+        "and `data:` the event frame. Replays what came after `since` (or `Last-Event-ID`, which " +
+        "EventSource sends by itself on reconnect), then stays live. Comment heartbeats keep " +
+        "proxies from closing it.",
+      auth: "stream_token",
+      params: topicParams,
+      query: streamQuerySchema,
+      headers: { "Last-Event-ID": "The cursor to resume after (EventSource sets it)." },
+      serverFrames: {
+        "(message)": '`{type: "event", topic, offset, cursor, time, data}` with `id:` = cursor',
+        error: "`too_far_behind` or `epoch_changed` with the `cursor` the stream continues from",
+      },
+      responses: {
+        200: "An event stream",
+        400: "Bad topic or cursor",
+        401: "No or bad token",
+        403: "This token cannot read the topic",
+      },
+      errors: [...STREAM_ERRORS, "invalid_topic", "invalid_cursor", "forbidden", "rate_limited"],
+      guides: ["protocol"],
+      example: `${MINT_STREAM}
+# follow for two seconds, replaying from the start
+timeout 2 curl -fsSN "$BASE/api/topics/app:news/events?token=$STREAM&since=0" || test $? -eq 124`,
+    },
+    socket: {
+      method: "GET",
+      path: "/api/ws/topics/{topic}",
+      tag: "Topics",
+      summary: "Follow and publish over a WebSocket",
+      transport: "websocket",
+      description: "Upgrades to a WebSocket that streams the topic like the SSE endpoint " +
+        "(replay after `since`, then live). Tokens with `topics:publish` may publish to `app:*` " +
+        "topics with `publish` frames. Every frame is JSON with a `type`; `ping` gets `pong`." +
+        SOCKET_REFUSAL_NOTE,
+      auth: "stream_token",
+      params: topicParams,
+      query: socketQuerySchema,
+      frames: topicClientFrames,
+      serverFrames: {
+        event: "`{type, topic, offset, cursor, time, data}`",
+        published: "`{type, offset, cursor, id}`: the answer to `publish`",
+        error: "`{type, code, message}`",
+        pong: "The answer to `ping`",
+      },
+      responses: {
+        101: SOCKET_SWITCHING,
+        400: "Bad topic or cursor",
+        401: "No or bad token",
+        403: "This token cannot read the topic",
+        426: "Not a WebSocket request",
+      },
+      errors: [
+        ...STREAM_ERRORS,
+        "invalid_topic",
+        "invalid_cursor",
+        "forbidden",
+        "upgrade_required",
+        "rate_limited",
+      ],
+      guides: ["protocol"],
+      example: `${MINT_STREAM}
+ws "/api/ws/topics/app:news?token=$STREAM" '{"type":"publish","data":{"title":"From a socket"}}'`,
+    },
+  };
+}
 
 /**
  * The generic topic API: backends publish to `app:*` topics with the API key;
@@ -87,6 +257,7 @@ const PUBLISH_ERROR_STATUS: Record<PublishError["code"], number> = {
  */
 export function topicRoutes(ctx: AppContext): Hono {
   const app = new Hono();
+  const endpoints = topicEndpoints(ctx.config);
   const observer = transportObserver(ctx);
   const deliveries = ctx.metrics.series("switchboard_deliveries_total", { kind: "topics" });
 
@@ -104,31 +275,25 @@ export function topicRoutes(ctx: AppContext): Hono {
     }).catch((error) => ctx.log.warn("topic_delivery_failed", { topic, error }));
   }
 
-  app.post("/api/topics/:topic/publish", bodyLimit(ctx.config.MAX_MESSAGE_BYTES), async (c) => {
+  serve(app, endpoints.publish, bodyLimit(ctx.config.MAX_MESSAGE_BYTES), async (c) => {
     requireApiKey(c, ctx);
     const topic = c.req.param("topic");
     checkTopicName(topic);
     if (!topic.startsWith("app:")) {
-      throw new ApiError(403, "forbidden", "Only app:* topics can be published to directly");
+      throw new ApiError("forbidden", "Only app:* topics can be published to directly");
     }
     const body = await readJson(c, topicPublishSchema);
-    try {
-      const event = await ctx.broker.publish(topic, body.data, { idempotencyKey: body.id });
-      ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
-      return c.json({
-        offset: event.offset,
-        cursor: formatCursor(event),
-        duplicate: event.duplicate,
-      }, 202);
-    } catch (error) {
-      if (error instanceof PublishError) {
-        throw new ApiError(PUBLISH_ERROR_STATUS[error.code], error.code, error.message);
-      }
-      throw error;
-    }
+    // A refused publish is a PublishError: the app renders its code with the registry's status.
+    const event = await ctx.broker.publish(topic, body.data, { idempotencyKey: body.id });
+    ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
+    return c.json({
+      offset: event.offset,
+      cursor: formatCursor(event),
+      duplicate: event.duplicate,
+    }, 202);
   });
 
-  app.get("/api/topics/:topic/history", async (c) => {
+  serve(app, endpoints.history, async (c) => {
     const claims = await requireUser(c, ctx);
     const topic = c.req.param("topic");
     checkReadAccess(topic, claims);
@@ -137,7 +302,7 @@ export function topicRoutes(ctx: AppContext): Hono {
     return c.json({ events: events.map((event) => topicEventFrame(event, formatCursor(event))) });
   });
 
-  app.get("/api/topics/:topic/events", async (c) => {
+  serve(app, endpoints.events, async (c) => {
     const topic = c.req.param("topic");
     checkTopicName(topic);
     const resume = resumeRequest(c);
@@ -157,48 +322,54 @@ export function topicRoutes(ctx: AppContext): Hono {
       }));
   });
 
-  app.get("/api/ws/topics/:topic", async (c) => {
-    const topic = c.req.param("topic");
-    checkTopicName(topic);
-    requireUpgrade(c);
-    const resume = resumeRequest(c);
-    const claims = await requireStreamToken(c, ctx);
-    checkReadAccess(topic, claims);
-    const since = await resolveResume(ctx.broker, topic, resume);
-    const lease = admitConnection(c, ctx, { userId: claims.sub });
-    return openWithLease(lease, () =>
-      acceptWebSocket(c.req.raw, {
-        label: "topics",
-        frames: topicClientFrames,
-        ...socketLimits(ctx),
-        observer,
-        lease,
-        onOpen: (connection) => stream(connection, claims, topic, since),
-        onFrame: async (connection, frame) => {
-          if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
-            connection.send({
-              type: "error",
-              code: "forbidden",
-              message: `This token cannot publish to "${topic}"`,
-            });
-            return;
-          }
-          try {
-            const event = await ctx.broker.publish(topic, frame.data, { idempotencyKey: frame.id });
-            ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
-            connection.send({
-              type: "published",
-              offset: event.offset,
-              cursor: formatCursor(event),
-              id: frame.id,
-            });
-          } catch (error) {
-            if (!(error instanceof PublishError)) throw error;
-            connection.send({ type: "error", code: error.code, message: error.message });
-          }
-        },
-        onError: (error) => ctx.log.warn("topic_socket_error", { error }),
-      }));
-  });
+  serve(
+    app,
+    endpoints.socket,
+    refuseAfterUpgrade(async (c) => {
+      const topic = c.req.param("topic");
+      checkTopicName(topic);
+      requireUpgrade(c);
+      const resume = resumeRequest(c);
+      const claims = await requireStreamToken(c, ctx);
+      checkReadAccess(topic, claims);
+      const since = await resolveResume(ctx.broker, topic, resume);
+      const lease = admitConnection(c, ctx, { userId: claims.sub });
+      return openWithLease(lease, () =>
+        acceptWebSocket(c.req.raw, {
+          label: "topics",
+          frames: topicClientFrames,
+          ...socketLimits(ctx),
+          observer,
+          lease,
+          onOpen: (connection) => stream(connection, claims, topic, since),
+          onFrame: async (connection, frame) => {
+            if (!topic.startsWith("app:") || !hasPermission(claims, "topics:publish")) {
+              connection.send({
+                type: "error",
+                code: "forbidden",
+                message: `This token cannot publish to "${topic}"`,
+              });
+              return;
+            }
+            try {
+              const event = await ctx.broker.publish(topic, frame.data, {
+                idempotencyKey: frame.id,
+              });
+              ctx.metrics.increment("switchboard_publishes_total", { kind: "topics" });
+              connection.send({
+                type: "published",
+                offset: event.offset,
+                cursor: formatCursor(event),
+                id: frame.id,
+              });
+            } catch (error) {
+              if (!(error instanceof PublishError)) throw error;
+              connection.send({ type: "error", code: error.code, message: error.message });
+            }
+          },
+          onError: (error) => ctx.log.warn("topic_socket_error", { error }),
+        }));
+    }),
+  );
   return app;
 }

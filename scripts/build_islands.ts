@@ -90,6 +90,22 @@ async function build(force: boolean): Promise<void> {
   const status = await command.output();
   if (!status.success) throw new Error("deno bundle failed");
 
+  // The service worker (lib/web_app/service_worker.ts): one classic script, served at /sw.js.
+  const worker = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform=browser",
+      "--minify",
+      `--output=${new URL("sw.js", buildDir).pathname}`,
+      "lib/web_app/service_worker.ts",
+    ],
+    cwd: root.pathname,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!worker.success) throw new Error("deno bundle of the service worker failed");
+
   // Entries get content-hashed names; esbuild already names shared chunks by content.
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(outDir, { recursive: true });

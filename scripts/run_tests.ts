@@ -1,6 +1,8 @@
 /**
- * The whole suite, as `deno task test` runs it: unit and integration tests in
- * parallel; the realtime integration tests once more against a modelled remote
+ * The whole suite, as `deno task test` runs it: first the fast tier (unit tests
+ * under lib/ and routes/, and the in-process HTTP tests of tests/in_process/:
+ * `app.request()` on `:memory:` KV, no subprocess), with its time; then the
+ * integration tests (real server processes) in parallel; the realtime integration tests once more against a modelled remote
  * KV (`TEST_KV_LATENCY=20/5`: every KV operation 20 ms, eventual reads 5 ms, so
  * whatever only worked because a local KV answers at once shows up); then the
  * Chromium end-to-end tests (tests/e2e_*) one file at a time, so browser timing
@@ -73,13 +75,27 @@ for await (const entry of Deno.readDir(`${root}tests`)) {
   if (/^e2e_.*_test\.ts$/.test(entry.name)) e2e.push(`tests/${entry.name}`);
 }
 e2e.sort();
-const parallel = await denoTest(["--parallel", `--ignore=${e2e.join(",")}`]);
+/** Unit tests and the in-process HTTP tier: no server process, meant to stay under 60 s. */
+const FAST_TIER = ["lib/", "routes/", "tests/in_process/"];
+const fastStarted = performance.now();
+// Type checking is `deno task check`'s job (`deno task ok` runs it first, over every file).
+const fast = await denoTest(["--parallel", "--no-check", ...FAST_TIER]);
+const fastSeconds = ((performance.now() - fastStarted) / 1000).toFixed(1);
+console.log(`\n--- unit + in-process tier: ${fastSeconds} s ---`);
+console.log("\n--- integration tests (real server processes) ---");
+const parallel = await denoTest([
+  "--parallel",
+  `--ignore=${[...e2e, ...FAST_TIER].join(",")}`,
+]);
 console.log("\n--- realtime tests again, with every KV operation modelled as remote (20/5 ms) ---");
 const modelled = await denoTest(["--parallel", ...REALTIME_TESTS], { TEST_KV_LATENCY: "20/5" });
 const browser = await denoTest(e2e);
-const passes = [parallel, modelled, browser];
+const passes = [fast, parallel, modelled, browser];
 const passed = passes.reduce((sum, pass) => sum + pass.passed, 0);
 const failed = passes.reduce((sum, pass) => sum + pass.failed, 0);
 const ok = passes.every((pass) => pass.ok);
-console.log(`\n${ok ? "ok" : "FAILED"} | ${passed} passed | ${failed} failed (whole suite)`);
+console.log(
+  `\n${ok ? "ok" : "FAILED"} | ${passed} passed | ${failed} failed (whole suite; ` +
+    `unit + in-process tier ${fastSeconds} s)`,
+);
 Deno.exit(ok ? 0 : 1);

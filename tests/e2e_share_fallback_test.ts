@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { browserAvailable, launchBrowser, screenshot } from "./browser.ts";
 import { startServer } from "./harness.ts";
 import {
+  captureOutgoing,
   createTransfer,
   fileRows,
   newPage,
@@ -31,9 +32,11 @@ Deno.test({
     const browser = await launchBrowser();
     try {
       const sender = await newPage(browser);
+      const outgoing = captureOutgoing(sender.page);
       await openSendPage(sender.page, server.url, "?ice=relay");
       const { link } = await createTransfer(sender.page, [big, small]);
       const receiver = await newPage(browser, 390);
+      outgoing.push(...captureOutgoing(receiver.page));
       await openReceivePage(receiver.page, link);
       await receiver.page.getByTestId("receive-accept").click();
 
@@ -73,6 +76,19 @@ Deno.test({
         suggested: big.name,
       });
       assert.equal((await saveAndHash(receiver.page, small.name, dir)).sha256, small.sha256);
+
+      // The relay copies' keys come from the pages' pairing: no frame or request the server
+      // saw holds a key, the link's secret or a file name.
+      const sent = outgoing.join("\n");
+      const links = [...sent.matchAll(/"fallback-link","url":"([^"]+)"/g)].map((match) =>
+        match[1]!
+      );
+      assert.equal(links.length, 2, sent.slice(0, 200));
+      for (const url of links) assert.doesNotMatch(url, /[#&]k=/);
+      const secret = new URL(link).hash.replace("#s=", "");
+      for (const secretText of [secret, "dataset", "readme"]) {
+        assert.ok(!sent.includes(secretText), `the server never saw ${secretText}`);
+      }
       assert.deepEqual(sender.errors, []);
       assert.deepEqual(receiver.errors, []);
     } finally {

@@ -224,7 +224,7 @@ Deno.test({
       requiresAck: true,
     });
     const [frame] = await source.collect((record) => record.data.id === id, 1);
-    assert.equal(frame!.event, "notification.error", "type error has its own SSE event name");
+    assert.equal(frame!.event, "message", "unnamed, so it never looks like EventSource's error");
     assert.equal(frame!.data.type, "error");
     const acked = await request(`${server.url}/api/notifications/${id}/ack`, {
       method: "POST",

@@ -11,14 +11,18 @@ import { type Frame, openSocket, type TestSocket } from "./ws_client.ts";
 /** Options of every integration test. */
 export const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 
-/** The notification types the SSE recorder listens to (their `event:` names). */
+/**
+ * The SSE events the recorder listens to: unnamed ones (`message`: notifications by
+ * default), the control events, and the notification types used with `?events=named`.
+ */
 const SSE_EVENTS = [
+  "message",
+  "notification.read",
+  "notification.ready",
   "success",
   "notification.error",
   "file_uploaded",
   "group.member.joined",
-  "notification.read",
-  "notification.ready",
 ];
 
 /** A user token minted with the API key. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { request, startServer, waitFor } from "./harness.ts";
+import { eventIdCursor } from "../lib/transport/mod.ts";
 import {
   INTEGRATION,
   openEventSource,
@@ -26,12 +27,17 @@ Deno.test({
     for (let index = 1; index <= 10; index++) {
       await publishOk(server, { userId: "ada", type: "success", data: { message: `m${index}` } });
     }
-    const ten = await first.collect((record) => record.event === "success", 10);
+    const ten = await first.collect((record) => record.data.type === "success", 10);
     assert.deepEqual(ten.map((record) => record.data.data.message), [
       ...Array.from({ length: 10 }, (_, index) => `m${index + 1}`),
     ]);
     for (const record of ten) {
-      assert.equal(record.id, record.data.cursor, "the SSE id is the frame's resume cursor");
+      assert.equal(record.event, "message", "notifications are unnamed: onmessage gets them");
+      assert.equal(
+        eventIdCursor(record.id),
+        record.data.cursor,
+        "the SSE id is the frame's resume cursor, signed",
+      );
       assert.deepEqual(Object.keys(record.data).sort(), [
         "cursor",
         "data",
@@ -52,11 +58,11 @@ Deno.test({
       `${server.url}/api/notifications/stream?token=${await streamToken(server, token)}`,
       { lastEventId },
     );
-    const five = await second.collect((record) => record.event === "success", 5);
+    const five = await second.collect((record) => record.data.type === "success", 5);
     // Delivery is in order: anything replayed twice would come before this one.
     await publishOk(server, { userId: "ada", type: "success", data: { message: "m16" } });
     await second.collect((record) => record.data.data?.message === "m16", 1);
-    const all = second.events.filter((record) => record.event === "success");
+    const all = second.events.filter((record) => record.data.type === "success");
     assert.deepEqual(all.map((record) => record.data.data.message), [
       "m11",
       "m12",
@@ -66,7 +72,7 @@ Deno.test({
       "m16",
     ]);
     assert.equal(five.length, 5);
-    const offsets = all.map((record) => Number(record.id.split("-")[1]));
+    const offsets = all.map((record) => Number(eventIdCursor(record.id).split("-")[1]));
     assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b), "in order");
   },
 });
@@ -83,11 +89,11 @@ Deno.test({
       const source = openEventSource(`${server.url}/api/notifications/stream?token=${token}`);
       await source.collect((record) => record.event === "notification.ready", 1);
       await publishOk(server, { userId: "ada", type: "success", data: { message: "before" } });
-      await source.collect((record) => record.event === "success", 1);
+      await source.collect((record) => record.data.type === "success", 1);
       server = await server.restart();
       await publishOk(server, { userId: "ada", type: "success", data: { message: "after-1" } });
       await publishOk(server, { userId: "ada", type: "success", data: { message: "after-2" } });
-      const got = await source.collect((record) => record.event === "success", 3, 20_000);
+      const got = await source.collect((record) => record.data.type === "success", 3, 20_000);
       assert.deepEqual(got.map((record) => record.data.data.message), [
         "before",
         "after-1",
@@ -125,7 +131,7 @@ Deno.test({
       `${server.url}/api/notifications/stream?token=${await streamToken(server, token)}`,
     );
     const [readyEvent] = await sse.collect((record) => record.event === "notification.ready", 1);
-    assert.equal(readyEvent!.id, missed!.cursor);
+    assert.equal(eventIdCursor(readyEvent!.id), missed!.cursor);
     assert.equal(readyEvent!.data.cursor, missed!.cursor);
   },
 });
@@ -194,7 +200,7 @@ Deno.test({
       data: { fileId: "f1", fileName: "plan.pdf", size: 1234 },
     });
     const viaSocket = await tabOne.next(isNotification);
-    const [viaSse] = await tabTwo.collect((record) => record.event === "file_uploaded", 1);
+    const [viaSse] = await tabTwo.collect((record) => record.data.type === "file_uploaded", 1);
     assert.equal(viaSocket.id, id);
     assert.equal(viaSse!.data.id, id);
     assert.equal(viaSocket.type, "file_uploaded");
@@ -298,7 +304,12 @@ Deno.test({
       json: { muted: ["file_uploaded"] },
     });
     assert.equal(mute.status, 200, JSON.stringify(mute.body));
-    assert.deepEqual(mute.body, { muted: ["file_uploaded"], mutedGroups: [] });
+    assert.deepEqual(mute.body, {
+      muted: ["file_uploaded"],
+      mutedGroups: [],
+      // Web Push settings, kept as they were when the body leaves them out.
+      push: { when: "away", types: {}, subscriptions: [] },
+    });
     const unknown = await request(`${server.url}/api/notifications/preferences`, {
       method: "PUT",
       bearer: token,

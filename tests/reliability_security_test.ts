@@ -41,7 +41,10 @@ async function call(
   if (credential) headers.authorization = `Bearer ${credential}`;
   const hasBody = !["GET", "HEAD", "DELETE"].includes(endpoint.method);
   if (hasBody) headers["content-type"] = "application/json";
-  const response = await fetch(`${server.url}${concretePath(endpoint.path)}`, {
+  // `?strict=1`: a WebSocket refusal as its HTTP status (browsers get it after the upgrade, as an
+  // error frame and 4401: tests/ws_refusals_test.ts).
+  const query = websocket ? "?strict=1" : "";
+  const response = await fetch(`${server.url}${concretePath(endpoint.path)}${query}`, {
     method: endpoint.method,
     headers,
     body: hasBody ? "{}" : undefined,

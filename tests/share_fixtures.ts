@@ -63,13 +63,17 @@ export async function createTransfer(
   const link = await page.getByTestId("live-link").inputValue({ timeout: 15_000 });
   const code = (await page.getByTestId("live-code").textContent())!;
   assert.match(code, /^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$/);
-  assert.ok(link.endsWith(`/r/${code}`), link);
+  // The join link carries the pairing secret in its fragment (never sent to the server).
+  assert.match(link, new RegExp(`/r/${code}#s=[A-Za-z0-9_-]{22}$`));
   return { code, link };
 }
 
 /** Opens a join link (plus `query`) and waits for the island. */
 export async function openReceivePage(page: Page, link: string, query = ""): Promise<void> {
-  await page.goto(`${link}${query}`);
+  // The query goes before the fragment (the link's pairing secret).
+  const url = new URL(link);
+  url.search = query;
+  await page.goto(url.href);
   await page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
 }
 
@@ -140,4 +144,20 @@ export async function saveAndHash(
     size: bytes.byteLength,
     suggested: download.suggestedFilename(),
   };
+}
+
+/** Everything `page` sends to the server: WebSocket frames, request URLs (as sent), headers, bodies. */
+export function captureOutgoing(page: Page): string[] {
+  const seen: string[] = [];
+  page.on("websocket", (socket) => {
+    socket.on("framesent", (frame) => seen.push(String(frame.payload)));
+  });
+  page.on("request", async (request) => {
+    // A fragment is never sent on the wire (Playwright reports it with navigations).
+    seen.push(request.url().replace(/#.*$/, ""));
+    seen.push(JSON.stringify(await request.allHeaders()));
+    const body = request.postDataBuffer();
+    if (body && body.byteLength < 1_000_000) seen.push(body.toString("latin1"));
+  });
+  return seen;
 }

@@ -12,7 +12,7 @@ import {
   sdp,
   signalingUrl,
 } from "./transfer_fixtures.ts";
-import { type Frame, openSocket, type TestSocket, upgradeStatus } from "./ws_client.ts";
+import { type Frame, refusedSocket, type TestSocket, upgradeStatus } from "./ws_client.ts";
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 
@@ -312,10 +312,14 @@ Deno.test({
       `${server.wsUrl}/api/ws/file-share-session?code=${code}&role=creator`,
       ["switchboard", "token.ts_wrong"],
     );
-    await new Promise<void>((resolve, reject) => {
-      wrongProtocol.onopen = () => reject(new Error("a wrong subprotocol token was accepted"));
-      wrongProtocol.onerror = () => resolve();
+    // Refused after the upgrade: one error frame, then 4403 (docs/protocol.md).
+    const refusal = await new Promise<{ frames: string[]; code: number }>((resolve) => {
+      const frames: string[] = [];
+      wrongProtocol.onmessage = (event) => frames.push(String(event.data));
+      wrongProtocol.onclose = (event) => resolve({ frames, code: event.code });
     });
+    assert.equal(refusal.code, 4403, "a wrong subprotocol token is refused");
+    assert.equal(JSON.parse(refusal.frames[0]!).code, "invalid_transfer_token");
     const malformed = await upgradeStatus(
       `${server.wsUrl}/api/ws/file-share-session?code=${code}&role=admin&token=x`,
     );
@@ -469,13 +473,12 @@ Deno.test({
     assert.equal(cancel.by, "creator");
     assert.equal((await joiner.closed).code, 4410);
     assert.equal((await creator.closed).code, 4410);
-    await openSocket(signalingUrl(server, {
+    const refused = await refusedSocket(signalingUrl(server, {
       code: session.code,
       role: "joiner",
       token: joined.receiverToken,
-    })).then(
-      () => assert.fail("a closed session must refuse the upgrade"),
-      (error) => assert.match(String(error), /could not open/),
-    );
+    }));
+    assert.equal(refused.code, 4410, "a closed session refuses the connect");
+    assert.equal(refused.frames[0]?.code, "session_closed");
   },
 });

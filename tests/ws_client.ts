@@ -24,9 +24,9 @@ export interface TestSocket extends AsyncDisposable {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-/** Opens a WebSocket and resolves once it is open (rejects if it fails to open). */
-export function openSocket(url: string): Promise<TestSocket> {
-  const socket = new WebSocket(url);
+/** Opens a WebSocket (offering `protocols`) and resolves once it is open (rejects if it fails to open). */
+export function openSocket(url: string, protocols?: string[]): Promise<TestSocket> {
+  const socket = new WebSocket(url, protocols);
   const frames: Frame[] = [];
   const listeners = new Set<() => void>();
   let consumed = 0;
@@ -126,7 +126,10 @@ export function openSocket(url: string): Promise<TestSocket> {
 export async function upgradeStatus(
   url: string,
 ): Promise<{ status: number; body: Frame | string }> {
-  const response = await fetch(url.replace(/^ws/, "http"), {
+  // `strict=1`: the HTTP status of a refusal instead of an error frame after the upgrade.
+  const strict = new URL(url.replace(/^ws/, "http"));
+  strict.searchParams.set("strict", "1");
+  const response = await fetch(strict, {
     headers: {
       upgrade: "websocket",
       connection: "Upgrade",
@@ -140,4 +143,30 @@ export async function upgradeStatus(
     body = JSON.parse(text);
   } catch { /* not JSON */ }
   return { status: response.status, body };
+}
+
+/** What a refused WebSocket saw: whether it opened, its frames and its close. */
+export interface Refusal {
+  opened: boolean;
+  frames: Frame[];
+  code: number;
+  reason: string;
+}
+
+/**
+ * Connects and waits for the server to close the socket (a connect refused after
+ * the upgrade: one `error` frame, then a 4xxx close code).
+ */
+export function refusedSocket(url: string, protocols?: string[]): Promise<Refusal> {
+  const socket = new WebSocket(url, protocols);
+  const refusal: Refusal = { opened: false, frames: [], code: 0, reason: "" };
+  socket.onopen = () => refusal.opened = true;
+  socket.onmessage = (event) => refusal.frames.push(JSON.parse(String(event.data)));
+  return new Promise((resolve) => {
+    socket.onclose = (event) => {
+      refusal.code = event.code;
+      refusal.reason = event.reason;
+      resolve(refusal);
+    };
+  });
 }

@@ -1,6 +1,6 @@
 import type { IsolateReport, MetricsSnapshot } from "../metrics/mod.ts";
 
-/** What each isolate adds to its metrics report (see main.ts). */
+/** What each isolate adds to its metrics report (see server.ts). */
 export interface IsolateDetails {
   topics: Array<{ topic: string; knownHead: number; subscribers: number }>;
   problems: Array<Record<string, unknown>>;

@@ -25,6 +25,15 @@ export type AuthKind =
 /** What travels over an endpoint once it answers. */
 export type Transport = "http" | "sse" | "websocket";
 
+/** A response with a body: what it means and the schema of that body. */
+export interface ResponseDoc {
+  description: string;
+  /** The body's schema (its output side: what the server sends). */
+  body: z.ZodType;
+  /** The body's media type. Default `application/json`. */
+  mediaType?: string;
+}
+
 /** One documented HTTP endpoint: the input side comes from the zod schemas the route validates with. */
 export interface EndpointDoc {
   method: HttpMethod;
@@ -65,8 +74,11 @@ export interface EndpointDoc {
   frames?: Record<string, z.ZodType>;
   /** Frames or events the server sends, by type, with a line each. */
   serverFrames?: Record<string, string>;
-  /** Status code → what it means. */
-  responses: Record<number, string>;
+  /**
+   * Status code → what it means; a success answer with a body also gives its
+   * schema ({@linkcode ResponseDoc}), so the OpenAPI document types it.
+   */
+  responses: Record<number, string | ResponseDoc>;
   /** Documented error codes this endpoint answers with (see the error code registry). */
   errors: string[];
   /** A shell snippet that runs as written (see docs/api.md for `$BASE`, `$KEY`, `$TOKEN`). */
@@ -75,8 +87,4 @@ export interface EndpointDoc {
   guides?: string[];
 }
 
-/** One documented error code. */
-export interface ErrorCodeDoc {
-  status: number;
-  description: string;
-}
+export type { ErrorCodeDoc } from "../errors/mod.ts";

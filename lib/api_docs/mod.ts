@@ -6,16 +6,21 @@
  * Markdown guides rendered to HTML and their fenced code blocks (which the docs
  * examples test runs), cached for the known guide names only. Runtime-neutral (no Hono, no Deno APIs).
  */
-export type { AuthKind, EndpointDoc, ErrorCodeDoc, HttpMethod, Transport } from "./endpoint.ts";
+export type {
+  AuthKind,
+  EndpointDoc,
+  ErrorCodeDoc,
+  HttpMethod,
+  ResponseDoc,
+  Transport,
+} from "./endpoint.ts";
 export {
   describeConstraints,
   describeType,
-  inputJsonSchema,
   isClosedObject,
-  type JsonSchema,
   type SchemaField,
   schemaFields,
-} from "./json_schema.ts";
+} from "./schema_table.ts";
 export {
   type CoverageOptions,
   type RegisteredRoute,
@@ -25,6 +30,8 @@ export {
 } from "./coverage.ts";
 export {
   buildOpenApi,
+  type JsonSchema,
+  jsonSchemaOf,
   type OpenApiDocument,
   type OpenApiOperation,
   type OpenApiOptions,

@@ -1,6 +1,30 @@
+import { z } from "zod";
 import type { AuthKind, EndpointDoc, ErrorCodeDoc, HttpMethod, Transport } from "./endpoint.ts";
-import { inputJsonSchema, type JsonSchema } from "./json_schema.ts";
 import { type RegisteredRoute, routeCoverage } from "./coverage.ts";
+
+/** A JSON Schema (draft 2020-12, as zod writes it), as plain data. */
+export type JsonSchema = { [key: string]: unknown };
+
+/**
+ * zod's own JSON Schema of a schema: of what it accepts (`input`: defaults make
+ * fields optional, coercions show their target type) or of what it gives
+ * (`output`, for responses). Parts JSON Schema cannot say (refinements,
+ * transforms) are left open rather than failing.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * jsonSchemaOf(z.object({ limit: z.coerce.number().int().default(20) }), "input");
+ * // { type: "object", properties: { limit: { type: "integer", default: 20 } } }
+ * ```
+ */
+export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
+  delete json.$schema;
+  return json;
+}
+
+const inputJsonSchema = (schema: z.ZodType): JsonSchema => jsonSchemaOf(schema, "input");
 
 /** An OpenAPI parameter (path, query or header). */
 export interface OpenApiParameter {
@@ -233,10 +257,18 @@ function requestBody(endpoint: EndpointDoc): OpenApiOperation["requestBody"] | u
 function responses(endpoint: EndpointDoc): Record<string, OpenApiResponse> {
   const out: Record<string, OpenApiResponse> = {};
   const entries = Object.entries(endpoint.responses).sort(([a], [b]) => Number(a) - Number(b));
-  for (const [status, description] of entries) {
+  for (const [status, declared] of entries) {
     const code = Number(status);
-    const response: OpenApiResponse = { description };
-    if (code >= 400) {
+    const response: OpenApiResponse = {
+      description: typeof declared === "string" ? declared : declared.description,
+    };
+    if (typeof declared !== "string") {
+      response.content = {
+        [declared.mediaType ?? "application/json"]: {
+          schema: jsonSchemaOf(declared.body, "output"),
+        },
+      };
+    } else if (code >= 400) {
       response.content = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
     } else if (endpoint.transport === "sse" && code === 200) {
       response.content = { "text/event-stream": { schema: { type: "string" } } };

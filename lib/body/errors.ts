@@ -11,7 +11,7 @@ const CLOSE = { Connection: "close" };
 export class BodyTooLargeError extends ApiError {
   override name = "BodyTooLargeError";
   constructor(maxBytes: number) {
-    super(413, "body_too_large", `Request body is larger than ${maxBytes} bytes`, {
+    super("body_too_large", `Request body is larger than ${maxBytes} bytes`, {
       headers: CLOSE,
     });
   }
@@ -21,7 +21,7 @@ export class BodyTooLargeError extends ApiError {
 export class BodyAbortedError extends ApiError {
   override name = "BodyAbortedError";
   constructor(options: { cause?: unknown } = {}) {
-    super(400, "body_aborted", "Request body ended before it was complete", {
+    super("body_aborted", "Request body ended before it was complete", {
       cause: options.cause,
       headers: CLOSE,
     });
@@ -33,7 +33,6 @@ export class BodyTimeoutError extends ApiError {
   override name = "BodyTimeoutError";
   constructor(timeoutMs: number) {
     super(
-      408,
       "body_timeout",
       `Request body did not arrive within ${timeoutMs / 1000} s`,
       { headers: CLOSE },

@@ -18,8 +18,7 @@ export const MAX_CHANNEL_GRANTS = 100;
  * One grant: a channel name (see {@linkcode CHANNEL_ID_PATTERN}), or a prefix of
  * one followed by `*`.
  */
-export const CHANNEL_GRANT_PATTERN =
-  /^(?:[a-z0-9][a-z0-9_:-]{0,95})?\*$|^[a-z0-9][a-z0-9_:-]{0,96}$/;
+const CHANNEL_GRANT_PATTERN = /^(?:[a-z0-9][a-z0-9_:-]{0,95})?\*$|^[a-z0-9][a-z0-9_:-]{0,96}$/;
 
 /** True for a grant that can be written into a token. */
 export function isChannelGrant(grant: string): boolean {

@@ -1,5 +1,4 @@
 import { type Clock, systemClock } from "../clock/mod.ts";
-import { retryWhileBusy } from "../kv/mod.ts";
 import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { Occupancy, OccupancyLease } from "./occupancy.ts";
 
@@ -171,7 +170,7 @@ export class KvOccupancy implements Occupancy {
       state.queued = null;
       const key = countKey(channelId, this.#isolate);
       if (state.count <= 0) {
-        await retryWhileBusy(() => this.#kv.delete(key));
+        await this.#kv.delete(key);
         const idle = !state.queued && !state.admitting && state.waiting.length === 0;
         if (state.count <= 0 && idle && this.#channels.get(channelId) === state) {
           this.#channels.delete(channelId);
@@ -182,7 +181,7 @@ export class KvOccupancy implements Occupancy {
         count: state.count,
         expiresAt: this.#clock.now() + this.#ttlMs,
       };
-      await retryWhileBusy(() => this.#kv.set(key, value, { expireIn: this.#ttlMs }));
+      await this.#kv.set(key, value, { expireIn: this.#ttlMs });
     });
     state.queued = queued;
     // Only orders the next write: whoever awaits `queued` gets its error.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock, waitFor } from "../clock/testing.ts";
 import { KvOccupancy, MemoryOccupancy, type OccupancyLease } from "./mod.ts";
+import { openKv } from "../kv/mod.ts";
 
 Deno.test("MemoryOccupancy refuses past the limit and frees a place on release", async () => {
   await using occupancy = new MemoryOccupancy();
@@ -15,8 +16,8 @@ Deno.test("MemoryOccupancy refuses past the limit and frees a place on release",
 
 Deno.test("KvOccupancy counts over isolates, never admits past the limit, and frees on release", async () => {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
-  const kvA = await Deno.openKv(path);
-  const kvB = await Deno.openKv(path);
+  const kvA = await openKv(path);
+  const kvB = await openKv(path);
   const a = new KvOccupancy(kvA, { isolate: "a", ttlMs: 10_000 });
   const b = new KvOccupancy(kvB, { isolate: "b", ttlMs: 10_000 });
   try {
@@ -48,8 +49,8 @@ Deno.test("KvOccupancy counts over isolates, never admits past the limit, and fr
 
 Deno.test("KvOccupancy: the places of an isolate that died stop counting after the TTL", async () => {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
-  const kvA = await Deno.openKv(path);
-  const kvB = await Deno.openKv(path);
+  const kvA = await openKv(path);
+  const kvB = await openKv(path);
   const clock = new FakeClock(); // one time for both isolates
   const ttlMs = 30_000;
   const survivor = new KvOccupancy(kvA, { isolate: "survivor", ttlMs, clock });

@@ -18,6 +18,7 @@ class RecordingConnection implements Connection {
   readonly kind = "websocket" as const;
   readonly slowConsumerMs = 10_000;
   readonly congested = false;
+  readonly settled = Promise.resolve();
   readonly frames: Frame[] = [];
   #closed = new AbortController();
   #listeners = new Set<() => void>();

@@ -18,9 +18,12 @@ export { backoffDelay } from "./backoff.ts";
 export { CursorTracker } from "./cursor_tracker.ts";
 export {
   type ClientStatus,
+  FINAL_CLOSE_CODES,
   RealtimeClient,
   type RealtimeClientOptions,
+  type RefusalError,
   type ServerFrame,
+  type StatusDetail,
 } from "./realtime_client.ts";
 export {
   type ChatConnection,

@@ -11,6 +11,40 @@ export interface ServerFrame {
   [key: string]: unknown;
 }
 
+/** The error frame a server sent before it closed a refused connection. */
+export interface RefusalError {
+  code: string;
+  message: string;
+}
+
+/** What {@linkcode RealtimeClientOptions.onStatus} reports with a status. */
+export interface StatusDetail {
+  code?: number;
+  reason?: string;
+  delayMs?: number;
+  /** The server's refusal (its `error` frame), when it refused the connection. */
+  error?: RefusalError;
+}
+
+/**
+ * Close codes after which {@linkcode RealtimeClient} does not reconnect: 1000,
+ * 1009 (it sent a frame over the server's limit, which a reconnect would repeat)
+ * and the refusals a retry cannot fix (docs/protocol.md, "Close codes"): 4400
+ * bad request, 4401 bad or revoked token, 4403 forbidden, 4404 not found, 4409
+ * conflict, 4410 gone. 4429 and 4503 (too many connections, channel full) are
+ * retried with backoff.
+ */
+export const FINAL_CLOSE_CODES: readonly number[] = [
+  1000,
+  1009,
+  4400,
+  4401,
+  4403,
+  4404,
+  4409,
+  4410,
+];
+
 /** Options of {@linkcode RealtimeClient}. */
 export interface RealtimeClientOptions<F extends ServerFrame = ServerFrame> {
   /**
@@ -28,10 +62,12 @@ export interface RealtimeClientOptions<F extends ServerFrame = ServerFrame> {
   transport?: "websocket" | "sse";
   /** Every new frame, in order, duplicates dropped. */
   onFrame(frame: F): void;
-  onStatus?(
-    status: ClientStatus,
-    detail?: { code?: number; reason?: string; delayMs?: number },
-  ): void;
+  /**
+   * Status changes. After a close, `detail` has its code and reason and, when the
+   * server refused the connection (an `error` frame right before a 4xxx close:
+   * "Session not found", a bad token, a full channel), that `error`.
+   */
+  onStatus?(status: ClientStatus, detail?: StatusDetail): void;
   /** An id that identifies a frame for duplicate dropping (besides its cursor). */
   frameId?(frame: F): string | undefined;
   /** SSE event names to listen to (default ["message"]); "error" frames are always read. */
@@ -43,10 +79,7 @@ export interface RealtimeClientOptions<F extends ServerFrame = ServerFrame> {
   maxDelayMs?: number;
   /** Application ping interval over WebSocket (default 25 s). */
   pingIntervalMs?: number;
-  /**
-   * Close codes after which the client does not reconnect (default 1000, 1009, 4401, 4403,
-   * 4410; 1009: it sent a frame over the server's limit, which a reconnect would repeat).
-   */
+  /** Close codes after which the client does not reconnect (default {@linkcode FINAL_CLOSE_CODES}). */
   finalCloseCodes?: number[];
   /** Frames kept while offline (default 500; the oldest are dropped beyond). */
   maxQueuedFrames?: number;
@@ -82,6 +115,8 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ping: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** The last error frame without a cursor on this socket: a refusal, if a close follows. */
+  #lastError: RefusalError | undefined;
 
   constructor(options: RealtimeClientOptions<F>) {
     this.#options = options;
@@ -140,10 +175,7 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
     void this.#connect();
   }
 
-  #setStatus(
-    status: ClientStatus,
-    detail?: { code?: number; reason?: string; delayMs?: number },
-  ): void {
+  #setStatus(status: ClientStatus, detail?: StatusDetail): void {
     this.#status = status;
     this.#options.onStatus?.(status, detail);
   }
@@ -178,13 +210,16 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
       this.#options.onFrame(frame);
       return;
     }
+    if (frame.type === "error" && frame.cursor === undefined) {
+      this.#lastError = { code: String(frame.code ?? ""), message: String(frame.message ?? "") };
+    }
     if (!this.#tracker.accept(frame.cursor, this.#options.frameId?.(frame))) return;
     this.#options.onFrame(frame);
   }
 
-  #scheduleReconnect(detail: { code?: number; reason?: string }): void {
+  #scheduleReconnect(detail: StatusDetail): void {
     if (this.#stopped) return;
-    const final = this.#options.finalCloseCodes ?? [1000, 1009, 4401, 4403, 4410];
+    const final = this.#options.finalCloseCodes ?? FINAL_CLOSE_CODES;
     if (detail.code !== undefined && final.includes(detail.code)) {
       this.#stopped = true;
       this.#setStatus("closed", detail);
@@ -229,8 +264,10 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
       ? new WebSocketClass(absolute.href, ["switchboard", `token.${token}`])
       : new WebSocketClass(absolute.href);
     this.#socket = socket;
+    this.#lastError = undefined;
+    let opened = false;
     socket.onopen = () => {
-      this.#attempt = 0;
+      opened = true;
       this.#setStatus("open");
       const queued = this.#queue.splice(0);
       for (const frame of queued) socket.send(JSON.stringify(frame));
@@ -247,7 +284,15 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
     socket.onclose = (event) => {
       clearInterval(this.#ping);
       this.#socket = null;
-      this.#scheduleReconnect({ code: event.code, reason: event.reason });
+      const refused = event.code >= 4400 && event.code <= 4599 ? this.#lastError : undefined;
+      // A connection that opened starts the backoff over, unless it was only opened to be
+      // refused (then 4429/4503 retries keep backing off).
+      if (opened && !refused) this.#attempt = 0;
+      this.#scheduleReconnect({
+        code: event.code,
+        reason: event.reason,
+        ...(refused ? { error: refused } : {}),
+      });
     };
   }
 

@@ -29,3 +29,21 @@ Deno.test("loadConfig() reads PUBLIC_HOSTS as a list of hosts and refuses URLs i
   ]);
   assert.throws(() => loadConfig({ PUBLIC_HOSTS: "https://sb.example" }), /PUBLIC_HOSTS=.*host/);
 });
+
+Deno.test("loadConfig() reads the Web Push settings and refuses a half or malformed VAPID key", () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.PUSH_DELAY_SECONDS, 10);
+  assert.deepEqual(defaults.PUSH_ENDPOINT_HOSTS, []);
+  assert.deepEqual(
+    loadConfig({ PUSH_ENDPOINT_HOSTS: "push.example, *.push.example, localhost:9443" })
+      .PUSH_ENDPOINT_HOSTS,
+    ["push.example", "*.push.example", "localhost:9443"],
+  );
+  assert.throws(() => loadConfig({ PUSH_ENDPOINT_HOSTS: "https://push.example" }), /HOSTS/);
+  assert.throws(() => loadConfig({ VAPID_PUBLIC_KEY: "short" }), /VAPID_PUBLIC_KEY/);
+  assert.throws(() => loadConfig({ VAPID_SUBJECT: "admin@example.com" }), /VAPID_SUBJECT/);
+  assert.equal(
+    loadConfig({ VAPID_SUBJECT: "mailto:ops@example.com" }).VAPID_SUBJECT,
+    "mailto:ops@example.com",
+  );
+});

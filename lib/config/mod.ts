@@ -15,7 +15,7 @@ const commaList = z.string().transform((value) =>
 );
 
 /** The schema of every environment variable Switchboard reads, with its default. */
-export const configSchema = z.object({
+const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOSTNAME: z.string().min(1).default("0.0.0.0"),
   KV_PATH: z.string().min(1).default("./data/switchboard.sqlite3"),
@@ -84,6 +84,28 @@ export const configSchema = z.object({
   NOTIFY_PUBLISHER_PER_MINUTE: positiveInt.default(6000),
   NOTIFY_EXTRA_TYPES: commaList.default([]),
   NOTIFY_CORS_ORIGINS: commaList.default(["*"]),
+  // Web Push (lib/push): keys from here or generated once and kept in KV.
+  VAPID_PUBLIC_KEY: z.string().regex(
+    /^[A-Za-z0-9_-]{86,88}$/,
+    "must be an uncompressed P-256 public key, base64url (87 characters)",
+  ).optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(
+    /^[A-Za-z0-9_-]{42,44}$/,
+    "must be a P-256 private key (the JWK's d), base64url (43 characters)",
+  ).optional(),
+  VAPID_SUBJECT: z.string().regex(
+    /^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/,
+    "must be a mailto: address or an https: URL",
+  ).optional(),
+  PUSH_DELAY_SECONDS: nonNegativeInt.max(3600).default(10),
+  PUSH_ENDPOINT_HOSTS: commaList.pipe(
+    z.array(
+      z.string().regex(
+        /^(?:\*\.)?[a-z0-9.-]+(?::\d{1,5})?$/i,
+        "must be host names (name, name:port or *.suffix), comma-separated",
+      ),
+    ),
+  ).default([]),
   CHANNEL_MAX_CONNECTIONS: positiveInt.default(1000),
   CHAT_PRIVATE_PREFIX: z.string().regex(
     /^[a-z0-9][a-z0-9_:-]{0,95}$/,

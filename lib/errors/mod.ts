@@ -1,31 +1,71 @@
 /**
  * @module
- * The one error type of the API. Routes throw {@linkcode ApiError}; the app's
- * error handler renders it as `{"error":{"code","message"}}` with its status.
+ * The errors of the API: the registry of codes ({@linkcode ERROR_CODES}, each
+ * with its HTTP status and meaning) and {@linkcode ApiError}, the one error type
+ * that carries a code. Domain errors (transfer, notifications, tokens, topics,
+ * uploads, bodies) extend it, so they reach HTTP one way: the app's error
+ * handler renders any `ApiError` as `{"error":{"code","message"}}` with the
+ * status the registry gives its code.
  */
+import { type ErrorCode, errorStatus } from "./codes.ts";
 
-/** An error with an HTTP status and a documented snake_case code. */
+export { ERROR_CODES, type ErrorCode, type ErrorCodeDoc, errorStatus } from "./codes.ts";
+
+/** One problem of a body, as `issues` in the error body lists it. */
+export interface ErrorIssue {
+  path: string;
+  message: string;
+}
+
+/** Options of {@linkcode ApiError}. */
+export interface ApiErrorOptions {
+  cause?: unknown;
+  /** Response headers (e.g. `Retry-After`). Default none. */
+  headers?: Record<string, string>;
+  /** Problems listed as `issues` in the body (e.g. a notification's invalid `data`). Default none. */
+  issues?: ErrorIssue[];
+  /**
+   * A status other than the registry's, for a page (not an API endpoint) that
+   * answers with a code. Default: the code's status in {@linkcode ERROR_CODES}.
+   */
+  status?: number;
+}
+
+/**
+ * An error with a registered snake_case code; its HTTP status comes from the
+ * registry.
+ *
+ * @example
+ * ```ts
+ * const error = new ApiError("session_not_found", 'No transfer session "ABC123"');
+ * error.status; // 404
+ * error.toJSON(); // { error: { code: "session_not_found", message: 'No transfer session "ABC123"' } }
+ * ```
+ */
 export class ApiError extends Error {
   override name = "ApiError";
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly headers: Record<string, string>;
+  readonly issues: ErrorIssue[];
 
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    options: { cause?: unknown; headers?: Record<string, string> } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: ApiErrorOptions = {}) {
     super(message, { cause: options.cause });
-    this.status = status;
     this.code = code;
+    this.status = options.status ?? errorStatus(code);
     this.headers = options.headers ?? {};
+    this.issues = options.issues ?? [];
   }
 
-  /** The JSON body of this error. */
-  toJSON(): { error: { code: string; message: string } } {
-    return { error: { code: this.code, message: this.message } };
+  /** The JSON body of this error; `issues` only when there are some. */
+  toJSON(): { error: { code: string; message: string; issues?: ErrorIssue[] } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.issues.length ? { issues: this.issues } : {}),
+      },
+    };
   }
 }
 
@@ -43,5 +83,5 @@ export function describeIssues(
 export function invalidRequest(
   issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
 ): ApiError {
-  return new ApiError(400, "invalid_request", describeIssues(issues));
+  return new ApiError("invalid_request", describeIssues(issues));
 }

@@ -23,7 +23,7 @@ import type {
   SignalingServerFrame,
 } from "../transfer/signaling.ts";
 import type { AnnouncedFile, CreatedTransfer, JoinedTransfer } from "./api.ts";
-import type { ClientStatus } from "../client/mod.ts";
+import type { ClientStatus, StatusDetail } from "../client/mod.ts";
 import { type FakeChannel, fakeChannelPair } from "./_fake_channel.ts";
 import type { LiveTransferServices, PeerConnector, PeerConnectorOptions } from "./services.ts";
 import type { SignalingOptions, SignalingSession } from "./signaling.ts";
@@ -82,6 +82,13 @@ export class FakeSignaling implements SignalingSession {
     this.#world.publish(this.role, frame);
   }
 
+  /** The server refuses the socket on (re)connect: its error frame, then a final 4xxx close. */
+  refuse(code: number, error: { code: string; message: string }): void {
+    if (this.status === "closed") return;
+    this.#options.onFrame({ type: "error", ...error });
+    this.#end("closed", 0, { code, reason: error.code, error });
+  }
+
   /** The socket keeps failing: as many connect attempts in a row as `failures`. */
   failing(failures: number): void {
     this.#end("reconnecting", failures);
@@ -97,12 +104,12 @@ export class FakeSignaling implements SignalingSession {
     this.#end("closed");
   }
 
-  #end(status: ClientStatus, failures = 0): void {
+  #end(status: ClientStatus, failures = 0, detail?: StatusDetail): void {
     if (this.status === "closed") return;
     const wasOpen = this.status === "open";
     this.status = status;
     if (wasOpen) this.#world.left(this);
-    this.#options.onStatus?.(status, failures);
+    this.#options.onStatus?.(status, failures, detail);
   }
 }
 
@@ -173,6 +180,15 @@ export class FakePeer implements PeerConnector {
     return Promise.resolve("direct");
   }
 
+  fingerprints(): Promise<{ local: string; remote: string }> {
+    const sender = "sha-256 5E:4D:E4";
+    const receiver = "sha-256 4E:CE:1E";
+    const isSender = this.options.role === "creator";
+    // A DTLS endpoint in between: each side sees the one in the middle's certificate.
+    const remote = this.#world.dtlsInBetween ? "sha-256 BA:D0:00" : isSender ? receiver : sender;
+    return Promise.resolve({ local: isSender ? sender : receiver, remote });
+  }
+
   close(): void {
     this.closed = true;
     this.channel?.close();
@@ -205,6 +221,13 @@ export class FakeShareWorld {
   relay = new Map<string, RelayFile>();
   /** Refuse joins with this error. */
   joinError: ApiClientError | null = null;
+  /**
+   * Someone in between on signaling: each `pairing-key` is replaced by a key of
+   * theirs before it is stored (they know every public key, not the secret).
+   */
+  rewritePairingKeys: ((frame: { publicKey: string }) => string) | null = null;
+  /** Someone in between on the connection: each side sees another DTLS certificate. */
+  dtlsInBetween = false;
   offers = 0;
   answering = new Map<string, FakePeer>();
   #files: AnnouncedFile[] = [];
@@ -264,6 +287,8 @@ export class FakeShareWorld {
       const event: SignalEvent = { type: "cancel", reason: frame.reason ?? "", by: from };
       this.#topics.creator.push(event);
       this.#topics.joiner.push(event);
+    } else if (frame.type === "pairing-key" && this.rewritePairingKeys) {
+      this.#topics[other(from)].push({ ...frame, publicKey: this.rewritePairingKeys(frame) });
     } else {
       this.#topics[other(from)].push(frame);
     }

@@ -54,25 +54,35 @@ export function safeFileType(type: string): string {
 export interface FallbackLink {
   /** The link-mode file id. */
   id: string;
-  /** The AES-GCM key (base64url) from the `#k=` fragment. */
-  key: string;
+  /**
+   * The AES-GCM key (base64url) from the `#k=` fragment, when the link has one;
+   * a paired transfer's links have none (both pages derive the key).
+   */
+  key: string | null;
   index: number;
   count: number;
 }
 
 /**
- * The URL sent in a `fallback-link` frame: the link-mode download page with the
- * key in the fragment, plus which file of the transfer it is (`f`) and how many
- * there are (`n`), so the receive page can match links to its file list.
+ * The URL sent in a `fallback-link` frame: the link-mode download page with
+ * which file of the transfer it is (`f`) and how many there are (`n`), so the
+ * receive page can match links to its file list. The key (`k`) is dropped
+ * unless `keepKey`: the paired pages derive it, so the server never sees it.
  *
  * @example
  * ```ts
- * fallbackLinkUrl("https://sb.example/d/abc#k=KEY", 0, 2); // "https://sb.example/d/abc#k=KEY&f=0&n=2"
+ * fallbackLinkUrl("https://sb.example/d/abc#k=KEY", 0, 2); // "https://sb.example/d/abc#f=0&n=2"
  * ```
  */
-export function fallbackLinkUrl(linkUrl: string, index: number, count: number): string {
+export function fallbackLinkUrl(
+  linkUrl: string,
+  index: number,
+  count: number,
+  options: { keepKey?: boolean } = {},
+): string {
   const url = new URL(linkUrl);
   const fragment = new URLSearchParams(url.hash.slice(1));
+  if (!options.keepKey) fragment.delete("k");
   fragment.set("f", String(index));
   fragment.set("n", String(count));
   url.hash = fragment.toString();
@@ -92,7 +102,7 @@ export function parseFallbackLink(linkUrl: string): FallbackLink | null {
   const key = fragment.get("k");
   const index = Number(fragment.get("f"));
   const count = Number(fragment.get("n"));
-  if (!id || !key || !/^[A-Za-z0-9_-]{43}$/.test(key)) return null;
+  if (!id || (key !== null && !/^[A-Za-z0-9_-]{43}$/.test(key))) return null;
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count)) return null;
   if (index < 0 || count < 1 || index >= count || count > 100) return null;
   return { id, key, index, count };

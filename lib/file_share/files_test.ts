@@ -11,8 +11,21 @@ import {
 
 const KEY = "A".repeat(43);
 
-Deno.test("fallback links carry the file's place in the transfer next to the key", () => {
-  const url = fallbackLinkUrl(`https://sb.example/d/abc_DEF-123#k=${KEY}`, 1, 3);
+Deno.test("fallback links carry the file's place in the transfer and no key", () => {
+  const paired = fallbackLinkUrl(`https://sb.example/d/abc_DEF-123#k=${KEY}`, 1, 3);
+  assert.equal(paired, "https://sb.example/d/abc_DEF-123#f=1&n=3");
+  assert.deepEqual(parseFallbackLink(paired), {
+    id: "abc_DEF-123",
+    key: null,
+    index: 1,
+    count: 3,
+  });
+});
+
+Deno.test("fallback links with a key (an older sender page) still work", () => {
+  const url = fallbackLinkUrl(`https://sb.example/d/abc_DEF-123#k=${KEY}`, 1, 3, {
+    keepKey: true,
+  });
   assert.equal(url, `https://sb.example/d/abc_DEF-123#k=${KEY}&f=1&n=3`);
   assert.deepEqual(parseFallbackLink(url), { id: "abc_DEF-123", key: KEY, index: 1, count: 3 });
 });
@@ -22,7 +35,6 @@ Deno.test("parseFallbackLink() refuses links this page cannot use", () => {
     const url of [
       "not a url",
       `https://sb.example/x/abc#k=${KEY}&f=0&n=1`,
-      `https://sb.example/d/abc#f=0&n=1`,
       `https://sb.example/d/abc#k=short&f=0&n=1`,
       `https://sb.example/d/abc#k=${KEY}&f=2&n=2`,
       `https://sb.example/d/abc#k=${KEY}&f=-1&n=2`,

@@ -12,8 +12,15 @@ import type { AnnouncedFile } from "./api.ts";
 import type { DataChannelLike } from "./channel.ts";
 import { type FallbackLink, isSnippet, parseFallbackLink } from "./files.ts";
 import { LiveTransfer, type LiveTransferOptions } from "./live_transfer.ts";
+import { transferProblemReason } from "./problems.ts";
 import type { PeerConnector } from "./services.ts";
-import type { ManifestFile } from "./messages.ts";
+import { type ManifestFile, MAX_FILES, MAX_NAME_CHARS, MAX_TYPE_CHARS } from "./messages.ts";
+import {
+  firstConfirmation,
+  PairingSession,
+  PUBLIC_KEY_PATTERN,
+  type StoredPairing,
+} from "./pairing/mod.ts";
 import { FileReceiver, type ReceivedFile } from "./receiver.ts";
 import { sha256OfBlob } from "./sha256.ts";
 import type { SignalingFrame } from "./signaling.ts";
@@ -48,6 +55,11 @@ interface WritableStreamLike {
 /** Options of {@linkcode LiveReceiver}. */
 export interface LiveReceiverOptions extends LiveTransferOptions<ReceiverView> {
   code: string;
+  /**
+   * The secret from the join link's fragment (`secretFromFragment(location.hash)`);
+   * null or absent when the code was typed. With it the pages verify each other.
+   */
+  secret?: string | null;
   /** Where the session survives a reload. Default `sessionStorage`. */
   storage?: Pick<Storage, "getItem" | "setItem" | "removeItem">;
 }
@@ -60,6 +72,8 @@ export interface StoredReceiverSession {
   cursor: string | null;
   accepted: boolean;
   finished: boolean;
+  /** This side's key pair and the sender's public key (absent in an older tab's storage). */
+  pairing?: StoredPairing | null;
 }
 
 /** The session-storage key of a code. */
@@ -82,6 +96,17 @@ export function readStoredSession(
       typeof file?.name === "string" && Number.isSafeInteger(file?.size) &&
       typeof file?.type === "string"
     );
+    const pairing = value.pairing;
+    const storedPairing: StoredPairing | null = typeof pairing?.own?.publicKey === "string" &&
+        PUBLIC_KEY_PATTERN.test(pairing.own.publicKey) &&
+        typeof pairing.own.privateKey === "object" && pairing.own.privateKey !== null
+      ? {
+        own: { publicKey: pairing.own.publicKey, privateKey: pairing.own.privateKey },
+        peer: typeof pairing.peer === "string" && PUBLIC_KEY_PATTERN.test(pairing.peer)
+          ? pairing.peer
+          : null,
+      }
+      : null;
     return {
       transferId: value.transferId,
       receiverToken: value.receiverToken,
@@ -89,6 +114,7 @@ export function readStoredSession(
       cursor: typeof value.cursor === "string" ? value.cursor : null,
       accepted: value.accepted === true,
       finished: value.finished === true,
+      pairing: storedPairing,
     };
   } catch {
     return null;
@@ -99,14 +125,20 @@ function joinProblem(error: unknown): { problem: string; reason: string } {
   if (!(error instanceof ApiClientError)) {
     return { problem: "join_failed", reason: `Could not join: ${error}` };
   }
-  const reasons: Record<string, string> = {
-    session_already_joined: "Someone already joined this transfer. Each code works only once.",
-    session_not_found: "There is no transfer with this code. Check the code or ask for a new link.",
-    session_expired: "This transfer has expired. Ask the sender to start a new one.",
-    session_closed: "This transfer has ended.",
-    rate_limited: "Too many attempts from your network. Wait a minute and try again.",
-  };
-  return { problem: error.code, reason: reasons[error.code] ?? error.message };
+  return { problem: error.code, reason: transferProblemReason(error.code, error.message) };
+}
+
+/** The sealed file list, checked like the server checks an announced one. */
+function announcedFiles(value: unknown): AnnouncedFile[] {
+  if (!Array.isArray(value) || value.length > MAX_FILES) throw new TypeError("Not a file list");
+  return value.map((file) => {
+    if (
+      typeof file?.name !== "string" || file.name.length > MAX_NAME_CHARS ||
+      !Number.isSafeInteger(file.size) || file.size < 0 || typeof file.type !== "string" ||
+      file.type.length > MAX_TYPE_CHARS
+    ) throw new TypeError("Not a file list");
+    return { name: file.name, size: file.size, type: file.type };
+  });
 }
 
 /** Candidates kept while an answer is being prepared (a browser trickles a few dozen). */
@@ -132,6 +164,10 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   #links = new Map<number, FallbackLink>();
   #downloading = false;
   #urls: string[] = [];
+  /** The pairing keys are derived (the sender's key came, or was kept across a reload). */
+  #paired: Promise<void> | null = null;
+  /** This side's confirmation code over both public keys, once paired. */
+  #readyCode: string | null = null;
 
   constructor(options: LiveReceiverOptions) {
     super("joiner", options, { ...emptyView(), code: options.code, accepted: false });
@@ -169,6 +205,19 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       }
     }
     this.#stored = stored;
+    const secret = this.#options.secret ?? null;
+    try {
+      this.pairing = await PairingSession.create("receiver", { secret, stored: stored.pairing });
+    } catch {
+      // A kept key pair that does not import: start the pairing over.
+      this.pairing = await PairingSession.create("receiver", { secret });
+    }
+    stored.pairing = this.pairing.toStored();
+    if (this.pairing.paired) {
+      this.#readyCode = await this.pairing.confirmation(null);
+      this.#paired = Promise.resolve();
+      this.set({ pairing: this.pairing.withSecret ? "verified" : null });
+    }
     this.#save();
     this.set({
       files: stored.files.map((file, index) => ({ index, ...file, bytes: 0, status: "waiting" })),
@@ -176,12 +225,24 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       accepted: stored.accepted,
       phase: stored.accepted ? "connecting" : "signaling",
     });
-    const signaling = this.openSignaling(
+    this.openSignaling(
       { code, token: stored.receiverToken, initialCursor: stored.cursor },
       () => this.fail("signaling", "The transfer session cannot be reached. It may have ended."),
     );
     // Came back after accepting (a reload): ask the sender for a fresh connection.
-    if (stored.accepted) signaling.send({ type: "ready" });
+    if (stored.accepted) this.#sendReady();
+  }
+
+  /** `ready`, with this side's confirmation code over both public keys (sent at once). */
+  #sendReady(): void {
+    const confirm = this.#readyCode;
+    this.signaling?.send(confirm ? { type: "ready", confirm } : { type: "ready" });
+  }
+
+  /** Derives the keys with the sender's `publicKey` and the code `ready` carries. */
+  async #pair(pairing: PairingSession, publicKey: string): Promise<void> {
+    await pairing.pair(publicKey, { withSecret: pairing.secret !== null });
+    this.#readyCode = await pairing.confirmation(null);
   }
 
   /** Accepts the files; with a folder, they are written into it as they arrive. */
@@ -195,7 +256,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       phase: "connecting",
       ...(folder ? { toFolder: folder.name } : {}),
     });
-    this.signaling?.send({ type: "ready" });
+    this.#sendReady();
   }
 
   /** Declines: the sender sees it, the session ends. */
@@ -224,7 +285,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     }
     if (failure === "transfer") {
       this.set({ phase: "connecting", reason: "" });
-      this.signaling?.send({ type: "ready" });
+      this.#sendReady();
     }
   }
 
@@ -281,11 +342,65 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
         }
         return;
       case "fallback-link":
-        this.#onFallbackLink(frame.url);
+        void this.#onFallbackLink(frame.url);
+        return;
+      case "pairing-key":
+        void this.#onPairingKey(frame.publicKey);
+        return;
+      case "sealed-files":
+        void this.#onSealedFiles(frame.box);
         return;
       default:
         return;
     }
+  }
+
+  /** The sender's public key: derive the keys and send this side's (once). */
+  async #onPairingKey(publicKey: string): Promise<void> {
+    const pairing = this.pairing;
+    if (!pairing || this.#paired) return;
+    const withSecret = pairing.secret !== null;
+    this.#paired = this.#pair(pairing, publicKey);
+    try {
+      await this.#paired;
+    } catch {
+      this.refuse("the sender's key is not usable");
+      return;
+    }
+    if (this.#stored) {
+      this.#stored.pairing = pairing.toStored();
+      this.#save();
+    }
+    this.signaling?.send({ type: "pairing-key", publicKey: pairing.publicKey, withSecret });
+  }
+
+  /**
+   * The sender's file list, sealed with the pairing's key. It opens only when
+   * both pages hold the same keys; with the secret, that proves the sender.
+   */
+  async #onSealedFiles(box: string): Promise<void> {
+    const pairing = this.pairing;
+    if (!pairing || !this.#paired || this.ended) return;
+    let files: AnnouncedFile[];
+    try {
+      await this.#paired;
+      files = announcedFiles(await pairing.open(box, "files"));
+    } catch {
+      this.refuse(
+        pairing.withSecret
+          ? "the file list was not sealed with this link's secret"
+          : "the file list does not open with the agreed key",
+      );
+      return;
+    }
+    if (this.ended || !this.#stored) return;
+    this.#stored.files = files;
+    this.#save();
+    this.set({
+      pairing: pairing.withSecret ? "verified" : null,
+      files: files.map((file, index) => ({ index, ...file, bytes: 0, status: "waiting" })),
+      totalBytes: files.reduce((sum, file) => sum + file.size, 0),
+    });
   }
 
   async #answer(offer: SessionDescription): Promise<void> {
@@ -336,10 +451,20 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
 
   async #receive(link: PeerConnector, channel: DataChannelLike): Promise<void> {
     if (link !== this.link || this.ended) return;
+    // Listen before anything is awaited: a message with no listener is lost.
+    const first = firstConfirmation(channel);
+    first.catch(() => {});
     this.set({ phase: "connected", reason: "" });
-    // The receiver listens before anything is awaited: the sender's manifest may already be
-    // on its way, and a message with no listener is lost.
     this.showRoute(link);
+    // Nothing is received before the sender proved this is the paired connection; the
+    // sender waits for this side's answer, sent once the protocol listens.
+    let confirmed: { answer(): void } | false;
+    try {
+      confirmed = await this.confirmConnection(link, channel, first);
+    } catch {
+      return; // closed meanwhile: the sender falls back to the relay
+    }
+    if (!confirmed) return;
     const receiver = new FileReceiver(channel, {
       openSink: (file) => this.#openSink(file),
       onManifest: (manifest) => {
@@ -360,6 +485,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       },
       onFile: (result) => void this.#fileDone(result),
     });
+    confirmed.answer();
     await this.runProtocol(receiver, receiver.done, {
       done: () => {
         this.#finish();
@@ -423,9 +549,11 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     });
   }
 
-  #onFallbackLink(url: string): void {
+  async #onFallbackLink(url: string): Promise<void> {
     const parsed = parseFallbackLink(url);
     if (!parsed || parsed.index >= this.view.files.length) return;
+    const pairing = this.pairing?.paired ? this.pairing : null;
+    if (!parsed.key && !pairing) return;
     if (this.view.route !== "relay") {
       this.protocol?.cancel("Switching to the relay");
       this.protocol = null;
@@ -443,6 +571,13 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       });
     }
     this.#links.set(parsed.index, parsed);
+    if (pairing && this.view.sas === null) {
+      // No DTLS on this path: the words cover both public keys.
+      this.set({
+        sas: await pairing.sas(null),
+        pairing: pairing.withSecret ? this.view.pairing : "compare",
+      });
+    }
     void this.#downloadLinks();
   }
 
@@ -461,8 +596,10 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
         const before = this.view.files.filter((item) => item.status === "verified")
           .reduce((sum, item) => sum + item.size, 0);
         this.set({ activeFile: next.index });
+        // A paired sender's link has no key: both pages derive it.
+        const key = next.key ?? await this.pairing!.fileKeyText(next.index);
         const downloaded = await this.services.downloadFile(next.id, {
-          key: next.key,
+          key,
           signal,
           onProgress: ({ loaded, total }) => {
             const moved = Math.min(

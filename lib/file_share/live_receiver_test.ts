@@ -16,7 +16,26 @@ Deno.test("readStoredSession() returns a kept session and drops malformed entrie
   };
   assert.deepEqual(
     readStoredSession(storage({ [storageKey("K7QX3M")]: JSON.stringify(session) }), "K7QX3M"),
-    { ...session, files: [{ name: "a", size: 1, type: "" }] },
+    { ...session, files: [{ name: "a", size: 1, type: "" }], pairing: null },
+  );
+  const pairing = {
+    own: { publicKey: "P".repeat(87), privateKey: { kty: "EC" } },
+    peer: "Q".repeat(87),
+  };
+  assert.deepEqual(
+    readStoredSession(
+      storage({ [storageKey("K7QX3M")]: JSON.stringify({ ...session, pairing }) }),
+      "K7QX3M",
+    )?.pairing,
+    pairing,
+  );
+  const badPeer = { ...pairing, peer: "short" };
+  assert.deepEqual(
+    readStoredSession(
+      storage({ [storageKey("K7QX3M")]: JSON.stringify({ ...session, pairing: badPeer }) }),
+      "K7QX3M",
+    )?.pairing,
+    { ...pairing, peer: null },
   );
   assert.equal(readStoredSession(storage({}), "K7QX3M"), null);
   assert.equal(readStoredSession(storage({ [storageKey("K7QX3M")]: "{oops" }), "K7QX3M"), null);

@@ -12,6 +12,12 @@ import type { CreatedTransfer } from "./api.ts";
 import type { DataChannelLike } from "./channel.ts";
 import { fallbackLinkUrl, safeFileName, safeFileType } from "./files.ts";
 import { LiveTransfer, type LiveTransferOptions, type TransferFailure } from "./live_transfer.ts";
+import {
+  firstConfirmation,
+  generatePairingSecret,
+  linkWithSecret,
+  PairingSession,
+} from "./pairing/mod.ts";
 import type { PeerConnector } from "./services.ts";
 import { FileSender, type OutgoingFile } from "./sender.ts";
 import { sha256OfBlob } from "./sha256.ts";
@@ -74,6 +80,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   /** Falls back to the relay when the browsers have not connected in time. */
   #timer: ReturnType<typeof setTimeout> | undefined;
   #uploaded = new Map<number, { link: UploadedFile; url: string }>();
+  /** The receiver's key arrived and the pairing keys are derived. */
+  #paired: Promise<void> | null = null;
 
   constructor(options: LiveSenderOptions) {
     super("creator", options, emptyView());
@@ -105,20 +113,24 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       await Promise.all(this.#files.map(async (file) => {
         if (file.blob.size <= PREHASH_BYTES) file.sha256 = await sha256OfBlob(file.blob);
       }));
-      const session = await this.services.createTransfer(
-        this.#files.map((file) => ({
-          name: file.name,
-          size: file.blob.size,
-          type: file.type ?? "",
-        })),
-      );
+      // The secret goes only into the join link's fragment: never into a request.
+      const secret = generatePairingSecret();
+      this.pairing = await PairingSession.create("sender", { secret });
+      this.#paired = null;
+      // The file list is not announced in clear: it goes sealed to the paired receiver.
+      const session = await this.services.createTransfer([]);
       if (this.ended) return;
       this.#session = session;
-      this.set({ code: session.code, joinUrl: session.joinUrl, expiresAt: session.expiresAt });
-      this.openSignaling(
+      this.set({
+        code: session.code,
+        joinUrl: linkWithSecret(session.joinUrl, secret),
+        expiresAt: session.expiresAt,
+      });
+      const signaling = this.openSignaling(
         { code: session.code, token: session.senderToken },
         () => this.fail("signaling", "The connection to the server keeps failing"),
       );
+      signaling.send({ type: "pairing-key", publicKey: this.pairing.publicKey });
     } catch (error) {
       this.fail(
         "signaling",
@@ -184,8 +196,11 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
 
   protected override onSignal(frame: SignalingFrame): void {
     switch (frame.type) {
+      case "pairing-key":
+        void this.#onPairingKey(frame.publicKey, frame.withSecret === true);
+        return;
       case "ready":
-        void this.#onReady();
+        void this.#onReady(frame.confirm);
         return;
       case "answer":
         this.link?.acceptAnswer(frame.answer).catch((error) =>
@@ -200,8 +215,54 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     }
   }
 
+  /**
+   * The receiver's public key: derive the pairing keys (with the secret when
+   * the receiver says it came through the link) and send it the sealed file
+   * list. The first key counts; the same key again (a receiver that reloaded
+   * before the list came) gets the list again, another key is ignored.
+   */
+  async #onPairingKey(publicKey: string, withSecret: boolean): Promise<void> {
+    const pairing = this.pairing;
+    if (!pairing || (pairing.peerKey !== null && pairing.peerKey !== publicKey)) return;
+    this.#paired ??= pairing.pair(publicKey, { withSecret });
+    try {
+      await this.#paired;
+      const files = this.#files.map((file) => ({
+        name: file.name,
+        size: file.blob.size,
+        type: file.type ?? "",
+      }));
+      const box = await pairing.seal(files, "files");
+      if (this.ended) return;
+      this.signaling?.send({ type: "sealed-files", box });
+    } catch {
+      this.refuse("the receiver's key is not usable");
+    }
+  }
+
+  /**
+   * With the secret, the receiver's `ready` proves it holds the same keys
+   * (its confirmation code over both public keys): anything else is refused.
+   */
+  async #readyConfirmed(confirm: string | undefined): Promise<boolean> {
+    const pairing = this.pairing;
+    if (!pairing || !this.#paired) {
+      this.refuse("the receiver never sent its key");
+      return false;
+    }
+    await this.#paired;
+    if (!pairing.withSecret && confirm === undefined) return true;
+    if (confirm === undefined || !await pairing.checkConfirmation(null, confirm)) {
+      this.refuse("the receiver could not prove it holds the link's secret");
+      return false;
+    }
+    if (pairing.withSecret) this.set({ pairing: "verified" });
+    return true;
+  }
+
   /** The receiver accepted (or came back after a reload): start a connection attempt. */
-  async #onReady(): Promise<void> {
+  async #onReady(confirm: string | undefined): Promise<void> {
+    if (!await this.#readyConfirmed(confirm) || this.ended) return;
     const { phase, route } = this.view;
     if (phase === "done" && route !== "relay") return;
     if (route === "relay") {
@@ -253,11 +314,20 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     channel: DataChannelLike,
   ): Promise<void> {
     if (link !== this.link || this.ended) return;
-    clearTimeout(this.#timer);
+    // Listen before anything is awaited: the receiver's confirmation may come quickly.
+    const first = firstConfirmation(channel);
+    first.catch(() => {});
     this.set({ phase: "connected" });
-    // Start at once (the receiver listens from the moment the channel opens); the route
-    // is shown when the connection knows it.
     this.showRoute(link);
+    // Nothing is sent before the receiver proved this is the paired connection (the
+    // fallback timer keeps running meanwhile).
+    try {
+      if (!await this.confirmConnection(link, channel, first)) return;
+    } catch {
+      if (link === this.link) void this.#fallBack("The direct connection was lost");
+      return;
+    }
+    clearTimeout(this.#timer);
     const sender = new FileSender(channel, this.#files, {
       onVerified: (index) =>
         this.setFile(index, { status: "verified", bytes: this.#files[index]!.blob.size }),
@@ -328,6 +398,13 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
         .reduce((sum, file) => sum + file.size, 0),
     });
     const count = this.#files.length;
+    const pairing = this.pairing?.paired ? this.pairing : null;
+    if (pairing) {
+      // No DTLS on this path: the words cover both public keys.
+      const sas = await pairing.sas(null);
+      if (this.ended || signal.aborted) return;
+      this.set({ sas, pairing: pairing.withSecret ? this.view.pairing : "compare" });
+    }
     const tooLarge = this.#files.filter((file, index) =>
       this.view.files[index]?.status !== "verified" && !this.#uploaded.has(index) &&
       file.blob.size > this.#options.maxUploadBytes
@@ -351,6 +428,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       this.set({ activeFile: index });
       try {
         const link = await this.services.uploadFile(file.blob, {
+          // The key both pages derive from their pairing: the link sent needs none.
+          ...(pairing ? { key: await pairing.fileCryptoKey(index) } : {}),
           name: file.name,
           maxBytes: this.#options.maxUploadBytes,
           maxDownloads: FALLBACK_DOWNLOADS,
@@ -364,7 +443,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
             this.showBytes(before + moved);
           },
         });
-        const url = fallbackLinkUrl(link.url, index, count);
+        const url = fallbackLinkUrl(link.url, index, count, { keepKey: !pairing });
         this.#uploaded.set(index, { link, url });
         this.signaling?.send({ type: "fallback-link", url });
         this.setFile(index, { status: "uploaded", bytes: file.blob.size });

@@ -10,6 +10,8 @@
 import { ChannelClosedError, type DataChannelLike } from "./channel.ts";
 import { TransferCanceledError } from "./errors.ts";
 import { RateMeter } from "./meter.ts";
+import { confirmMessage, PairingSession } from "./pairing/mod.ts";
+import { transferProblemReason } from "./problems.ts";
 import { BROWSER_SERVICES, type LiveTransferServices, type PeerConnector } from "./services.ts";
 import type { SignalingFrame, SignalingSession } from "./signaling.ts";
 import type { FileView, TransferView } from "./view.ts";
@@ -60,6 +62,8 @@ export abstract class LiveTransfer<V extends TransferView, P extends ProtocolEnd
   protected attempt = 0;
   /** Nothing more happens (done, canceled, or disposed). */
   protected ended = false;
+  /** The pairing with the other page (ECDH keys, SAS, key confirmation), once made. */
+  protected pairing: PairingSession | null = null;
   #view: V;
   #onChange: (view: V) => void;
   #role: "creator" | "joiner";
@@ -170,7 +174,17 @@ export abstract class LiveTransfer<V extends TransferView, P extends ProtocolEnd
       token: session.token,
       initialCursor: session.initialCursor ?? null,
       onFrame: (frame) => this.#onFrame(frame),
-      onStatus: (status, failures) => {
+      onStatus: (status, failures, detail) => {
+        // Refused after the upgrade (docs/protocol.md): the server's error frame says why.
+        if (status === "closed" && detail?.error && !this.ended) {
+          const { code, message } = detail.error;
+          this.end({
+            phase: "failed",
+            problem: code,
+            reason: transferProblemReason(code, message),
+          });
+          return;
+        }
         this.set({ reconnecting: status === "reconnecting" });
         if (failures >= SIGNALING_FAILURES && this.needsSignaling()) signalingFailed();
       },
@@ -215,6 +229,65 @@ export abstract class LiveTransfer<V extends TransferView, P extends ProtocolEnd
       default:
         this.onSignal(frame);
     }
+  }
+
+  /**
+   * Stops for good because the pages could not verify each other (a key
+   * confirmation failed, or the sealed file list did not open): someone may be
+   * in between. The other side hears it through signaling; nothing is written.
+   */
+  protected refuse(detail: string): void {
+    if (this.ended) return;
+    // The page's pairing notice says what it means; the reason says what failed.
+    const reason = `${detail.charAt(0).toUpperCase()}${detail.slice(1)}.`;
+    this.protocol?.cancel("Verification failed");
+    this.protocol = null;
+    this.signaling?.send({
+      type: "cancel",
+      reason: `Verification failed: ${detail}`.slice(0, 200),
+    });
+    this.end({ phase: "failed", problem: "pairing_mismatch", pairing: "mismatch", reason });
+    this.onCanceled();
+  }
+
+  /**
+   * The key confirmation of a fresh connection: shows the words of this
+   * connection (both ECDH keys and both DTLS fingerprints as this browser saw
+   * them), sends this side's code (the sender at once; the receiver through
+   * the returned `answer()` once it listens for the protocol), and checks the
+   * other side's, `first` (from `firstConfirmation`, listening since the
+   * channel opened). False when the check failed (already refused); rejects
+   * with `ChannelClosedError` when the channel closed meanwhile.
+   */
+  protected async confirmConnection(
+    link: PeerConnector,
+    channel: DataChannelLike,
+    first: Promise<string | null>,
+  ): Promise<{ answer(): void } | false> {
+    const pairing = this.pairing;
+    if (!pairing?.paired) {
+      this.refuse("the pages never exchanged keys");
+      return false;
+    }
+    const fingerprints = await link.fingerprints();
+    const sas = await pairing.sas(fingerprints);
+    const own = await pairing.confirmation(fingerprints);
+    if (link !== this.link || this.ended) return false;
+    this.set({ sas, pairing: pairing.withSecret ? this.view.pairing : "compare" });
+    if (this.#role === "creator") channel.send(confirmMessage(own));
+    const code = await first;
+    const ok = code !== null && await pairing.checkConfirmation(fingerprints, code);
+    if (link !== this.link || this.ended) return false;
+    if (!ok) {
+      this.refuse("the other page's confirmation does not match this connection");
+      return false;
+    }
+    if (pairing.withSecret) this.set({ pairing: "verified" });
+    return {
+      answer: () => {
+        if (this.#role === "joiner") channel.send(confirmMessage(own));
+      },
+    };
   }
 
   /** The ICE servers of this session; none when they cannot be had (host candidates still work). */

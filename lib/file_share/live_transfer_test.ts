@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ApiClientError } from "../client/mod.ts";
 import { FakeShareWorld } from "./_fake_services.ts";
 import { snippetFile } from "./files.ts";
+import { generateKeyPair, secretFromFragment } from "./pairing/mod.ts";
 import { LiveReceiver, type ReceiverView, storageKey } from "./live_receiver.ts";
 import { LiveSender, type SenderView } from "./live_sender.ts";
 import type { Phase, TransferView } from "./view.ts";
@@ -107,10 +108,15 @@ class Transfer {
     this.receiver = this.receiverIn(this.storage, this.receiverViews);
   }
 
-  /** Another receiver page for the same code (a reload, or another tab). */
-  receiverIn(storage: Storage, views: Views<ReceiverView>): LiveReceiver {
+  /** Another receiver page for the same code (a reload, or another tab), from the link with `secret`. */
+  receiverIn(
+    storage: Storage,
+    views: Views<ReceiverView>,
+    secret: string | null = null,
+  ): LiveReceiver {
     const receiver = new LiveReceiver({
       code: this.world.code,
+      secret,
       storage,
       services: this.world.services(),
       onChange: views.onChange,
@@ -158,8 +164,13 @@ Deno.test("LiveSender and LiveReceiver move files directly: both go signaling â†
   assert.equal(received.files[0]?.text, "the password is hunter2");
   assert.equal(received.files[1]?.sha256, await sha256Hex(big));
   assert.equal(received.bytes, received.totalBytes);
-  assert.deepEqual(world.sentTypes("joiner").slice(0, 2), ["ready", "answer"]);
-  assert.deepEqual(world.sentTypes("creator").slice(0, 2), ["offer", "ice-candidate"]);
+  assert.deepEqual(world.sentTypes("joiner").slice(0, 3), ["pairing-key", "ready", "answer"]);
+  assert.deepEqual(world.sentTypes("creator").slice(0, 4), [
+    "pairing-key",
+    "sealed-files",
+    "offer",
+    "ice-candidate",
+  ]);
   // The candidate that came while the answer was prepared was kept for its connection.
   assert.deepEqual(world.peers[1]?.candidates, [{ candidate: "c-offer-1" }]);
   assert.equal(JSON.parse(storage.getItem(storageKey(world.code))!).finished, true);
@@ -281,6 +292,19 @@ Deno.test("a join the server refuses shows its problem and the reason for people
   }
 });
 
+Deno.test("a signaling socket the server refuses shows why: Session not found", async () => {
+  await using transfer = new Transfer(new FakeShareWorld());
+  const { world, receiverViews } = transfer;
+  await transfer.review([randomFile("a.bin", 1000)]);
+  world.socket("joiner").refuse(4404, {
+    code: "session_not_found",
+    message: 'No transfer session "K7QX3M"',
+  });
+  assert.equal(receiverViews.last.phase, "failed");
+  assert.equal(receiverViews.last.problem, "session_not_found");
+  assert.match(receiverViews.last.reason ?? "", /^Session not found/);
+});
+
 Deno.test("signaling that keeps failing fails each side in a way retry() takes up again", async () => {
   await using transfer = new Transfer(new FakeShareWorld());
   const { world, sender, receiver, senderViews, receiverViews } = transfer;
@@ -320,4 +344,136 @@ Deno.test("a reloaded receiver rejoins from session storage without joining agai
   await senderViews.until(done, "the sender done");
   assert.equal(world.joins, 1, "joined once");
   assert.equal(world.sentTypes("joiner").filter((type) => type === "ready").length, 2);
+});
+
+/** The sender starts; a receiver opens its join link (with the fragment's secret) or types the code. */
+async function pairedTransfer(
+  world: FakeShareWorld,
+  files: File[],
+  via: "link" | "code",
+): Promise<{ transfer: Transfer; receiver: LiveReceiver; views: Views<ReceiverView> }> {
+  const transfer = new Transfer(world);
+  await transfer.sender.start(files);
+  const link = transfer.sender.view.joinUrl!;
+  const secret = secretFromFragment(new URL(link).hash);
+  assert.ok(secret, "the join link carries a secret in its fragment");
+  const views = new Views<ReceiverView>();
+  const receiver = transfer.receiverIn(memoryStorage(), views, via === "link" ? secret : null);
+  await receiver.start();
+  return { transfer, receiver, views };
+}
+
+/** Everything the server got from both sides, as text. */
+function serverSaw(world: FakeShareWorld): string {
+  return JSON.stringify(world.sent);
+}
+
+Deno.test("through the link, both pages say verified and show the same words; the server sees no file name", async () => {
+  const world = new FakeShareWorld();
+  const file = randomFile("secret-plans.bin", 300_000);
+  const { transfer, receiver, views } = await pairedTransfer(world, [file], "link");
+  await using _ = transfer;
+  const review = await views.until((view) => view.files.length === 1, "the sealed file list");
+  assert.equal(review.files[0]?.name, "secret-plans.bin");
+  assert.equal(review.pairing, "verified");
+  receiver.accept();
+  const received = await views.until(done, "the receiver done");
+  const sent = await transfer.senderViews.until(done, "the sender done");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(file));
+  assert.equal(sent.pairing, "verified");
+  assert.equal(received.pairing, "verified");
+  assert.equal(sent.sas?.length, 4);
+  assert.deepEqual(received.sas, sent.sas);
+  assert.ok(!serverSaw(world).includes("secret-plans"), "the file list went sealed");
+  const secret = secretFromFragment(new URL(sent.joinUrl!).hash)!;
+  assert.ok(!serverSaw(world).includes(secret), "the secret never went to the server");
+});
+
+Deno.test("with a typed code, the pages pair without the secret: the same words to compare, no verified", async () => {
+  const world = new FakeShareWorld();
+  const { transfer, receiver, views } = await pairedTransfer(
+    world,
+    [randomFile("a.bin", 1000)],
+    "code",
+  );
+  await using _ = transfer;
+  const review = await views.until((view) => view.files.length === 1, "the sealed file list");
+  assert.equal(review.pairing, null);
+  receiver.accept();
+  const received = await views.until(done, "the receiver done");
+  const sent = await transfer.senderViews.until(done, "the sender done");
+  assert.equal(sent.pairing, "compare");
+  assert.equal(received.pairing, "compare");
+  assert.deepEqual(received.sas, sent.sas);
+  assert.ok(world.sent.some(({ frame }) => frame.type === "pairing-key" && !frame.withSecret));
+});
+
+Deno.test("someone rewriting the key exchange on signaling: with the link's secret the receiver refuses before accepting", async () => {
+  const world = new FakeShareWorld();
+  const mallory = await generateKeyPair();
+  world.rewritePairingKeys = () => mallory.publicKey;
+  const { transfer, views } = await pairedTransfer(world, [randomFile("a.bin", 1000)], "link");
+  await using _ = transfer;
+  const refused = await views.until((view) => view.phase === "failed", "the refusal");
+  assert.equal(refused.problem, "pairing_mismatch");
+  assert.equal(refused.pairing, "mismatch");
+  assert.match(refused.reason ?? "", /not sealed with this link's secret/);
+  assert.equal(refused.files.length, 0, "no file list shown");
+  const sender = await transfer.senderViews.until(
+    (view) => view.phase === "canceled",
+    "the sender told",
+  );
+  assert.match(sender.reason ?? "", /Verification failed/);
+  assert.equal(world.channels.length, 0, "no connection was made");
+});
+
+Deno.test("a DTLS endpoint in between (other certificates than the paired pages saw) stops the transfer before any byte", async () => {
+  for (const via of ["link", "code"] as const) {
+    const world = new FakeShareWorld();
+    world.dtlsInBetween = true;
+    const { transfer, receiver, views } = await pairedTransfer(world, [
+      randomFile("a.bin", 200_000),
+    ], via);
+    await using _ = transfer;
+    await views.until((view) => view.files.length === 1, "the sealed file list");
+    receiver.accept();
+    const refused = await views.until((view) => view.phase === "failed", `the refusal (${via})`);
+    assert.equal(refused.pairing, "mismatch");
+    assert.ok(
+      refused.files.every((file) => file.status === "waiting" && !file.url),
+      "nothing written",
+    );
+    const sender = await transfer.senderViews.until(
+      (view) => view.phase === "failed" || view.phase === "canceled",
+      "the sender stopped",
+    );
+    assert.ok(sender.phase === "failed" || sender.phase === "canceled");
+    // Only the confirmation went over the channel: no manifest, no bytes.
+    assert.deepEqual(
+      world.channels[0]?.sentLog.map((sent) => typeof sent === "string" && JSON.parse(sent).type),
+      ["pairing-confirm"],
+    );
+  }
+});
+
+Deno.test("the relay fallback of a paired transfer sends links without a key; the receiver derives it", async () => {
+  const world = new FakeShareWorld();
+  world.peerMode = "fail";
+  const file = randomFile("r.bin", 5000);
+  const { transfer, receiver, views } = await pairedTransfer(world, [file], "link");
+  await using _ = transfer;
+  await views.until((view) => view.files.length === 1, "the sealed file list");
+  receiver.accept();
+  const received = await views.until(done, "the receiver done");
+  const sent = await transfer.senderViews.until(done, "the sender done");
+  assert.equal(received.route, "relay");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(file));
+  const links = world.sent.flatMap(({ frame }) =>
+    frame.type === "fallback-link" ? [frame.url] : []
+  );
+  assert.equal(links.length, 1);
+  assert.ok(!new URL(links[0]!).hash.includes("k="), "no key in the link");
+  assert.deepEqual(received.sas, sent.sas);
+  assert.equal(received.sas?.length, 4);
+  assert.equal(sent.pairing, "verified");
 });

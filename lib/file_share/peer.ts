@@ -196,6 +196,36 @@ export class PeerLink {
     }
   }
 
+  /**
+   * The DTLS certificate fingerprints of both ends as this browser saw them in
+   * the handshake: the `certificate` stats the selected transport points at
+   * (what DTLS actually used, not the SDP text, which the server relays).
+   * Null when the stats do not have them.
+   */
+  async fingerprints(): Promise<{ local: string; remote: string } | null> {
+    try {
+      const stats = await this.#pc.getStats();
+      let local: string | undefined;
+      let remote: string | undefined;
+      stats.forEach((report) => {
+        if (report.type !== "transport" || report.dtlsState !== "connected") return;
+        local = report.localCertificateId;
+        remote = report.remoteCertificateId;
+      });
+      const print = (id: string | undefined) => {
+        const certificate = id ? stats.get(id) : undefined;
+        return certificate?.fingerprint
+          ? `${certificate.fingerprintAlgorithm ?? "sha-256"} ${certificate.fingerprint}`
+          : null;
+      };
+      const localPrint = print(local);
+      const remotePrint = print(remote);
+      return localPrint && remotePrint ? { local: localPrint, remote: remotePrint } : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Same as `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();

@@ -9,6 +9,7 @@ import * as linkClient from "../link_client/mod.ts";
 import type { IceCandidate, SessionDescription } from "../transfer/signaling.ts";
 import * as api from "./api.ts";
 import type { DataChannelLike } from "./channel.ts";
+import type { Fingerprints } from "./pairing/mod.ts";
 import { PeerLink, type PeerLinkOptions, type PeerRoute } from "./peer.ts";
 import { openSignaling, type SignalingOptions, type SignalingSession } from "./signaling.ts";
 
@@ -21,6 +22,8 @@ export interface PeerConnector {
   addCandidate(candidate: IceCandidate): Promise<void>;
   /** How the browsers are connected; null when unknown. */
   route(): Promise<PeerRoute | null>;
+  /** The DTLS certificate fingerprints this browser saw in the handshake; null when unknown. */
+  fingerprints(): Promise<Fingerprints | null>;
   close(): void;
 }
 

@@ -4,7 +4,7 @@
  * other side sent while this one was away is lost or seen twice. The token
  * travels as the WebSocket subprotocol, never in the URL.
  */
-import { type ClientStatus, RealtimeClient } from "../client/mod.ts";
+import { type ClientStatus, RealtimeClient, type StatusDetail } from "../client/mod.ts";
 // Types only: the server's schemas stay out of the browser bundle.
 import type { SignalingClientFrame, SignalingServerFrame } from "../transfer/signaling.ts";
 
@@ -19,8 +19,11 @@ export interface SignalingOptions {
   /** Resume after this cursor (e.g. kept in session storage across a reload). */
   initialCursor?: string | null;
   onFrame(frame: SignalingFrame): void;
-  /** Connection status; `failures` counts connect attempts in a row that did not open. */
-  onStatus?(status: ClientStatus, failures: number, detail?: { code?: number }): void;
+  /**
+   * Connection status; `failures` counts connect attempts in a row that did not open.
+   * A refused socket ends `closed` with the server's `detail.error` ("Session not found").
+   */
+  onStatus?(status: ClientStatus, failures: number, detail?: StatusDetail): void;
   /** Backoff bounds (tests shorten them). Default 500 ms → 10 s. */
   minDelayMs?: number;
   maxDelayMs?: number;

@@ -81,7 +81,18 @@ export interface TransferView {
   finishedAt?: number;
   /** The signaling socket is reconnecting. */
   reconnecting?: boolean;
+  /** The short authentication string both screens show, once known (connected, or the relay). */
+  sas: string[] | null;
+  /**
+   * The pairing: `verified` (the link's secret proved both pages hold the same
+   * keys), `compare` (no secret: the people compare the words), `mismatch`
+   * (someone came in between: the transfer stopped), null (not paired yet).
+   */
+  pairing: PairingState | null;
 }
+
+/** How far the two pages trust their pairing (see {@linkcode TransferView.pairing}). */
+export type PairingState = "verified" | "compare" | "mismatch";
 
 /** A fresh view. */
 export function emptyView(): TransferView {
@@ -95,5 +106,7 @@ export function emptyView(): TransferView {
     secondsLeft: null,
     activeFile: -1,
     peer: "waiting",
+    sas: null,
+    pairing: null,
   };
 }

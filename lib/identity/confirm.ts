@@ -3,17 +3,14 @@
  * token issued before its user's revocation is refused. Both run at once, and a
  * route may run them alongside its own reads ({@linkcode confirmToken}).
  */
-import { retryWhileBusy } from "../kv/mod.ts";
 import { assertNotRevoked } from "./revocation.ts";
-import { AuthError, STREAM_TOKEN_MAX_SECONDS, type TokenClaims, verifyToken } from "./tokens.ts";
+import { AuthError, STREAM_TOKEN_MAX_SECONDS, type TokenClaims } from "./tokens.ts";
 
 async function spendStreamToken(kv: Deno.Kv, claims: TokenClaims): Promise<void> {
   const key = ["stream_token_used", claims.jti ?? ""];
-  const result = await retryWhileBusy(() =>
-    kv.atomic().check({ key, versionstamp: null })
-      .set(key, true, { expireIn: (STREAM_TOKEN_MAX_SECONDS + 60) * 1000 })
-      .commit()
-  );
+  const result = await kv.atomic().check({ key, versionstamp: null })
+    .set(key, true, { expireIn: (STREAM_TOKEN_MAX_SECONDS + 60) * 1000 })
+    .commit();
   if (!result.ok) throw new AuthError("token_used", "The stream token was already used");
 }
 
@@ -30,19 +27,4 @@ export async function confirmToken(kv: Deno.Kv, claims: TokenClaims): Promise<vo
   ]);
   if (revocation.status === "rejected") throw revocation.reason;
   if (spent.status === "rejected") throw spent.reason;
-}
-
-/**
- * Verifies a token for opening a stream: signature and expiry, then
- * {@linkcode confirmToken}. A stream token is single-use; user and guest tokens
- * are accepted too (non-browser clients, chat).
- */
-export async function verifyStreamToken(
-  kv: Deno.Kv,
-  secret: string,
-  token: string | null | undefined,
-): Promise<TokenClaims> {
-  const claims = await verifyToken(secret, token);
-  await confirmToken(kv, claims);
-  return claims;
 }

@@ -17,16 +17,16 @@ export {
   STREAM_TOKEN_MAX_SECONDS,
   TOKEN_MAX_SECONDS,
   type TokenClaims,
-  USER_PERMISSIONS,
+  type VerifyOptions,
   verifyToken,
 } from "./tokens.ts";
-export { confirmToken, verifyStreamToken } from "./confirm.ts";
-export { assertNotRevoked, notBeforeKey, type Revocation, revokeTokens } from "./revocation.ts";
+export { confirmToken } from "./confirm.ts";
+export { assertNotRevoked, type Revocation, revokeTokens } from "./revocation.ts";
 export {
   announceRevocation,
   followRevocations,
   type FollowRevocationsOptions,
-  REVOCATIONS_TOPIC,
   UserConnections,
 } from "./user_connections.ts";
+export { TokenStore } from "./token_store.ts";
 export { timingSafeEqual } from "./_encoding.ts";

@@ -3,13 +3,12 @@
  * issued before it are refused (`token_revoked`); tokens minted afterwards work,
  * so a backend can sign a user out everywhere and sign them in again at once.
  */
-import { retryWhileBusy } from "../kv/mod.ts";
 import { AuthError, issuedAt, TOKEN_MAX_SECONDS, type TokenClaims } from "./tokens.ts";
 
 const NOT_BEFORE = "token_not_before";
 
 /** The KV key of a user's not-before time (ms since the epoch). */
-export function notBeforeKey(userId: string): Deno.KvKey {
+function notBeforeKey(userId: string): Deno.KvKey {
   return [NOT_BEFORE, userId];
 }
 
@@ -42,9 +41,7 @@ export async function revokeTokens(
   options: { now?: number } = {},
 ): Promise<Revocation> {
   const notBefore = options.now ?? Date.now();
-  await retryWhileBusy(() =>
-    kv.set(notBeforeKey(userId), notBefore, { expireIn: (TOKEN_MAX_SECONDS + 86400) * 1000 })
-  );
+  await kv.set(notBeforeKey(userId), notBefore, { expireIn: (TOKEN_MAX_SECONDS + 86400) * 1000 });
   return { userId, notBefore };
 }
 
@@ -53,7 +50,7 @@ export async function revokeTokens(
  * its user's not-before time. One strong KV read.
  */
 export async function assertNotRevoked(kv: Deno.Kv, claims: TokenClaims): Promise<void> {
-  const { value: notBefore } = await retryWhileBusy(() => kv.get<number>(notBeforeKey(claims.sub)));
+  const { value: notBefore } = await kv.get<number>(notBeforeKey(claims.sub));
   if (typeof notBefore === "number" && issuedAt(claims) < notBefore) {
     throw new AuthError(
       "token_revoked",

@@ -1,4 +1,5 @@
 import { sign, verify } from "hono/jwt";
+import { ApiError } from "../errors/mod.ts";
 import { newId } from "../ids/mod.ts";
 import { z } from "zod";
 
@@ -19,9 +20,7 @@ export type Permission = (typeof PERMISSIONS)[number];
  * an `admin` user token would be a second, long-lived admin credential that
  * travels through browsers.
  */
-export const USER_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((perm) =>
-  perm !== "admin"
-);
+const USER_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((perm) => perm !== "admin");
 
 /** True for a permission a user token may carry (see {@linkcode USER_PERMISSIONS}). */
 export function isUserPermission(permission: string): boolean {
@@ -57,10 +56,10 @@ const claimsSchema = z.object({
 /** What a verified token says. */
 export type TokenClaims = z.infer<typeof claimsSchema>;
 
-/** A token was missing, forged, expired, already used or revoked. */
-export class AuthError extends Error {
+/** A token was missing, forged, expired, already used or revoked: 401 with its code. */
+export class AuthError extends ApiError {
   override name = "AuthError";
-  readonly code:
+  declare readonly code:
     | "missing_token"
     | "invalid_token"
     | "expired_token"
@@ -68,8 +67,7 @@ export class AuthError extends Error {
     | "token_revoked";
 
   constructor(code: AuthError["code"], message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
   }
 }
 
@@ -117,15 +115,26 @@ export async function issueToken(secret: string, options: IssueOptions): Promise
   return { token, expiresAt: new Date(claims.exp * 1000).toISOString() };
 }
 
+/** Options of {@linkcode verifyToken}. */
+export interface VerifyOptions {
+  /**
+   * Accept a token past its `exp` (default false). Only for a proof that carries
+   * its own limit, such as a signed SSE event id resuming the stream this token
+   * opened.
+   */
+  allowExpired?: boolean;
+}
+
 /** Verifies a token's signature and expiry and returns its claims. */
 export async function verifyToken(
   secret: string,
   token: string | null | undefined,
+  options: VerifyOptions = {},
 ): Promise<TokenClaims> {
   if (!token) throw new AuthError("missing_token", "A token is required");
   let payload: unknown;
   try {
-    payload = await verify(token, secret, "HS256");
+    payload = await verify(token, secret, { alg: "HS256", exp: !options.allowExpired });
   } catch (error) {
     const expired = error instanceof Error && error.name === "JwtTokenExpired";
     throw expired

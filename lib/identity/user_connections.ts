@@ -13,7 +13,7 @@ import type { Revocation } from "./revocation.ts";
 import { issuedAt, type TokenClaims } from "./tokens.ts";
 
 /** The ephemeral topic revocations are announced on (no client can read `identity:` topics). */
-export const REVOCATIONS_TOPIC = "identity:revocations";
+const REVOCATIONS_TOPIC = "identity:revocations";
 
 const revocationSchema = z.object({
   userId: z.string().min(1).max(128),

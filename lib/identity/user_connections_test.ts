@@ -14,6 +14,7 @@ function fakeConnection() {
     signal: controller.signal,
     slowConsumerMs: 10_000,
     congested: false,
+    settled: Promise.resolve(),
     drained: () => Promise.resolve(),
     send(frame) {
       sent.push(frame);

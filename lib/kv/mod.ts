@@ -19,7 +19,7 @@ export interface OpenKvOptions {
  * and the SQLite file and its `-wal`/`-shm` siblings are made 0600: they hold the
  * server secret and every user's data. The handle retries opening, single reads,
  * writes and atomic commits while a local SQLite file is busy (see
- * {@linkcode retryWhileBusy}), so callers never see that transient error.
+ * `retryWhileBusy` below), so callers never see that transient error.
  */
 export async function openKv(path: string, options: OpenKvOptions = {}): Promise<Deno.Kv> {
   const model = (kv: Deno.Kv) => options.latency ? withSimulatedLatency(kv, options.latency) : kv;
@@ -70,8 +70,11 @@ async function restrictToOwner(paths: string[]): Promise<void> {
 
 const RETRIED = new Set(["get", "getMany", "set", "delete"]);
 
-/** Wraps a KV handle so that busy errors of a shared SQLite file are retried. */
-export function retryingKv(kv: Deno.Kv): Deno.Kv {
+/**
+ * Wraps a KV handle so that busy errors of a shared SQLite file are retried: the
+ * one place busy retries happen (stores use the handle as it is).
+ */
+function retryingKv(kv: Deno.Kv): Deno.Kv {
   return new Proxy(kv, {
     get(target, property) {
       const value = Reflect.get(target, property, target);
@@ -109,7 +112,7 @@ export function kvCheckLimit(distance: "local" | "remote"): number {
 }
 
 /** True for the transient error a local SQLite KV gives when another isolate holds the write lock. */
-export function isKvBusy(error: unknown): boolean {
+function isKvBusy(error: unknown): boolean {
   return error instanceof Error && /database is locked|SQLITE_BUSY/i.test(error.message);
 }
 
@@ -117,7 +120,7 @@ export function isKvBusy(error: unknown): boolean {
  * Runs `operation`, retrying while the KV file is busy. Under `deno serve --parallel`
  * every isolate opens the same SQLite file, so concurrent commits can meet a lock.
  */
-export async function retryWhileBusy<T>(
+async function retryWhileBusy<T>(
   operation: () => Promise<T>,
   options: { attempts?: number } = {},
 ): Promise<T> {

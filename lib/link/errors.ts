@@ -9,7 +9,7 @@ import { storageFullMessage, type StorageKind } from "../storage_budget/mod.ts";
 export class FileTooLargeError extends ApiError {
   override name = "FileTooLargeError";
   constructor(maxBytes: number) {
-    super(413, "file_too_large", `File is larger than the limit of ${maxBytes} bytes`);
+    super("file_too_large", `File is larger than the limit of ${maxBytes} bytes`);
   }
 }
 
@@ -17,7 +17,7 @@ export class FileTooLargeError extends ApiError {
 export class StorageFullError extends ApiError {
   override name = "StorageFullError";
   constructor(kind: StorageKind) {
-    super(507, "storage_full", storageFullMessage(kind));
+    super("storage_full", storageFullMessage(kind));
   }
 }
 
@@ -25,7 +25,7 @@ export class StorageFullError extends ApiError {
 export class UploadAbortedError extends ApiError {
   override name = "UploadAbortedError";
   constructor(options: { cause?: unknown } = {}) {
-    super(400, "upload_aborted", "Upload was aborted before the file was complete", options);
+    super("upload_aborted", "Upload was aborted before the file was complete", options);
   }
 }
 
@@ -33,7 +33,7 @@ export class UploadAbortedError extends ApiError {
 export class UploadInterruptedError extends ApiError {
   override name = "UploadInterruptedError";
   constructor(id: string) {
-    super(503, "upload_interrupted", `Upload "${id}" was interrupted, try again`);
+    super("upload_interrupted", `Upload "${id}" was interrupted, try again`);
   }
 }
 
@@ -41,7 +41,7 @@ export class UploadInterruptedError extends ApiError {
 export class InvalidFilenameError extends ApiError {
   override name = "InvalidFilenameError";
   constructor(reason: string) {
-    super(400, "invalid_filename", `Invalid file name: ${reason}`);
+    super("invalid_filename", `Invalid file name: ${reason}`);
   }
 }
 
@@ -49,7 +49,7 @@ export class InvalidFilenameError extends ApiError {
 export class MultipartError extends ApiError {
   override name = "MultipartError";
   constructor(reason: string) {
-    super(400, "invalid_multipart", `Cannot read the multipart body: ${reason}`);
+    super("invalid_multipart", `Cannot read the multipart body: ${reason}`);
   }
 }
 
@@ -57,7 +57,7 @@ export class MultipartError extends ApiError {
 export class FileNotFoundError extends ApiError {
   override name = "FileNotFoundError";
   constructor(id: string) {
-    super(404, "not_found", `File "${id}" does not exist`);
+    super("not_found", `File "${id}" does not exist`);
   }
 }
 
@@ -75,7 +75,7 @@ export class FileGoneError extends ApiError {
   override name = "FileGoneError";
   readonly reason: GoneReason;
   constructor(id: string, reason: GoneReason) {
-    super(410, "expired", `File "${id}" ${GONE_MESSAGES[reason]}`);
+    super("expired", `File "${id}" ${GONE_MESSAGES[reason]}`);
     this.reason = reason;
   }
 }
@@ -84,6 +84,6 @@ export class FileGoneError extends ApiError {
 export class WrongDeleteTokenError extends ApiError {
   override name = "WrongDeleteTokenError";
   constructor(id: string) {
-    super(403, "wrong_delete_token", `Cannot delete file "${id}": wrong delete token`);
+    super("wrong_delete_token", `Cannot delete file "${id}": wrong delete token`);
   }
 }

@@ -5,9 +5,9 @@
 import { InvalidFilenameError } from "./errors.ts";
 
 /** The longest raw name accepted at all; longer ones are refused, not truncated. */
-export const MAX_RAW_FILENAME_LENGTH = 4096;
+const MAX_RAW_FILENAME_LENGTH = 4096;
 /** Cleaned names are cut to this many UTF-8 bytes (the limit of common file systems). */
-export const MAX_FILENAME_BYTES = 255;
+const MAX_FILENAME_BYTES = 255;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
 // Bidirectional overrides can make "gpj.exe" display as "exe.jpg"; zero-width marks hide characters.

@@ -7,7 +7,8 @@
  *
  * @example
  * ```ts
- * import { KvLinkStore, startSweeper } from "./mod.ts";
+ * import { KvLinkStore } from "./mod.ts";
+ * import { startSweeper } from "../periodic/mod.ts";
  *
  * const store = new KvLinkStore(await Deno.openKv(":memory:"));
  * using _sweeper = startSweeper(store, { intervalMs: 60_000 });
@@ -26,7 +27,6 @@ export {
   type StoredFile,
   type SweepReport,
 } from "./store.ts";
-export { startSweeper, type SweeperOptions } from "./sweeper.ts";
 export { type LinkCore, LinkService, type LinkServiceOptions } from "./service.ts";
 export type { FileRecord } from "./record.ts";
 export {

@@ -3,9 +3,8 @@
  * purges expired files and abandoned uploads.
  */
 import type { Logger } from "../log/mod.ts";
-import { type Periodic, reportLoopFailures } from "../periodic/mod.ts";
+import { type Periodic, reportLoopFailures, startSweeper } from "../periodic/mod.ts";
 import { KvLinkStore, type LinkStore } from "./store.ts";
-import { startSweeper } from "./sweeper.ts";
 
 /** What the link job takes from the core. */
 export interface LinkCore {
@@ -44,7 +43,7 @@ export class LinkService implements AsyncDisposable {
   constructor(core: LinkCore, options: LinkServiceOptions) {
     this.store = new KvLinkStore(core.kv, { commitsInFlight: options.commitsInFlight });
     this.#sweeper = startSweeper(this.store, {
-      intervalMs: options.sweepIntervalMs,
+      intervalMs: options.sweepIntervalMs ?? 60_000,
       onSweep: (report) => {
         if (report.files || report.uploads) core.log.info("link_swept", { ...report });
       },

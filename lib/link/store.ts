@@ -3,7 +3,6 @@
  * limit and written in atomic batches while the upload streams in.
  */
 import { createHash } from "node:crypto";
-import { retryWhileBusy } from "../kv/mod.ts";
 import { ByteReader } from "./_byte_reader.ts";
 import { timingSafeEqual } from "../identity/_encoding.ts";
 import { encodeBase64Url } from "../text/mod.ts";
@@ -211,9 +210,9 @@ export class KvLinkStore implements LinkStore {
     this.#commitsInFlight = Math.max(1, options.commitsInFlight ?? 1);
   }
 
-  /** Commits the operation `build` makes, retrying while the KV file is busy; null when a check failed. */
+  /** Commits the operation `build` makes; its versionstamp, or null when a check failed. */
   async #commit(build: () => Deno.AtomicOperation): Promise<string | null> {
-    const result = await retryWhileBusy(() => build().commit());
+    const result = await build().commit();
     return result.ok ? result.versionstamp : null;
   }
 
@@ -444,9 +443,9 @@ export class KvLinkStore implements LinkStore {
     downloadsEntry: Deno.KvEntryMaybe<unknown>;
   }> {
     if (!isFileId(id)) throw new FileNotFoundError(id);
-    const [fileEntry, downloadsEntry, goneEntry] = await retryWhileBusy(() =>
-      this.#kv.getMany<[unknown, unknown, unknown]>([fileKey(id), downloadsKey(id), goneKey(id)])
-    );
+    const [fileEntry, downloadsEntry, goneEntry] = await this.#kv.getMany<
+      [unknown, unknown, unknown]
+    >([fileKey(id), downloadsKey(id), goneKey(id)]);
     if (fileEntry.versionstamp === null) {
       const gone = goneSchema.safeParse(goneEntry.value);
       if (gone.success) throw new FileGoneError(id, gone.data.reason);
@@ -506,7 +505,7 @@ export class KvLinkStore implements LinkStore {
       const to = Math.min(lastChunk, from + CHUNKS_PER_READ - 1);
       const keys: Deno.KvKey[] = [];
       for (let index = from; index <= to; index++) keys.push(chunkKey(file.id, index));
-      const entries = await retryWhileBusy(() => kv.getMany<Uint8Array[]>(keys));
+      const entries = await kv.getMany<Uint8Array[]>(keys);
       return entries.map((entry, offset) => {
         const index = from + offset;
         const expected = index === file.chunkCount - 1 ? file.size - index * chunkSize : chunkSize;
@@ -550,9 +549,9 @@ export class KvLinkStore implements LinkStore {
   async delete(id: string, deleteToken: string): Promise<void> {
     if (!isFileId(id)) throw new FileNotFoundError(id);
     while (true) {
-      const entry = await retryWhileBusy(() => this.#kv.get(fileKey(id)));
+      const entry = await this.#kv.get(fileKey(id));
       if (entry.versionstamp === null) {
-        const gone = await retryWhileBusy(() => this.#kv.get(goneKey(id)));
+        const gone = await this.#kv.get(goneKey(id));
         const parsed = goneSchema.safeParse(gone.value);
         if (parsed.success) throw new FileGoneError(id, parsed.data.reason);
         throw new FileNotFoundError(id);
@@ -580,7 +579,7 @@ export class KvLinkStore implements LinkStore {
 
   /** Removes a file's record (leaving a tombstone), then its chunks, then the schedule entry. */
   async #purge(scheduleKey: Deno.KvKey, id: string, chunks: number): Promise<void> {
-    const entry = await retryWhileBusy(() => this.#kv.get(fileKey(id)));
+    const entry = await this.#kv.get(fileKey(id));
     if (entry.versionstamp !== null) {
       const parsed = fileRecordSchema.safeParse(entry.value);
       const now = this.#now();
@@ -595,7 +594,7 @@ export class KvLinkStore implements LinkStore {
       );
     }
     await this.#deleteChunks(id, chunks);
-    await retryWhileBusy(() => this.#kv.delete(scheduleKey));
+    await this.#kv.delete(scheduleKey);
   }
 
   async sweep(): Promise<SweepReport> {
@@ -608,7 +607,7 @@ export class KvLinkStore implements LinkStore {
       const id = entry.key[3];
       const parsed = purgeSchema.safeParse(entry.value);
       if (typeof id !== "string" || !parsed.success) {
-        await retryWhileBusy(() => this.#kv.delete(entry.key));
+        await this.#kv.delete(entry.key);
         continue;
       }
       due.push({ key: entry.key, id, chunks: parsed.data.chunks });
@@ -624,7 +623,7 @@ export class KvLinkStore implements LinkStore {
       const parsed = uploadLeaseSchema.safeParse(entry.value);
       if (typeof id !== "string" || !parsed.success) continue;
       const progress = uploadProgressSchema.safeParse(
-        (await retryWhileBusy(() => this.#kv.get(progressKey(id)))).value,
+        (await this.#kv.get(progressKey(id))).value,
       );
       const touchedAt = Math.max(parsed.data.touchedAt, progress.data?.touchedAt ?? 0);
       if (parsed.data.abandoned || now - touchedAt >= this.#staleUploadMs) {

@@ -20,6 +20,12 @@ export interface UploadOptions {
   baseUrl?: string;
   /** Encrypt in the browser; the key goes only into the link's `#k=` fragment. Default true. */
   encrypt?: boolean;
+  /**
+   * Encrypt with this extractable AES-256-GCM key instead of a fresh one (a
+   * live transfer's relay fallback derives it from the pages' pairing, so the
+   * link it sends needs no key). Default: a fresh random key.
+   */
+  key?: CryptoKey;
   /** File name to use; default `file.name` (or `upload.bin`). */
   name?: string;
   /** Seconds until the link expires (server default when absent, at most 86400). */
@@ -155,7 +161,7 @@ export async function uploadFile(file: Blob, options: UploadOptions = {}): Promi
   let key: string | undefined;
   const headers: Record<string, string> = {};
   if (encrypt) {
-    const cryptoKey = await generateKey();
+    const cryptoKey = options.key ?? await generateKey();
     key = encodeBase64Url(await exportKey(cryptoKey));
     body = await encryptBlob(file, cryptoKey, {
       metadata: {

@@ -31,9 +31,9 @@ import { NotificationTypes } from "./types.ts";
 import { utf8Bytes } from "../text/mod.ts";
 
 /** What user ids look like (the same rule as token subjects minted by `POST /api/tokens`). */
-export const USER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
+const USER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 /** What notification ids given by publishers look like. */
-export const NOTIFICATION_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const NOTIFICATION_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 /** The settings notifications read (names as in the environment; defaults as documented). */
 export interface NotificationSettings {
@@ -63,6 +63,11 @@ export interface NotificationDeps {
   };
   /** Names this isolate in retry leases. */
   isolate?: string;
+  /**
+   * Told what each publish sent (not muted, duplicate or rate limited), after its commit.
+   * Must return at once: Web Push (lib/push) schedules its own work off this path.
+   */
+  push?: { published(notifications: readonly NotificationRecord[]): void };
 }
 
 /** Options of {@linkcode NotificationCenter}. */
@@ -263,8 +268,9 @@ export class NotificationCenter implements AsyncDisposable {
     // (unless the publisher chose one) and the order of history and the audit log.
     const seq = newSeq(now);
     const preferences = await this.store.preferencesOf(userIds);
+    const sent: NotificationRecord[] = [];
     // All at once: the topic log puts the events of many users into shared commits.
-    return await Promise.all(userIds.map(async (userId): Promise<PublishOutcome> => {
+    const outcomes = await Promise.all(userIds.map(async (userId): Promise<PublishOutcome> => {
       const muted = isMuted(preferences.get(userId) ?? null, request.type, data);
       const { record, writes } = this.store.prepare({
         userId,
@@ -322,6 +328,7 @@ export class NotificationCenter implements AsyncDisposable {
       } else {
         this.#count("published");
         this.#series("switchboard_publishes_total", "kind", "notifications")?.add();
+        sent.push(record);
         if (record.nextRetryAt !== null) {
           this.#retries.track(record.userId, record.id, record.nextRetryAt);
         }
@@ -333,6 +340,8 @@ export class NotificationCenter implements AsyncDisposable {
       }
       return { userId, id: record.id, duplicate: false, muted };
     }));
+    if (sent.length > 0) this.#deps.push?.published(sent);
+    return outcomes;
   }
 
   async #resend(record: NotificationRecord, attempt: number): Promise<void> {
@@ -382,9 +391,20 @@ export class NotificationCenter implements AsyncDisposable {
    * Once the replay caught up, notifications still waiting for an ack are sent
    * again (`redelivered: true`, no cursor), so nothing unacked is lost when the
    * isolate driving its retries died or the user was away.
+   *
+   * Over SSE, notifications are unnamed events (EventSource `onmessage` gets
+   * them; `data` carries the type) unless `namedEvents` names each after its
+   * type; control frames (`notification.ready`, `notification.read`, `error`)
+   * are always named, so they never reach `onmessage`.
    */
-  async stream(connection: Connection, userId: string, since: Position | null): Promise<void> {
+  async stream(
+    connection: Connection,
+    userId: string,
+    since: Position | null,
+    options: StreamOptions = {},
+  ): Promise<void> {
     const topic = userTopic(userId);
+    const named = options.namedEvents ?? false;
     let replayUntil = 0;
     const seen = new Set<string>();
     let redelivered = false;
@@ -394,7 +414,7 @@ export class NotificationCenter implements AsyncDisposable {
       for (const record of await this.store.unacknowledged(userId)) {
         if (seen.has(record.id)) continue;
         const frame: NotificationFrame = { ...toNotification(record), redelivered: true };
-        if (!connection.send(frame, { event: sseEventName(frame) })) return;
+        if (!connection.send(frame, named ? { event: sseEventName(frame) } : {})) return;
         this.noteDelivered(userId, record.seq);
         this.#count("redelivered");
       }
@@ -419,10 +439,10 @@ export class NotificationCenter implements AsyncDisposable {
         isolate: this.#deps.isolate ?? null,
         ...(since ? {} : { cursor: head ? formatCursor(from) : "0" }),
       };
-      connection.send(ready, {
-        event: READY_FRAME,
-        ...(ready.cursor ? { id: ready.cursor } : {}),
-      });
+      // A resumed stream's ready frame carries the resume point as its SSE id too: the
+      // client is there already, and a signed id (routes/_stream_resume.ts) is renewed.
+      const id = ready.cursor ?? (since?.epoch ? formatCursor(since) : undefined);
+      connection.send(ready, { event: READY_FRAME, ...(id ? { id } : {}) });
       if (replayUntil === 0) redeliverSafely();
       else fallback = setTimeout(redeliverSafely, 5000);
     };
@@ -431,7 +451,7 @@ export class NotificationCenter implements AsyncDisposable {
         since,
         onStart: start,
         toFrame: userTopicFrame,
-        eventName: userTopicEventName,
+        eventName: named ? namedEventName : controlEventName,
         onDelivered: (event) => {
           const payload = event.data;
           if (isPayload(payload) && (payload.kind === "notification" || payload.kind === "retry")) {
@@ -553,9 +573,24 @@ function userTopicFrame(event: TopicEvent<UserTopicPayload>, cursor: string): ob
   return isPayload(event.data) ? frameForPayload(event.data, cursor) : null;
 }
 
-function userTopicEventName(event: TopicEvent<UserTopicPayload>): string | undefined {
+/** SSE names with `?events=named`: every notification is named after its type. */
+function namedEventName(event: TopicEvent<UserTopicPayload>): string | undefined {
   if (!isPayload(event.data)) return undefined;
   return event.data.kind === "read" ? READ_FRAME : sseEventName(event.data.notification);
+}
+
+/** SSE names by default: only control frames are named; notifications go to `onmessage`. */
+function controlEventName(event: TopicEvent<UserTopicPayload>): string | undefined {
+  return isPayload(event.data) && event.data.kind === "read" ? READ_FRAME : undefined;
+}
+
+/** Options of {@linkcode NotificationCenter.stream}. */
+export interface StreamOptions {
+  /**
+   * SSE only: name each notification event after its type (`event: success`), as
+   * `?events=named` asks. Default false: notifications are unnamed (`message`).
+   */
+  namedEvents?: boolean;
 }
 
 /** A notification as its user's topic stores it (sent, or muted). */

@@ -1,3 +1,5 @@
+import { ApiError, type ErrorIssue } from "../errors/mod.ts";
+
 /** Documented error codes of the notification API. */
 export type NotificationErrorCode =
   | "unknown_type"
@@ -8,20 +10,17 @@ export type NotificationErrorCode =
   | "invalid_cursor"
   | "notification_not_found";
 
-/** A notification request was refused; routes map `code` to an HTTP status. */
-export class NotificationError extends Error {
+/** A notification request was refused; its code gives its HTTP status. */
+export class NotificationError extends ApiError {
   override name = "NotificationError";
-  readonly code: NotificationErrorCode;
-  /** Zod-style issues for `invalid_data` and `unknown_type`. */
-  readonly issues: { path: string; message: string }[];
+  declare readonly code: NotificationErrorCode;
 
   constructor(
     code: NotificationErrorCode,
     message: string,
-    options: { issues?: { path: string; message: string }[]; cause?: unknown } = {},
+    /** `issues`: zod-style problems, for `invalid_data` and `unknown_type`. */
+    options: { issues?: ErrorIssue[]; cause?: unknown } = {},
   ) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.issues = options.issues ?? [];
+    super(code, message, options);
   }
 }

@@ -17,7 +17,6 @@ import {
   type Notification,
   type NotificationFrame,
   READ_FRAME,
-  sseEventName,
 } from "./frames.ts";
 
 /** One notification in the feed. */
@@ -50,7 +49,10 @@ export interface FeedOptions {
    * cross-origin embeds, where the user token itself goes in `?token=`.
    */
   streamTokens?: boolean;
-  /** Notification types, for SSE event names (default: fetched from the server). */
+  /**
+   * Notification types. No longer needed for SSE (notifications arrive as unnamed
+   * events); kept so existing callers compile.
+   */
   types?: readonly string[];
   /** Called for each notification that arrives live (not from history) the first time. */
   onNew?(item: FeedItem): void;
@@ -140,35 +142,28 @@ export class NotificationFeed {
   start(): void {
     if (this.#client || this.#closed) return;
     const transport = this.#options.transport ?? "websocket";
-    void (async () => {
-      const sseEvents = transport === "sse" ? await this.#sseEvents() : undefined;
-      if (this.#closed) return;
-      this.#client = new RealtimeClient({
-        transport,
-        url: (cursor) => this.#streamUrl(transport, cursor),
-        onFrame: (frame) => this.#handleFrame(frame),
-        onStatus: (status) => {
-          this.#set({ status });
-          // After a reconnect the count may have moved (muted ones, other devices).
-          if (status === "open") void this.refreshUnreadCount();
-        },
-        ...(sseEvents ? { sseEvents } : {}),
-        ...(this.#options.WebSocket ? { WebSocket: this.#options.WebSocket } : {}),
-        ...(this.#options.EventSource ? { EventSource: this.#options.EventSource } : {}),
-      });
-      this.#client.start();
-    })();
+    const sseEvents = transport === "sse" ? this.#sseEvents() : undefined;
+    this.#client = new RealtimeClient({
+      transport,
+      url: (cursor) => this.#streamUrl(transport, cursor),
+      onFrame: (frame) => this.#handleFrame(frame),
+      onStatus: (status, detail) => {
+        // A refused connection (a bad token…) says why in its error frame.
+        this.#set(detail?.error ? { status, error: detail.error.message } : { status });
+        // After a reconnect the count may have moved (muted ones, other devices).
+        if (status === "open") void this.refreshUnreadCount();
+      },
+      ...(sseEvents ? { sseEvents } : {}),
+      ...(this.#options.WebSocket ? { WebSocket: this.#options.WebSocket } : {}),
+      ...(this.#options.EventSource ? { EventSource: this.#options.EventSource } : {}),
+    });
+    this.#client.start();
     void this.loadMore();
   }
 
-  async #sseEvents(): Promise<string[]> {
-    let types = this.#options.types;
-    if (!types) {
-      const body = await this.#request<{ types: { type: string }[] }>("/api/notifications/types")
-        .catch(() => ({ types: [] }));
-      types = body.types.map((item) => item.type);
-    }
-    return [...types.map((type) => sseEventName({ type })), READ_FRAME];
+  /** Notifications are unnamed events (`message`); of the control events only reads matter here. */
+  #sseEvents(): string[] {
+    return ["message", READ_FRAME];
   }
 
   async #streamUrl(transport: "websocket" | "sse", cursor: string | null): Promise<string> {

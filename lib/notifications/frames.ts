@@ -65,7 +65,7 @@ export const ACKED_FRAME = "notification.acked";
  * The SSE event name of notifications of type `error`: EventSource treats an
  * event named `error` as a connection failure, so that type gets this name.
  */
-export const ERROR_TYPE_EVENT = "notification.error";
+const ERROR_TYPE_EVENT = "notification.error";
 
 /** The frame for a topic payload (null: not sent); `cursor` is the event's resume cursor. */
 export function frameForPayload(

@@ -17,14 +17,13 @@
  * ```
  */
 export {
-  NOTIFICATION_ID_PATTERN,
   NotificationCenter,
   type NotificationCenterOptions,
   type NotificationDeps,
   type NotificationSettings,
   type PublishOutcome,
   type PublishRequest,
-  USER_ID_PATTERN,
+  type StreamOptions,
   userTopic,
 } from "./center.ts";
 export { NotificationError, type NotificationErrorCode } from "./errors.ts";
@@ -34,7 +33,6 @@ export { describeNotification, NOTIFICATION_EXAMPLES, safeLink } from "./example
 export { safeLinkTarget, STAND_IN_ORIGIN } from "./links.ts";
 export {
   ACKED_FRAME,
-  ERROR_TYPE_EVENT,
   frameForPayload,
   isNotificationFrame,
   type Notification,
@@ -62,6 +60,7 @@ export {
   isMuted,
   NOTIFICATION_STATUSES,
   type NotificationRecord,
+  notificationRecordSchema,
   type NotificationStatus,
   type Preferences,
   preferencesSchema,
@@ -78,6 +77,5 @@ export {
   NOTIFICATION_TYPES,
   type NotificationData,
   NotificationTypes,
-  TYPE_NAME_PATTERN,
   type TypeCheck,
 } from "./types.ts";

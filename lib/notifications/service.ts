@@ -6,7 +6,7 @@
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import type { Broker } from "../realtime/mod.ts";
-import { NotificationCenter, type NotificationSettings } from "./center.ts";
+import { NotificationCenter, type NotificationDeps, type NotificationSettings } from "./center.ts";
 
 /** What the notifications job takes from the core. */
 export interface NotificationCore {
@@ -35,7 +35,15 @@ export class NotificationService implements AsyncDisposable {
   /** Publishes, streams, acks and read state of every user's notifications. */
   readonly center: NotificationCenter;
 
-  constructor(core: NotificationCore, settings: NotificationSettings) {
+  /**
+   * `push` is told what each publish sent (Web Push, lib/push); it must outlive
+   * this service (the job services stop it after this one).
+   */
+  constructor(
+    core: NotificationCore,
+    settings: NotificationSettings,
+    hooks: { push?: NotificationDeps["push"] } = {},
+  ) {
     this.center = new NotificationCenter({
       kv: core.kv,
       broker: core.broker,
@@ -43,6 +51,7 @@ export class NotificationService implements AsyncDisposable {
       metrics: core.metrics,
       log: core.log,
       isolate: core.isolate,
+      ...(hooks.push ? { push: hooks.push } : {}),
     });
   }
 

@@ -1,6 +1,5 @@
 import { monotonicIds } from "../ids/mod.ts";
 import { z } from "zod";
-import { retryWhileBusy } from "../kv/mod.ts";
 import { type EventWrites, retentionFor } from "../realtime/mod.ts";
 import { utf8Bytes } from "../text/mod.ts";
 import {
@@ -223,11 +222,9 @@ export class NotificationStore {
     }
     await Promise.all(
       chunked(missing, 10).map(async (chunk) => {
-        const entries = await retryWhileBusy(() =>
-          this.#kv.getMany(chunk.map((userId) => preferencesKey(userId)), {
-            consistency: "eventual",
-          })
-        );
+        const entries = await this.#kv.getMany(chunk.map((userId) => preferencesKey(userId)), {
+          consistency: "eventual",
+        });
         chunk.forEach((userId, index) => {
           const preferences = parsePreferences(entries[index]!.value);
           this.#cachePreferences(userId, preferences, now);
@@ -266,14 +263,15 @@ export class NotificationStore {
     const keys = generated
       ? [recordKey(userId, id), deliveredKey(userId, id), aliasKey(userId, id)]
       : [aliasKey(userId, id)];
-    const entries = await retryWhileBusy(() => this.#kv.getMany(keys));
+    const entries = await this.#kv.getMany(keys);
     let entry = generated ? entries[0]! : null;
     let delivered = generated ? entries[1]!.value : null;
     const alias = entries.at(-1)!.value;
     if ((!entry || entry.value === null) && typeof alias === "string") {
-      const [record, mark] = await retryWhileBusy(() =>
-        this.#kv.getMany([recordKey(userId, alias), deliveredKey(userId, alias)])
-      );
+      const [record, mark] = await this.#kv.getMany([
+        recordKey(userId, alias),
+        deliveredKey(userId, alias),
+      ]);
       entry = record!;
       delivered = mark!.value;
     }
@@ -306,7 +304,7 @@ export class NotificationStore {
           expireIn: this.#expireIn(next.record),
         });
       next.also?.(operation);
-      const result = await retryWhileBusy(() => operation.commit());
+      const result = await operation.commit();
       if (result.ok) return { record: next.record, changed: true };
       if (attempt > 3) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
     }
@@ -337,7 +335,7 @@ export class NotificationStore {
             expireIn: this.#maxAgeMs,
           });
         }
-        await retryWhileBusy(() => operation.commit());
+        await operation.commit();
       }),
     );
   }
@@ -442,7 +440,7 @@ export class NotificationStore {
     const pages = await Promise.all(
       chunked(seqs, 5).map(async (chunk) => {
         const keys = chunk.flatMap((seq) => [recordKey(userId, seq), deliveredKey(userId, seq)]);
-        const entries = await retryWhileBusy(() => this.#kv.getMany(keys));
+        const entries = await this.#kv.getMany(keys);
         const records: NotificationRecord[] = [];
         for (let index = 0; index < entries.length; index += 2) {
           const record = parseRecord(entries[index]!.value);
@@ -465,8 +463,8 @@ export class NotificationStore {
     const marks = new Map<string, unknown>();
     await Promise.all(
       chunked(pending, 10).map(async (chunk) => {
-        const entries = await retryWhileBusy(() =>
-          this.#kv.getMany(chunk.map((record) => deliveredKey(userId, record.seq)))
+        const entries = await this.#kv.getMany(
+          chunk.map((record) => deliveredKey(userId, record.seq)),
         );
         chunk.forEach((record, index) => marks.set(record.seq, entries[index]!.value));
       }),
@@ -616,7 +614,7 @@ export class NotificationStore {
 
   /** The user's preferences (nothing muted by default). */
   async preferences(userId: string): Promise<Preferences> {
-    const entry = await retryWhileBusy(() => this.#kv.get(preferencesKey(userId)));
+    const entry = await this.#kv.get(preferencesKey(userId));
     return parsePreferences(entry.value) ?? { muted: [], mutedGroups: [] };
   }
 
@@ -626,14 +624,14 @@ export class NotificationStore {
       muted: [...new Set(preferences.muted)],
       mutedGroups: [...new Set(preferences.mutedGroups)],
     };
-    await retryWhileBusy(() => this.#kv.set(preferencesKey(userId), clean));
+    await this.#kv.set(preferencesKey(userId), clean);
     this.#cachePreferences(userId, clean, Date.now());
     return clean;
   }
 
   /** The retry lease of a notification, if any. */
   async lease(userId: string, id: string): Promise<RetryLease | null> {
-    const entry = await retryWhileBusy(() => this.#kv.get(leaseKey(userId, id)));
+    const entry = await this.#kv.get(leaseKey(userId, id));
     const parsed = leaseSchema.safeParse(entry.value);
     return parsed.success ? parsed.data : null;
   }
@@ -649,14 +647,14 @@ export class NotificationStore {
     now = Date.now(),
   ): Promise<boolean> {
     const key = leaseKey(userId, id);
-    const entry = await retryWhileBusy(() => this.#kv.get(key));
+    const entry = await this.#kv.get(key);
     const current = leaseSchema.safeParse(entry.value);
     if (current.success && current.data.expiresAt > now && current.data.owner !== lease.owner) {
       return false;
     }
-    const result = await retryWhileBusy(() =>
-      this.#kv.atomic().check(entry).set(key, lease, { expireIn: this.#maxAgeMs }).commit()
-    );
+    const result = await this.#kv.atomic().check(entry).set(key, lease, {
+      expireIn: this.#maxAgeMs,
+    }).commit();
     return result.ok;
   }
 
@@ -715,16 +713,14 @@ export class NotificationStore {
     for (let attempt = 0; attempt < 50; attempt++) {
       const [found, leaseEntry] = await Promise.all([
         this.#find(userId, id),
-        retryWhileBusy(() => this.#kv.get(leaseKey(userId, id))),
+        this.#kv.get(leaseKey(userId, id)),
       ]);
       const record = found?.record ?? null;
       const key = record ? recordKey(userId, record.seq) : null;
       const acked = record?.acknowledged ? options.acknowledged?.(record) : null;
       if (acked && found && key) {
-        const result = await retryWhileBusy(() =>
-          this.#kv.atomic().check(found.entry)
-            .set(key, acked, { expireIn: this.#expireIn(acked) }).commit()
-        );
+        const result = await this.#kv.atomic().check(found.entry)
+          .set(key, acked, { expireIn: this.#expireIn(acked) }).commit();
         if (!result.ok) continue;
         return { outcome: "stopped", record: acked };
       }
@@ -749,7 +745,7 @@ export class NotificationStore {
       if (next.lease) {
         operation.set(leaseKey(userId, id), next.lease, { expireIn: this.#expireIn(next.record) });
       } else if (next.lease === null) operation.delete(leaseKey(userId, id));
-      const result = await retryWhileBusy(() => operation.commit());
+      const result = await operation.commit();
       if (result.ok) return { outcome: "recorded", record: next.record };
     }
     throw new Error(`Cannot record a retry of "${id}": too many concurrent writers`);
@@ -759,7 +755,7 @@ export class NotificationStore {
   async clearRetry(userId: string, id: string, record: NotificationRecord | null): Promise<void> {
     const operation = this.#kv.atomic().delete(leaseKey(userId, id));
     if (record?.nextRetryAt != null) operation.delete(dueKey(record.nextRetryAt, userId, id));
-    await retryWhileBusy(() => operation.commit());
+    await operation.commit();
   }
 
   /** Due entries at or before `until` (ms), oldest first: what a takeover sweep looks at. */
@@ -794,7 +790,7 @@ export class NotificationStore {
       if (index <= this.#maxHistory) continue;
       const record = parseRecord(entry.value);
       if (record) stale.push(record);
-      else await retryWhileBusy(() => this.#kv.delete(entry.key));
+      else await this.#kv.delete(entry.key);
     }
     for (const batch of chunked(stale, 100)) {
       const operation = this.#kv.atomic();
@@ -806,7 +802,7 @@ export class NotificationStore {
           operation.delete(dueKey(record.nextRetryAt, userId, record.id));
         }
       }
-      await retryWhileBusy(() => operation.commit());
+      await operation.commit();
     }
     return stale.length;
   }

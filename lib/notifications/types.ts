@@ -133,7 +133,7 @@ export type NotificationData<T extends BuiltInNotificationType> = z.infer<
 >;
 
 /** What a type name must look like. */
-export const TYPE_NAME_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,5}$/;
+const TYPE_NAME_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,5}$/;
 
 /** Data of a type added by configuration (`NOTIFY_EXTRA_TYPES`): any JSON object. */
 const extraTypeSchema = z.record(z.string().max(100), z.unknown());

@@ -8,6 +8,7 @@
  */
 import { type Clock, systemClock, type TimerHandle } from "../clock/mod.ts";
 export { type LoopFailureSinks, reportLoopFailures } from "./failures.ts";
+export { startSweeper, type SweeperOptions } from "./sweeper.ts";
 
 /** Options of {@linkcode runPeriodically}. */
 export interface PeriodicOptions {

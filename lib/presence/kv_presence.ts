@@ -1,4 +1,3 @@
-import { retryWhileBusy } from "../kv/mod.ts";
 import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { Broker } from "../realtime/mod.ts";
 import {
@@ -91,9 +90,7 @@ export class KvPresence implements Presence {
       if (left) return;
       left = true;
       this.#handles.delete(handleKey);
-      await retryWhileBusy(() =>
-        this.#kv.delete(entryKey(scope, stored.userId, entry.connectionId))
-      );
+      await this.#kv.delete(entryKey(scope, stored.userId, entry.connectionId));
       await this.#announceLeaveIfGone(scope, stored.userId);
     };
     return {
@@ -167,16 +164,16 @@ export class KvPresence implements Presence {
 
   async #write(scope: string, connectionId: string, stored: StoredEntry): Promise<void> {
     stored.expiresAt = Date.now() + this.#ttlMs;
-    await retryWhileBusy(() =>
-      this.#kv.set(entryKey(scope, stored.userId, connectionId), stored, { expireIn: this.#ttlMs })
-    );
+    await this.#kv.set(entryKey(scope, stored.userId, connectionId), stored, {
+      expireIn: this.#ttlMs,
+    });
   }
 
   async #claimJoin(scope: string, stored: StoredEntry): Promise<void> {
     const key = markerKey(scope, stored.userId);
-    const claimed = await retryWhileBusy(() =>
-      this.#kv.atomic().check({ key, versionstamp: null }).set(key, { name: stored.name }).commit()
-    );
+    const claimed = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, {
+      name: stored.name,
+    }).commit();
     if (!claimed.ok) return;
     await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
       type: "user_joined",
@@ -200,9 +197,8 @@ export class KvPresence implements Presence {
     userId: string,
     marker: Deno.KvEntryMaybe<{ name: string }>,
   ): Promise<boolean> {
-    const released = await retryWhileBusy(() =>
-      this.#kv.atomic().check(marker).delete(markerKey(scope, userId)).commit()
-    );
+    const released = await this.#kv.atomic().check(marker).delete(markerKey(scope, userId))
+      .commit();
     if (!released.ok) return false;
     await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
       type: "user_left",
@@ -227,7 +223,7 @@ export class KvPresence implements Presence {
         );
       }
       // One failed batch must not keep the others from being refreshed.
-      await retryWhileBusy(() => operation.commit())
+      await operation.commit()
         .catch((error) => this.#onError(error, "presence_heartbeat"));
     }
   }

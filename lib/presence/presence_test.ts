@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { KvBroker, MemoryBroker } from "../realtime/mod.ts";
 import { KvPresence, MemoryPresence, type PresenceEvent } from "./mod.ts";
 import { waitFor } from "../clock/testing.ts";
+import { openKv } from "../kv/mod.ts";
 
 Deno.test("MemoryPresence: a second tab keeps a user online until the last one leaves", async () => {
   const broker = new MemoryBroker();
@@ -29,8 +30,8 @@ Deno.test("MemoryPresence: a second tab keeps a user online until the last one l
 
 Deno.test("KvPresence: join once, leave once, and entries of a vanished process expire", async () => {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
-  const kvA = await Deno.openKv(path);
-  const kvB = await Deno.openKv(path);
+  const kvA = await openKv(path);
+  const kvB = await openKv(path);
   const brokerA = new KvBroker(kvA, { channelName: `p-${crypto.randomUUID()}` });
   const brokerB = new KvBroker(kvB, { channelName: `p-${crypto.randomUUID()}` });
   const survivor = new KvPresence(kvA, brokerA, { ttlMs: 600 });
@@ -71,7 +72,7 @@ Deno.test("KvPresence: join once, leave once, and entries of a vanished process 
 
 Deno.test("presence status is the user's combined status: away only when every tab is away", async () => {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
-  const kv = await Deno.openKv(path);
+  const kv = await openKv(path);
   const broker = new KvBroker(kv, { channelName: `s-${crypto.randomUUID()}` });
   try {
     for (const presence of [new MemoryPresence(new MemoryBroker()), new KvPresence(kv, broker)]) {

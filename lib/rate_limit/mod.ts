@@ -4,7 +4,6 @@
  * KV, incremented atomically. A rejected call gets how long to wait.
  */
 import { ApiError } from "../errors/mod.ts";
-import { retryWhileBusy } from "../kv/mod.ts";
 
 /** One limit: at most `limit` calls per `windowMs`. */
 export interface RateLimitRule {
@@ -155,9 +154,7 @@ export class KvRateLimiter implements RateLimiter, AsyncDisposable {
       for (let attempt = 0; attempt < 20; attempt++) {
         const unknown = group.filter((counter) => counter.entry === null);
         if (unknown.length > 0) {
-          const entries = await retryWhileBusy(() =>
-            this.#kv.getMany<number[]>(unknown.map((counter) => counter.key))
-          );
+          const entries = await this.#kv.getMany<number[]>(unknown.map((counter) => counter.key));
           unknown.forEach((counter, index) => this.#learn(counter, entries[index]!));
         }
         const adding = group.map((counter) => counter.local);
@@ -167,7 +164,7 @@ export class KvRateLimiter implements RateLimiter, AsyncDisposable {
             expireIn: counter.windowMs * 2,
           });
         });
-        const result = await retryWhileBusy(() => operation.commit());
+        const result = await operation.commit();
         if (result.ok) {
           group.forEach((counter, index) => {
             counter.stored += adding[index]!;
@@ -245,7 +242,6 @@ export async function enforceRateLimit(
   const result = await limiter.consume(bucket, key, rule);
   if (result.allowed) return;
   throw new ApiError(
-    429,
     "rate_limited",
     `Too many requests: at most ${rule.limit} per ${Math.round(rule.windowMs / 1000)} s, ` +
       `try again in ${result.retryAfterSeconds} s`,

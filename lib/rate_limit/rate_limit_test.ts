@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ApiError } from "../errors/mod.ts";
 import { enforceRateLimit, KvRateLimiter, MemoryRateLimiter } from "./mod.ts";
 import { countingCommits, roundTripCounter } from "../kv/testing.ts";
+import { openKv } from "../kv/mod.ts";
 
 // A fixed time in the middle of a window: a test never straddles a window's end.
 const NOW = 1_800_000_030_000;
@@ -9,8 +10,8 @@ const now = () => NOW;
 
 Deno.test("KvRateLimiter counts across two KV handles of one database once each wrote its counts", async () => {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
-  await using first = await Deno.openKv(path);
-  await using second = await Deno.openKv(path);
+  await using first = await openKv(path);
+  await using second = await openKv(path);
   await using a = new KvRateLimiter(first, { now });
   await using b = new KvRateLimiter(second, { now });
   const rule = { limit: 5, windowMs: 60_000 };
@@ -39,8 +40,8 @@ Deno.test("KvRateLimiter counts across two KV handles of one database once each 
 
 Deno.test("KvRateLimiter: a concurrent burst on two handles passes the limit at most by what the other admitted", async () => {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
-  await using first = await Deno.openKv(path);
-  await using second = await Deno.openKv(path);
+  await using first = await openKv(path);
+  await using second = await openKv(path);
   await using a = new KvRateLimiter(first, { now });
   await using b = new KvRateLimiter(second, { now });
   const rule = { limit: 5, windowMs: 60_000 };

@@ -1,12 +1,11 @@
-import { retryWhileBusy } from "../kv/mod.ts";
 import { type EphemeralMessage, type ListenOptions, PublishError } from "./types.ts";
 import { TOPIC_PATTERN } from "./retention.ts";
 import { exceedsUtf8Bytes, utf8Bytes } from "../text/mod.ts";
 
 /** An ephemeral message older than this is stale and dropped (it also bounds the mailbox). */
-export const EPHEMERAL_TTL_MS = 5000;
+const EPHEMERAL_TTL_MS = 5000;
 /** Largest ephemeral payload: they are small signals, kept a few seconds in a shared mailbox. */
-export const MAX_EPHEMERAL_BYTES = 1024;
+const MAX_EPHEMERAL_BYTES = 1024;
 /** Messages per listener waiting to be read; beyond it the oldest are dropped. */
 const LISTENER_QUEUE = 256;
 /** Ids remembered per topic to drop a message seen through a second path. */
@@ -148,7 +147,7 @@ const MAILBOX_SIZE = 32;
 export async function appendToMailbox(kv: Deno.Kv, message: EphemeralMessage): Promise<void> {
   const key = mailboxKey(message.topic);
   for (let attempt = 0;; attempt++) {
-    const current = await retryWhileBusy(() => kv.get<Mailbox>(key));
+    const current = await kv.get<Mailbox>(key);
     const now = Date.now();
     const messages = (current.value?.messages ?? [])
       .filter((kept) => now - kept.time < EPHEMERAL_TTL_MS)
@@ -157,7 +156,7 @@ export async function appendToMailbox(kv: Deno.Kv, message: EphemeralMessage): P
     const operation = kv.atomic().check(current).set(key, { messages } satisfies Mailbox, {
       expireIn: EPHEMERAL_TTL_MS * 2,
     });
-    const result = await retryWhileBusy(() => operation.commit());
+    const result = await operation.commit();
     if (result.ok) return;
     if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
   }

@@ -1,4 +1,3 @@
-import { retryWhileBusy } from "../kv/mod.ts";
 import { exceedsUtf8Bytes, utf8Bytes } from "../text/mod.ts";
 import { historyLimit, newEpoch, type TopicLog } from "./_topic_log.ts";
 import { retentionFor } from "./retention.ts";
@@ -480,7 +479,7 @@ export class KvTopicLog implements TopicLog {
       chunks.push(keys.slice(start, start + 10));
     }
     const results = await Promise.all(
-      chunks.map((chunk) => retryWhileBusy(() => this.#kv.getMany<unknown[]>(chunk))),
+      chunks.map((chunk) => this.#kv.getMany<unknown[]>(chunk)),
     );
     return results.flat();
   }
@@ -543,7 +542,7 @@ export class KvTopicLog implements TopicLog {
         }
       }
       const started = performance.now();
-      const result = await retryWhileBusy(() => operation.commit());
+      const result = await operation.commit();
       const ms = performance.now() - started;
       report(result.ok ? "ok" : "conflict", ms);
       if (!result.ok) {
@@ -784,7 +783,7 @@ export class KvTopicLog implements TopicLog {
   }
 
   async #readHead(topic: string): Promise<Position | null> {
-    const head = await retryWhileBusy(() => this.#kv.get<StoredHead>(headKey(topic)));
+    const head = await this.#kv.get<StoredHead>(headKey(topic));
     const known: KnownHead = {
       offset: head.value?.offset ?? 0,
       epoch: head.value?.epoch ?? null,

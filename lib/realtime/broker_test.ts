@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type Broker, KvBroker, MemoryBroker, PublishError, type TopicItem } from "./mod.ts";
 import { countingCommits } from "../kv/testing.ts";
+import { openKv } from "../kv/mod.ts";
 
 /** Collects `count` items from a subscription. */
 async function take<T>(
@@ -28,8 +29,8 @@ async function withKvPair(
   run: (first: Broker, second: Broker) => Promise<void>,
 ): Promise<void> {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
-  const kvA = await Deno.openKv(path);
-  const kvB = await Deno.openKv(path);
+  const kvA = await openKv(path);
+  const kvB = await openKv(path);
   const channelName = `test-${crypto.randomUUID()}`;
   const first = new KvBroker(kvA, { broadcastChannel, channelName });
   const second = new KvBroker(kvB, { broadcastChannel, channelName });

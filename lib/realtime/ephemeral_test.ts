@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Broker, type EphemeralMessage, KvBroker, MemoryBroker, PublishError } from "./mod.ts";
+import { openKv } from "../kv/mod.ts";
 
 /** Reads from a listener until `count` messages arrived or `timeoutMs` passed. */
 function collect<T>(
@@ -42,8 +43,8 @@ async function watchRunning(listening: Broker, other: Broker, topic: string): Pr
 
 async function withKvPair(run: (first: Broker, second: Broker) => Promise<void>): Promise<void> {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
-  const kvA = await Deno.openKv(path);
-  const kvB = await Deno.openKv(path);
+  const kvA = await openKv(path);
+  const kvB = await openKv(path);
   // No BroadcastChannel: ephemeral delivery must not depend on it.
   const first = new KvBroker(kvA, { broadcastChannel: false });
   const second = new KvBroker(kvB, { broadcastChannel: false });

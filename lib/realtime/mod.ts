@@ -19,4 +19,4 @@ export { MemoryBroker } from "./memory_broker.ts";
 export { type CommitReport, KvBroker, type KvBrokerOptions } from "./kv_broker.ts";
 export { formatCursor, parseCursor } from "./cursor.ts";
 export { parseSinceTime, positionAtTime } from "./since.ts";
-export { RETENTION, retentionFor, TOPIC_PATTERN } from "./retention.ts";
+export { retentionFor, TOPIC_PATTERN } from "./retention.ts";

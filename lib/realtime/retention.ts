@@ -4,7 +4,7 @@ const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
 /** Retention by topic kind (the part of the name before the first ':'). */
-export const RETENTION: Record<string, RetentionPolicy> = {
+const RETENTION: Record<string, RetentionPolicy> = {
   transfer: { maxCount: 2000, maxAgeMs: DAY },
   user: { maxCount: 1000, maxAgeMs: 30 * DAY },
   channel: { maxCount: 10_000, maxAgeMs: 30 * DAY },

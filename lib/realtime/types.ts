@@ -1,3 +1,5 @@
+import { ApiError } from "../errors/mod.ts";
+
 /** Where a subscriber is in a topic: the last offset it has, in which epoch of the topic. */
 export interface Position {
   offset: number;
@@ -154,15 +156,14 @@ export interface Broker extends AsyncDisposable {
   listenEphemeral<T>(topic: string, options?: ListenOptions): AsyncIterable<EphemeralMessage<T>>;
 }
 
-/** A publish was refused. */
-export class PublishError extends Error {
+/** A publish was refused; its code gives the HTTP status (`quota_exceeded`: 507). */
+export class PublishError extends ApiError {
   override name = "PublishError";
-  readonly code: "event_too_large" | "invalid_topic" | "rate_limited" | "quota_exceeded";
+  declare readonly code: "event_too_large" | "invalid_topic" | "rate_limited" | "quota_exceeded";
   /** For `rate_limited`: seconds until the topic's minute ends. */
   readonly retryAfterSeconds: number | undefined;
   constructor(code: PublishError["code"], message: string, retryAfterSeconds?: number) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -39,7 +39,7 @@ export const SENSITIVE_NAMES: readonly string[] = [
 /** What replaces a secret in a log record. */
 export const REDACTED = "[redacted]";
 /** What replaces a secret in a URL (no characters that URLs escape). */
-export const REDACTED_IN_URL = "REDACTED";
+const REDACTED_IN_URL = "REDACTED";
 
 const normalize = (name: string) => name.toLowerCase().replace(/[_-]/g, "");
 const NORMALIZED = SENSITIVE_NAMES.map(normalize);

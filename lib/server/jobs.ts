@@ -2,11 +2,12 @@
  * The job services of one isolate, each built from the core with plain options
  * taken from the configuration; disposed in reverse order of their start.
  */
-import type { Config } from "../config/mod.ts";
+import { type Config, ConfigError } from "../config/mod.ts";
 import type { AppContext } from "../context.ts";
 import { type ChatService, startChatService } from "../chat/mod.ts";
 import { LinkService } from "../link/mod.ts";
 import { NotificationService } from "../notifications/mod.ts";
+import { type PushService, startPushService, VapidKeyError } from "../push/mod.ts";
 import { TransferService } from "../transfer/mod.ts";
 
 /** What the jobs take from the core. */
@@ -18,7 +19,9 @@ export interface JobServices extends AsyncDisposable {
   transfer: TransferService;
   /** Link mode: the file store and its sweeper. */
   link: LinkService;
-  /** Notifications: the center and its re-sends. */
+  /** Web Push: subscriptions, and pushes of notifications nobody received in time. */
+  push: PushService;
+  /** Notifications: the center and its re-sends (tells `push` what it sent). */
   notifications: NotificationService;
   /** Chat: channels, typing, and the connection counts of channels. */
   chat: ChatService;
@@ -50,6 +53,19 @@ export async function startJobs(core: JobCore, config: Config): Promise<JobServi
   const link = stack.use(
     new LinkService(core, { commitsInFlight: core.kvDistance === "remote" ? 4 : 1 }),
   );
+  // Before notifications, so it is stopped after them: the center tells it what it sent.
+  const push = stack.use(
+    await startPushService(core, {
+      VAPID_PUBLIC_KEY: config.VAPID_PUBLIC_KEY,
+      VAPID_PRIVATE_KEY: config.VAPID_PRIVATE_KEY,
+      VAPID_SUBJECT: config.VAPID_SUBJECT,
+      PUBLIC_URL: config.PUBLIC_URL,
+      PUSH_DELAY_SECONDS: config.PUSH_DELAY_SECONDS,
+      PUSH_ENDPOINT_HOSTS: config.PUSH_ENDPOINT_HOSTS,
+    }).catch((error) => {
+      throw error instanceof VapidKeyError ? new ConfigError(error.message) : error;
+    }),
+  );
   const notifications = stack.use(
     new NotificationService(core, {
       NOTIFY_RETRY_INTERVAL_MS: config.NOTIFY_RETRY_INTERVAL_MS,
@@ -59,7 +75,7 @@ export async function startJobs(core: JobCore, config: Config): Promise<JobServi
       NOTIFY_USER_PER_MINUTE: config.NOTIFY_USER_PER_MINUTE,
       NOTIFY_EXTRA_TYPES: config.NOTIFY_EXTRA_TYPES,
       BROADCAST_CHANNEL: config.BROADCAST_CHANNEL,
-    }),
+    }, { push }),
   );
   const chat = stack.use(
     startChatService(core, { occupancyTtlMs: config.PRESENCE_TTL_SECONDS * 1000 }),
@@ -69,6 +85,7 @@ export async function startJobs(core: JobCore, config: Config): Promise<JobServi
   return {
     transfer,
     link,
+    push,
     notifications,
     chat,
     [Symbol.asyncDispose]: () => started.disposeAsync(),

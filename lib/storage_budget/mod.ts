@@ -11,7 +11,6 @@
  * So the budget holds exactly within an isolate and, across isolates, within
  * what the others wrote since the last read.
  */
-import { retryWhileBusy } from "../kv/mod.ts";
 import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 
 /** The kinds of data under a budget. */
@@ -142,7 +141,7 @@ export class StorageBudget implements StorageGate, AsyncDisposable {
         writes += 1;
       }
     }
-    if (writes > 0) await retryWhileBusy(() => operation.commit());
+    if (writes > 0) await operation.commit();
     for (const kind of Object.keys(this.#options.budgets) as StorageKind[]) {
       const { windowMs, bucketMs } = this.#options.budgets[kind];
       const oldest = Math.floor((now - windowMs) / bucketMs);

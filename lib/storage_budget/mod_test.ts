@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type KindBudget, StorageBudget, type StorageKind } from "./mod.ts";
+import { openKv } from "../kv/mod.ts";
 
 const HOUR = 3600_000;
 
@@ -45,8 +46,8 @@ Deno.test("bytes leave the budget when their window has passed (injected clock)"
 
 Deno.test("isolates see each other's bytes after a sync, and a restart keeps what was written", async () => {
   const path = `${await Deno.makeTempDir()}/kv.sqlite3`;
-  const kvA = await Deno.openKv(path);
-  const kvB = await Deno.openKv(path);
+  const kvA = await openKv(path);
+  const kvB = await openKv(path);
   const a = new StorageBudget(kvA, { isolate: "a", budgets: budgets(1000), syncMs: 0 });
   const b = new StorageBudget(kvB, { isolate: "b", budgets: budgets(1000), syncMs: 0 });
   try {

@@ -29,9 +29,6 @@ export {
   isLive,
   joinedExpiry,
   type LifetimePolicy,
-  MAX_FILE_LIST_CHARS,
-  MAX_FILE_NAME,
-  MAX_FILE_TYPE,
   MAX_FILES,
   TRANSFER_STATES,
   type TransferRecord,
@@ -50,7 +47,6 @@ export {
   type TransferStoreOptions,
 } from "./store.ts";
 export { SessionKeeper, type SessionKeeperOptions } from "./keeper.ts";
-export { startTransferSweeper, type TransferSweeperOptions } from "./sweeper.ts";
 export { countTransfersByState } from "./states.ts";
 export { type TransferCore, TransferService, type TransferServiceOptions } from "./service.ts";
 export {
@@ -61,7 +57,6 @@ export {
   MAX_CANDIDATE_CHARS,
   MAX_REASON_CHARS,
   MAX_SDP_CHARS,
-  MAX_URL_CHARS,
   outboundTopic,
   peerRole,
   presenceScope,

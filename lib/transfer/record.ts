@@ -4,9 +4,9 @@ import { z } from "zod";
 /** At most this many files are announced per session. */
 export const MAX_FILES = 100;
 /** Longest file name, in characters. */
-export const MAX_FILE_NAME = 255;
+const MAX_FILE_NAME = 255;
 /** Longest media type, in characters. */
-export const MAX_FILE_TYPE = 127;
+const MAX_FILE_TYPE = 127;
 
 /**
  * One announced file: what the receiver sees before accepting. Only metadata:
@@ -29,7 +29,7 @@ export type FileInfo = z.infer<typeof fileInfoSchema>;
  * it keeps a session record far below KV's 64 KiB value limit, whatever the
  * script of the names (KV stores non-Latin-1 strings as two bytes per unit).
  */
-export const MAX_FILE_LIST_CHARS = 16 * 1024;
+const MAX_FILE_LIST_CHARS = 16 * 1024;
 
 /** The file list of a session (at most {@linkcode MAX_FILES}, {@linkcode MAX_FILE_LIST_CHARS}). */
 export const fileListSchema = z.array(fileInfoSchema).max(MAX_FILES).refine(

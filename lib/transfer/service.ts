@@ -5,14 +5,13 @@
  */
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { type Periodic, reportLoopFailures } from "../periodic/mod.ts";
+import { type Periodic, reportLoopFailures, startSweeper } from "../periodic/mod.ts";
 import type { Broker } from "../realtime/mod.ts";
 import { IceServerProvider, type IceSettings } from "./ice.ts";
 import { SessionKeeper } from "./keeper.ts";
 import { announceEnded } from "./relay.ts";
 import { countTransfersByState } from "./states.ts";
 import { KvTransferStore, type TransferStore } from "./store.ts";
-import { startTransferSweeper } from "./sweeper.ts";
 
 /** What the transfer job takes from the core. */
 export interface TransferCore {
@@ -71,7 +70,7 @@ export class TransferService implements AsyncDisposable {
       intervalMs: Math.min(60_000, options.idleMs / 4),
       onError: reportLoopFailures(core, "transfer_touch"),
     });
-    this.#sweeper = startTransferSweeper(store, {
+    this.#sweeper = startSweeper(store, {
       intervalMs: options.sweepIntervalMs,
       onSweep: async (report) => {
         for (const record of report.expired) {

@@ -14,7 +14,12 @@ export const MAX_CANDIDATE_CHARS = 2 * 1024;
 /** Longest cancel reason, in characters. */
 export const MAX_REASON_CHARS = 200;
 /** Longest fallback link, in characters. */
-export const MAX_URL_CHARS = 2048;
+const MAX_URL_CHARS = 2048;
+/**
+ * Longest sealed file list (`sealed-files`), in characters: the announced list's
+ * cap with room for encryption and base64url.
+ */
+export const MAX_SEALED_CHARS = 32 * 1024;
 
 /** An `RTCSessionDescriptionInit` (or a bare SDP string), size-capped. */
 export const sessionDescriptionSchema = z.union([
@@ -44,6 +49,11 @@ export type IceCandidate = z.infer<typeof iceCandidateSchema>;
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(MAX_URL_CHARS);
 
+/** A P-256 public key (65-byte uncompressed point), base64url. */
+const publicKeySchema = z.string().regex(/^[A-Za-z0-9_-]{87}$/);
+/** A key-confirmation code (HMAC-SHA-256), base64url. */
+const confirmationSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+
 const clientFrames = {
   offer: z.object({ type: z.literal("offer"), offer: sessionDescriptionSchema }).strict(),
   answer: z.object({ type: z.literal("answer"), answer: sessionDescriptionSchema }).strict(),
@@ -51,12 +61,21 @@ const clientFrames = {
     type: z.literal("ice-candidate"),
     candidate: iceCandidateSchema,
   }).strict(),
-  ready: z.object({ type: z.literal("ready") }).strict(),
+  ready: z.object({ type: z.literal("ready"), confirm: confirmationSchema.optional() }).strict(),
   cancel: z.object({
     type: z.literal("cancel"),
     reason: z.string().max(MAX_REASON_CHARS).optional(),
   }).strict(),
   "fallback-link": z.object({ type: z.literal("fallback-link"), url: httpUrl }).strict(),
+  "pairing-key": z.object({
+    type: z.literal("pairing-key"),
+    publicKey: publicKeySchema,
+    withSecret: z.boolean().optional(),
+  }).strict(),
+  "sealed-files": z.object({
+    type: z.literal("sealed-files"),
+    box: z.string().regex(/^[A-Za-z0-9_-]+$/).max(MAX_SEALED_CHARS),
+  }).strict(),
 };
 
 /** One validated client frame. */
@@ -67,8 +86,16 @@ export const signalingClientFrames: FrameSchemas<SignalingClientFrame> = clientF
 
 /** Which frame types each role may send. */
 export const ALLOWED_FRAMES: Record<TransferRole, ReadonlySet<SignalingClientFrame["type"]>> = {
-  creator: new Set(["offer", "ice-candidate", "ready", "cancel", "fallback-link"]),
-  joiner: new Set(["answer", "ice-candidate", "ready", "cancel"]),
+  creator: new Set([
+    "offer",
+    "ice-candidate",
+    "ready",
+    "cancel",
+    "fallback-link",
+    "pairing-key",
+    "sealed-files",
+  ]),
+  joiner: new Set(["answer", "ice-candidate", "ready", "cancel", "pairing-key"]),
 };
 
 /** What is stored on a direction's topic and delivered, with a `cursor`, to the other side. */
@@ -76,8 +103,10 @@ export type SignalEvent =
   | { type: "offer"; offer: SessionDescription }
   | { type: "answer"; answer: SessionDescription }
   | { type: "ice-candidate"; candidate: IceCandidate }
-  | { type: "ready" }
+  | { type: "ready"; confirm?: string }
   | { type: "fallback-link"; url: string }
+  | { type: "pairing-key"; publicKey: string; withSecret?: boolean }
+  | { type: "sealed-files"; box: string }
   | { type: "cancel"; reason: string; by: TransferRole | "server" };
 
 /**
@@ -135,9 +164,15 @@ export function signalEventOf(frame: SignalingClientFrame): SignalEvent | null {
     case "ice-candidate":
       return { type: "ice-candidate", candidate: frame.candidate };
     case "ready":
-      return { type: "ready" };
+      return frame.confirm ? { type: "ready", confirm: frame.confirm } : { type: "ready" };
     case "fallback-link":
       return { type: "fallback-link", url: frame.url };
+    case "pairing-key":
+      return frame.withSecret === undefined
+        ? { type: "pairing-key", publicKey: frame.publicKey }
+        : { type: "pairing-key", publicKey: frame.publicKey, withSecret: frame.withSecret };
+    case "sealed-files":
+      return { type: "sealed-files", box: frame.box };
     case "cancel":
       return null;
   }

@@ -38,6 +38,9 @@ Deno.test("signaling frames accept browser shapes and refuse oversized or unknow
   assert.ok(parse({ type: "cancel" }).ok);
   assert.ok(parse({ type: "cancel", reason: "changed my mind" }).ok);
   assert.ok(parse({ type: "fallback-link", url: "https://example.test/d/abc#key" }).ok);
+  assert.ok(parse({ type: "ready", confirm: "c".repeat(43) }).ok);
+  assert.ok(parse({ type: "pairing-key", publicKey: "B".repeat(87), withSecret: true }).ok);
+  assert.ok(parse({ type: "sealed-files", box: "AbC_-9" }).ok);
 
   const refused = [
     { type: "offer", offer: { type: "offer", sdp: "x".repeat(MAX_SDP_CHARS + 1) } },
@@ -51,6 +54,11 @@ Deno.test("signaling frames accept browser shapes and refuse oversized or unknow
     { type: "fallback-link", url: "not a url" },
     { type: "cancel", reason: "x".repeat(201) },
     { type: "ready", now: true },
+    { type: "ready", confirm: "short" },
+    { type: "pairing-key", publicKey: "B".repeat(86) },
+    { type: "pairing-key", publicKey: "B".repeat(87), secret: "never sent" },
+    { type: "sealed-files", box: "not base64url!" },
+    { type: "sealed-files", box: "A".repeat(32 * 1024 + 1) },
   ];
   for (const frame of refused) {
     const result = parse(frame);
@@ -66,7 +74,10 @@ Deno.test("roles: only the creator offers and sends links, only the joiner answe
   assert.ok(!ALLOWED_FRAMES.creator.has("answer"));
   assert.ok(ALLOWED_FRAMES.joiner.has("answer"));
   assert.ok(!ALLOWED_FRAMES.joiner.has("offer") && !ALLOWED_FRAMES.joiner.has("fallback-link"));
-  for (const shared of ["ice-candidate", "ready", "cancel"] as const) {
+  assert.ok(
+    ALLOWED_FRAMES.creator.has("sealed-files") && !ALLOWED_FRAMES.joiner.has("sealed-files"),
+  );
+  for (const shared of ["ice-candidate", "ready", "cancel", "pairing-key"] as const) {
     assert.ok(ALLOWED_FRAMES.creator.has(shared) && ALLOWED_FRAMES.joiner.has(shared));
   }
 });

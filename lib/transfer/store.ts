@@ -7,7 +7,6 @@
  * and exactly one change wins. Create costs one round trip, join two.
  */
 import { newId } from "../ids/mod.ts";
-import { retryWhileBusy } from "../kv/mod.ts";
 import { codeKey, DUE_PREFIX, dueKey, recordKey } from "./_keys.ts";
 import { generateCode, normalizeCode } from "./code.ts";
 import { TransferError } from "./errors.ts";
@@ -162,7 +161,7 @@ export class KvTransferStore implements TransferStore {
         versionstamp: null,
       };
       if (await this.#commitNew(record, holder, now)) return { record, senderToken };
-      holder = await retryWhileBusy(() => this.#kv.get(codeKey(code)));
+      holder = await this.#kv.get(codeKey(code));
       const current = parseRecord(holder.value);
       if (current && isLive(effectiveState(current, now))) continue;
       if (await this.#commitNew(record, holder, now)) return { record, senderToken };
@@ -180,15 +179,13 @@ export class KvTransferStore implements TransferStore {
     now: number,
   ): Promise<boolean> {
     const expireIn = this.#backstop(record.expiresAt, now);
-    const result = await retryWhileBusy(() =>
-      this.#kv.atomic()
-        .check(holder)
-        .check({ key: recordKey(record.id), versionstamp: null })
-        .set(codeKey(record.code), record, { expireIn: this.#codeExpireIn() })
-        .set(recordKey(record.id), record, { expireIn })
-        .set(dueKey(record.expiresAt, record.id), record.id, { expireIn })
-        .commit()
-    );
+    const result = await this.#kv.atomic()
+      .check(holder)
+      .check({ key: recordKey(record.id), versionstamp: null })
+      .set(codeKey(record.code), record, { expireIn: this.#codeExpireIn() })
+      .set(recordKey(record.id), record, { expireIn })
+      .set(dueKey(record.expiresAt, record.id), record.id, { expireIn })
+      .commit();
     return result.ok;
   }
 
@@ -313,13 +310,13 @@ export class KvTransferStore implements TransferStore {
       const at = Number(item.key[1]);
       const entry = await this.#read(id);
       if (!entry) {
-        await retryWhileBusy(() => this.#kv.atomic().check(item).delete(item.key).commit());
+        await this.#kv.atomic().check(item).delete(item.key).commit();
         continue;
       }
       const record = entry.value;
       if (dueAt(record, this.#tombstoneMs) !== at) {
         // Left behind by an older version of the record: the current one has its own entry.
-        await retryWhileBusy(() => this.#kv.atomic().check(item).delete(item.key).commit());
+        await this.#kv.atomic().check(item).delete(item.key).commit();
         continue;
       }
       if (isLive(record.state)) {
@@ -355,7 +352,7 @@ export class KvTransferStore implements TransferStore {
         operation.check({ key: codeKey(code), versionstamp: entry.versionstamp })
           .delete(codeKey(code));
       }
-      const result = await retryWhileBusy(() => operation.commit());
+      const result = await operation.commit();
       if (result.ok) return true;
       if (!withCode || !(await this.#codeMovedOn(entry))) return false;
     }
@@ -373,7 +370,7 @@ export class KvTransferStore implements TransferStore {
 
   /** A session by id; `codeHeld` says whether its code copy still carries it (assumed so). */
   async #read(id: string): Promise<Stored | null> {
-    const entry = await retryWhileBusy(() => this.#kv.get<unknown>(recordKey(id)));
+    const entry = await this.#kv.get<unknown>(recordKey(id));
     const record = parseRecord(entry.value);
     if (entry.versionstamp === null || !record) return null;
     return { value: record, versionstamp: entry.versionstamp, codeHeld: true };
@@ -383,7 +380,7 @@ export class KvTransferStore implements TransferStore {
   async #readByCode(input: string): Promise<Stored | null> {
     const code = normalizeCode(input);
     if (!code) return null;
-    const entry = await retryWhileBusy(() => this.#kv.get<unknown>(codeKey(code)));
+    const entry = await this.#kv.get<unknown>(codeKey(code));
     const record = parseRecord(entry.value);
     if (entry.versionstamp === null || !record || record.code !== code) return null;
     return { value: record, versionstamp: entry.versionstamp, codeHeld: true };
@@ -413,7 +410,7 @@ export class KvTransferStore implements TransferStore {
       }
       if (previousDue !== nextDue) operation.delete(dueKey(previousDue, next.id));
       operation.set(dueKey(nextDue, next.id), next.id, { expireIn });
-      const result = await retryWhileBusy(() => operation.commit());
+      const result = await operation.commit();
       if (result.ok) return true;
       if (!entry.codeHeld || !(await this.#codeMovedOn(entry))) return false;
       entry = { ...entry, codeHeld: false };
@@ -423,9 +420,10 @@ export class KvTransferStore implements TransferStore {
 
   /** True when the session's record is unchanged but its code copy now carries another session. */
   async #codeMovedOn(entry: Stored): Promise<boolean> {
-    const [record, copy] = await retryWhileBusy(() =>
-      this.#kv.getMany([recordKey(entry.value.id), codeKey(entry.value.code)])
-    );
+    const [record, copy] = await this.#kv.getMany([
+      recordKey(entry.value.id),
+      codeKey(entry.value.code),
+    ]);
     return record!.versionstamp === entry.versionstamp &&
       parseRecord(copy!.value)?.id !== entry.value.id;
   }

@@ -1,6 +1,8 @@
 /**
  * WebSocket close codes Switchboard uses. Clients resume (reconnect with their
- * last cursor) after every code except 4401 and 4403.
+ * last cursor) after 1001, 1008, 1011, 1012, 4008, 4429 and 4503; the other 4xxx
+ * codes end the connection for good. A connect refused after the upgrade closes
+ * with 4000 + the HTTP status it would have had (see `refusalCloseCode`).
  */
 export const CLOSE_CODES = {
   /** Normal closure. */
@@ -15,10 +17,22 @@ export const CLOSE_CODES = {
   serviceRestart: 1012,
   /** The client did not read fast enough and its send queue filled: reconnect and resume. */
   slowConsumer: 4008,
-  /** The token stopped being valid. */
+  /** The request was malformed (a bad cursor, channel name or query): fix it, do not retry. */
+  badRequest: 4400,
+  /** The token is missing, forged, expired, spent or revoked: get a new token. */
   unauthorized: 4401,
+  /** The token lacks a permission or grant for this resource: do not retry. */
+  forbidden: 4403,
+  /** No such resource (an unknown transfer code): do not retry. */
+  notFound: 4404,
+  /** The resource refuses this connection as it stands (a transfer already joined). */
+  conflict: 4409,
   /** The session or resource was closed for good (a closed transfer). */
   gone: 4410,
+  /** Too many connections (per address, user or user in a channel): retry after a few seconds. */
+  tooManyConnections: 4429,
+  /** The resource is full or unavailable for now (a chat channel at its limit): retry later. */
+  unavailable: 4503,
 } as const;
 
 /** Error codes of `{"type":"error"}` frames sent by the transport itself. */

@@ -18,6 +18,12 @@ export interface Connection {
   drained(): Promise<void>;
   close(code?: number, reason?: string): void;
   /**
+   * Resolves once the connection is closed and its close handler (`onClose`:
+   * leaving presence, releasing a channel place) has run: what a shutdown waits
+   * for before it closes KV.
+   */
+  readonly settled: Promise<void>;
+  /**
    * Reports that a topic event published at `publishedAt` (ms since the epoch)
    * was just sent here: the publish→deliver latency metric of this connection's kind.
    */

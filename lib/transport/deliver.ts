@@ -77,9 +77,11 @@ export async function deliverTopic<T>(
         const message = item.reason === "too_far_behind"
           ? "Events after your cursor are no longer retained; continuing from the oldest kept"
           : "The topic's log started over; continuing from its beginning";
+        const cursor = formatCursor(item.from);
+        // Over SSE the id moves too, so a reconnect resumes from here, not from before the gap.
         connection.send(
-          { type: "error", code: item.reason, message, cursor: formatCursor(item.from) },
-          { event: "error" },
+          { type: "error", code: item.reason, message, cursor },
+          item.from.epoch ? { event: "error", id: cursor } : { event: "error" },
         );
         continue;
       }

@@ -16,6 +16,16 @@ export interface SseOptions {
   observer?: TransportObserver;
   /** Places the connection holds (see `ConnectionCaps`), given back when it ends. */
   lease?: { release(): void };
+  /**
+   * The `id:` written for a frame's cursor (default: the cursor itself), e.g. a
+   * signed id that lets EventSource's own reconnect resume (`EventIdSigner`).
+   * A stream that sent no id for `eventIdRefreshMs` gets its last cursor's id
+   * again, freshly made, with a heartbeat (an `id:` line without data moves
+   * EventSource's last event id), so a signed id never ages out on a quiet stream.
+   */
+  eventId?(cursor: string): string;
+  /** How often a quiet stream's id is renewed (default 1 h; only with `eventId`). */
+  eventIdRefreshMs?: number;
   onOpen?(connection: Connection): void | Promise<void>;
   onClose?(connection: Connection): void | Promise<void>;
   onError?(error: unknown): void;
@@ -44,7 +54,7 @@ function encodeEvent(text: string, options: { id?: string; event?: string }): Ui
 }
 
 /** Formats one SSE event; multi-line data is split into several `data:` lines. */
-export function formatSseEvent(
+function formatSseEvent(
   data: string,
   options: { id?: string; event?: string } = {},
 ): string {
@@ -69,6 +79,19 @@ export function openSse(options: SseOptions): Response {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let finished = false;
+  let lastCursor: string | undefined;
+  let lastIdAt = 0;
+  const refreshMs = options.eventIdRefreshMs ?? 3600_000;
+
+  function heartbeatText(): string {
+    if (!options.eventId || lastCursor === undefined || Date.now() - lastIdAt < refreshMs) {
+      return ": heartbeat\n\n";
+    }
+    lastIdAt = Date.now();
+    return `: heartbeat\nid: ${options.eventId(lastCursor).replace(/[\r\n]/g, "")}\n\n`;
+  }
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => settle = resolve);
 
   function finish(): void {
     if (finished) return;
@@ -77,7 +100,8 @@ export function openSse(options: SseOptions): Response {
     clearInterval(heartbeat);
     closed.abort();
     observer.closed?.("sse", options.label, connection);
-    Promise.resolve(options.onClose?.(connection)).catch((error) => options.onError?.(error));
+    Promise.resolve(options.onClose?.(connection)).catch((error) => options.onError?.(error))
+      .finally(settle);
   }
 
   function enqueue(chunk: string | Uint8Array): boolean {
@@ -94,10 +118,17 @@ export function openSse(options: SseOptions): Response {
     id: newId(),
     kind: "sse",
     signal: closed.signal,
+    settled,
     slowConsumerMs: options.slowConsumerMs ?? 10_000,
     send(frame, sendOptions = {}) {
       const text = typeof frame === "string" ? frame : JSON.stringify(frame);
-      const sent = enqueue(encodeEvent(text, sendOptions));
+      let wire = sendOptions;
+      if (sendOptions.id && options.eventId) {
+        lastCursor = sendOptions.id;
+        lastIdAt = Date.now();
+        wire = { ...sendOptions, id: options.eventId(sendOptions.id) };
+      }
+      const sent = enqueue(encodeEvent(text, wire));
       if (sent) observer.frameOut?.(options.label);
       return sent;
     },
@@ -127,7 +158,7 @@ export function openSse(options: SseOptions): Response {
     start(streamController) {
       controller = streamController;
       controller.enqueue(encoder.encode(`retry: ${options.retryMs ?? 1000}\n: connected\n\n`));
-      heartbeat = setInterval(() => enqueue(": heartbeat\n\n"), heartbeatMs);
+      heartbeat = setInterval(() => enqueue(heartbeatText()), heartbeatMs);
       observer.opened?.("sse", options.label, connection);
       Promise.resolve(options.onOpen?.(connection)).catch((error) => {
         options.onError?.(error);

@@ -3,6 +3,7 @@ import { CLOSE_CODES, TRANSPORT_ERRORS } from "./close_codes.ts";
 import { type Connection, FrameRateLimiter, type TransportObserver } from "./connection.ts";
 import { type FrameSchemas, parseFrame } from "./frames.ts";
 import { exceedsUtf8Bytes } from "../text/mod.ts";
+import { offeredSubprotocols } from "./refusal.ts";
 
 /** Limits and handlers of one WebSocket endpoint. */
 export interface WebSocketOptions<F> {
@@ -39,9 +40,7 @@ export interface WebSocketOptions<F> {
 export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F>): Response {
   // A client that offers the "switchboard" subprotocol (to carry its token outside
   // the URL) must get it selected back, or the browser drops the connection.
-  // Split exactly as Deno.upgradeWebSocket does (on ", "): a list joined with "," alone (the
-  // `ws` package) would make it throw, a 500 any client could cause.
-  const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(", ");
+  const offered = offeredSubprotocols(request);
   const { socket, response } = Deno.upgradeWebSocket(request, {
     idleTimeout: options.idleTimeoutSeconds ?? 60,
     ...(offered.includes("switchboard") ? { protocol: "switchboard" } : {}),
@@ -53,12 +52,15 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
   const closed = new AbortController();
   let strikes = 0;
   let queue: Promise<void> = Promise.resolve();
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => settle = resolve);
 
   let buffered = 0;
   const connection: Connection = {
     id: options.id ?? newId(),
     kind: "websocket",
     signal: closed.signal,
+    settled,
     slowConsumerMs: options.slowConsumerMs ?? 10_000,
     send(frame) {
       if (closed.signal.aborted || socket.readyState !== WebSocket.OPEN) return false;
@@ -112,6 +114,7 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
       } catch (error) {
         options.onError?.(error);
       }
+      settle();
     });
   }
 

@@ -1,25 +1,9 @@
-import { z } from "zod";
-
-/** A JSON Schema (draft 2020-12, as zod writes it), as plain data. */
-export type JsonSchema = { [key: string]: unknown };
-
 /**
- * The JSON Schema of what a zod schema accepts as input: defaults make fields
- * optional, coercions show their target type, and parts JSON Schema cannot say
- * (refinements, transforms) are left open rather than failing.
- *
- * @example
- * ```ts
- * import { z } from "zod";
- * inputJsonSchema(z.object({ limit: z.coerce.number().int().default(20) }));
- * // { type: "object", properties: { limit: { type: "integer", default: 20 } } }
- * ```
+ * JSON Schemas (from {@linkcode jsonSchemaOf}, i.e. zod's `z.toJSONSchema`)
+ * read back into the rows of the reference page's tables: readable types,
+ * limits in words, nested fields as dotted names.
  */
-export function inputJsonSchema(schema: z.ZodType): JsonSchema {
-  const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
-  delete json.$schema;
-  return json;
-}
+import type { JsonSchema } from "./openapi.ts";
 
 /** One row of a parameter or body table. */
 export interface SchemaField {

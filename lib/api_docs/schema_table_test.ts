@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import {
-  describeConstraints,
-  describeType,
-  inputJsonSchema,
-  isClosedObject,
-  schemaFields,
-} from "./json_schema.ts";
+import { describeConstraints, describeType, isClosedObject, schemaFields } from "./schema_table.ts";
+import { jsonSchemaOf } from "./openapi.ts";
 
-Deno.test("inputJsonSchema() describes what a schema accepts: defaults optional, coercions typed", () => {
+const inputJsonSchema = (schema: z.ZodType) => jsonSchemaOf(schema, "input");
+
+Deno.test('jsonSchemaOf(schema, "input") describes what a schema accepts: defaults optional, coercions typed', () => {
   const schema = inputJsonSchema(
     z.object({
       before: z.string().min(1).max(64).optional(),
@@ -27,7 +24,7 @@ Deno.test("inputJsonSchema() describes what a schema accepts: defaults optional,
   assert.equal(isClosedObject(schema), true);
 });
 
-Deno.test("inputJsonSchema() leaves refinements and unknown values open instead of failing", () => {
+Deno.test('jsonSchemaOf(schema, "input") leaves refinements and unknown values open instead of failing', () => {
   const schema = inputJsonSchema(z.object({
     data: z.unknown().refine((value) => value !== undefined, "data is required"),
     when: z.date(),
