@@ -64,7 +64,8 @@ Deno.test({
     );
     const sse: Record<string, unknown>[] = [];
     let sseChanged = () => {};
-    // Named by type today (`notification.error` for error); unnamed ones arrive as `message`.
+    // Unnamed by default (the `message` event); with `?events=named` each is named after its
+    // type (`notification.error` for error): listen for both.
     for (const name of [...SEED_EXAMPLES.map((e) => e.type), "notification.error", "message"]) {
       source.addEventListener(name, (event) => {
         const frame = JSON.parse(event.data);
