@@ -17,6 +17,7 @@ import { topicRoutes } from "./routes/topics.ts";
 import { adminRoutes } from "./routes/admin.tsx";
 import { chatRoutes } from "./routes/chat.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { notifyRoutes } from "./routes/notify.ts";
 import { pushRoutes } from "./routes/push.ts";
 import { webAppRoutes } from "./routes/web_app.ts";
 import { transferRoutes } from "./routes/transfer.ts";
@@ -26,6 +27,9 @@ import { hasApiKey } from "./routes/_auth.ts";
 import { clientAddress, limitBodies, setForwardedAddress } from "./routes/_http.ts";
 import { enforceRateLimit } from "./lib/rate_limit/mod.ts";
 import { traceRequest, tracingEnabled } from "./lib/observability/mod.ts";
+
+/** Methods that get a label value of their own in the request histogram (others: "other"). */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /** Builds the application for one isolate: the core's context and the job services. */
 export function createApp(ctx: AppContext, jobs: JobServices): Hono {
@@ -61,14 +65,23 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
 
   // One structured line per request at debug level. The route pattern, not the path: paths carry
   // capabilities (upload ids in /d/:id and /api/download/:id), queries carry tokens.
+  // The same measurement feeds the request-duration histogram (route pattern, method, status:
+  // a bounded set of labels).
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
+    const ms = performance.now() - started;
+    const route = routePath(c);
+    ctx.metrics.observe("switchboard_http_request_duration_seconds", {
+      route,
+      method: KNOWN_METHODS.has(c.req.method) ? c.req.method : "other",
+      status: String(c.res.status),
+    }, ms / 1000);
     ctx.log.debug("http_request", {
       method: c.req.method,
-      route: routePath(c),
+      route,
       status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      ms: Math.round(ms * 10) / 10,
     });
   });
 
@@ -103,6 +116,7 @@ export function createApp(ctx: AppContext, jobs: JobServices): Hono {
   app.route("/", pushRoutes(ctx, jobs.push));
   app.route("/", webAppRoutes(ctx));
   app.route("/", notificationRoutes(ctx, jobs.notifications, jobs.push));
+  app.route("/", notifyRoutes(ctx, jobs.notifications));
   app.route("/", transferRoutes(ctx, jobs.transfer));
   app.route("/", sharePageRoutes(ctx));
   app.route("/", linkRoutes(ctx, jobs.link));

@@ -16,7 +16,7 @@ import { ensureServerSecrets, type ServerSecrets } from "./lib/identity/secrets.
 import { type IslandManifest, readIslandManifest } from "./lib/islands/mod.ts";
 import { kvCheckLimit, kvDistance, openKv } from "./lib/kv/mod.ts";
 import { createLogger, type Logger, RecentProblems } from "./lib/log/mod.ts";
-import { KvMetricsSharing, MetricsRegistry } from "./lib/metrics/mod.ts";
+import { KvMetricsSharing, MetricsRegistry, watchProcess } from "./lib/metrics/mod.ts";
 import { tracingProblem } from "./lib/observability/mod.ts";
 import { reportLoopFailures } from "./lib/periodic/mod.ts";
 import { KvPresence } from "./lib/presence/mod.ts";
@@ -108,6 +108,7 @@ export async function startServer(
 
   const distance = kvDistance(config.KV_PATH, { latency: config.SIMULATE_KV_LATENCY });
   const metrics = new MetricsRegistry();
+  stack.use(watchProcess(metrics, { isolate }));
   const failures = { log, metrics };
   const metricsSharing = stack.use(
     new KvMetricsSharing(kv, metrics, {
@@ -162,6 +163,7 @@ export async function startServer(
       onError: reportLoopFailures(failures, "storage_budget_sync"),
     }),
   );
+  const draining = new AbortController();
   const stopFollowing = new AbortController();
   const userConnections = new UserConnections();
   // Revocations announced by any isolate close this isolate's connections they cover.
@@ -193,6 +195,7 @@ export async function startServer(
     connectionCaps: new ConnectionCaps(),
     storageBudget,
     userConnections,
+    shutdown: draining.signal,
   };
   const jobs = stack.use(await startJobs({ ...ctx, kv }, config));
   const app = createApp(ctx, jobs);
@@ -213,6 +216,7 @@ export async function startServer(
   let stopping: Promise<void> | null = null;
   const stop = (reason = "stop"): Promise<void> => {
     stopping ??= (async () => {
+      draining.abort();
       log.info("isolate_stopping", { signal: reason, connections: ctx.connections.size });
       await started.disposeAsync().catch((error) => log.error("isolate_stop_failed", { error }));
     })();

@@ -443,7 +443,7 @@ export function ApiReference(props: ApiReferenceProps) {
     a.localeCompare(b)
   );
   return (
-    <Layout current="/docs">
+    <Layout current="/docs" bell={false}>
       <section class="hero compact docs-hero">
         <p class="eyebrow">API reference · OpenAPI {document.openapi}</p>
         <h1>{document.info.title}</h1>
@@ -580,7 +580,7 @@ export function GuidePage(props: {
   guides: GuideLink[];
 }) {
   return (
-    <Layout current="/docs">
+    <Layout current="/docs" bell={false}>
       <p class="breadcrumbs">
         <a href="/docs">API reference</a> <span aria-hidden="true">/</span>{" "}
         <a href="/docs#guides">Guides</a> <span aria-hidden="true">/</span>{" "}

@@ -1,4 +1,6 @@
 import type { ComponentChildren } from "preact";
+import { Island } from "./Island.tsx";
+import NotificationBell from "../islands/NotificationBell.tsx";
 
 const NAV = [
   { href: "/share", label: "Share files" },
@@ -8,8 +10,14 @@ const NAV = [
   { href: "/admin", label: "Admin" },
 ];
 
-/** The shared page frame: header with navigation, main content, footer. */
-export function Layout(props: { children: ComponentChildren; current?: string }) {
+/**
+ * The shared page frame: header with navigation and the notification bell (shown
+ * once the visitor has an identity), main content, footer. `bell: false` for a
+ * page that shows a bell of its own (`/notifications`).
+ */
+export function Layout(
+  props: { children: ComponentChildren; current?: string; bell?: boolean },
+) {
   return (
     <div class="page">
       <header class="site-header">
@@ -23,6 +31,15 @@ export function Layout(props: { children: ComponentChildren; current?: string })
             </a>
           ))}
         </nav>
+        {props.bell !== false && (
+          <div class="site-bell">
+            <Island
+              name="NotificationBell"
+              component={NotificationBell}
+              props={{ onlyWithIdentity: true }}
+            />
+          </div>
+        )}
       </header>
       <main>{props.children}</main>
       <footer class="site-footer">

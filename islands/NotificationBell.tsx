@@ -21,6 +21,11 @@ export interface NotificationBellProps {
   toasts?: boolean;
   /** Where the bell links when there is no identity yet (default /notifications). */
   emptyHref?: string;
+  /**
+   * Render nothing until there is an identity (the shared header of every page:
+   * a visitor who never got one sees no bell). Default false: a link to `emptyHref`.
+   */
+  onlyWithIdentity?: boolean;
   /** A feed shared with the page around the bell (not a JSON prop). */
   feed?: NotificationFeed;
 }
@@ -168,6 +173,7 @@ export default function NotificationBell(props: NotificationBellProps) {
     };
   }, [open]);
 
+  if (!feed && props.onlyWithIdentity) return null;
   if (!feed || !state) {
     return (
       <div class="sb-bell" data-testid="bell" data-state="idle">

@@ -289,11 +289,16 @@ function BackendForm(
 
 function Preferences({ feed, types }: { feed: NotificationFeed; types: string[] }) {
   const [muted, setMuted] = useState<string[] | null>(null);
+  // This page only toggles types; the muted groups are sent back as they were, not wiped.
+  const [mutedGroups, setMutedGroups] = useState<string[]>([]);
   const [notice, setNotice] = useState<Notice>(null);
 
   useEffect(() => {
-    feed.request<{ muted: string[] }>("/api/notifications/preferences")
-      .then((body) => setMuted(body.muted), () => setMuted([]));
+    feed.request<{ muted: string[]; mutedGroups?: string[] }>("/api/notifications/preferences")
+      .then((body) => {
+        setMuted(body.muted);
+        setMutedGroups(body.mutedGroups ?? []);
+      }, () => setMuted([]));
   }, [feed]);
 
   const toggle = async (type: string, on: boolean) => {
@@ -302,7 +307,7 @@ function Preferences({ feed, types }: { feed: NotificationFeed; types: string[] 
     try {
       await feed.request("/api/notifications/preferences", {
         method: "PUT",
-        json: { muted: next, mutedGroups: [] },
+        json: { muted: next, mutedGroups },
       });
       setNotice({ kind: "ok", text: on ? `${type} muted` : `${type} unmuted` });
     } catch (error) {

@@ -47,4 +47,6 @@ export interface AppContext {
   connections: Set<Connection>;
   /** The same by user, for the ones a token revocation closes (4401). */
   userConnections: UserConnections;
+  /** Aborted once the isolate starts stopping: `/readyz` answers 503 (draining) from then on. */
+  shutdown: AbortSignal;
 }

@@ -42,7 +42,7 @@ export function requireApiKey(c: Context, ctx: AppContext): void {
  * With `METRICS_TOKEN` set, requires `Authorization: Bearer <METRICS_TOKEN>` (401
  * otherwise); without it, anyone may scrape.
  */
-export function requireMetricsToken(c: Context, ctx: AppContext): void {
+export function requireMetricsToken(c: Context, ctx: Pick<AppContext, "config">): void {
   const expected = ctx.config.METRICS_TOKEN;
   if (expected === undefined) return;
   const challenge = { headers: { "WWW-Authenticate": 'Bearer realm="metrics"' } };

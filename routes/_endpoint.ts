@@ -104,7 +104,9 @@ export const streamQuerySchema = z.object({
       "or (WebSocket) the subprotocol `token.<token>` next to `switchboard`.",
   ),
   since: z.string().optional().describe(
-    "Resume after this cursor (`<epoch>-<offset>`) or bare offset; SSE also takes `Last-Event-ID`.",
+    "Resume after this cursor (`<epoch>-<offset>`) or bare offset; SSE also takes `Last-Event-ID`. " +
+      "Topic, notification and chat streams also take `all`, a duration (`10m`, `2h`) or a " +
+      "time (ISO 8601 or 10-digit Unix seconds).",
   ),
 });
 

@@ -1,10 +1,16 @@
 import type { Context } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
-import { parseCursor, type Position } from "../lib/realtime/mod.ts";
+import {
+  type Broker,
+  parseCursor,
+  parseSinceTime,
+  type Position,
+  positionAtTime,
+} from "../lib/realtime/mod.ts";
 import type { Cap, CapLease, TransportObserver } from "../lib/transport/mod.ts";
 import { clientAddress } from "./_http.ts";
-import type { SeriesHandle } from "../lib/metrics/mod.ts";
+import type { HistogramHandle, SeriesHandle } from "../lib/metrics/mod.ts";
 
 /** Metrics for every transport, labelled by endpoint kind. */
 export function transportObserver(ctx: AppContext): TransportObserver {
@@ -12,6 +18,7 @@ export function transportObserver(ctx: AppContext): TransportObserver {
   // Frame counters sit on the hottest path: keep one handle per kind.
   const framesIn = new Map<string, SeriesHandle>();
   const framesOut = new Map<string, SeriesHandle>();
+  const latencies = new Map<string, HistogramHandle>();
   const perKind = (cache: Map<string, SeriesHandle>, name: string, kind: string) => {
     let handle = cache.get(kind);
     if (!handle) cache.set(kind, handle = metrics.series(name, { kind }));
@@ -36,6 +43,16 @@ export function transportObserver(ctx: AppContext): TransportObserver {
       }
     },
     slowConsumer: (kind) => metrics.increment("switchboard_slow_consumers_total", { kind }),
+    delivered: (kind, latencyMs) => {
+      let handle = latencies.get(kind);
+      if (!handle) {
+        latencies.set(
+          kind,
+          handle = metrics.histogram("switchboard_delivery_latency_seconds", { kind }),
+        );
+      }
+      handle.observe(Math.max(0, latencyMs) / 1000);
+    },
   };
 }
 
@@ -68,6 +85,32 @@ export function resumePosition(c: Context): Position | null {
     throw new ApiError("invalid_cursor", `"${text.slice(0, 40)}" is not a cursor`);
   }
   return position;
+}
+
+/** Where a stream starts: a position, a time to find in the topic's log, or (null) live only. */
+export type ResumeRequest = Position | { time: number } | null;
+
+/**
+ * The resume request of a stream: `?since=` as a time (`all`, `10m`, `2h`, a
+ * timestamp; see `parseSinceTime`) or else {@linkcode resumePosition}. Call it
+ * before authenticating (400 for a malformed value), then
+ * {@linkcode resolveResume} with the topic.
+ */
+export function resumeRequest(c: Context): ResumeRequest {
+  const text = c.req.query("since");
+  const time = text ? parseSinceTime(text) : null;
+  if (time && "all" in time) return { offset: 0, epoch: "" };
+  return time ?? resumePosition(c);
+}
+
+/** The position a {@linkcode ResumeRequest} means in `topic` (a time costs a read of its log). */
+export async function resolveResume(
+  broker: Pick<Broker, "history">,
+  topic: string,
+  request: ResumeRequest,
+): Promise<Position | null> {
+  if (request === null || !("time" in request)) return request;
+  return await positionAtTime(broker, topic, request.time);
 }
 
 /** 426 unless the request asks for a WebSocket upgrade. */

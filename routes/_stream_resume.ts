@@ -5,12 +5,12 @@ import { type TokenClaims, verifyToken } from "../lib/identity/mod.ts";
 import { parseCursor, type Position } from "../lib/realtime/mod.ts";
 import { eventIdCursor, type EventIdSigner } from "../lib/transport/mod.ts";
 import { bearer, requireStreamToken } from "./_auth.ts";
-import { resumePosition } from "./_realtime.ts";
+import { type ResumeRequest, resumeRequest } from "./_realtime.ts";
 
-/** Who a stream is for and where it resumes. */
+/** Who a stream is for and where it resumes (a time still to find with `resolveResume`). */
 export interface AuthorizedStream {
   claims: TokenClaims;
-  since: Position | null;
+  since: ResumeRequest;
 }
 
 /**
@@ -20,8 +20,8 @@ export interface AuthorizedStream {
  * when that id's MAC holds for the token's user (the token's signature is
  * checked, its expiry and single use are not; revocation is), the stream
  * resumes after it without a new token. Otherwise this is
- * `requireStreamToken`: a spent token alone still gets 401. `?since=` wins over
- * the header, as before.
+ * `requireStreamToken`: a spent token alone still gets 401. `?since=` (a
+ * cursor, `all`, a duration or a time: `resumeRequest`) wins over the header, as before.
  */
 export async function authorizeResumableStream(
   c: Context,
@@ -36,7 +36,7 @@ export async function authorizeResumableStream(
   }
   // A signed id that does not authenticate (another user's, too old, another secret)
   // still says where the client was: a valid token resumes from its cursor.
-  const since = signed ? cursorOf(lastEventId) : resumePosition(c);
+  const since = signed ? cursorOf(lastEventId) : resumeRequest(c);
   return { claims: await requireStreamToken(c, ctx), since };
 }
 

@@ -18,6 +18,7 @@ import { operationEndpoints } from "./health.ts";
 import { identityEndpoints } from "./identity.ts";
 import { linkEndpoints } from "./link.ts";
 import { notificationEndpoints } from "./notifications.ts";
+import { notifyEndpoints } from "./notify.ts";
 import { pushEndpoints } from "./push.ts";
 import { topicEndpoints } from "./topics.ts";
 import { transferEndpoints } from "./transfer.ts";
@@ -64,7 +65,7 @@ export const API_TAGS: { name: string; description: string; guide?: string }[] =
   },
   {
     name: "Operations",
-    description: "Health and Prometheus metrics for load balancers and monitoring.",
+    description: "Health, readiness and Prometheus metrics for load balancers and monitoring.",
     guide: "operations",
   },
 ];
@@ -79,7 +80,8 @@ export const EXAMPLE_SETUP_NOTE =
 
 /** True for the paths the catalog must cover: the API and the operations endpoints. */
 export function isCatalogPath(path: string): boolean {
-  return path.startsWith("/api/") || path === "/healthz" || path === "/metrics";
+  return path.startsWith("/api/") || path === "/healthz" || path === "/readyz" ||
+    path === "/metrics";
 }
 
 /**
@@ -93,6 +95,7 @@ export function apiCatalog(config: Config): EndpointDoc[] {
     transferEndpoints,
     linkEndpoints,
     notificationEndpoints,
+    notifyEndpoints,
     pushEndpoints,
     chatEndpoints,
     adminEndpoints,

@@ -27,8 +27,8 @@ Deno.test("the catalog documents every endpoint once, under a known tag, with kn
       assert.ok(ERROR_CODES[code], `${key}: error code "${code}" is not in ERROR_CODES`);
     }
     for (const status of Object.keys(endpoint.responses).map(Number)) {
-      // /healthz answers 503 with its own body, not an error code.
-      if (status >= 400 && endpoint.path !== "/healthz") {
+      // /healthz and /readyz answer 503 with their own body, not an error code.
+      if (status >= 400 && endpoint.path !== "/healthz" && endpoint.path !== "/readyz") {
         assert.ok(
           endpoint.errors.some((code) => ERROR_CODES[code]!.status === status),
           `${key}: no error code for its ${status} response`,
@@ -103,7 +103,11 @@ Deno.test("the catalog builds an OpenAPI document with JSON Schemas of bodies, q
     "channels",
   ]);
   const history = document.paths["/api/notifications"]?.get;
-  assert.deepEqual(history?.parameters.map((parameter) => parameter.name), ["before", "limit"]);
+  assert.deepEqual(history?.parameters.map((parameter) => parameter.name), [
+    "before",
+    "limit",
+    "since",
+  ]);
   const signaling = document.paths["/api/ws/file-share-session"]?.get;
   const required = signaling?.parameters.filter((parameter) => parameter.required);
   assert.deepEqual(required?.slice(0, 2).map((parameter) => parameter.name), ["code", "role"]);

@@ -9,6 +9,7 @@ import { acceptWebSocket } from "../lib/transport/mod.ts";
 import {
   canOpenChannel,
   CHANNEL_ID_PATTERN,
+  channelTopic,
   type ChatClientFrame,
   chatClientFrames,
   chatMessageSchema,
@@ -26,7 +27,8 @@ import { refuseAfterUpgrade } from "./_ws_refusal.ts";
 import {
   admitConnection,
   requireUpgrade,
-  resumePosition,
+  resolveResume,
+  resumeRequest,
   socketLimits,
   transportObserver,
 } from "./_realtime.ts";
@@ -119,7 +121,7 @@ export function chatEndpoints(_config: Config): Record<"socket" | "history", End
           "clientMessageId}, cursor}`",
         typing: "`{userId, username, isTyping}` to the others only (never stored)",
         presence: "`{userId, username, status}`",
-        user_joined: "`{user}`",
+        user_joined: "`{user}` (`user.joinedAt`: ms since the epoch, as in `onlineUsers`)",
         user_disconnected: "`{userId, username}`",
         sync: "`{afterMessageId, messages, hasMore}`",
         error: "`{code, message}`: e.g. `no_write_permission`, `message_too_long`",
@@ -211,10 +213,12 @@ export function chatRoutes(ctx: AppContext, chat: ChatService): Hono {
     const channelId = c.req.param("channelId") ?? "";
     requireChannel(channelId);
     requireUpgrade(c);
-    const since = resumePosition(c);
+    const resume = resumeRequest(c);
     const { claims, confirm } = await readStreamToken(c, ctx);
     requireRead(claims);
     requireChannelAccess(ctx, claims, channelId);
+    // `since=10m` & co. cost a read of the channel's log; a cursor costs nothing.
+    const since = await resolveResume(ctx.broker, channelTopic(channelId), resume);
     // One client cannot hold the channel (or the server's sockets), whatever it mints.
     const caps = admitConnection(c, ctx, {
       userId: claims.sub,

@@ -6,6 +6,7 @@ import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import {
   ACKED_FRAME,
+  historyLowerBound,
   NOTIFICATION_EXAMPLES,
   NOTIFICATION_STATUSES,
   NOTIFICATION_TYPES,
@@ -16,6 +17,7 @@ import {
   type PublishOutcome,
   toAuditEntry,
   toHistoryItem,
+  userTopic,
 } from "../lib/notifications/mod.ts";
 import {
   pushPreferencesViewSchema,
@@ -41,7 +43,8 @@ import {
   admitConnection,
   openWithLease,
   requireUpgrade,
-  resumePosition,
+  resolveResume,
+  resumeRequest,
   socketLimits,
   transportObserver,
 } from "./_realtime.ts";
@@ -82,6 +85,8 @@ export const notificationDemoSchema = z.object({
 export const notificationHistoryQuerySchema = z.object({
   before: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** Only newer ones: a duration (`10m`), `all`, a timestamp or a stream cursor. */
+  since: z.string().min(1).max(64).optional(),
 });
 
 /** The query of `GET /api/notifications/log` (the audit log). */
@@ -156,6 +161,11 @@ const publishedSchema = z.object({
   })),
 });
 
+/** The server-rendered text of a notification (seed texts, e.g. "Ada uploaded a.pdf"). */
+const renderedMessage = z.string().describe(
+  "The notification as one human-readable line, rendered by the server from its type and data.",
+);
+
 /** One notification of a user's history. */
 const historyItemSchema = notificationRecordSchema.pick({
   id: true,
@@ -166,7 +176,7 @@ const historyItemSchema = notificationRecordSchema.pick({
   read: true,
   readAt: true,
   acknowledged: true,
-}).extend({ muted: z.boolean() });
+}).extend({ muted: z.boolean(), message: renderedMessage });
 
 /** One entry of the audit log. */
 const auditEntrySchema = notificationRecordSchema.pick({
@@ -184,7 +194,8 @@ const auditEntrySchema = notificationRecordSchema.pick({
   lastRetryAt: true,
   read: true,
   readAt: true,
-});
+  data: true,
+}).extend({ message: renderedMessage });
 
 /** A user's preferences as the preferences endpoints answer them, Web Push settings included. */
 const preferencesViewSchema = preferencesSchema.extend({ push: pushPreferencesViewSchema });
@@ -328,7 +339,7 @@ export function notificationEndpoints(
       transport: "sse",
       description: "Every notification of the token's user as it is published, as an " +
         "**unnamed** event (so `EventSource.onmessage` gets it): `data:` is the notification " +
-        "JSON, whose `type` says which, and `id:` its signed resume id `<cursor>.<sent>.<mac>`. " +
+        "JSON, whose `type` says which and whose `message` is its server-rendered text line, and `id:` its signed resume id `<cursor>.<sent>.<mac>`. " +
         "Control events keep their names (`notification.ready`, `notification.read`, `error`) " +
         "and never reach `onmessage`. `?events=named` names each notification after its type " +
         "instead (type `error` as `notification.error`). Unacked ones that require an ack are " +
@@ -345,7 +356,7 @@ export function notificationEndpoints(
           "resumes after it, and with a spent or expired stream token of the same user.",
       },
       serverFrames: {
-        "(message)": "A notification `{id, type, timestamp, requiresAck, data, cursor}` " +
+        "(message)": "A notification `{id, type, timestamp, requiresAck, data, message, cursor}` " +
           "(unnamed; with `?events=named` the event is named after its `type`)",
         "notification.ready": "First event: the stream is live; its id is where it starts, or " +
           "the resume point of a resumed stream",
@@ -377,7 +388,7 @@ timeout 2 curl -fsSN "$BASE/api/notifications/stream?token=$STREAM" || test $? -
       query: socketQuerySchema,
       frames: notificationClientFrames,
       serverFrames: {
-        "<type>": "`{id, type, timestamp, requiresAck, data, cursor}`",
+        "<type>": "`{id, type, timestamp, requiresAck, data, message, cursor}`",
         "notification.ready":
           "First frame: the stream is live; without since, its cursor is where it starts",
         "notification.read": "`{ids, all, unreadCount, cursor}`",
@@ -405,11 +416,17 @@ ws "/api/ws/notifications?token=$STREAM" '{"type":"ping"}'`,
         "`before=<nextBefore>`.",
       auth: "user_token",
       query: notificationHistoryQuerySchema,
-      notes: { before: "The `nextBefore` of the previous page.", limit: "Page size." },
+      notes: {
+        before: "The `nextBefore` of the previous page.",
+        limit: "Page size.",
+        since: "Only newer ones: `10m`, `2h`, `all`, a time (ISO 8601 or Unix seconds) or a " +
+          "stream cursor.",
+      },
       responses: {
         200: {
-          description: "`{notifications: [{id, type, timestamp, requiresAck, data, read, readAt, " +
-            "acknowledged, muted}], nextBefore, unreadCount}`",
+          description:
+            "`{notifications: [{id, type, timestamp, requiresAck, data, message, read, " +
+            "readAt, acknowledged, muted}], nextBefore, unreadCount}`",
           body: z.object({ notifications: z.array(historyItemSchema), nextBefore, unreadCount }),
         },
         400: "Invalid query or cursor",
@@ -556,7 +573,8 @@ curl -fsS -X POST "$BASE/api/notifications/$ID/ack" -H "Authorization: Bearer $T
       responses: {
         200: {
           description: "`{entries: [{id, userId, type, timestamp, requiresAck, status, sentAt, " +
-            "deliveredAt, acknowledged, acknowledgedAt, retryCount, lastRetryAt, read, readAt}], " +
+            "deliveredAt, acknowledged, acknowledgedAt, retryCount, lastRetryAt, read, readAt, data, " +
+            "message}], " +
             "nextBefore}`",
           body: z.object({ entries: z.array(auditEntrySchema), nextBefore }),
         },
@@ -689,7 +707,8 @@ export function notificationRoutes(
     if (events !== "named" && events !== "unnamed") {
       throw new ApiError("invalid_request", 'events is "named" or "unnamed" (the default)');
     }
-    const { claims, since } = await authorizeResumableStream(c, ctx, eventIds);
+    const { claims, since: resume } = await authorizeResumableStream(c, ctx, eventIds);
+    const since = await resolveResume(ctx.broker, userTopic(claims.sub), resume);
     const lease = admitConnection(c, ctx, { userId: claims.sub });
     return openWithLease(lease, () =>
       openSse({
@@ -712,9 +731,10 @@ export function notificationRoutes(
   // Also at `/ws/notifications`, the path of the WebSocket notification design clients use.
   const notificationSocket = refuseAfterUpgrade(async (c) => {
     requireUpgrade(c);
-    const since = resumePosition(c);
+    const resume = resumeRequest(c);
     const claims = await requireStreamToken(c, ctx);
     const userId = claims.sub;
+    const since = await resolveResume(ctx.broker, userTopic(userId), resume);
     const lease = admitConnection(c, ctx, { userId });
     return openWithLease(lease, () =>
       acceptWebSocket(c.req.raw, {
@@ -763,8 +783,11 @@ export function notificationRoutes(
   serve(app, endpoints.history, async (c) => {
     const claims = await requireUser(c, ctx);
     const query = readQuery(c, notificationHistoryQuerySchema);
+    const afterSeq = query.since === undefined
+      ? undefined
+      : await historyLowerBound(ctx.broker, claims.sub, query.since);
     const [page, unreadCount] = await Promise.all([
-      center.store.history(claims.sub, { before: query.before, limit: query.limit }),
+      center.store.history(claims.sub, { before: query.before, limit: query.limit, afterSeq }),
       center.store.unreadCount(claims.sub),
     ]);
     return c.json({
@@ -871,7 +894,7 @@ function playgroundPage(props: PlaygroundProps): VNode {
         "any type and watch the bell. Open a second tab: reading in one clears the other.",
     ),
   );
-  return h(Layout, { current: "/notifications", children: [intro, island] }) as VNode;
+  return h(Layout, { current: "/notifications", bell: false, children: [intro, island] }) as VNode;
 }
 
 const ISLANDS_DIR = new URL("../_build/islands/", import.meta.url);

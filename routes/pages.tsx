@@ -12,7 +12,8 @@ export function renderErrorPage(ctx: AppContext, status: number, message: string
     title: `${status} · Switchboard`,
     manifest: ctx.manifest,
     body: (
-      <Layout>
+      // Error pages stay static (no script): no bell.
+      <Layout bell={false}>
         <section class="error-page">
           <p class="error-status">{status}</p>
           <h1>{message}</h1>

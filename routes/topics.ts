@@ -3,7 +3,13 @@ import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { ApiError } from "../lib/errors/mod.ts";
 import { hasPermission, type TokenClaims } from "../lib/identity/mod.ts";
-import { formatCursor, PublishError, TOPIC_PATTERN, type TopicEvent } from "../lib/realtime/mod.ts";
+import {
+  formatCursor,
+  type Position,
+  PublishError,
+  TOPIC_PATTERN,
+  type TopicEvent,
+} from "../lib/realtime/mod.ts";
 import { acceptWebSocket, type Connection, deliverTopic, openSse } from "../lib/transport/mod.ts";
 import { requireApiKey, requireStreamToken, requireUser } from "./_auth.ts";
 import { refuseAfterUpgrade } from "./_ws_refusal.ts";
@@ -12,7 +18,8 @@ import {
   admitConnection,
   openWithLease,
   requireUpgrade,
-  resumePosition,
+  resolveResume,
+  resumeRequest,
   socketLimits,
   transportObserver,
 } from "./_realtime.ts";
@@ -258,7 +265,7 @@ export function topicRoutes(ctx: AppContext): Hono {
     connection: Connection,
     claims: TokenClaims,
     topic: string,
-    since: ReturnType<typeof resumePosition>,
+    since: Position | null,
   ) {
     ctx.userConnections.add(claims, connection);
     void deliverTopic(ctx.broker, topic, connection, {
@@ -298,9 +305,10 @@ export function topicRoutes(ctx: AppContext): Hono {
   serve(app, endpoints.events, async (c) => {
     const topic = c.req.param("topic");
     checkTopicName(topic);
-    const since = resumePosition(c);
+    const resume = resumeRequest(c);
     const claims = await requireStreamToken(c, ctx);
     checkReadAccess(topic, claims);
+    const since = await resolveResume(ctx.broker, topic, resume);
     const lease = admitConnection(c, ctx, { userId: claims.sub });
     return openWithLease(lease, () =>
       openSse({
@@ -321,9 +329,10 @@ export function topicRoutes(ctx: AppContext): Hono {
       const topic = c.req.param("topic");
       checkTopicName(topic);
       requireUpgrade(c);
-      const since = resumePosition(c);
+      const resume = resumeRequest(c);
       const claims = await requireStreamToken(c, ctx);
       checkReadAccess(topic, claims);
+      const since = await resolveResume(ctx.broker, topic, resume);
       const lease = admitConnection(c, ctx, { userId: claims.sub });
       return openWithLease(lease, () =>
         acceptWebSocket(c.req.raw, {

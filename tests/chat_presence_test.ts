@@ -29,12 +29,13 @@ Deno.test({
     const [tab1, tab2] = await connectSpread(server, "room", [adaToken, adaToken]);
     assert.notEqual(tab1!.isolate, tab2!.isolate);
     const joined = await watcher.socket.next((frame) => frame.type === "user_joined");
-    assert.deepEqual(joined.user, {
-      userId: "ada",
-      username: "Ada",
-      status: "online",
-      connections: 1,
-    });
+    const { joinedAt, ...user } = joined.user;
+    assert.deepEqual(user, { userId: "ada", username: "Ada", status: "online", connections: 1 });
+    assert.ok(Math.abs(joinedAt - Date.now()) < 60_000, `joinedAt ${joinedAt}`);
+    // initial_state lists each online user with when they joined (the chat design's shape).
+    for (const entry of tab2!.initial.onlineUsers) {
+      assert.ok(Math.abs(entry.joinedAt - joinedAt) < 5_000, JSON.stringify(entry));
+    }
     // The announced status is Ada's as a whole: away only once every tab is away.
     tab2!.socket.send({ type: "presence", status: "away" });
     const stillOnline = await watcher.socket.next((frame) => frame.type === "presence");

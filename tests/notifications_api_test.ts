@@ -145,9 +145,11 @@ Deno.test({
     assert.deepEqual(Object.keys(ackedEntry).sort(), [
       "acknowledged",
       "acknowledgedAt",
+      "data",
       "deliveredAt",
       "id",
       "lastRetryAt",
+      "message",
       "read",
       "readAt",
       "requiresAck",

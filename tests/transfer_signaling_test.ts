@@ -407,6 +407,7 @@ Deno.test({
     await using server = await startServer({
       env: {
         TRANSFER_IDLE_SECONDS: "2",
+        TRANSFER_MAX_SECONDS: "8",
         TRANSFER_SWEEP_SECONDS: "1",
         JOIN_ATTEMPTS_PER_MINUTE: "1000",
       },
@@ -436,10 +437,14 @@ Deno.test({
     }, { timeoutMs: 8000, intervalMs: 200, message: "session_expired after the idle time" });
     assert.ok(expiredAt - leftAt >= 1500, `expired ${expiredAt - leftAt} ms after both left`);
 
-    // A peer still connected when its session expires is told and disconnected.
+    // A creator waiting for its joiner keeps the session past its ttl and idle time, up to its
+    // maximum age (TRANSFER_MAX_SECONDS); a peer still connected then is told and disconnected.
     const lonely = await createSession(server, { ttlSeconds: 1 });
+    const createdAt = Date.now();
     await using creator = await openCreator(server, lonely);
-    const cancel = await creator.next(isType("cancel"), 6000);
+    const cancel = await creator.next(isType("cancel"), 12_000);
+    const lived = Date.now() - createdAt;
+    assert.ok(lived >= 6000, `an unjoined session with its creator connected lived ${lived} ms`);
     assert.equal(cancel.reason, "expired");
     assert.equal(cancel.by, "server");
     assert.equal((await creator.closed).code, 4410);

@@ -50,6 +50,8 @@ export interface OnlineUser {
   username: string;
   status: "online" | "away";
   connections: number;
+  /** When the user's earliest open connection joined the channel (ms since the epoch). */
+  joinedAt: number;
 }
 
 /** Error codes of chat error frames and responses (besides the transport's). */

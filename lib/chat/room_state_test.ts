@@ -77,7 +77,9 @@ Deno.test("roomReducer: presence, typing with expiry, older history and a resume
     type: "initial_state",
     channelId: "lobby",
     messages: [second],
-    onlineUsers: [{ userId: "ada", username: "Ada", status: "online", connections: 1 }],
+    onlineUsers: [
+      { userId: "ada", username: "Ada", status: "online", connections: 1, joinedAt: 1 },
+    ],
     cursor: "e-2",
     historyBefore: "e-2",
     resumed: false,
@@ -90,7 +92,7 @@ Deno.test("roomReducer: presence, typing with expiry, older history and a resume
     state,
     {
       type: "user_joined",
-      user: { userId: "bob", username: "Bob", status: "online", connections: 1 },
+      user: { userId: "bob", username: "Bob", status: "online", connections: 1, joinedAt: 2 },
     },
     { type: "presence", userId: "ada", username: "Ada", status: "away" },
     { type: "typing", userId: "bob", username: "Bob", isTyping: true, expiresInMs: 5000 },

@@ -54,6 +54,7 @@ function onlineUser(member: PresenceMember): OnlineUser {
     username: member.name,
     status: member.status,
     connections: member.connections,
+    joinedAt: member.joinedAt,
   };
 }
 

@@ -31,6 +31,7 @@ function withUser(
     username: participant.username,
     status: "online",
     connections: 1,
+    joinedAt: Date.now(),
   };
   // In the order presence lists members: by name.
   return [...online, joined].sort((a, b) => a.username.localeCompare(b.username));
@@ -74,12 +75,19 @@ function sharedText(source: object, build: () => ChatServerFrame): string {
   return text;
 }
 
-function presenceFrame(event: PresenceEvent): ChatServerFrame {
+/** The chat frame of a presence event published at `time` (ms; when a user joined). */
+function presenceFrame(event: PresenceEvent, time: number): ChatServerFrame {
   switch (event.type) {
     case "user_joined":
       return {
         type: "user_joined",
-        user: { userId: event.userId, username: event.name, status: event.status, connections: 1 },
+        user: {
+          userId: event.userId,
+          username: event.name,
+          status: event.status,
+          connections: 1,
+          joinedAt: Math.floor(time),
+        },
       };
     case "user_left":
       return { type: "user_disconnected", userId: event.userId, username: event.name };
@@ -193,7 +201,7 @@ export class ChatSession {
       if (event.type === "user_joined" && event.userId === this.#options.participant.userId) {
         continue;
       }
-      this.#connection.send(sharedText(item.event, () => presenceFrame(event)));
+      this.#connection.send(sharedText(item.event, () => presenceFrame(event, item.event.time)));
     }
   }
 

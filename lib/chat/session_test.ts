@@ -200,14 +200,13 @@ Deno.test("ChatSession: presence joins, a second tab keeps a user online, the la
   const watcher = await world.connect({ userId: "watcher" });
   const tab1 = await world.connect({ userId: "ada", username: "Ada" });
   const joined = await watcher.connection.next((frame) => frame.type === "user_joined");
-  assert.deepEqual(joined.user, {
-    userId: "ada",
-    username: "Ada",
-    status: "online",
-    connections: 1,
-  });
+  const { joinedAt, ...user } = joined.user as Record<string, unknown>;
+  assert.deepEqual(user, { userId: "ada", username: "Ada", status: "online", connections: 1 });
+  assert.equal(typeof joinedAt, "number");
   const tab2 = await world.connect({ userId: "ada", username: "Ada" });
   const initial = tab2.connection.frames[0]!;
+  const online = initial.onlineUsers as Array<{ userId: string; joinedAt: number }>;
+  assert.equal(online.find((entry) => entry.userId === "ada")?.joinedAt, joinedAt);
   assert.deepEqual(
     (initial.onlineUsers as Array<{ userId: string; connections: number }>)
       .map((user) => `${user.userId}×${user.connections}`),

@@ -25,6 +25,15 @@ export {
   type ServerFrame,
   type StatusDetail,
 } from "./realtime_client.ts";
+export {
+  type ChatConnection,
+  type NotificationFrameData,
+  type SubscriptionOptions,
+  Switchboard,
+  type SwitchboardOptions,
+  type TopicEventFrame,
+} from "./switchboard.ts";
+export { wsAdapter, type WsConstructor } from "./ws_adapter.ts";
 export { ApiClientError, apiErrorOf, type ApiIssue, parseApiError } from "./api_error.ts";
 export { apiFetch, type ApiFetchOptions } from "./api_fetch.ts";
 export { type TokenHolder, tokenHolder } from "./token_claims.ts";

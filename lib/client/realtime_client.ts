@@ -278,6 +278,9 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
     socket.onmessage = (event) => {
       if (typeof event.data === "string") this.#handleText(event.data);
     };
+    // A failed connect is followed by `close`, which reconnects; the `ws` package (Node 20)
+    // would throw an unhandled "error" event without a handler.
+    socket.onerror = () => {};
     socket.onclose = (event) => {
       clearInterval(this.#ping);
       this.#socket = null;

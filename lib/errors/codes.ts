@@ -128,6 +128,11 @@ export const ERROR_CODES = {
   delete_token_required: { status: 401, description: "No delete token was sent." },
   wrong_delete_token: { status: 403, description: "The delete token does not match." },
   missing_user: { status: 400, description: "Neither `userId` nor `userIds` was given." },
+  missing_message: { status: 400, description: "A one-line publish with an empty body." },
+  invalid_priority: {
+    status: 400,
+    description: "`Priority` is not 1-5 or min, low, default, high, urgent, max.",
+  },
   invalid_user: { status: 400, description: "A user id is not a user id." },
   too_many_recipients: { status: 400, description: "More than `NOTIFY_MAX_RECIPIENTS` users." },
   unknown_type: {

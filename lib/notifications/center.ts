@@ -109,7 +109,7 @@ export interface PublishOutcome {
 }
 
 /** The topic of a user's notifications. */
-function userTopic(userId: string): string {
+export function userTopic(userId: string): string {
   return `user:${userId}`;
 }
 
@@ -121,10 +121,10 @@ function userTopic(userId: string): string {
  *
  * @example
  * ```ts
- * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { KvBroker } from "../realtime/mod.ts";
  *
  * const kv = await Deno.openKv(":memory:");
- * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
+ * await using center = new NotificationCenter({ kv, broker: new KvBroker(kv), config: {} });
  * await center.publish({ userIds: ["ada"], type: "success", data: { message: "Done" } });
  * ```
  */

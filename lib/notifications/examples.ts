@@ -71,6 +71,7 @@ export const NOTIFICATION_EXAMPLES: Record<string, Record<string, unknown>> = {
   campaign_created: { campaignId: "c_spring", name: "Spring launch", link: "/" },
   success: { title: "Build finished", message: "main is green: 214 tests passed" },
   error: { title: "Payment failed", message: "The card was declined", code: "card_declined" },
+  message: { message: "Backup done", title: "nas01", tags: ["floppy_disk"], priority: 3 },
 };
 
 /** A one-line human summary of a notification, for toasts and lists. */
@@ -120,6 +121,8 @@ export function describeNotification(type: string, data: Record<string, unknown>
       return { title: text(data.title) || "Done", body: text(data.message) };
     case "error":
       return { title: text(data.title) || "Something went wrong", body: text(data.message) };
+    case "message":
+      return { title: text(data.title) || "Message", body: text(data.message) };
     default:
       return {
         title: type,

@@ -3,6 +3,7 @@
  * WebSocket and SSE clients receive. Browser-safe (no Deno, no zod), so islands
  * import it too.
  */
+import { notificationMessage } from "./message_text.ts";
 
 /** One notification as clients see it. */
 export interface Notification {
@@ -12,6 +13,11 @@ export interface Notification {
   timestamp: string;
   requiresAck: boolean;
   data: Record<string, unknown>;
+  /**
+   * Human-readable text rendered by the server from the type and data
+   * (`notificationMessage`); events stored before it existed get it on the way out.
+   */
+  message?: string;
 }
 
 /** What the user topic `user:<userId>` carries. */
@@ -30,6 +36,7 @@ export type UserTopicPayload =
  * come from the topic, so they do not move the resume position).
  */
 export interface NotificationFrame extends Notification {
+  message: string;
   cursor?: string;
   retry?: number;
   redelivered?: boolean;
@@ -70,9 +77,9 @@ export function frameForPayload(
     case "muted":
       return null;
     case "notification":
-      return { ...payload.notification, ...position };
+      return { ...withMessage(payload.notification), ...position };
     case "retry":
-      return { ...payload.notification, ...position, retry: payload.attempt };
+      return { ...withMessage(payload.notification), ...position, retry: payload.attempt };
     case "read":
       return {
         type: READ_FRAME,
@@ -82,6 +89,14 @@ export function frameForPayload(
         ...position,
       };
   }
+}
+
+/** The notification with its `message` (rendered now if it was stored without one). */
+function withMessage(notification: Notification): Notification & { message: string } {
+  return {
+    ...notification,
+    message: notification.message ?? notificationMessage(notification.type, notification.data),
+  };
 }
 
 /** The SSE `event:` of a frame: the notification type, or the control frame's type. */

@@ -18,11 +18,11 @@ export interface NotifyOptions {
  *
  * @example
  * ```ts
- * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { KvBroker } from "../realtime/mod.ts";
  * import { NotificationCenter } from "./center.ts";
  *
  * const kv = await Deno.openKv(":memory:");
- * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
+ * await using center = new NotificationCenter({ kv, broker: new KvBroker(kv), config: {} });
  * await notifyUser(center, "ada", "success", { message: "Your export is ready" });
  * ```
  */

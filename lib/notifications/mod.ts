@@ -9,10 +9,10 @@
  * @example
  * ```ts
  * import { NotificationCenter, notifyFileUploaded } from "./mod.ts";
- * import { MemoryBroker } from "../realtime/mod.ts";
+ * import { KvBroker } from "../realtime/mod.ts";
  *
  * const kv = await Deno.openKv(":memory:");
- * await using center = new NotificationCenter({ kv, broker: new MemoryBroker(), config: {} });
+ * await using center = new NotificationCenter({ kv, broker: new KvBroker(kv), config: {} });
  * await notifyFileUploaded(center, "ada", { fileId: "f1", fileName: "a.pdf", size: 1200 });
  * ```
  */
@@ -24,8 +24,11 @@ export {
   type PublishOutcome,
   type PublishRequest,
   type StreamOptions,
+  userTopic,
 } from "./center.ts";
 export { NotificationError, type NotificationErrorCode } from "./errors.ts";
+export { historyLowerBound } from "./history_since.ts";
+export { formatSize, notificationMessage } from "./message_text.ts";
 export { describeNotification, NOTIFICATION_EXAMPLES, safeLink } from "./examples.ts";
 export { safeLinkTarget, STAND_IN_ORIGIN } from "./links.ts";
 export {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Notification } from "./frames.ts";
+import { notificationMessage } from "./message_text.ts";
 
 /**
  * Where a notification is in its life:
@@ -49,13 +50,14 @@ export const notificationRecordSchema = z.object({
 export type NotificationRecord = z.infer<typeof notificationRecordSchema>;
 
 /** The notification inside a record, as clients receive it. */
-export function toNotification(record: NotificationRecord): Notification {
+export function toNotification(record: NotificationRecord): Notification & { message: string } {
   return {
     id: record.id,
     type: record.type,
     timestamp: record.timestamp,
     requiresAck: record.requiresAck,
     data: record.data,
+    message: notificationMessage(record.type, record.data),
   };
 }
 
@@ -94,6 +96,10 @@ export interface AuditEntry {
   lastRetryAt: string | null;
   read: boolean;
   readAt: string | null;
+  /** What was sent. */
+  data: Record<string, unknown>;
+  /** Its human-readable text. */
+  message: string;
 }
 
 /** The audit view of a record. */
@@ -113,6 +119,8 @@ export function toAuditEntry(record: NotificationRecord): AuditEntry {
     lastRetryAt: record.lastRetryAt,
     read: record.read,
     readAt: record.readAt,
+    data: record.data,
+    message: notificationMessage(record.type, record.data),
   };
 }
 

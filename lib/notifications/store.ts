@@ -478,7 +478,12 @@ export class NotificationStore {
    */
   async history(
     userId: string,
-    options: { before?: string | undefined; limit?: number | undefined } = {},
+    options: {
+      before?: string | undefined;
+      limit?: number | undefined;
+      /** Only records whose `seq` sorts after this (a `seq`, or a ULID time prefix). */
+      afterSeq?: string | undefined;
+    } = {},
   ): Promise<{ items: NotificationRecord[]; nextBefore: string | null }> {
     const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
     let end: Deno.KvKey | undefined;
@@ -491,13 +496,24 @@ export class NotificationStore {
         );
       }
       end = recordKey(userId, anchor.seq);
+      if (options.afterSeq !== undefined && options.afterSeq >= anchor.seq) {
+        return { items: [], nextBefore: null };
+      }
     }
-    const selector = end ? { prefix: recordPrefix(userId), end } : { prefix: recordPrefix(userId) };
+    const start = options.afterSeq === undefined ? undefined : recordKey(userId, options.afterSeq);
+    const selector: Deno.KvListSelector = start && end
+      ? { start, end }
+      : start
+      ? { prefix: recordPrefix(userId), start }
+      : end
+      ? { prefix: recordPrefix(userId), end }
+      : { prefix: recordPrefix(userId) };
     const listed: NotificationRecord[] = [];
     let seen = 0;
     for await (const entry of this.#kv.list(selector, { reverse: true, limit })) {
       seen += 1;
       const record = parseRecord(entry.value);
+      if (record && record.seq === options.afterSeq) continue;
       if (record && !this.#expired(record)) listed.push(record);
     }
     const items = await this.#withDeliveries(userId, listed);

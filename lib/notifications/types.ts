@@ -37,7 +37,7 @@ export const NOTIFICATION_TYPES = {
   "group.invitation.received": z.strictObject({
     ...group,
     invitationId: identifier,
-    invitedBy: person,
+    invitedBy: person.optional(),
     message: text(500).optional(),
   }),
   "group.invitation.accepted": z.strictObject({
@@ -46,13 +46,22 @@ export const NOTIFICATION_TYPES = {
     acceptedBy: person,
   }),
   "group.member.joined": z.strictObject({ ...group, member: person }),
+  // The recipient is the member in these three (the design documents' payloads leave it out).
   "group.member.removed": z.strictObject({
     ...group,
-    member: person,
+    member: person.optional(),
     removedBy: person.optional(),
   }),
-  "group.admin.granted": z.strictObject({ ...group, member: person, grantedBy: person.optional() }),
-  "group.admin.revoked": z.strictObject({ ...group, member: person, revokedBy: person.optional() }),
+  "group.admin.granted": z.strictObject({
+    ...group,
+    member: person.optional(),
+    grantedBy: person.optional(),
+  }),
+  "group.admin.revoked": z.strictObject({
+    ...group,
+    member: person.optional(),
+    revokedBy: person.optional(),
+  }),
   "group.join_request.created": z.strictObject({
     ...group,
     requestId: identifier,
@@ -71,14 +80,16 @@ export const NOTIFICATION_TYPES = {
     reason: text(500).optional(),
   }),
   shards_generated: z.strictObject({
-    fileId: identifier,
+    fileId: identifier.optional(),
     fileName: text(255).optional(),
+    campaignId: identifier.optional(),
+    campaignName: text(200).optional(),
     shardCount: z.number().int().min(1).max(100_000),
     threshold: z.number().int().min(1).max(100_000).optional(),
     link: linkSchema.optional(),
   }),
   file_uploaded: z.strictObject({
-    fileId: identifier,
+    fileId: identifier.optional(),
     fileName: text(255),
     size: z.number().int().min(0),
     mimeType: text(255).optional(),
@@ -86,7 +97,7 @@ export const NOTIFICATION_TYPES = {
     link: linkSchema.optional(),
   }),
   campaign_created: z.strictObject({
-    campaignId: identifier,
+    campaignId: identifier.optional(),
     name: text(200),
     createdBy: person.optional(),
     link: linkSchema.optional(),
@@ -100,6 +111,15 @@ export const NOTIFICATION_TYPES = {
     message: text(1000),
     title: text(200).optional(),
     code: identifier.optional(),
+    link: linkSchema.optional(),
+  }),
+  /** A plain text message, as `POST /api/notify/:userId` makes from a text body (ntfy style). */
+  message: z.strictObject({
+    message: text(4096),
+    title: text(250).optional(),
+    tags: z.array(z.string().trim().min(1).max(64)).min(1).max(20).optional(),
+    /** 1 (min) … 3 (default) … 5 (max), as ntfy. */
+    priority: z.number().int().min(1).max(5).optional(),
     link: linkSchema.optional(),
   }),
 } satisfies Record<string, z.ZodType>;

@@ -32,6 +32,7 @@ Deno.test("the registry has every built-in type docs/notifications.md lists", ()
       "campaign_created",
       "success",
       "error",
+      "message",
     ]
   ) assert.ok(names.includes(type), type);
 });

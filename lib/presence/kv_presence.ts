@@ -16,6 +16,8 @@ interface StoredEntry {
   name: string;
   status: PresenceStatus;
   expiresAt: number;
+  /** When the connection entered (ms); absent in entries of older versions. */
+  joinedAt?: number;
 }
 
 /** Options of {@linkcode KvPresence}. */
@@ -74,6 +76,7 @@ export class KvPresence implements Presence {
       name: entry.name,
       status: entry.status ?? "online",
       expiresAt: Date.now() + this.#ttlMs,
+      joinedAt: Date.now(),
     };
     const handleKey = `${scope}\u0000${entry.connectionId}`;
     this.#handles.set(handleKey, { scope, entry: stored, connectionId: entry.connectionId });

@@ -15,7 +15,7 @@ export class MemoryPresence implements Presence {
   #broker: Broker;
   #scopes = new Map<
     string,
-    Map<string, { userId: string; name: string; status: PresenceStatus }>
+    Map<string, { userId: string; name: string; status: PresenceStatus; joinedAt: number }>
   >();
 
   constructor(broker: Broker) {
@@ -26,12 +26,19 @@ export class MemoryPresence implements Presence {
     const connections = this.#scopes.get(scope) ?? new Map();
     this.#scopes.set(scope, connections);
     const first = ![...connections.values()].some((other) => other.userId === entry.userId);
-    const stored = { userId: entry.userId, name: entry.name, status: entry.status ?? "online" };
+    const stored = {
+      userId: entry.userId,
+      name: entry.name,
+      status: entry.status ?? "online",
+      joinedAt: Date.now(),
+    };
     connections.set(entry.connectionId, stored);
     if (first) {
       await this.#broker.publish<PresenceEvent>(presenceTopic(scope), {
         type: "user_joined",
-        ...stored,
+        userId: stored.userId,
+        name: stored.name,
+        status: stored.status,
       });
     }
     let left = false;

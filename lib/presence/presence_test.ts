@@ -7,11 +7,19 @@ import { openKv } from "../kv/mod.ts";
 Deno.test("MemoryPresence: a second tab keeps a user online until the last one leaves", async () => {
   const broker = new MemoryBroker();
   const presence = new MemoryPresence(broker);
+  const before = Date.now();
   const tabA = await presence.enter("lobby", { userId: "ada", name: "Ada", connectionId: "a" });
   const tabB = await presence.enter("lobby", { userId: "ada", name: "Ada", connectionId: "b" });
-  assert.deepEqual(await presence.list("lobby"), [
-    { userId: "ada", name: "Ada", status: "online", connections: 2, connectionIds: ["a", "b"] },
-  ]);
+  const [member] = await presence.list("lobby");
+  const { joinedAt, ...rest } = member!;
+  assert.deepEqual(rest, {
+    userId: "ada",
+    name: "Ada",
+    status: "online",
+    connections: 2,
+    connectionIds: ["a", "b"],
+  });
+  assert.ok(joinedAt >= before && joinedAt <= Date.now(), "joinedAt: when the first tab entered");
   await tabA.leave();
   assert.equal((await presence.list("lobby")).length, 1);
   await tabB.leave();

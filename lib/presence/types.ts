@@ -9,6 +9,8 @@ export interface PresenceMember {
   connections: number;
   /** The ids of those connections. */
   connectionIds: string[];
+  /** When the earliest of those connections entered (ms since the epoch). */
+  joinedAt: number;
 }
 
 /** Published on topic `presence:<scope>` whenever the online set changes. */
@@ -46,18 +48,36 @@ export function presenceTopic(scope: string): string {
 
 /** Folds connection entries into one member per user (online wins over away). */
 export function groupMembers(
-  entries: Iterable<{ userId: string; name: string; status: PresenceStatus; connectionId: string }>,
+  entries: Iterable<
+    {
+      userId: string;
+      name: string;
+      status: PresenceStatus;
+      connectionId: string;
+      /** Absent in entries written before it existed: counted as now. */
+      joinedAt?: number | undefined;
+    }
+  >,
+  now: number = Date.now(),
 ): PresenceMember[] {
   const members = new Map<string, PresenceMember>();
-  for (const { connectionId, ...entry } of entries) {
-    const member = members.get(entry.userId);
+  for (const { connectionId, userId, name, status, joinedAt } of entries) {
+    const member = members.get(userId);
     if (!member) {
-      members.set(entry.userId, { ...entry, connections: 1, connectionIds: [connectionId] });
+      members.set(userId, {
+        userId,
+        name,
+        status,
+        connections: 1,
+        connectionIds: [connectionId],
+        joinedAt: joinedAt ?? now,
+      });
       continue;
     }
     member.connections += 1;
     member.connectionIds.push(connectionId);
-    if (entry.status === "online") member.status = "online";
+    member.joinedAt = Math.min(member.joinedAt, joinedAt ?? now);
+    if (status === "online") member.status = "online";
   }
   return [...members.values()].sort((a, b) => a.name.localeCompare(b.name));
 }

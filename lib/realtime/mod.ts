@@ -18,4 +18,5 @@ export * from "./types.ts";
 export { MemoryBroker } from "./memory_broker.ts";
 export { type CommitReport, KvBroker, type KvBrokerOptions } from "./kv_broker.ts";
 export { formatCursor, parseCursor } from "./cursor.ts";
+export { parseSinceTime, positionAtTime } from "./since.ts";
 export { retentionFor, TOPIC_PATTERN } from "./retention.ts";

@@ -57,7 +57,7 @@ export const transferRecordSchema = z.object({
   /** When a live session stops being usable (ms); re-checked on every read. */
   expiresAt: z.number(),
   joinedAt: z.number().nullable(),
-  /** Last time a peer was connected to a joined session (ms). */
+  /** Last time a peer was connected to a live session (ms). */
   lastActiveAt: z.number().nullable(),
   /** When it was closed or expired (ms). */
   endedAt: z.number().nullable(),

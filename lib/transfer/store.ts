@@ -73,7 +73,10 @@ export interface TransferStore {
   authorize(code: string, role: TransferRole, token: string): Promise<TransferRecord>;
   /** Closes a session with either token. */
   close(id: string, token: string): Promise<ClosedTransfer>;
-  /** Marks a joined session active now (a peer is connected), which moves its expiry. */
+  /**
+   * Marks a live session active now (a peer is connected), which moves its expiry:
+   * the idle time from now, at most the maximum age (an unjoined one: never below its ttl).
+   */
   touch(id: string): Promise<TransferRecord | null>;
   /** Expires sessions whose time ran out and purges ended ones past their tombstone time. */
   sweep(): Promise<SweepReport>;
@@ -282,12 +285,14 @@ export class KvTransferStore implements TransferStore {
       if (!entry) return null;
       const record = entry.value;
       const now = this.#now();
-      if (effectiveState(record, now) !== "joined") return this.#effective(record);
-      const next: TransferRecord = {
-        ...record,
-        lastActiveAt: now,
-        expiresAt: joinedExpiry(record, now, this.#policy),
-      };
+      const state = effectiveState(record, now);
+      if (state !== "joined" && state !== "created") return this.#effective(record);
+      // An unjoined session whose creator is connected lives on too (as the signaling design
+      // promises): the idle time from now, never shorter than its ttl nor past its maximum age.
+      const expiresAt = state === "joined"
+        ? joinedExpiry(record, now, this.#policy)
+        : Math.max(record.expiresAt, joinedExpiry(record, now, this.#policy));
+      const next: TransferRecord = { ...record, lastActiveAt: now, expiresAt };
       if (await this.#replace(entry, next, next.expiresAt, now)) return next;
     }
     return null;

@@ -98,6 +98,37 @@ Deno.test("an unjoined session expires after its ttl, on read before any sweep",
   });
 });
 
+Deno.test("an unjoined session lives on while its creator is connected, up to 24 h", async () => {
+  await withStore(async (store, clock) => {
+    // A touch never shortens a ttl longer than the idle time.
+    const long = await store.create({ ttlSeconds: 2 * 3600 });
+    clock.now += MINUTE;
+    assert.equal((await store.touch(long.record.id))?.expiresAt, long.record.expiresAt);
+
+    const { record } = await store.create({ ttlSeconds: 300 });
+    const createdAt = clock.now;
+    await store.touch(record.id); // the creator's socket opens
+    // The creator stays connected: well past the ttl, the session waits for its joiner.
+    for (let step = 0; step < 28; step++) {
+      clock.now += 50 * MINUTE;
+      const touched = await store.touch(record.id);
+      assert.equal(touched?.state, "created");
+      assert.equal(touched?.expiresAt, Math.min(clock.now + HOUR, createdAt + 24 * HOUR));
+    }
+    clock.now = createdAt + 24 * HOUR;
+    assert.equal((await store.touch(record.id))?.state, "expired", "24 h at most");
+
+    // The creator left at its last touch: an idle hour later it is over; it can still be joined
+    // until then.
+    const second = await store.create({ ttlSeconds: 300 });
+    clock.now += 4 * MINUTE;
+    await store.touch(second.record.id);
+    clock.now += HOUR - 1;
+    assert.equal((await store.get(second.record.id))?.state, "created");
+    await store.join(second.record.code);
+  });
+});
+
 Deno.test("a joined session lives while touched, an idle hour after, and 24 h at most", async () => {
   await withStore(async (store, clock) => {
     const { record } = await store.create();

@@ -23,6 +23,11 @@ export interface Connection {
    * for before it closes KV.
    */
   readonly settled: Promise<void>;
+  /**
+   * Reports that a topic event published at `publishedAt` (ms since the epoch)
+   * was just sent here: the publish→deliver latency metric of this connection's kind.
+   */
+  delivered?(publishedAt: number): void;
 }
 
 /** Counters a transport reports to (metrics). */
@@ -33,6 +38,8 @@ export interface TransportObserver {
   frameOut?(label: string): void;
   rejected?(label: string, code: string): void;
   slowConsumer?(label: string): void;
+  /** A topic event reached a connection `latencyMs` after it was published. */
+  delivered?(label: string, latencyMs: number): void;
 }
 
 /** A small token bucket for per-connection frame rates. */

@@ -91,7 +91,9 @@ export async function deliverTopic<T>(
         : frameText(item.event, cursor, options.toFrame);
       if (frame) {
         const event = options.eventName?.(item.event);
-        connection.send(frame, event ? { id: cursor, event } : { id: cursor });
+        if (connection.send(frame, event ? { id: cursor, event } : { id: cursor })) {
+          connection.delivered?.(item.event.time);
+        }
         options.onDelivered?.(item.event);
       }
       if (!connection.congested) continue;

@@ -25,10 +25,15 @@ export function refusalCloseCode(status: number): number {
   return status >= 400 && status <= 599 ? 4000 + status : CLOSE_CODES.internalError;
 }
 
-/** Subprotocols the client offered in `Sec-WebSocket-Protocol`. */
+/**
+ * Subprotocols the client offered in `Sec-WebSocket-Protocol`, split exactly as
+ * `Deno.upgradeWebSocket` splits them (on ", "): a list joined with "," alone (the
+ * `ws` package) would otherwise name a protocol Deno cannot find and make it
+ * throw, a 500 any client could cause.
+ */
 export function offeredSubprotocols(request: Request): string[] {
-  return (request.headers.get("sec-websocket-protocol") ?? "").split(",")
-    .map((protocol) => protocol.trim()).filter((protocol) => protocol !== "");
+  return (request.headers.get("sec-websocket-protocol") ?? "").split(", ")
+    .filter((protocol) => protocol !== "");
 }
 
 /**

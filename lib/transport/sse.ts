@@ -140,6 +140,9 @@ export function openSse(options: SseOptions): Response {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
+    delivered(publishedAt) {
+      observer.delivered?.(options.label, Date.now() - publishedAt);
+    },
     close(code) {
       if (code === CLOSE_CODES.slowConsumer && !finished) observer.slowConsumer?.(options.label);
       if (!finished) {

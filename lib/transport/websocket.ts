@@ -82,6 +82,9 @@ export function acceptWebSocket<F>(request: Request, options: WebSocketOptions<F
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
+    delivered(publishedAt) {
+      observer.delivered?.(options.label, Date.now() - publishedAt);
+    },
     close(code = CLOSE_CODES.normal, reason = "") {
       if (code === CLOSE_CODES.slowConsumer && !finished) observer.slowConsumer?.(options.label);
       if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {

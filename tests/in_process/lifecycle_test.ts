@@ -72,3 +72,23 @@ Deno.test({
     await Deno.remove(kvPath).catch(() => {});
   }
 });
+
+Deno.test({
+  name: "/readyz is 200 while the isolate runs and 503 (draining) from the moment stop begins",
+  ...sanitized,
+}, async () => {
+  const server = await startInProcess();
+  const ready = await server.app.request("/readyz");
+  assert.equal(ready.status, 200);
+  assert.deepEqual(
+    { ...(await ready.json()), isolate: "-" },
+    { ready: true, kv: "ok", draining: false, isolate: "-" },
+  );
+  const stopping = server.stop();
+  const draining = await server.app.request("/readyz");
+  assert.equal(draining.status, 503);
+  const body = await draining.json();
+  assert.equal(body.ready, false);
+  assert.equal(body.draining, true);
+  await stopping;
+});
