@@ -1,13 +1,9 @@
 /**
  * @module
- * The API catalog: the table of tags (the reference's groups, in page order)
- * and every endpoint, gathered from the route modules where each one is
- * declared next to its handler (see `_endpoint.ts`). `/docs` and
- * `/docs/openapi.json` are built from it, a test runs every `example` against
- * a real server, and another asserts that no registered route is missing here.
- *
- * Examples use `$BASE`, `$KEY`, `$TOKEN` and the `ws` helper from the setup in
- * docs/api.md ({@linkcode EXAMPLE_SETUP_NOTE}).
+ * The API catalog: the reference's groups (tags, in page order) and every
+ * endpoint, gathered from the route modules that declare each one next to its
+ * handler (`_endpoint.ts`). `/docs` and `/docs/openapi.json` are built from it;
+ * tests run every `example` and check that no registered route is missing.
  */
 import type { EndpointDoc } from "../lib/api_docs/mod.ts";
 import type { Config } from "../lib/config/mod.ts";
@@ -80,8 +76,7 @@ export const EXAMPLE_SETUP_NOTE =
 
 /** True for the paths the catalog must cover: the API and the operations endpoints. */
 export function isCatalogPath(path: string): boolean {
-  return path.startsWith("/api/") || path === "/healthz" || path === "/readyz" ||
-    path === "/metrics";
+  return path.startsWith("/api/") || ["/healthz", "/readyz", "/metrics"].includes(path);
 }
 
 /**
