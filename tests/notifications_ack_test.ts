@@ -271,9 +271,18 @@ Deno.test({
       });
       server = await server.restart({ kill: true });
       await using socket = (await openNotificationSocket(server, token)).socket;
+      // Sent again on connect: as a redelivery, or as a live re-send when the isolate that
+      // took the retries over got there first (the redelivery then skips what was seen).
       const again = await socket.next((frame) => frame.id === id);
-      assert.equal(again.redelivered, true, "delivered again on connect");
-      assert.equal(again.cursor, undefined, "a redelivery does not move the resume cursor");
+      if (again.redelivered === true) {
+        assert.equal(again.cursor, undefined, "a redelivery does not move the resume cursor");
+      } else {
+        assert.equal(
+          typeof again.retry,
+          "number",
+          `a redelivery or a re-send: ${JSON.stringify(again)}`,
+        );
+      }
       const failed = await waitFor(async () => {
         const entry = await auditEntry(server.url, "ada", id!);
         return entry?.status === "failed" ? entry : null;
