@@ -24,12 +24,11 @@
  * not run here.
  */
 import assert from "node:assert/strict";
-import type { Browser } from "playwright-core";
-import { browserAvailable, launchBrowser, screenshot } from "./browser.ts";
+import type { BrowserContext } from "playwright-core";
+import { browserAvailable, launchBrowser, screenshot, watchConsole } from "./browser.ts";
 import { startServer } from "./harness.ts";
 import {
   createTransfer,
-  newPage,
   openReceivePage,
   openSendPage,
   randomFile,
@@ -46,11 +45,25 @@ interface Scene {
   downloads: string[];
 }
 
-/** Three pages, the middle already in place. */
-async function scene(browser: Browser, substituteKeys: boolean): Promise<Scene> {
-  const sender = await newPage(browser);
-  const receiver = await newPage(browser);
-  const middle = await newPage(browser);
+/** The three parties' browser contexts, made once (a context costs seconds on a busy machine). */
+interface Contexts {
+  sender: BrowserContext;
+  receiver: BrowserContext;
+  middle: BrowserContext;
+}
+
+async function tab(context: BrowserContext): Promise<WatchedPage> {
+  const page = await context.newPage();
+  return { page, context, errors: watchConsole(page) };
+}
+
+/** A fresh tab for each party, the middle already in place. */
+async function scene(contexts: Contexts, substituteKeys: boolean): Promise<Scene> {
+  const [sender, receiver, middle] = await Promise.all([
+    tab(contexts.sender),
+    tab(contexts.receiver),
+    tab(contexts.middle),
+  ]);
   const mitm = await startMitm(middle.page, { sender: sender.page, receiver: receiver.page }, {
     substituteKeys,
   });
@@ -86,8 +99,12 @@ Deno.test({
     const file = await randomFile(dir, "ledger.bin", 32 * 1024);
     const browser = await launchBrowser();
     try {
+      const context = () =>
+        browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+      const [sender, receiver, middle] = await Promise.all([context(), context(), context()]);
+      const contexts = { sender, receiver, middle };
       await t.step("link, keys passed through: the connection is refused", async () => {
-        const run = await scene(browser, false);
+        const run = await scene(contexts, false);
         await openSendPage(run.sender.page, server.url);
         const { link } = await createTransfer(run.sender.page, [file]);
         await openReceivePage(run.receiver.page, link);
@@ -101,7 +118,7 @@ Deno.test({
       });
 
       await t.step("link, keys swapped: the sealed file list is refused", async () => {
-        const run = await scene(browser, true);
+        const run = await scene(contexts, true);
         await openSendPage(run.sender.page, server.url);
         const { link } = await createTransfer(run.sender.page, [file]);
         await openReceivePage(run.receiver.page, link);
@@ -112,7 +129,7 @@ Deno.test({
       });
 
       await t.step("typed code, keys swapped: the pages show different words", async () => {
-        const run = await scene(browser, true);
+        const run = await scene(contexts, true);
         await openSendPage(run.sender.page, server.url);
         const { code } = await createTransfer(run.sender.page, [file]);
         await openReceivePage(run.receiver.page, `${server.url}/r/${code}`);
