@@ -3,7 +3,8 @@
  * secret in its fragment) both pages say "Verified" and show the same words,
  * the file arrives byte-identical, and nothing either page sent to the server
  * (every WebSocket frame and HTTP request, captured) holds the secret, a file
- * name or the message in clear.
+ * name or the message in clear. A receiver who typed the code gets the same
+ * words on both pages but no "Verified" (there is no secret to check them).
  */
 import assert from "node:assert/strict";
 import { browserAvailable, launchBrowser, screenshot } from "./browser.ts";
@@ -127,6 +128,49 @@ Deno.test({
         (await sender.page.getByTestId("live-canceled").textContent()) ?? "",
         /Verification failed/,
       );
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a receiver who typed the code (no fragment) sees the same words as the sender, neither page says Verified, and the file arrives",
+  ignore: !browserAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-pairing-" });
+    const file = await randomFile(dir, "typed.bin", 64 * 1024);
+    const browser = await launchBrowser();
+    try {
+      const sender = await newPage(browser);
+      const receiver = await newPage(browser);
+      await openSendPage(sender.page, server.url);
+      const { code } = await createTransfer(sender.page, [file]);
+      // What a person types: the code alone, so the page has no secret.
+      await openReceivePage(receiver.page, `${server.url}/r/${code}`);
+      await receiver.page.getByTestId("receive-accept").click();
+      await receiverPhase(receiver.page, "done");
+      await senderPhase(sender.page, "done");
+
+      const words: string[] = [];
+      for (const side of [sender.page, receiver.page]) {
+        const check = side.getByTestId("pairing-check");
+        assert.equal(await check.getAttribute("data-pairing"), "compare");
+        assert.equal(await side.getByTestId("pairing-verified").count(), 0, "no Verified");
+        assert.match((await check.textContent()) ?? "", /Compare them with the other person/);
+        words.push((await side.getByTestId("pairing-sas").textContent()) ?? "");
+      }
+      assert.match(words[0]!, /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
+      assert.equal(words[1], words[0], "both pages show the same words");
+      const saved = await saveAndHash(receiver.page, file.name, dir);
+      assert.equal(saved.sha256, file.sha256, "byte-identical");
+      assert.deepEqual(sender.errors, []);
+      assert.deepEqual(receiver.errors, []);
     } finally {
       await browser.close();
       await Deno.remove(dir, { recursive: true });
