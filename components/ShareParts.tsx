@@ -183,7 +183,7 @@ const STATUS_TEXT: Record<FileView["status"], string> = {
   waiting: "Waiting",
   encrypting: "Encrypting…",
   active: "",
-  verified: "Verified",
+  verified: "✓ SHA-256 matches",
   uploaded: "Uploaded, waiting for the receiver",
   downloaded: "Downloaded by the receiver",
   failed: "Failed",

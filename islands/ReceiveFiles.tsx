@@ -223,7 +223,7 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
           <strong>
             {view.files.some((file) => file.status === "failed")
               ? "Received, but some files arrived damaged and were not kept."
-              : "All files received and verified."}
+              : "All files received, checksums match."}
           </strong>{" "}
           {view.toFolder ? `They are in the folder “${view.toFolder}”.` : ""}
           {saveable > 1 && (

@@ -296,7 +296,13 @@ export default function ShareLive(props: ShareLiveProps) {
         <p class="notice warn" role="status">Reconnecting to the server…</p>
       )}
       <RouteNote view={view} role="sender" />
-      <PairingCheck view={view} />
+      <PairingCheck
+        view={view}
+        actions={{
+          confirm: () => sender.current?.confirmWords(),
+          differ: () => sender.current?.wordsDiffer(),
+        }}
+      />
       {moving && <TransferProgress view={view} />}
       <FileRows view={view} role="sender" compact={!moving} />
       <Outcome

@@ -163,6 +163,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   #folder: FolderLike | null = null;
   #links = new Map<number, FallbackLink>();
   #downloading = false;
+  /** The relay's words (over the public keys) are shown. */
+  #relayWords = false;
   #urls: string[] = [];
   /** The pairing keys are derived (the sender's key came, or was kept across a reload). */
   #paired: Promise<void> | null = null;
@@ -230,7 +232,10 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       () => this.fail("signaling", "The transfer session cannot be reached. It may have ended."),
     );
     // Came back after accepting (a reload): ask the sender for a fresh connection.
-    if (stored.accepted) this.#sendReady();
+    if (stored.accepted) {
+      this.#sendReady();
+      void this.#showKeyWords();
+    }
   }
 
   /** `ready`, with this side's confirmation code over both public keys (sent at once). */
@@ -257,6 +262,21 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       ...(folder ? { toFolder: folder.name } : {}),
     });
     this.#sendReady();
+    void this.#showKeyWords();
+  }
+
+  /**
+   * Without the secret, the sender's person confirms the words before a byte
+   * moves: until a connection shows its own words, show those over both public
+   * keys (what the sender's page shows on the relay path) and say so.
+   */
+  async #showKeyWords(): Promise<void> {
+    const pairing = this.pairing;
+    if (!pairing?.paired || pairing.withSecret || this.ended || !this.view.accepted) return;
+    if (this.view.files.some((file) => file.bytes > 0 || file.status === "verified")) return;
+    const sas = await pairing.sas(null);
+    if (this.ended) return;
+    this.set({ sas, pairing: "compare", awaitingWords: true });
   }
 
   /** Declines: the sender sees it, the session ends. */
@@ -470,6 +490,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       onManifest: (manifest) => {
         this.meter.reset();
         this.set({
+          awaitingWords: false,
           phase: "transferring",
           startedAt: Date.now(),
           totalBytes: manifest.totalBytes,
@@ -485,6 +506,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       },
       onFile: (result) => void this.#fileDone(result),
     });
+    // Without the secret the sender's person compares the words first.
+    if (!this.pairing?.withSecret) this.set({ awaitingWords: true });
     confirmed.answer();
     await this.runProtocol(receiver, receiver.done, {
       done: () => {
@@ -492,11 +515,14 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
         this.closeSoon(link, 1000);
       },
       // The sender falls back to the relay for what is missing; wait for its links.
-      lost: () =>
+      lost: () => {
         this.set({
           phase: "connecting",
           reason: "The direct connection was lost. Waiting for the sender to use the relay…",
-        }),
+        });
+        // The relay's words cover the public keys only.
+        void this.#showKeyWords();
+      },
     });
   }
 
@@ -571,13 +597,16 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       });
     }
     this.#links.set(parsed.index, parsed);
-    if (pairing && this.view.sas === null) {
+    if (pairing && !this.#relayWords) {
       // No DTLS on this path: the words cover both public keys.
+      this.#relayWords = true;
       this.set({
         sas: await pairing.sas(null),
         pairing: pairing.withSecret ? this.view.pairing : "compare",
       });
     }
+    // A link means the sender confirmed the words (or the receiver proved the secret).
+    if (this.view.awaitingWords) this.set({ awaitingWords: false });
     void this.#downloadLinks();
   }
 

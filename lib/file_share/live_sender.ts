@@ -82,6 +82,13 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #uploaded = new Map<number, { link: UploadedFile; url: string }>();
   /** The receiver's key arrived and the pairing keys are derived. */
   #paired: Promise<void> | null = null;
+  /**
+   * The person's answer to "do the words match?" when the receiver did not
+   * prove the secret: nothing is sent before it is `true`.
+   */
+  #words: { answer: Promise<boolean>; settle(match: boolean): void } | null = null;
+  /** The person confirmed the words (or the receiver proved the secret): sending may start. */
+  #wordsConfirmed = false;
 
   constructor(options: LiveSenderOptions) {
     super("creator", options, emptyView());
@@ -117,6 +124,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       const secret = generatePairingSecret();
       this.pairing = await PairingSession.create("sender", { secret });
       this.#paired = null;
+      this.#words = null;
+      this.#wordsConfirmed = false;
       // The file list is not announced in clear: it goes sealed to the paired receiver.
       const session = await this.services.createTransfer([]);
       if (this.ended) return;
@@ -137,6 +146,41 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
         error instanceof ApiClientError ? error.message : `Could not create the transfer: ${error}`,
       );
     }
+  }
+
+  /**
+   * The person compared the words with the receiver and they match: sending
+   * starts (directly, or through the relay if that is where the transfer is).
+   */
+  confirmWords(): void {
+    if (!this.view.awaitingWords || this.ended) return;
+    this.#wordsConfirmed = true;
+    this.set({ awaitingWords: false });
+    this.#words?.settle(true);
+  }
+
+  /** The words differ: someone is in between. Stops on both pages; nothing is sent. */
+  wordsDiffer(): void {
+    if (this.ended) return;
+    this.#words?.settle(false);
+    this.refuse("the words on the two pages differ");
+  }
+
+  /**
+   * Waits until sending may start: at once when the receiver proved the
+   * secret or the words were confirmed, else when the person answers. False
+   * when they said the words differ (or the transfer ended meanwhile).
+   */
+  async #wordsMatch(): Promise<boolean> {
+    if (this.#wordsConfirmed || this.pairing?.withSecret) return !this.ended;
+    if (!this.#words) {
+      let settle!: (match: boolean) => void;
+      const answer = new Promise<boolean>((resolve) => settle = resolve);
+      this.#words = { answer, settle };
+    }
+    this.set({ awaitingWords: true });
+    const match = await this.#words.answer;
+    return match && !this.ended;
   }
 
   /** Stops the transfer on both sides. */
@@ -187,6 +231,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
 
   protected override end(patch: Partial<SenderView>): void {
     clearTimeout(this.#timer);
+    this.#words?.settle(false);
     super.end(patch);
   }
 
@@ -328,6 +373,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       return;
     }
     clearTimeout(this.#timer);
+    // Without the secret, the person compares the words before a byte moves.
+    if (!await this.#wordsMatch() || link !== this.link) return;
     const sender = new FileSender(channel, this.#files, {
       onVerified: (index) =>
         this.setFile(index, { status: "verified", bytes: this.#files[index]!.blob.size }),
@@ -405,6 +452,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       if (this.ended || signal.aborted) return;
       this.set({ sas, pairing: pairing.withSecret ? this.view.pairing : "compare" });
     }
+    // Without the secret, nothing is uploaded before the person confirmed the words.
+    if (!await this.#wordsMatch() || signal.aborted) return;
     const tooLarge = this.#files.filter((file, index) =>
       this.view.files[index]?.status !== "verified" && !this.#uploaded.has(index) &&
       file.blob.size > this.#options.maxUploadBytes

@@ -141,7 +141,7 @@ export abstract class LiveTransfer<V extends TransferView, P extends ProtocolEnd
     this.link = null;
     // Let a last `cancel` message leave the data channel before it closes.
     if (link) this.closeSoon(link, 500);
-    this.set(patch);
+    this.set({ awaitingWords: false, ...patch });
   }
 
   /** Closes `link` after `ms` (or at once on dispose). */

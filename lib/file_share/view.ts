@@ -89,6 +89,12 @@ export interface TransferView {
    * (someone came in between: the transfer stopped), null (not paired yet).
    */
   pairing: PairingState | null;
+  /**
+   * The pairing is not proven (no secret) and no file byte moves until the
+   * sender confirms the words: the sender's page asks "The words match — send",
+   * the receiver's says it waits for that.
+   */
+  awaitingWords?: boolean;
 }
 
 /** How far the two pages trust their pairing (see {@linkcode TransferView.pairing}). */
