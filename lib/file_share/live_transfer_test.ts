@@ -96,14 +96,25 @@ class Transfer {
   readonly world: FakeShareWorld;
   #others: LiveReceiver[] = [];
 
-  constructor(world: FakeShareWorld, options: { maxUploadBytes?: number } = {}) {
+  /**
+   * Without `confirmWords: false`, the sender's person confirms the words as
+   * soon as the page asks (tests of other things with a typed-code receiver).
+   */
+  constructor(
+    world: FakeShareWorld,
+    options: { maxUploadBytes?: number; confirmWords?: boolean } = {},
+  ) {
     this.world = world;
+    const confirmWords = options.confirmWords ?? true;
     this.sender = new LiveSender({
       fallbackTimeoutMs: 60_000,
       maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024,
       downloadCheckMs: 1,
       services: world.services(),
-      onChange: this.senderViews.onChange,
+      onChange: (view) => {
+        this.senderViews.onChange(view);
+        if (confirmWords && view.awaitingWords) queueMicrotask(() => this.sender.confirmWords());
+      },
     });
     this.receiver = this.receiverIn(this.storage, this.receiverViews);
   }
@@ -351,8 +362,9 @@ async function pairedTransfer(
   world: FakeShareWorld,
   files: File[],
   via: "link" | "code",
+  options: { confirmWords?: boolean } = {},
 ): Promise<{ transfer: Transfer; receiver: LiveReceiver; views: Views<ReceiverView> }> {
-  const transfer = new Transfer(world);
+  const transfer = new Transfer(world, options);
   await transfer.sender.start(files);
   const link = transfer.sender.view.joinUrl!;
   const secret = secretFromFragment(new URL(link).hash);
@@ -387,6 +399,7 @@ Deno.test("through the link, both pages say verified and show the same words; th
   assert.ok(!serverSaw(world).includes("secret-plans"), "the file list went sealed");
   const secret = secretFromFragment(new URL(sent.joinUrl!).hash)!;
   assert.ok(!serverSaw(world).includes(secret), "the secret never went to the server");
+  assert.ok(!transfer.senderViews.all.some((view) => view.awaitingWords), "no words to confirm");
 });
 
 Deno.test("with a typed code, the pages pair without the secret: the same words to compare, no verified", async () => {
@@ -476,4 +489,96 @@ Deno.test("the relay fallback of a paired transfer sends links without a key; th
   assert.deepEqual(received.sas, sent.sas);
   assert.equal(received.sas?.length, 4);
   assert.equal(sent.pairing, "verified");
+});
+
+/** The messages sent over every in-memory data channel, by type. */
+function channelMessages(world: FakeShareWorld): string[] {
+  return world.channels.flatMap((channel) =>
+    channel.sentLog.map((sent) => typeof sent === "string" ? JSON.parse(sent).type : "bytes")
+  );
+}
+
+Deno.test("with a typed code nothing is sent before the sender confirms the words; then the file goes", async () => {
+  const world = new FakeShareWorld();
+  const file = randomFile("a.bin", 200_000);
+  const { transfer, receiver, views } = await pairedTransfer(world, [file], "code", {
+    confirmWords: false,
+  });
+  await using _ = transfer;
+  await views.until((view) => view.files.length === 1, "the sealed file list");
+  receiver.accept();
+  const asking = await transfer.senderViews.until(
+    (view) => view.awaitingWords === true,
+    "the sender asks to compare the words",
+  );
+  const waiting = await views.until(
+    (view) => view.awaitingWords === true && view.phase === "connected",
+    "the receiver waits for the comparison",
+  );
+  assert.equal(asking.sas?.length, 4);
+  assert.deepEqual(waiting.sas, asking.sas);
+  await settle();
+  assert.deepEqual(
+    channelMessages(world).filter((type) => type !== "pairing-confirm"),
+    [],
+    "no file message before the words are confirmed",
+  );
+  transfer.sender.confirmWords();
+  const received = await views.until(done, "the receiver done");
+  await transfer.senderViews.until(done, "the sender done");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(file));
+  assert.equal(received.awaitingWords, false);
+});
+
+Deno.test("with a typed code, 'They differ' stops both pages: nothing is sent or written", async () => {
+  const world = new FakeShareWorld();
+  const { transfer, receiver, views } = await pairedTransfer(
+    world,
+    [
+      randomFile("a.bin", 200_000),
+    ],
+    "code",
+    { confirmWords: false },
+  );
+  await using _ = transfer;
+  await views.until((view) => view.files.length === 1, "the sealed file list");
+  receiver.accept();
+  await transfer.senderViews.until((view) => view.awaitingWords === true, "the words to compare");
+  transfer.sender.wordsDiffer();
+  assert.equal(transfer.senderViews.last.pairing, "mismatch");
+  assert.equal(transfer.senderViews.last.awaitingWords, false);
+  const stopped = await views.until((view) => view.phase === "canceled", "the receiver told");
+  assert.match(stopped.reason ?? "", /Verification failed: the words on the two pages differ/);
+  assert.ok(
+    stopped.files.every((file) => file.status === "waiting" && !file.url),
+    "nothing written",
+  );
+  assert.deepEqual(channelMessages(world).filter((type) => type !== "pairing-confirm"), []);
+  transfer.sender.confirmWords();
+  await settle();
+  assert.deepEqual(channelMessages(world).filter((type) => type !== "pairing-confirm"), []);
+});
+
+Deno.test("with a typed code the relay fallback uploads nothing before the words are confirmed; both pages show the same words", async () => {
+  const world = new FakeShareWorld();
+  world.peerMode = "fail";
+  const file = randomFile("r.bin", 5000);
+  const { transfer, receiver, views } = await pairedTransfer(world, [file], "code", {
+    confirmWords: false,
+  });
+  await using _ = transfer;
+  await views.until((view) => view.files.length === 1, "the sealed file list");
+  receiver.accept();
+  const asking = await transfer.senderViews.until(
+    (view) => view.awaitingWords === true && view.route === "relay",
+    "the sender asks before uploading",
+  );
+  const waiting = await views.until((view) => view.awaitingWords === true, "the receiver waits");
+  assert.deepEqual(waiting.sas, asking.sas);
+  await settle();
+  assert.equal(world.relay.size, 0, "nothing uploaded");
+  transfer.sender.confirmWords();
+  const received = await views.until(done, "the receiver done");
+  assert.equal(received.route, "relay");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(file));
 });
