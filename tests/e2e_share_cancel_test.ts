@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { browserAvailable, launchBrowser, screenshot } from "./browser.ts";
 import { startServer } from "./harness.ts";
 import {
+  confirmWords,
   createTransfer,
   newPage,
   openReceivePage,
@@ -62,6 +63,8 @@ Deno.test({
       await receiver.page.waitForURL(`${server.url}/r/${code}`);
       await receiver.page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
       await receiver.page.getByTestId("receive-accept").click();
+      // A typed code has no secret: the sender confirms the words before anything is sent.
+      await confirmWords(sender.page);
 
       // 3. Now the receiver cancels mid-transfer.
       await progressAtLeast(sender.page, 1);

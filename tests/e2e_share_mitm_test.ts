@@ -35,6 +35,7 @@ import {
   receiverPhase,
   senderPhase,
   type WatchedPage,
+  wordsToCompare,
 } from "./share_fixtures.ts";
 import { type Mitm, startMitm } from "./share_mitm.ts";
 
@@ -128,27 +129,39 @@ Deno.test({
         assert.equal(relayed.fromSender.text + relayed.fromSender.binary, 0, "no connection");
       });
 
-      await t.step("typed code, keys swapped: the pages show different words", async () => {
-        const run = await scene(contexts, true);
-        await openSendPage(run.sender.page, server.url);
-        const { code } = await createTransfer(run.sender.page, [file]);
-        await openReceivePage(run.receiver.page, `${server.url}/r/${code}`);
-        await run.receiver.page.getByTestId("receive-accept").click();
-        await receiverPhase(run.receiver.page, "done");
-        await senderPhase(run.sender.page, "done");
-        const words: string[] = [];
-        for (const side of [run.sender.page, run.receiver.page]) {
-          assert.equal(await side.getByTestId("pairing-verified").count(), 0, "no Verified");
-          words.push((await side.getByTestId("pairing-sas").textContent()) ?? "");
-        }
-        assert.match(words[0]!, /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
-        assert.match(words[1]!, /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
-        assert.notEqual(words[0], words[1], "the words differ");
-        // The attack worked otherwise: the middle read the list and relayed the file.
-        assert.deepEqual(run.mitm.fileNamesRead, [file.name]);
-        assert.ok((await run.mitm.relayed()).fromSender.binary > 0, "file bytes went through");
-        await screenshot(run.receiver.page, "share-receive-mitm-words-desktop");
-      });
+      await t.step(
+        "typed code, keys swapped: different words, and 'They differ' sends nothing",
+        async () => {
+          const run = await scene(contexts, true);
+          await openSendPage(run.sender.page, server.url);
+          const { code } = await createTransfer(run.sender.page, [file]);
+          await openReceivePage(run.receiver.page, `${server.url}/r/${code}`);
+          await run.receiver.page.getByTestId("receive-accept").click();
+          const words = await wordsToCompare(run.sender.page, run.receiver.page);
+          for (const side of [run.sender.page, run.receiver.page]) {
+            assert.equal(await side.getByTestId("pairing-verified").count(), 0, "no Verified");
+          }
+          assert.match(words[0], /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
+          assert.match(words[1], /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
+          assert.notEqual(words[0], words[1], "the words differ");
+          await screenshot(run.sender.page, "share-live-mitm-words-desktop");
+          await run.sender.page.getByTestId("pairing-words-differ").click();
+          await run.sender.page.getByTestId("pairing-mismatch").waitFor();
+          await receiverPhase(run.receiver.page, "canceled");
+          assert.match(
+            (await run.receiver.page.getByTestId("receive-canceled").textContent()) ?? "",
+            /the words on the two pages differ/,
+          );
+          // The middle could read the sealed list (it did both exchanges), but no file byte
+          // crossed it: only the sender's confirmation code did.
+          assert.deepEqual(run.mitm.fileNamesRead, [file.name]);
+          const relayed = await run.mitm.relayed();
+          assert.equal(relayed.fromSender.binary, 0, "no file byte crossed the middle");
+          assert.equal(relayed.fromSender.text, 1, "no manifest either");
+          assert.equal(await run.receiver.page.getByTestId("share-save").count(), 0);
+          assert.deepEqual(run.downloads, [], "nothing saved");
+        },
+      );
     } finally {
       await browser.close();
       await Deno.remove(dir, { recursive: true });

@@ -12,6 +12,7 @@ import { startServer } from "./harness.ts";
 import { generateKeyPair } from "../lib/file_share/pairing/mod.ts";
 import {
   captureOutgoing,
+  confirmWords,
   createTransfer,
   fileRows,
   newPage,
@@ -21,6 +22,7 @@ import {
   receiverPhase,
   saveAndHash,
   senderPhase,
+  wordsToCompare,
 } from "./share_fixtures.ts";
 
 const MESSAGE = "meet at the blue door";
@@ -154,19 +156,23 @@ Deno.test({
       // What a person types: the code alone, so the page has no secret.
       await openReceivePage(receiver.page, `${server.url}/r/${code}`);
       await receiver.page.getByTestId("receive-accept").click();
+      // Nothing moves until the sender's person confirms the words.
+      const words = await wordsToCompare(sender.page, receiver.page);
+      assert.match(words[0], /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
+      assert.equal(words[1], words[0], "both pages show the same words");
+      assert.match(
+        (await sender.page.getByTestId("pairing-confirm-words").textContent()) ?? "",
+        /If you sent the link, the receiver should have been verified automatically/,
+      );
+      await confirmWords(sender.page);
       await receiverPhase(receiver.page, "done");
       await senderPhase(sender.page, "done");
-
-      const words: string[] = [];
       for (const side of [sender.page, receiver.page]) {
         const check = side.getByTestId("pairing-check");
         assert.equal(await check.getAttribute("data-pairing"), "compare");
         assert.equal(await side.getByTestId("pairing-verified").count(), 0, "no Verified");
         assert.match((await check.textContent()) ?? "", /Compare them with the other person/);
-        words.push((await side.getByTestId("pairing-sas").textContent()) ?? "");
       }
-      assert.match(words[0]!, /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
-      assert.equal(words[1], words[0], "both pages show the same words");
       const saved = await saveAndHash(receiver.page, file.name, dir);
       assert.equal(saved.sha256, file.sha256, "byte-identical");
       assert.deepEqual(sender.errors, []);

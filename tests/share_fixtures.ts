@@ -87,6 +87,25 @@ export async function receiverPhase(page: Page, phase: string, timeout = 60_000)
   await page.waitForSelector(`[data-testid="receive"][data-phase="${phase}"]`, { timeout });
 }
 
+/**
+ * The words both pages show once the sender's page asks to compare them (a
+ * receiver without the link's secret), and the receiver's page waiting for
+ * that: `[sender's words, receiver's words]`. Nothing is sent yet.
+ */
+export async function wordsToCompare(sender: Page, receiver: Page): Promise<[string, string]> {
+  await sender.getByTestId("pairing-words-match").waitFor({ timeout: 60_000 });
+  await receiver.getByTestId("pairing-waiting-words").waitFor({ timeout: 60_000 });
+  return [
+    (await sender.getByTestId("pairing-sas").textContent()) ?? "",
+    (await receiver.getByTestId("pairing-sas").textContent()) ?? "",
+  ];
+}
+
+/** The sender's person confirms that the words match ("The words match — send"). */
+export async function confirmWords(sender: Page): Promise<void> {
+  await sender.getByTestId("pairing-words-match").click({ timeout: 60_000 });
+}
+
 /** The total percent a page shows. */
 export async function shownPercent(page: Page): Promise<number> {
   return Number(await page.getByTestId("share-progress").getAttribute("data-percent"));
