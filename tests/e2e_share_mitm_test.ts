@@ -13,15 +13,17 @@
  * - Through the link, swapping the keys: the receiver refuses the sealed file
  *   list (it is not bound to the link's secret) before any connection.
  * - With a typed code, swapping the keys and every confirmation code: the
- *   middle reads the file list and relays the file, and the two pages show
- *   different words: comparing them is what catches it.
+ *   middle reads the file list and the two pages show different words; the
+ *   sender's page sends nothing before its person confirms them, and "They
+ *   differ" stops both pages with no file byte across the middle.
  *
  * What it does not prove: the middle page is driven by the test, not by a
  * modified server, and it leaves a page's trickled candidates out (it gathers
  * its own into its descriptions); a middle that also drops the receiver's
  * cancel and carries on as a receiver who typed the code (the sender's page
- * then shows words, never "Verified") is described in docs/file_share.md,
- * not run here.
+ * then shows words, never "Verified", and waits for them to be confirmed) is
+ * described in docs/file_share.md and covered by the controller tests
+ * (lib/file_share/live_transfer_test.ts), not run here.
  */
 import assert from "node:assert/strict";
 import type { BrowserContext } from "playwright-core";

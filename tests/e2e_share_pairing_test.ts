@@ -4,7 +4,8 @@
  * the file arrives byte-identical, and nothing either page sent to the server
  * (every WebSocket frame and HTTP request, captured) holds the secret, a file
  * name or the message in clear. A receiver who typed the code gets the same
- * words on both pages but no "Verified" (there is no secret to check them).
+ * words on both pages but no "Verified" (there is no secret to check them),
+ * and nothing is sent until the sender's person confirms the words.
  */
 import assert from "node:assert/strict";
 import { browserAvailable, launchBrowser, screenshot } from "./browser.ts";
