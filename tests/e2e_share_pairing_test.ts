@@ -165,6 +165,7 @@ Deno.test({
         (await sender.page.getByTestId("pairing-confirm-words").textContent()) ?? "",
         /If you sent the link, the receiver should have been verified automatically/,
       );
+      await screenshot(receiver.page, "share-receive-compare-words-desktop");
       await confirmWords(sender.page);
       await receiverPhase(receiver.page, "done");
       await senderPhase(sender.page, "done");
