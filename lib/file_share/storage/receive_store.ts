@@ -36,7 +36,9 @@ const ENTRY_NAME = /^(\d{13})-[a-z0-9]+-/;
  * const store = await openReceiveStore();
  * if (store) {
  *   await store.sweep();
- *   const sink = await store.open({ index: 0, name: "a.bin", size: 3, type: "", sha256: null });
+ *   const sink = await store.open({ index: 0 }); // file 0 of the manifest
+ *   await sink.write(new Uint8Array([1, 2, 3]));
+ *   await sink.close(); // { kind: "blob", blob: File } read from disk
  * }
  * ```
  */
