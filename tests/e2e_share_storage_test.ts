@@ -161,3 +161,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a browser without OPFS is warned, with the size, that the files stay in memory, and still receives them",
+  ignore: !browserAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await startServer({ env: { FALLBACK_TIMEOUT_MS: "45000" } });
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-memory-" });
+    const file = await randomFile(dir, "in memory.bin", 300_000);
+    const browser = await launchBrowser();
+    try {
+      const sender = await newPage(browser);
+      await openSendPage(sender.page, server.url);
+      const { link } = await createTransfer(sender.page, [file]);
+      const receiver = await newPage(browser);
+      // Like a Firefox private window: no OPFS.
+      await receiver.page.addInitScript(() => {
+        delete (StorageManager.prototype as { getDirectory?: unknown }).getDirectory;
+      });
+      await openReceivePage(receiver.page, link);
+      await receiver.page.waitForSelector('[data-testid="receive"][data-storage="memory"]');
+      const warning = await receiver.page.getByTestId("receive-memory-warning").textContent();
+      assert.match(warning ?? "", /293 KB will be kept in memory/);
+      await receiver.page.getByTestId("receive-accept").click();
+      await receiverPhase(receiver.page, "done");
+      const saved = await saveAndHash(receiver.page, file.name, dir);
+      assert.equal(saved.sha256, file.sha256);
+      assert.deepEqual(receiver.errors, []);
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
