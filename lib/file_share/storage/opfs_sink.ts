@@ -64,14 +64,23 @@ export class OpfsSink implements FileSink {
     this.#batch = new Uint8Array(options.batchBytes ?? DEFAULT_BATCH_BYTES);
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
+  /**
+   * Copies `bytes` into the batch; only a full batch is written (and only then
+   * is a promise returned), so most chunks cost no promise at all.
+   */
+  write(bytes: Uint8Array): void | Promise<void> {
     let offset = 0;
     while (offset < bytes.byteLength) {
       const take = Math.min(bytes.byteLength - offset, this.#batch.byteLength - this.#batched);
       this.#batch.set(bytes.subarray(offset, offset + take), this.#batched);
       this.#batched += take;
       offset += take;
-      if (this.#batched === this.#batch.byteLength) await this.#flush();
+      if (this.#batched === this.#batch.byteLength) {
+        const flushing = this.#flush();
+        if (offset === bytes.byteLength) return flushing;
+        const rest = bytes.subarray(offset);
+        return flushing.then(() => this.write(rest));
+      }
     }
   }
 

@@ -160,3 +160,17 @@ Deno.test("openReceiveStore answers null where the browser has no OPFS", async (
     null,
   );
 });
+
+Deno.test("an OPFS sink returns a promise only when a batch is written, and splits a chunk across batches", async () => {
+  const directory = new FakeDirectory();
+  const sink = await new ReceiveStore(directory).open({ index: 0 });
+  const bytes = randomBytes(1024 * 1024 + 10);
+  assert.equal(sink.write(bytes.subarray(0, 10)), undefined, "below a batch: no promise");
+  const crossing = sink.write(bytes.subarray(10));
+  assert.ok(crossing instanceof Promise, "a full batch is written");
+  await crossing;
+  const saved = await sink.close();
+  assert.ok(saved.kind === "blob");
+  assert.deepEqual(new Uint8Array(await saved.blob.arrayBuffer()), bytes);
+  assert.deepEqual([...directory.files.values()][0]!.writes, [1024 * 1024, 10]);
+});
