@@ -156,24 +156,25 @@ function Review(
   );
 }
 
-/** Every received file in one zip, saved as one download. */
-async function saveAll(
+/** Every received file in one zip: a `blob:` URL for one download. */
+async function zipAll(
   receiver: LiveReceiver,
   view: ReceiverView,
   store: ReceiveStore | null,
-): Promise<void> {
+): Promise<string> {
   const entries = view.files.flatMap((file) => {
     const blob = receiver.fileBlob(file.index);
     return blob ? [{ name: file.name, blob }] : [];
   });
   const zip = await zipFiles(entries, store ? { writeStream: store.writeStream.bind(store) } : {});
-  const url = URL.createObjectURL(zip);
+  return URL.createObjectURL(zip);
+}
+
+function download(url: string, name: string): void {
   const link = document.createElement("a");
   link.href = url;
-  link.download = `switchboard-${view.code}.zip`;
+  link.download = name;
   link.click();
-  // The download has its own reference to the data by the time the click returns.
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** The receive page: join by code, accept, and get the files peer to peer (or via the relay). */
@@ -188,6 +189,8 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
   const store = useRef<ReceiveStore | null>(null);
   const [storage, setStorage] = useState<StorageInfo | null>(null);
   const [zipping, setZipping] = useState(false);
+  /** The zip, once made: a second "Save all" saves it again instead of making another. */
+  const zipUrl = useRef<string | null>(null);
   const [slow, setSlow] = useState(false);
 
   useEffect(() => {
@@ -215,6 +218,7 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
     return () => {
       left = true;
       live?.dispose();
+      if (zipUrl.current) URL.revokeObjectURL(zipUrl.current);
     };
   }, []);
 
@@ -222,7 +226,8 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
     if (!receiver.current || zipping) return;
     setZipping(true);
     try {
-      await saveAll(receiver.current, view, store.current);
+      zipUrl.current ??= await zipAll(receiver.current, view, store.current);
+      download(zipUrl.current, `switchboard-${view.code}.zip`);
     } finally {
       setZipping(false);
     }
