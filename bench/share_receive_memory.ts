@@ -5,13 +5,16 @@
  * storage/network utilities), sampled every 250 ms, growth over the value
  * before accepting. Each size runs twice: received into the OPFS (the default)
  * and into Blob parts in memory (OPFS hidden from the page, the last resort).
+ * The receiver runs in a persistent profile (a temp dir), as a person's browser
+ * does: Playwright's default contexts are off the record, where Chromium keeps
+ * the OPFS in memory (a private window does the same).
  *
  *     deno run -A bench/share_receive_memory.ts [--mib=1024] [--only=opfs|memory]
  *
  * Prints one line per run; nothing is written to bench/results/.
  */
-import type { Browser } from "playwright-core";
-import { launchBrowser } from "../tests/browser.ts";
+import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { findChromium, launchBrowser } from "../tests/browser.ts";
 import { startServer } from "../tests/harness.ts";
 import { randomFile } from "../tests/share_fixtures.ts";
 import { fixed, rssKiB } from "./_common.ts";
@@ -23,9 +26,9 @@ function flag(name: string): string | undefined {
 const sizeMiB = Number(flag("mib") ?? 1024);
 const modes = flag("only") ? [flag("only") as "opfs" | "memory"] : ["opfs", "memory"] as const;
 
-/** RSS of every process of `browser`, in MiB. */
-async function totalRssMiB(browser: Browser): Promise<number> {
-  const session = await browser.newBrowserCDPSession();
+/** RSS of every process of the browser running `context`, in MiB. */
+async function totalRssMiB(context: BrowserContext): Promise<number> {
+  const session = await context.browser()!.newBrowserCDPSession();
   try {
     const info = await session.send("SystemInfo.getProcessInfo") as {
       processInfo: { id: number }[];
@@ -48,8 +51,13 @@ async function totalRssMiB(browser: Browser): Promise<number> {
 }
 
 async function run(mode: "opfs" | "memory", baseUrl: string, path: string) {
-  const senderBrowser = await launchBrowser();
-  const receiverBrowser = await launchBrowser();
+  const senderBrowser: Browser = await launchBrowser();
+  const profile = await Deno.makeTempDir({ prefix: "switchboard-bench-profile-" });
+  const receiverContext = await chromium.launchPersistentContext(profile, {
+    executablePath: findChromium()!,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--allow-loopback-in-peer-connection"],
+  });
   try {
     const sender = await (await senderBrowser.newContext()).newPage();
     await sender.goto(`${baseUrl}/share`);
@@ -57,7 +65,7 @@ async function run(mode: "opfs" | "memory", baseUrl: string, path: string) {
     await sender.getByTestId("live-file-input").setInputFiles(path);
     await sender.getByTestId("live-start").click();
     const link = await sender.getByTestId("live-link").inputValue({ timeout: 30_000 });
-    const receiver = await (await receiverBrowser.newContext()).newPage();
+    const receiver = await receiverContext.newPage();
     if (mode === "memory") {
       await receiver.addInitScript(() => {
         delete (StorageManager.prototype as { getDirectory?: unknown }).getDirectory;
@@ -67,12 +75,12 @@ async function run(mode: "opfs" | "memory", baseUrl: string, path: string) {
     await receiver.waitForSelector(
       `[data-testid="receive"][data-storage="${mode === "opfs" ? "disk" : "memory"}"]`,
     );
-    const before = await totalRssMiB(receiverBrowser);
+    const before = await totalRssMiB(receiverContext);
     let peak = before;
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        peak = Math.max(peak, await totalRssMiB(receiverBrowser).catch(() => 0));
+        peak = Math.max(peak, await totalRssMiB(receiverContext).catch(() => 0));
         // A sampling interval, not a wait for an event.
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
@@ -88,7 +96,7 @@ async function run(mode: "opfs" | "memory", baseUrl: string, path: string) {
     const phase = await root.getAttribute("data-phase");
     const seconds = (Number(await root.getAttribute("data-finished-at")) -
       Number(await root.getAttribute("data-started-at"))) / 1000;
-    const after = await totalRssMiB(receiverBrowser);
+    const after = await totalRssMiB(receiverContext);
     console.log(
       `${mode}: ${sizeMiB} MiB ${phase} in ${fixed(seconds)} s (${
         fixed(sizeMiB / seconds)
@@ -98,7 +106,8 @@ async function run(mode: "opfs" | "memory", baseUrl: string, path: string) {
     );
   } finally {
     await senderBrowser.close();
-    await receiverBrowser.close();
+    await receiverContext.close();
+    await Deno.remove(profile, { recursive: true });
   }
 }
 
