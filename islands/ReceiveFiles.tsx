@@ -15,6 +15,14 @@ import {
 } from "../components/ShareParts.tsx";
 import { PairingCheck } from "../components/PairingCheck.tsx";
 import { secretFromFragment } from "../lib/file_share/pairing/secret.ts";
+import {
+  checkSpace,
+  estimateSpace,
+  openReceiveStore,
+  type ReceiveStore,
+  type SpaceEstimate,
+} from "../lib/file_share/storage/mod.ts";
+import { zipFiles } from "../lib/file_share/zip.ts";
 
 /** Props of the receive page `/r/:code`. */
 export type ReceiveFilesProps = {
@@ -44,12 +52,62 @@ const PROBLEM_TITLES: Record<string, string> = {
   pairing_mismatch: "Verification failed",
 };
 
+/** Where received bytes will live, as the page found out on load. */
+interface StorageInfo {
+  /** Files go to the OPFS (on disk), or stay in memory (Blob parts). */
+  where: "disk" | "memory";
+  estimate: SpaceEstimate | null;
+}
+
+function SpaceNote(props: { info: StorageInfo | null; needed: number }) {
+  const { info, needed } = props;
+  if (!info) return null;
+  const space = checkSpace(needed, info.where === "disk" ? info.estimate : null);
+  if (!space.fits) {
+    return (
+      <p class="notice error" role="alert" data-testid="receive-no-space">
+        <strong>Not enough space.</strong> {space.message}
+      </p>
+    );
+  }
+  if (info.where === "memory") {
+    return (
+      <p class="notice warn" data-testid="receive-memory-warning">
+        This browser cannot store files on disk for this page: the {formatBytes(needed)}{" "}
+        will be kept in memory until you save them. Large transfers may make the browser slow or
+        fail.
+      </p>
+    );
+  }
+  return (
+    <p
+      class="muted"
+      data-testid="receive-space"
+      data-available={space.availableBytes ?? ""}
+    >
+      {space.availableBytes === null
+        ? "The files are stored in this browser until you save them."
+        : `The files are stored in this browser until you save them: ${
+          formatBytes(space.availableBytes)
+        } available.`}
+    </p>
+  );
+}
+
 function Review(
-  props: { view: ReceiverView; onAccept(folder?: FolderLike): void; onDecline(): void },
+  props: {
+    view: ReceiverView;
+    storage: StorageInfo | null;
+    onAccept(folder?: FolderLike): void;
+    onDecline(): void;
+  },
 ) {
   const { view } = props;
   const [picker] = useState(directoryPicker);
   const count = view.files.length;
+  // A folder on disk is not bound by the site's quota: only the page's own storage is checked.
+  const fits = !props.storage || props.storage.where === "memory" ||
+    checkSpace(view.totalBytes, props.storage.estimate).fits;
   async function acceptIntoFolder(): Promise<void> {
     if (!picker) return;
     try {
@@ -68,15 +126,18 @@ function Review(
         {count === 1 ? "this file" : "these files"}. They come straight from their browser to yours.
       </p>
       <FileRows view={view} role="receiver" compact />
+      <SpaceNote info={props.storage} needed={view.totalBytes} />
       <p class="actions">
-        <button
-          type="button"
-          class="primary"
-          data-testid="receive-accept"
-          onClick={() => props.onAccept()}
-        >
-          Accept
-        </button>
+        {fits && (
+          <button
+            type="button"
+            class="primary"
+            data-testid="receive-accept"
+            onClick={() => props.onAccept()}
+          >
+            Accept
+          </button>
+        )}
         {picker && (
           <button type="button" data-testid="receive-accept-folder" onClick={acceptIntoFolder}>
             Accept and save into a folder…
@@ -95,9 +156,25 @@ function Review(
   );
 }
 
-function saveAll(root: HTMLElement | null): void {
-  const links = [...(root?.querySelectorAll<HTMLAnchorElement>("a[download]") ?? [])];
-  links.forEach((link, index) => setTimeout(() => link.click(), index * 400));
+/** Every received file in one zip: a `blob:` URL for one download. */
+async function zipAll(
+  receiver: LiveReceiver,
+  view: ReceiverView,
+  store: ReceiveStore | null,
+): Promise<string> {
+  const entries = view.files.flatMap((file) => {
+    const blob = receiver.fileBlob(file.index);
+    return blob ? [{ name: file.name, blob }] : [];
+  });
+  const zip = await zipFiles(entries, store ? { writeStream: store.writeStream.bind(store) } : {});
+  return URL.createObjectURL(zip);
+}
+
+function download(url: string, name: string): void {
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.click();
 }
 
 /** The receive page: join by code, accept, and get the files peer to peer (or via the relay). */
@@ -109,21 +186,52 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
     phase: "signaling",
   });
   const receiver = useRef<LiveReceiver | null>(null);
-  const root = useRef<HTMLDivElement>(null);
+  const store = useRef<ReceiveStore | null>(null);
+  const [storage, setStorage] = useState<StorageInfo | null>(null);
+  const [zipping, setZipping] = useState(false);
+  /** The zip, once made: a second "Save all" saves it again instead of making another. */
+  const zipUrl = useRef<string | null>(null);
   const [slow, setSlow] = useState(false);
 
   useEffect(() => {
-    const live = new LiveReceiver({
-      code: props.code,
-      // The join link's secret: read here, kept in the page, never sent anywhere.
-      secret: secretFromFragment(location.hash),
-      iceTransportPolicy: icePolicy(),
-      onChange: setView,
-    });
-    receiver.current = live;
-    void live.start();
-    return () => live.dispose();
+    let live: LiveReceiver | null = null;
+    let left = false;
+    void (async () => {
+      // Where the bytes go is settled before the files can be accepted.
+      const opened = await openReceiveStore();
+      if (left) return;
+      store.current = opened;
+      void opened?.sweep();
+      setStorage({ where: opened ? "disk" : "memory", estimate: await estimateSpace() });
+      if (left) return;
+      live = new LiveReceiver({
+        code: props.code,
+        // The join link's secret: read here, kept in the page, never sent anywhere.
+        secret: secretFromFragment(location.hash),
+        iceTransportPolicy: icePolicy(),
+        fileStore: opened,
+        onChange: setView,
+      });
+      receiver.current = live;
+      void live.start();
+    })();
+    return () => {
+      left = true;
+      live?.dispose();
+      if (zipUrl.current) URL.revokeObjectURL(zipUrl.current);
+    };
   }, []);
+
+  async function onSaveAll(): Promise<void> {
+    if (!receiver.current || zipping) return;
+    setZipping(true);
+    try {
+      zipUrl.current ??= await zipAll(receiver.current, view, store.current);
+      download(zipUrl.current, `switchboard-${view.code}.zip`);
+    } finally {
+      setZipping(false);
+    }
+  }
 
   useEffect(() => {
     setSlow(false);
@@ -161,7 +269,7 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
       data-phase={phase}
       data-started-at={view.startedAt}
       data-finished-at={view.finishedAt}
-      ref={root}
+      data-storage={storage?.where}
     >
       <div class="receive-head">
         <span class="code-box small" data-testid="receive-code">{view.code}</span>
@@ -190,6 +298,7 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
       {review && (
         <Review
           view={view}
+          storage={storage}
           onAccept={(folder) => receiver.current?.accept(folder)}
           onDecline={() => receiver.current?.decline()}
         />
@@ -232,9 +341,10 @@ export default function ReceiveFiles(props: ReceiveFilesProps) {
                 type="button"
                 class="primary"
                 data-testid="receive-save-all"
-                onClick={() => saveAll(root.current)}
+                disabled={zipping}
+                onClick={onSaveAll}
               >
-                Save all
+                {zipping ? "Making the zip…" : "Save all (zip)"}
               </button>
             </div>
           )}

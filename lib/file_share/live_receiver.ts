@@ -25,6 +25,7 @@ import { FileReceiver, type ReceivedFile } from "./receiver.ts";
 import { sha256OfBlob } from "./sha256.ts";
 import type { SignalingFrame } from "./signaling.ts";
 import { BlobSink, type FileSink, WritableSink } from "./sinks.ts";
+import type { ReceiveStore } from "./storage/receive_store.ts";
 import { emptyView, type FileView, type TransferView } from "./view.ts";
 
 /** What the receive page shows. */
@@ -62,6 +63,11 @@ export interface LiveReceiverOptions extends LiveTransferOptions<ReceiverView> {
   secret?: string | null;
   /** Where the session survives a reload. Default `sessionStorage`. */
   storage?: Pick<Storage, "getItem" | "setItem" | "removeItem">;
+  /**
+   * Where received files are written as they arrive (the OPFS receive folder,
+   * `openReceiveStore()`); null or absent: in memory, as Blob parts.
+   */
+  fileStore?: ReceiveStore | null;
 }
 
 /** What is kept in session storage per code, so a reload rejoins instead of joining again. */
@@ -166,6 +172,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   /** The relay's words (over the public keys) are shown. */
   #relayWords = false;
   #urls: string[] = [];
+  /** Each received file's bytes (a disk-backed File when they went to the OPFS), by index. */
+  #blobs = new Map<number, Blob>();
   /** The pairing keys are derived (the sender's key came, or was kept across a reload). */
   #paired: Promise<void> | null = null;
   /** This side's confirmation code over both public keys, once paired. */
@@ -309,10 +317,20 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     }
   }
 
-  /** Ends everything (page leaves). Object URLs of received files are released. */
+  /** The bytes of received file `index` (for "Save all"); null until it is verified. */
+  fileBlob(index: number): Blob | null {
+    return this.#blobs.get(index) ?? null;
+  }
+
+  /**
+   * Ends everything (page leaves). Object URLs of received files are released
+   * and this page's files in the OPFS deleted (best effort: a page closing may
+   * not finish it; the next page load sweeps what is older than a day).
+   */
   override dispose(): void {
     super.dispose();
     for (const url of this.#urls) URL.revokeObjectURL(url);
+    void this.#options.fileStore?.removeAll();
   }
 
   #save(): void {
@@ -462,7 +480,9 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
 
   async #openSink(file: ManifestFile): Promise<FileSink> {
     const folder = this.#folder;
-    if (!folder || isSnippet(file.type)) return new BlobSink(file.type);
+    if (isSnippet(file.type)) return new BlobSink(file.type);
+    const store = this.#options.fileStore;
+    if (!folder) return store ? await store.open(file) : new BlobSink(file.type);
     const handle = await folder.getFileHandle(file.name, { create: true });
     return new WritableSink(await handle.createWritable(), file.name, {
       remove: () => folder.removeEntry(file.name),
@@ -537,6 +557,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       bytes: result.size,
     };
     if (result.saved.kind === "blob") {
+      this.#blobs.set(result.index, result.saved.blob);
       const url = URL.createObjectURL(result.saved.blob);
       this.#urls.push(url);
       patch.url = url;
@@ -641,6 +662,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
         });
         // AES-GCM already authenticated every record; the hash is shown and can be compared.
         const sha256 = await sha256OfBlob(downloaded.blob, { signal });
+        this.#blobs.set(next.index, downloaded.blob);
         const url = URL.createObjectURL(downloaded.blob);
         this.#urls.push(url);
         this.setFile(next.index, {
