@@ -92,6 +92,12 @@ Deno.test({
       const errors = watchConsole(page);
       await page.goto(`${server.url}/notifications`);
       await page.waitForSelector('[data-island="NotificationPlayground"][data-hydrated="true"]');
+      // The guest identity arrives after hydration (a request): connected means it is there.
+      await page.waitForFunction(() =>
+        document.querySelector('[data-testid="connection-status"]')?.textContent?.startsWith(
+          "Connected",
+        )
+      );
       const userId = (await page.getByTestId("identity-user").textContent()) ?? "";
       assert.match(userId, /^guest_/);
       const worker = await activeWorker(context, page);
