@@ -189,19 +189,24 @@ export class ChatSession {
 
   async #followPresence(since: Position): Promise<void> {
     const topic = presenceTopic(channelScope(this.#options.channelId));
-    const items = this.#chat.broker.subscribe<PresenceEvent>(topic, {
+    // In batches: a burst of joins (1,000 connections arriving) wakes this loop
+    // once per batch rather than once per join, and a join is one frame to each
+    // of N connections, so the burst is N² frames: their cost per frame is what
+    // the connection ramp is made of.
+    const batches = this.#chat.broker.subscribeBatches<PresenceEvent>(topic, {
       since,
       signal: this.#connection.signal,
     });
+    const { userId } = this.#options.participant;
     // Presence frames carry no cursor: a reconnect gets the current list in initial_state.
-    for await (const item of items) {
-      if (item.kind !== "event") continue;
-      const event = item.event.data;
-      // The user's own arrival is already in this connection's initial_state.
-      if (event.type === "user_joined" && event.userId === this.#options.participant.userId) {
-        continue;
+    for await (const batch of batches) {
+      for (const item of batch) {
+        if (item.kind !== "event" || this.#connection.signal.aborted) continue;
+        const event = item.event.data;
+        // The user's own arrival is already in this connection's initial_state.
+        if (event.type === "user_joined" && event.userId === userId) continue;
+        this.#connection.send(sharedText(item.event, () => presenceFrame(event, item.event.time)));
       }
-      this.#connection.send(sharedText(item.event, () => presenceFrame(event, item.event.time)));
     }
   }
 
