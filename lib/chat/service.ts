@@ -58,6 +58,27 @@ function onlineUser(member: PresenceMember): OnlineUser {
   };
 }
 
+const rosterViews = new WeakMap<
+  PresenceMember[],
+  { onlineUsers: OnlineUser[]; connectionIds: Set<string> }
+>();
+/**
+ * A listing as `initial_state` needs it, made once per listing: the joins of a
+ * burst share listings (see `Roster`), and each view is as long as the channel,
+ * so making it per join was quadratic in a burst of joins.
+ */
+function rosterView(members: PresenceMember[]) {
+  let view = rosterViews.get(members);
+  if (!view) {
+    view = {
+      onlineUsers: members.map(onlineUser),
+      connectionIds: new Set(members.flatMap((member) => member.connectionIds)),
+    };
+    rosterViews.set(members, view);
+  }
+  return view;
+}
+
 /** The scope of a channel's presence; its events arrive on topic `presence:channel:<id>`. */
 export function channelScope(channelId: string): string {
   return `channel:${channelId}`;
@@ -178,12 +199,7 @@ export class ChatService implements Disposable, AsyncDisposable {
       this.#roster.members(channelId),
       options.resume ? null : this.latest(channelId),
     ]);
-    return {
-      presenceStart,
-      onlineUsers: members.map(onlineUser),
-      connectionIds: new Set(members.flatMap((member) => member.connectionIds)),
-      latest,
-    };
+    return { presenceStart, ...rosterView(members), latest };
   }
 
   /**
