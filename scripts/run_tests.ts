@@ -5,9 +5,10 @@
  * integration tests (real server processes) in parallel; the realtime integration tests once more against a modelled remote
  * KV (`TEST_KV_LATENCY=20/5`: every KV operation 20 ms, eventual reads 5 ms, so
  * whatever only worked because a local KV answers at once shows up); then the
- * Chromium end-to-end tests (tests/e2e_*) one file at a time, so browser timing
- * never competes with the heavy integration tests on a 2-core machine. Ends with
- * one combined summary line. With arguments, runs `deno test -A <arguments>` instead.
+ * Chromium end-to-end tests (tests/e2e_*), two files at a time and never beside
+ * the heavy integration tests (each file starts its own server and browser, on
+ * free ports; the island bundles are built once before). Ends with one combined
+ * summary line. With arguments, runs `deno test -A <arguments>` instead.
  *
  *     deno run -A scripts/run_tests.ts [deno test arguments]
  * (Not named test.ts: deno test would load that name as a test module.)
@@ -29,6 +30,17 @@ const REALTIME_TESTS = [
   "transfer_join_race_test.ts",
   "transfer_api_test.ts",
 ].map((name) => `tests/${name}`);
+
+/** Builds the island bundles once, so test processes running side by side only read them. */
+async function buildIslands(): Promise<void> {
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "scripts/build_islands.ts"],
+    cwd: root,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!built.success) Deno.exit(1);
+}
 
 async function denoTest(
   args: string[],
@@ -77,6 +89,7 @@ for await (const entry of Deno.readDir(`${root}tests`)) {
 e2e.sort();
 /** Unit tests and the in-process HTTP tier: no server process, meant to stay under 60 s. */
 const FAST_TIER = ["lib/", "routes/", "tests/in_process/"];
+await buildIslands();
 const fastStarted = performance.now();
 // Type checking is `deno task check`'s job (`deno task ok` runs it first, over every file).
 const fast = await denoTest(["--parallel", "--no-check", ...FAST_TIER]);
@@ -89,7 +102,8 @@ const parallel = await denoTest([
 ]);
 console.log("\n--- realtime tests again, with every KV operation modelled as remote (20/5 ms) ---");
 const modelled = await denoTest(["--parallel", ...REALTIME_TESTS], { TEST_KV_LATENCY: "20/5" });
-const browser = await denoTest(e2e);
+console.log("\n--- Chromium end-to-end tests, two files at a time ---");
+const browser = await denoTest(["--parallel", ...e2e], { DENO_JOBS: "2" });
 const passes = [fast, parallel, modelled, browser];
 const passed = passes.reduce((sum, pass) => sum + pass.passed, 0);
 const failed = passes.reduce((sum, pass) => sum + pass.failed, 0);
