@@ -148,15 +148,17 @@ Deno.test({
         data: JSON.stringify(push!.payload),
       });
 
+      // The worker that shows it: Chromium may have stopped the idle one after the tab left
+      // and started another for the push (then the context lists the new one last).
+      const pushedWorker = () => context.serviceWorkers().at(-1) ?? worker;
       const shown = await waitFor(() =>
-        worker.evaluate(async (tag) => {
+        pushedWorker().evaluate(async (tag) => {
           const scope = globalThis as unknown as { registration: ServiceWorkerRegistration };
           const [notification] = await scope.registration.getNotifications({ tag });
           return notification
             ? { title: notification.title, body: notification.body, data: notification.data }
             : null;
-        }, id!)
-      );
+        }, id!), { timeoutMs: 30_000, message: "the worker showed the pushed notification" });
       assert.equal(shown.title, "File uploaded");
       assert.match(shown.body, /report\.pdf/);
       assert.deepEqual(shown.data, {
@@ -167,7 +169,7 @@ Deno.test({
       });
 
       // The click, dispatched in the worker (see the module comment).
-      await worker.evaluate(async (tag) => {
+      await pushedWorker().evaluate(async (tag) => {
         const scope = globalThis as unknown as {
           registration: ServiceWorkerRegistration;
           NotificationEvent: new (type: string, init: { notification: Notification }) => Event;
@@ -192,7 +194,7 @@ Deno.test({
         return log.body.entries.find((item: { id: string; read: boolean }) => item.id === id)?.read;
       }, { message: "the click marked it read" });
       assert.equal(
-        await worker.evaluate(async () =>
+        await pushedWorker().evaluate(async () =>
           (await (globalThis as unknown as { registration: ServiceWorkerRegistration })
             .registration.getNotifications()).length
         ),
