@@ -282,13 +282,18 @@ export default function ShareLive(props: ShareLiveProps) {
     view.bytes > 0 || view.route !== null;
   const ended = phase === "done" || phase === "failed" || phase === "canceled";
   return (
-    <div class="live-share" data-testid="live-share" data-phase={phase}>
+    <div
+      class="live-share"
+      data-testid="live-share"
+      data-phase={phase}
+      data-wire-bytes={view.wireBytes ?? 0}
+    >
       <PhaseSteps phase={phase} />
       {waiting && <Pairing view={view} />}
       {phase === "connecting" && (
         <p class="connecting" data-testid="live-connecting" role="status">
           <span class="pulse" aria-hidden="true" />
-          The receiver accepted. Connecting to their browser…
+          {view.reason || "The receiver accepted. Connecting to their browser…"}
           {view.code && <span class="muted">Code {view.code}</span>}
         </p>
       )}

@@ -21,7 +21,7 @@ import {
   PUBLIC_KEY_PATTERN,
   type StoredPairing,
 } from "./pairing/mod.ts";
-import { FileReceiver, type ReceivedFile } from "./receiver.ts";
+import { FileReceiver, type ReceivedFile, type ReceiveProgress } from "./receiver.ts";
 import { sha256OfBlob } from "./sha256.ts";
 import type { SignalingFrame } from "./signaling.ts";
 import { BlobSink, type FileSink, WritableSink } from "./sinks.ts";
@@ -178,6 +178,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   #paired: Promise<void> | null = null;
   /** This side's confirmation code over both public keys, once paired. */
   #readyCode: string | null = null;
+  /** What earlier connections received, for the next one to resume from. */
+  #progress: ReceiveProgress | null = null;
 
   constructor(options: LiveReceiverOptions) {
     super("joiner", options, { ...emptyView(), code: options.code, accepted: false });
@@ -441,9 +443,24 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     });
   }
 
-  async #answer(offer: SessionDescription): Promise<void> {
-    this.protocol?.cancel("Starting again");
+  /** Keeps what the current protocol end received (for the next connection) and drops it. */
+  #keepProgress(): void {
+    const receiver = this.protocol;
     this.protocol = null;
+    if (!receiver) return;
+    receiver.suspend();
+    this.#progress = receiver.progress() ?? this.#progress;
+  }
+
+  /** Drops what earlier connections received (the relay sends whole files). */
+  #dropProgress(): void {
+    void this.#progress?.partial?.sink.then((sink) => sink.abort()).catch(() => {});
+    this.#progress = null;
+  }
+
+  async #answer(offer: SessionDescription): Promise<void> {
+    // A new offer: the sender reconnects (or restarts); what arrived so far stays.
+    this.#keepProgress();
     this.link?.close();
     this.link = null;
     this.#earlyCandidates = [];
@@ -452,8 +469,11 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     this.set({
       phase: "connecting",
       route: null,
-      bytes: 0,
-      files: this.view.files.map((file) => ({ ...file, bytes: 0, status: "waiting" })),
+      files: this.view.files.map((file) =>
+        file.status === "verified" || file.status === "failed"
+          ? file
+          : { ...file, status: "waiting" }
+      ),
     });
     const stored = this.#stored;
     const iceServers = stored
@@ -505,23 +525,33 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       return; // closed meanwhile: the sender falls back to the relay
     }
     if (!confirmed) return;
+    const progress = this.#progress;
+    this.#progress = null;
     const receiver = new FileReceiver(channel, {
+      progress,
       openSink: (file) => this.#openSink(file),
       onManifest: (manifest) => {
         this.meter.reset();
+        const held = new Set(progress?.results.map((result) => result.index));
         this.set({
           awaitingWords: false,
           phase: "transferring",
-          startedAt: Date.now(),
+          reason: "",
+          startedAt: this.view.startedAt ?? Date.now(),
           totalBytes: manifest.totalBytes,
-          files: manifest.files.map((file) => ({
-            index: file.index,
-            name: file.name,
-            size: file.size,
-            type: file.type,
-            bytes: 0,
-            status: "waiting",
-          })),
+          files: manifest.files.map((file) => {
+            const shown = this.view.files[file.index];
+            // Files an earlier connection finished stay as they are.
+            if (shown && held.has(file.index) && shown.name === file.name) return shown;
+            return {
+              index: file.index,
+              name: file.name,
+              size: file.size,
+              type: file.type,
+              bytes: 0,
+              status: "waiting",
+            };
+          }),
         });
       },
       onFile: (result) => void this.#fileDone(result),
@@ -534,11 +564,13 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
         this.#finish();
         this.closeSoon(link, 1000);
       },
-      // The sender falls back to the relay for what is missing; wait for its links.
+      // The sender reconnects (or, if that fails, uses the relay); keep what arrived.
       lost: () => {
+        if (this.protocol === receiver) this.protocol = null;
+        this.#progress = receiver.progress() ?? this.#progress;
         this.set({
           phase: "connecting",
-          reason: "The direct connection was lost. Waiting for the sender to use the relay…",
+          reason: "The direct connection was lost. Reconnecting…",
         });
         // The relay's words cover the public keys only.
         void this.#showKeyWords();
@@ -604,6 +636,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     if (this.view.route !== "relay") {
       this.protocol?.cancel("Switching to the relay");
       this.protocol = null;
+      this.#dropProgress();
       this.link?.close();
       this.link = null;
       this.stopProgress();

@@ -29,6 +29,11 @@ export interface SenderView extends TransferView {
   code?: string;
   joinUrl?: string;
   expiresAt?: string;
+  /**
+   * File bytes that left this page over data channels, every connection
+   * together: above the files' size by what a break made send twice.
+   */
+  wireBytes?: number;
 }
 
 /** Options of {@linkcode LiveSender}. */
@@ -89,6 +94,10 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #words: { answer: Promise<boolean>; settle(match: boolean): void } | null = null;
   /** The person confirmed the words (or the receiver proved the secret): sending may start. */
   #wordsConfirmed = false;
+  /** The direct connection broke mid-transfer and a new one is being made. */
+  #reconnecting = false;
+  /** File bytes that left over the data channels of earlier connections. */
+  #wireBefore = 0;
 
   constructor(options: LiveSenderOptions) {
     super("creator", options, emptyView());
@@ -317,8 +326,34 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       }
       return;
     }
-    this.protocol?.cancel("The receiver reconnected; starting again");
+    // A receiver that reloaded resumes from what it stored, like a broken connection.
+    await this.#connect();
+  }
+
+  /**
+   * The direct connection broke mid-transfer: connect again through signaling
+   * (new offer and answer, same session and tokens) and go on from what the
+   * receiver holds; the relay only when that does not succeed within
+   * `fallbackTimeoutMs`.
+   */
+  #reconnect(reason: string): void {
+    if (this.ended) return;
+    this.#reconnecting = true;
+    this.set({ reason: `${reason}. Reconnecting…` });
+    void this.#connect();
+  }
+
+  /** Drops the protocol end of the current connection, counting the bytes it sent. */
+  #dropProtocol(): void {
+    const sender = this.protocol;
     this.protocol = null;
+    if (sender) this.#wireBefore += sender.wireBytes;
+  }
+
+  /** Starts a connection attempt (the first, or after a break or a receiver's reload). */
+  async #connect(): Promise<void> {
+    // Closing the old link ends its protocol end; the receiver keeps what it stored.
+    this.#dropProtocol();
     this.link?.close();
     this.link = null;
     this.stopProgress();
@@ -326,9 +361,12 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     this.set({
       phase: "connecting",
       route: null,
-      bytes: 0,
       activeFile: -1,
-      files: this.view.files.map((file) => ({ ...file, bytes: 0, status: "waiting" })),
+      files: this.view.files.map((file) =>
+        file.status === "verified" || file.status === "failed"
+          ? file
+          : { ...file, status: "waiting" }
+      ),
     });
     clearTimeout(this.#timer);
     this.#timer = setTimeout(
@@ -349,9 +387,13 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
 
   #connectFailed(reason: string): void {
     const { phase } = this.view;
-    if (phase === "connecting" || phase === "connected" || phase === "transferring") {
-      void this.#fallBack(reason);
+    // While reconnecting, the fallback timer decides (or the receiver's `ready` tries again).
+    if (this.#reconnecting) {
+      this.set({ reason: `${reason}. Reconnecting…` });
+      return;
     }
+    if (phase === "transferring") this.#reconnect(reason);
+    else if (phase === "connecting" || phase === "connected") void this.#fallBack(reason);
   }
 
   async #transfer(
@@ -369,19 +411,30 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     try {
       if (!await this.confirmConnection(link, channel, first)) return;
     } catch {
-      if (link === this.link) void this.#fallBack("The direct connection was lost");
+      if (link !== this.link) return;
+      if (this.#reconnecting) this.#connectFailed("The direct connection was lost");
+      else void this.#fallBack("The direct connection was lost");
       return;
     }
     clearTimeout(this.#timer);
+    this.#reconnecting = false;
     // Without the secret, the person compares the words before a byte moves.
     if (!await this.#wordsMatch() || link !== this.link) return;
     const sender = new FileSender(channel, this.#files, {
       onVerified: (index) =>
         this.setFile(index, { status: "verified", bytes: this.#files[index]!.blob.size }),
       onFailed: (index, _code, message) => this.setFile(index, { status: "failed", message }),
+      onResume: (resume) => {
+        const verified = new Set(resume.verified);
+        this.set({
+          files: this.view.files.map((file) =>
+            verified.has(file.index) ? { ...file, status: "verified", bytes: file.size } : file
+          ),
+        });
+      },
     });
     this.meter.reset();
-    this.set({ phase: "transferring", startedAt: Date.now() });
+    this.set({ phase: "transferring", reason: "", startedAt: this.view.startedAt ?? Date.now() });
     await this.runProtocol(sender, sender.run(), {
       done: (result) => {
         const failed = new Set(result.failed);
@@ -401,7 +454,10 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
         this.signaling?.close();
         this.closeSoon(link, 1000);
       },
-      lost: () => this.#fallBack("The direct connection was lost"),
+      lost: () => {
+        this.#dropProtocol();
+        this.#reconnect("The direct connection was lost");
+      },
     });
   }
 
@@ -418,7 +474,11 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
         status: moved > 0 || file.index === active ? "active" as const : file.status,
       };
     });
-    this.showBytes(sender.sentBytes, { files, activeFile: active });
+    this.showBytes(sender.sentBytes, {
+      files,
+      activeFile: active,
+      wireBytes: this.#wireBefore + sender.wireBytes,
+    });
   }
 
   /** Sends every file not yet delivered through link mode instead. */
@@ -428,8 +488,9 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     clearTimeout(this.#timer);
     this.stopProgress();
     this.attempt++;
+    this.#reconnecting = false;
     this.protocol?.cancel("Switching to the relay");
-    this.protocol = null;
+    this.#dropProtocol();
     this.link?.close();
     this.link = null;
     this.relayWork = new AbortController();

@@ -102,12 +102,12 @@ class Transfer {
    */
   constructor(
     world: FakeShareWorld,
-    options: { maxUploadBytes?: number; confirmWords?: boolean } = {},
+    options: { maxUploadBytes?: number; confirmWords?: boolean; fallbackTimeoutMs?: number } = {},
   ) {
     this.world = world;
     const confirmWords = options.confirmWords ?? true;
     this.sender = new LiveSender({
-      fallbackTimeoutMs: 60_000,
+      fallbackTimeoutMs: options.fallbackTimeoutMs ?? 60_000,
       maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024,
       downloadCheckMs: 1,
       services: world.services(),
@@ -241,29 +241,58 @@ Deno.test("when the browsers cannot connect, the sender uploads to the relay and
   assert.equal(world.sentTypes("creator").filter((type) => type === "fallback-link").length, 2);
 });
 
-Deno.test("a direct connection lost midway goes on through the relay, and both sides end done", async () => {
+Deno.test("a direct connection lost midway reconnects through signaling and resumes: done files are not sent again, the final SHA-256 covers every byte", async () => {
   const world = new FakeShareWorld();
-  world.dropAfterChunks = 8;
+  world.dropAfterChunks = 20; // 1.25 MiB: inside the second file
+  world.drops = 1;
   await using transfer = new Transfer(world);
   const { receiver, senderViews, receiverViews } = transfer;
+  const small = randomFile("small.bin", 200_000);
   const big = randomFile("big.bin", 3_000_000);
-  await transfer.review([big]);
+  await transfer.review([small, big]);
   receiver.accept();
-  await receiverViews.until(
+  await senderViews.until(
     (view) => view.reason?.startsWith("The direct connection was lost") ?? false,
-    "the receiver waiting for the relay",
+    "the sender reconnecting",
   );
   const received = await receiverViews.until(done, "the receiver done");
-  assert.equal(received.route, "relay");
-  assert.equal(received.files[0]?.sha256, await sha256Hex(big));
+  assert.equal(received.route, "direct");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(small));
+  assert.equal(received.files[1]?.sha256, await sha256Hex(big));
   const sent = await senderViews.until(done, "the sender done");
-  assert.equal(sent.relayReason, "The direct connection was lost");
-  assert.deepEqual(senderViews.phases.slice(0, 4), [
-    "signaling",
-    "connecting",
-    "connected",
-    "transferring",
-  ]);
+  assert.equal(sent.relayReason, undefined, "no relay");
+  assert.equal(world.channels.length, 2, "one reconnect");
+  // The second connection sends only the rest of the big file.
+  const starts = world.channels[1]!.sentLog.filter((entry) => typeof entry === "string")
+    .map((text) => JSON.parse(text as string)).filter((message) => message.type === "file-start");
+  assert.equal(starts.length, 1);
+  assert.equal(starts[0].index, 1);
+  assert.ok(starts[0].offset > 0, "resumed mid-file");
+  const total = small.size + big.size;
+  // Counted as bytes handed to the channel minus what it still buffered (control text included).
+  assert.ok(sent.wireBytes! > total * 0.99, `sent ${sent.wireBytes}`);
+  assert.ok(sent.wireBytes! - total < total * 0.1, `sent twice ${sent.wireBytes! - total}`);
+  assert.equal(world.relay.size, 0);
+});
+
+Deno.test("when the reconnect does not succeed within the fallback timeout, the relay gets only the files not yet verified", async () => {
+  const world = new FakeShareWorld();
+  await using transfer = new Transfer(world, { fallbackTimeoutMs: 50 });
+  const { receiver, senderViews, receiverViews } = transfer;
+  const small = randomFile("small.bin", 100_000);
+  const big = randomFile("big.bin", 12_000_000);
+  await transfer.review([small, big]);
+  receiver.accept();
+  await senderViews.until((view) => view.files[0]?.status === "verified", "the first file");
+  // The connection breaks mid-file, and the browsers cannot connect again.
+  world.peerMode = "fail";
+  world.channels[0]!.close();
+  const received = await receiverViews.until(done, "the receiver done");
+  assert.equal(received.route, "relay");
+  assert.equal(received.files[1]?.sha256, await sha256Hex(big));
+  const sent = await senderViews.until(done, "the sender done");
+  assert.equal(sent.relayReason, "The browsers did not connect in time");
+  assert.deepEqual([...world.relay.values()].map((file) => file.name), ["big.bin"]);
 });
 
 Deno.test("a file larger than the relay's limit ends the session when the browsers cannot connect", async () => {

@@ -156,7 +156,8 @@ export class FileReceiver {
     const phase = this.#lastFile;
     return {
       files: manifest.files,
-      results: [...this.#results],
+      // The same array: writes still queued here may finish a file after this call.
+      results: this.#results,
       partial: phase ?? this.#partial,
       writes: this.#writes,
     };
@@ -238,7 +239,7 @@ export class FileReceiver {
       void carried.partial?.sink.then((opened) => opened.abort()).catch(() => {});
       return;
     }
-    this.#results = [...carried.results];
+    this.#results = carried.results;
     for (const result of this.#results) this.#fileBytes[result.index] = result.size;
     this.#partial = carried.partial;
     if (this.#partial) this.#fileBytes[this.#partial.index] = this.#partial.received;
@@ -275,7 +276,13 @@ export class FileReceiver {
       if (result instanceof Promise) this.#track(result);
       return;
     }
-    this.#track(this.#writes.then(() => this.#failure ? undefined : step()));
+    // Steps already queued still run when only the channel closed: what arrived is stored.
+    this.#track(this.#writes.then(() => this.#stopped() ? undefined : step()));
+  }
+
+  /** The transfer failed for good (not just its channel): queued steps are dropped. */
+  #stopped(): boolean {
+    return this.#failure !== null && !(this.#failure instanceof ChannelClosedError);
   }
 
   #track(work: Promise<void>): void {
