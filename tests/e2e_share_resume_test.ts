@@ -48,6 +48,11 @@ for (
       name:
         "a data channel broken at ~50 % of 64 MiB reconnects by itself and resumes: byte-identical, under 10 % sent twice",
     },
+    {
+      what: "the receive page reloads",
+      name:
+        "a receive page reloaded at ~50 % of 64 MiB resumes from its OPFS copy: byte-identical, under 10 % sent twice",
+    },
   ]
 ) {
   Deno.test({

@@ -21,8 +21,13 @@ import {
   PUBLIC_KEY_PATTERN,
   type StoredPairing,
 } from "./pairing/mod.ts";
-import { FileReceiver, type ReceivedFile, type ReceiveProgress } from "./receiver.ts";
-import { sha256OfBlob } from "./sha256.ts";
+import {
+  FileReceiver,
+  type PartialFile,
+  type ReceivedFile,
+  type ReceiveProgress,
+} from "./receiver.ts";
+import { Sha256, sha256OfBlob } from "./sha256.ts";
 import type { SignalingFrame } from "./signaling.ts";
 import { BlobSink, type FileSink, WritableSink } from "./sinks.ts";
 import type { ReceiveStore } from "./storage/receive_store.ts";
@@ -70,6 +75,16 @@ export interface LiveReceiverOptions extends LiveTransferOptions<ReceiverView> {
   fileStore?: ReceiveStore | null;
 }
 
+/**
+ * A file's committed OPFS segments, kept so that a reload resumes it:
+ * `sha256` once it was verified (a reload offers it as is), null while partial.
+ */
+export interface StoredReceivedFile {
+  index: number;
+  segments: string[];
+  sha256: string | null;
+}
+
 /** What is kept in session storage per code, so a reload rejoins instead of joining again. */
 export interface StoredReceiverSession {
   transferId: string;
@@ -80,6 +95,20 @@ export interface StoredReceiverSession {
   finished: boolean;
   /** This side's key pair and the sender's public key (absent in an older tab's storage). */
   pairing?: StoredPairing | null;
+  /** The files (or parts) already in the OPFS (absent: none). */
+  received?: StoredReceivedFile[];
+}
+
+/** The stored files that are well-formed. */
+function storedReceived(value: unknown): StoredReceivedFile[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((entry) =>
+    Number.isSafeInteger(entry?.index) && entry.index >= 0 && entry.index < MAX_FILES &&
+    Array.isArray(entry.segments) &&
+    entry.segments.every((name: unknown) => typeof name === "string" && name.length < 200) &&
+    (entry.sha256 === null ||
+      (typeof entry.sha256 === "string" && /^[0-9a-f]{64}$/.test(entry.sha256)))
+  ).map((entry) => ({ index: entry.index, segments: entry.segments, sha256: entry.sha256 }));
 }
 
 /** The session-storage key of a code. */
@@ -121,6 +150,7 @@ export function readStoredSession(
       accepted: value.accepted === true,
       finished: value.finished === true,
       pairing: storedPairing,
+      received: storedReceived(value.received),
     };
   } catch {
     return null;
@@ -237,6 +267,9 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       accepted: stored.accepted,
       phase: stored.accepted ? "connecting" : "signaling",
     });
+    // A reload midway: what the OPFS holds is not received again.
+    if (stored.accepted) await this.#restore(stored);
+    if (this.ended) return;
     this.openSignaling(
       { code, token: stored.receiverToken, initialCursor: stored.cursor },
       () => this.fail("signaling", "The transfer session cannot be reached. It may have ended."),
@@ -246,6 +279,60 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       this.#sendReady();
       void this.#showKeyWords();
     }
+  }
+
+  /**
+   * Rebuilds what an earlier page of this tab received from its OPFS segments:
+   * verified files as they were, and the partial file with its running
+   * SHA-256 re-hashed from the stored bytes (so the final hash covers them).
+   * A segment that is gone drops that file (it comes again).
+   */
+  async #restore(stored: StoredReceiverSession): Promise<void> {
+    const store = this.#options.fileStore;
+    if (!store || !stored.received?.length) return;
+    const results: ReceivedFile[] = [];
+    let partial: PartialFile | null = null;
+    const kept: StoredReceivedFile[] = [];
+    for (const entry of stored.received) {
+      const file = stored.files[entry.index];
+      const segments = file ? await store.reopen(entry.segments) : null;
+      if (!file || !segments || segments.length === 0) continue;
+      const size = segments.reduce((sum, segment) => sum + segment.file.size, 0);
+      const parts = segments.map((segment) => segment.file);
+      if (entry.sha256 !== null) {
+        if (size !== file.size) continue;
+        const blob = parts.length === 1 ? parts[0]! : new File(parts, segments[0]!.name);
+        const base = { index: entry.index, name: file.name, size: file.size, type: file.type };
+        results.push({ ...base, ok: true, sha256: entry.sha256, saved: { kind: "blob", blob } });
+      } else {
+        if (partial || size > file.size) continue;
+        const hash = new Sha256();
+        for (const part of parts) hash.update(new Uint8Array(await part.arrayBuffer()));
+        const sink = store.open({ index: entry.index }, {
+          stored: segments,
+          onCommit: (names) => this.#noteSegments(entry.index, names),
+        });
+        sink.catch(() => {});
+        partial = { index: entry.index, received: size, hash, sink };
+      }
+      kept.push(entry);
+    }
+    stored.received = kept;
+    this.#save();
+    if (this.ended) return;
+    this.#progress = { files: stored.files, results, partial, writes: Promise.resolve() };
+    for (const result of results) await this.#fileDone(result);
+    if (partial) this.setFile(partial.index, { bytes: partial.received, status: "active" });
+    this.set({ bytes: this.view.files.reduce((sum, file) => sum + file.bytes, 0) });
+  }
+
+  /** File `index`'s committed segments (a reload goes on after them). */
+  #noteSegments(index: number, segments: string[]): void {
+    const stored = this.#stored;
+    if (!stored) return;
+    const others = (stored.received ?? []).filter((entry) => entry.index !== index);
+    stored.received = [...others, { index, segments, sha256: null }];
+    this.#save();
   }
 
   /** `ready`, with this side's confirmation code over both public keys (sent at once). */
@@ -502,7 +589,12 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     const folder = this.#folder;
     if (isSnippet(file.type)) return new BlobSink(file.type);
     const store = this.#options.fileStore;
-    if (!folder) return store ? await store.open(file) : new BlobSink(file.type);
+    if (!folder) {
+      if (!store) return new BlobSink(file.type);
+      return await store.open(file, {
+        onCommit: (names) => this.#noteSegments(file.index, names),
+      });
+    }
     const handle = await folder.getFileHandle(file.name, { create: true });
     return new WritableSink(await handle.createWritable(), file.name, {
       remove: () => folder.removeEntry(file.name),
@@ -579,6 +671,14 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   }
 
   async #fileDone(result: ReceivedFile): Promise<void> {
+    const stored = this.#stored;
+    const entry = stored?.received?.find((item) => item.index === result.index);
+    if (stored && entry) {
+      // A reload offers a verified file as is; a damaged one is gone from the OPFS.
+      if (result.ok) entry.sha256 = result.sha256;
+      else stored.received = stored.received!.filter((item) => item !== entry);
+      this.#save();
+    }
     if (!result.ok) {
       this.setFile(result.index, { status: "failed", message: result.message });
       return;

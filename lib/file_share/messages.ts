@@ -80,6 +80,17 @@ export interface FileEndMessage {
   sha256: string;
 }
 
+/**
+ * Receiver → sender, as writes finish: every byte up to `bytes` (counted over
+ * all files back to back, in manifest order) is stored. The sender keeps at
+ * most a window of bytes beyond it in flight, so what a reload loses (received
+ * but not yet stored) stays small, and so does the receiver's write backlog.
+ */
+export interface StoredMessage {
+  type: "stored";
+  bytes: number;
+}
+
 /** Sender → receiver: no more files. */
 export interface DoneMessage {
   type: "done";
@@ -120,6 +131,7 @@ export type ControlMessage =
   | ManifestMessage
   | FileStartMessage
   | ResumeMessage
+  | StoredMessage
   | FileEndMessage
   | DoneMessage
   | FileVerifiedMessage
@@ -240,6 +252,8 @@ export function parseControlMessage(data: string): ControlMessage {
     }
     case "file-start":
       return { type: "file-start", index: index(fields), offset: byteOffset(fields.offset ?? 0) };
+    case "stored":
+      return { type: "stored", bytes: byteOffset(fields.bytes) };
     case "resume": {
       const offset = byteOffset(fields.offset);
       const sha256 = fields.sha256 === null ? null : hex64(fields.sha256, "sha256");

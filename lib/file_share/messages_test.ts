@@ -20,6 +20,7 @@ Deno.test("parseControlMessage() accepts every message of the protocol", () => {
     { type: "file-start", index: 0, offset: 0 },
     { type: "file-start", index: 1, offset: 4_194_304 },
     { type: "resume", verified: [], failed: [], index: 0, offset: 0, sha256: null },
+    { type: "stored", bytes: 2_097_152 },
     { type: "resume", verified: [0], failed: [1], index: 2, offset: 65536, sha256: SHA },
     { type: "file-end", index: 0, sha256: SHA },
     { type: "done" },
@@ -47,6 +48,7 @@ Deno.test("parseControlMessage() refuses malformed or hostile messages with Prot
     JSON.stringify({ type: "complete", verified: "0", failed: [] }),
     JSON.stringify({ type: "cancel", reason: "x".repeat(201) }),
     JSON.stringify({ type: "file-start", index: 0, offset: -1 }),
+    JSON.stringify({ type: "stored", bytes: "1" }),
     JSON.stringify({ type: "resume", verified: [], failed: [], index: 0, offset: 5, sha256: null }),
     JSON.stringify({ type: "resume", verified: [], failed: [], index: 0, offset: 0, sha256: SHA }),
     JSON.stringify({

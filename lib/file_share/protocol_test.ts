@@ -105,6 +105,8 @@ Deno.test("FileSender keeps the send buffer under the high-water mark (backpress
     chunkBytes: 128 * 1024,
     highWaterBytes: 4 * 1024 * 1024,
     lowWaterBytes: 1024 * 1024,
+    // Not the receiver's stored point: the channel's buffer is what this test is about.
+    storedWindowBytes: 64 * 1024 * 1024,
   });
   let lowSeen = 0;
   a.addEventListener("bufferedamountlow", () => lowSeen++);

@@ -69,6 +69,9 @@ interface OpeningSink {
   opened: FileSink | null;
 }
 
+/** The receiver tells the sender its stored point after this many more bytes are stored. */
+const STORED_EVERY_BYTES = 256 * 1024;
+
 type Phase =
   | { kind: "manifest" }
   | { kind: "between"; next: number }
@@ -108,6 +111,10 @@ export class FileReceiver {
   #carried: ReceiveProgress | null;
   /** The partial file the sender will continue, once the manifest matched. */
   #partial: PartialFile | null = null;
+  /** Where each file starts in all files back to back. */
+  #starts: number[] = [];
+  /** The stored point last told to the sender. */
+  #toldStored = 0;
   #onMessage = (event: MessageEvent) => this.#handle(event.data);
   #onClose = () => {
     if (this.#phase.kind !== "ended") {
@@ -335,9 +342,22 @@ export class FileReceiver {
     this.#fileBytes[phase.index] = phase.received;
     phase.hash.update(bytes);
     const sink = phase.sink;
-    this.#then(() =>
-      sink.opened ? sink.opened.write(bytes) : sink.promise.then((opened) => opened.write(bytes))
-    );
+    const stored = this.#starts[phase.index]! + phase.received;
+    const last = phase.received === file.size;
+    this.#then(() => {
+      const writing = sink.opened
+        ? sink.opened.write(bytes)
+        : sink.promise.then((opened) => opened.write(bytes));
+      if (!(writing instanceof Promise)) return this.#tellStored(stored, last);
+      return writing.then(() => this.#tellStored(stored, last));
+    });
+  }
+
+  /** Tells the sender how far bytes are stored (every few hundred KiB, and at each file's end). */
+  #tellStored(bytes: number, force: boolean): void {
+    if (!force && bytes - this.#toldStored < STORED_EVERY_BYTES) return;
+    this.#toldStored = bytes;
+    this.#tell({ type: "stored", bytes });
   }
 
   #control(message: ControlMessage): void {
@@ -347,6 +367,8 @@ export class FileReceiver {
         if (phase.kind !== "manifest") return this.#protocolError("A second manifest");
         this.#manifest = message;
         this.#fileBytes = message.files.map(() => 0);
+        let start = 0;
+        this.#starts = message.files.map((file) => (start += file.size) - file.size);
         this.#takeOver(message);
         this.#phase = { kind: "between", next: 0 };
         this.#options.onManifest?.(message);
