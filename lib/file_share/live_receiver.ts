@@ -372,7 +372,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     if (!pairing?.paired || pairing.withSecret || this.ended || !this.view.accepted) return;
     if (this.view.files.some((file) => file.bytes > 0 || file.status === "verified")) return;
     const sas = await pairing.sas(null);
-    if (this.ended) return;
+    // A connection that came meanwhile shows its own words (over its fingerprints too).
+    if (this.ended || this.view.phase !== "connecting") return;
     this.set({ sas, pairing: "compare", awaitingWords: true });
   }
 

@@ -4,7 +4,7 @@ import { FakeShareWorld } from "./_fake_services.ts";
 import { snippetFile } from "./files.ts";
 import { generateKeyPair, secretFromFragment } from "./pairing/mod.ts";
 import { LiveReceiver, type ReceiverView, storageKey } from "./live_receiver.ts";
-import { LiveSender, type SenderView } from "./live_sender.ts";
+import { LiveSender, readStoredSend, type SenderView } from "./live_sender.ts";
 import type { Phase, TransferView } from "./view.ts";
 
 /** Every view a controller showed, and a way to wait for one (an event, not the clock). */
@@ -91,6 +91,8 @@ class Transfer {
   readonly senderViews = new Views<SenderView>();
   readonly receiverViews = new Views<ReceiverView>();
   readonly storage = memoryStorage();
+  /** The send page's session storage. */
+  readonly senderStorage = memoryStorage();
   readonly sender: LiveSender;
   readonly receiver: LiveReceiver;
   readonly world: FakeShareWorld;
@@ -111,6 +113,7 @@ class Transfer {
       maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024,
       downloadCheckMs: 1,
       services: world.services(),
+      storage: this.senderStorage,
       onChange: (view) => {
         this.senderViews.onChange(view);
         if (confirmWords && view.awaitingWords) queueMicrotask(() => this.sender.confirmWords());
@@ -273,6 +276,52 @@ Deno.test("a direct connection lost midway reconnects through signaling and resu
   assert.ok(sent.wireBytes! > total * 0.99, `sent ${sent.wireBytes}`);
   assert.ok(sent.wireBytes! - total < total * 0.1, `sent twice ${sent.wireBytes! - total}`);
   assert.equal(world.relay.size, 0);
+});
+
+Deno.test("a send page reloaded mid-file resumes once the same files are picked again: other files are refused, the receiver's bytes are not sent again", async () => {
+  const world = new FakeShareWorld();
+  await using transfer = new Transfer(world);
+  const { receiver, senderViews, receiverViews, senderStorage } = transfer;
+  const small = randomFile("small.bin", 100_000);
+  const big = randomFile("big.bin", 3_000_000);
+  await transfer.review([snippetFile("hello"), small, big]);
+  receiver.accept();
+  await senderViews.until((view) => view.phase === "transferring", "the first connection");
+  // The page goes away once 1.5 MB arrived (inside the big file), as a reload does.
+  let arrived = 0;
+  world.channels[0]!.peer!.addEventListener("message", (event: MessageEvent) => {
+    const data = (event as MessageEvent).data;
+    if (typeof data !== "string") arrived += (data as ArrayBuffer).byteLength;
+    if (arrived >= 1_500_000) transfer.sender.dispose();
+  });
+  await receiverViews.until(
+    (view) => view.reason?.startsWith("The direct connection was lost") ?? false,
+    "the receiver waiting",
+  );
+  const stored = readStoredSend(senderStorage);
+  assert.ok(stored, "the send page kept its transfer");
+  const views = new Views<SenderView>();
+  using again = new LiveSender({
+    fallbackTimeoutMs: 60_000,
+    maxUploadBytes: 64 * 1024 * 1024,
+    services: world.services(),
+    storage: senderStorage,
+    onChange: views.onChange,
+  });
+  assert.match(
+    await again.resume(stored, [small, randomFile("big.bin", 5)]) ?? "",
+    /Pick the same files again: "big.bin" is missing/,
+  );
+  assert.equal(await again.resume(stored, [big, small]), null);
+  const received = await receiverViews.until(done, "the receiver done");
+  assert.equal(received.files[1]?.sha256, await sha256Hex(small));
+  assert.equal(received.files[2]?.sha256, await sha256Hex(big));
+  await views.until(done, "the reloaded sender done");
+  const starts = world.channels.at(-1)!.sentLog.filter((entry) => typeof entry === "string")
+    .map((text) => JSON.parse(text as string)).filter((message) => message.type === "file-start");
+  assert.deepEqual(starts.map((start) => start.index), [2], "only the big file, resumed");
+  assert.ok(starts[0].offset > 0);
+  assert.equal(readStoredSend(senderStorage), null, "forgotten once done");
 });
 
 Deno.test("when the reconnect does not succeed within the fallback timeout, the relay gets only the files not yet verified", async () => {

@@ -363,7 +363,7 @@ export class FileReceiver {
   #control(message: ControlMessage): void {
     const phase = this.#phase;
     switch (message.type) {
-      case "manifest":
+      case "manifest": {
         if (phase.kind !== "manifest") return this.#protocolError("A second manifest");
         this.#manifest = message;
         this.#fileBytes = message.files.map(() => 0);
@@ -387,6 +387,7 @@ export class FileReceiver {
           });
         });
         return;
+      }
       case "file-start": {
         if (phase.kind !== "between" || message.index !== this.#nextFile(phase.next)) {
           return this.#protocolError(`Unexpected start of file ${message.index}`);

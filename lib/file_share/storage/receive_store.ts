@@ -5,7 +5,6 @@
  * leaves, or by the next page load once older than a day.
  */
 import type { ManifestFile } from "../messages.ts";
-import type { FileSink } from "../sinks.ts";
 import {
   type FileHandleLike,
   OpfsSink,
