@@ -119,6 +119,11 @@ export interface LiveSenderOptions extends LiveTransferOptions<SenderView> {
 
 /** Files up to this size are hashed before sending, so the manifest carries their SHA-256. */
 const PREHASH_BYTES = 1024 * 1024;
+/**
+ * New attempts a reconnect makes when one fails (a stale answer from before a
+ * receiver's reload, an ICE failure) before it waits for the fallback timer.
+ */
+const RECONNECT_RETRIES = 3;
 /** Downloads allowed per fallback upload (the receiver may retry a broken download). */
 const FALLBACK_DOWNLOADS = 5;
 
@@ -167,6 +172,10 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #wordsConfirmed = false;
   /** The direct connection broke mid-transfer and a new one is being made. */
   #reconnecting = false;
+  /** Attempts made since the reconnect started. */
+  #retries = 0;
+  /** A connection was confirmed once: later connection attempts are reconnects. */
+  #connectedOnce = false;
   /** File bytes that left over the data channels of earlier connections. */
   #wireBefore = 0;
   /** What a reload needs, kept in session storage while the transfer runs. */
@@ -524,6 +533,10 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       return;
     }
     // A receiver that reloaded resumes from what it stored, like a broken connection.
+    if (this.#connectedOnce) {
+      this.#reconnecting = true;
+      this.#retries = 0;
+    }
     await this.#connect();
   }
 
@@ -536,6 +549,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #reconnect(reason: string): void {
     if (this.ended) return;
     this.#reconnecting = true;
+    this.#retries = 0;
     this.set({ reason: `${reason}. Reconnecting…` });
     void this.#connect();
   }
@@ -547,8 +561,11 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     if (sender) this.#wireBefore += sender.wireBytes;
   }
 
-  /** Starts a connection attempt (the first, or after a break or a receiver's reload). */
-  async #connect(): Promise<void> {
+  /**
+   * Starts a connection attempt (the first, or after a break or a receiver's
+   * reload); `keepTimer`: a retry within a reconnect, whose fallback timer runs on.
+   */
+  async #connect(options: { keepTimer?: boolean } = {}): Promise<void> {
     // Closing the old link ends its protocol end; the receiver keeps what it stored.
     this.#dropProtocol();
     this.link?.close();
@@ -565,11 +582,13 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
           : { ...file, status: "waiting" }
       ),
     });
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(
-      () => void this.#fallBack("The browsers did not connect in time"),
-      this.#options.fallbackTimeoutMs,
-    );
+    if (!options.keepTimer) {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(
+        () => void this.#fallBack("The browsers did not connect in time"),
+        this.#options.fallbackTimeoutMs,
+      );
+    }
     const session = this.#session;
     const iceServers = session
       ? await this.iceServers({ code: session.code, token: session.senderToken })
@@ -584,9 +603,13 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
 
   #connectFailed(reason: string): void {
     const { phase } = this.view;
-    // While reconnecting, the fallback timer decides (or the receiver's `ready` tries again).
+    // While reconnecting, try a few new attempts; then the fallback timer decides.
     if (this.#reconnecting) {
       this.set({ reason: `${reason}. Reconnecting…` });
+      if (this.#retries < RECONNECT_RETRIES) {
+        this.#retries++;
+        void this.#connect({ keepTimer: true });
+      }
       return;
     }
     if (phase === "transferring") this.#reconnect(reason);
@@ -615,6 +638,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     }
     clearTimeout(this.#timer);
     this.#reconnecting = false;
+    this.#connectedOnce = true;
     // Without the secret, the person compares the words before a byte moves.
     if (!await this.#wordsMatch() || link !== this.link) return;
     const sender = new FileSender(channel, this.#files, {
