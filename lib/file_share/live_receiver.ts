@@ -434,6 +434,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     if (this.ended) return;
     this.protocol?.cancel(reason);
     this.signaling?.send({ type: "cancel", reason });
+    // Between two connections the partial file is held here, not by a protocol end.
+    this.#dropProgress();
     this.#forget();
     this.end({ phase: "canceled", canceledBy: "you", reason });
   }
@@ -447,6 +449,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   }
 
   protected override onCanceled(): void {
+    this.#dropProgress();
     this.#forget();
   }
 

@@ -6,6 +6,8 @@ import { generateKeyPair, secretFromFragment } from "./pairing/mod.ts";
 import { LiveReceiver, type ReceiverView, storageKey } from "./live_receiver.ts";
 import { LiveSender, readStoredSend, type SenderView } from "./live_sender.ts";
 import type { Phase, TransferView } from "./view.ts";
+import { FakeDirectory } from "./storage/_fake_directory.ts";
+import { DEFAULT_SEGMENT_BYTES, ReceiveStore } from "./storage/mod.ts";
 
 /** Every view a controller showed, and a way to wait for one (an event, not the clock). */
 class Views<V extends TransferView> {
@@ -127,11 +129,13 @@ class Transfer {
     storage: Storage,
     views: Views<ReceiverView>,
     secret: string | null = null,
+    fileStore: ReceiveStore | null = null,
   ): LiveReceiver {
     const receiver = new LiveReceiver({
       code: this.world.code,
       secret,
       storage,
+      fileStore,
       services: this.world.services(),
       onChange: views.onChange,
     });
@@ -322,6 +326,46 @@ Deno.test("a send page reloaded mid-file resumes once the same files are picked 
   assert.deepEqual(starts.map((start) => start.index), [2], "only the big file, resumed");
   assert.ok(starts[0].offset > 0);
   assert.equal(readStoredSend(senderStorage), null, "forgotten once done");
+});
+
+Deno.test("a receive page reloaded mid-file resumes from its OPFS segments: the sender goes on after them, the SHA-256 covers every byte", async () => {
+  const world = new FakeShareWorld();
+  await using transfer = new Transfer(world);
+  const directory = new FakeDirectory();
+  const storage = memoryStorage();
+  const firstStore = new ReceiveStore(directory);
+  // A page that reloads gets no chance to delete anything.
+  firstStore.removeAll = () => Promise.resolve();
+  const firstViews = new Views<ReceiverView>();
+  const first = transfer.receiverIn(storage, firstViews, null, firstStore);
+  const big = randomFile("big.bin", 7_000_000);
+  await transfer.sender.start([big]);
+  await first.start();
+  await firstViews.until((view) => view.files.length === 1, "the file list");
+  first.accept();
+  await transfer.senderViews.until((view) => view.phase === "transferring", "transferring");
+  let arrived = 0;
+  world.channels[0]!.peer!.addEventListener("message", (event: MessageEvent) => {
+    if (typeof event.data !== "string") arrived += (event.data as ArrayBuffer).byteLength;
+    if (arrived >= 5_000_000) first.dispose();
+  });
+  const views = new Views<ReceiverView>();
+  await transfer.senderViews.until(
+    (view) => view.reason?.startsWith("The direct connection was lost") ?? false,
+    "the sender reconnecting",
+  );
+  await settle();
+  const reloaded = transfer.receiverIn(storage, views, null, new ReceiveStore(directory));
+  await reloaded.start();
+  const received = await views.until(done, "the reloaded receiver done");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(big));
+  const starts = world.channels.at(-1)!.sentLog.filter((entry) => typeof entry === "string")
+    .map((text) => JSON.parse(text as string)).filter((message) => message.type === "file-start");
+  assert.equal(starts.length, 1);
+  assert.ok(starts[0].offset >= DEFAULT_SEGMENT_BYTES, `resumed at ${starts[0].offset}`);
+  assert.equal(starts[0].offset % DEFAULT_SEGMENT_BYTES, 0, "after the last committed segment");
+  const saved = reloaded.fileBlob(0)!;
+  assert.equal(await sha256Hex(saved), await sha256Hex(big), "the saved file is byte-identical");
 });
 
 Deno.test("when the reconnect does not succeed within the fallback timeout, the relay gets only the files not yet verified", async () => {
