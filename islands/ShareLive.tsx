@@ -1,7 +1,13 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { formatBytes } from "../lib/link_client/display.ts";
-import { LiveSender, type SenderView } from "../lib/file_share/live_sender.ts";
-import { MAX_SNIPPET_CHARS, snippetFile } from "../lib/file_share/files.ts";
+import {
+  LiveSender,
+  readStoredSend,
+  SENDER_STORAGE_KEY,
+  type SenderView,
+  type StoredSenderSession,
+} from "../lib/file_share/live_sender.ts";
+import { isSnippet, MAX_SNIPPET_CHARS, snippetFile } from "../lib/file_share/files.ts";
 import { MAX_FILES } from "../lib/file_share/messages.ts";
 import { emptyView } from "../lib/file_share/view.ts";
 import { registerServiceWorker, takeSharedItems } from "../lib/web_app/client.ts";
@@ -213,6 +219,41 @@ function Outcome(props: { view: SenderView; onRetry(): void; onStartOver(): void
   return null;
 }
 
+/**
+ * After a reload mid-transfer: the page cannot read the files again by
+ * itself, so it asks for them and goes on where the transfer stopped.
+ */
+function ResumePrompt(props: {
+  stored: StoredSenderSession;
+  problem: string;
+  onPick(files: File[]): void;
+  onDiscard(): void;
+}) {
+  // The message is kept with the transfer; only real files must be picked again.
+  const names = props.stored.files.filter((file) => !isSnippet(file.type)).map((file) => file.name);
+  return (
+    <div class="notice warn" role="status" data-testid="live-resume">
+      <p>
+        This tab was sending {names.length === 1 ? "a file" : `${names.length} files`} (code{" "}
+        {props.stored.session.code}) when it reloaded. Pick the same files again to go on where it
+        stopped: {names.join(", ")}.
+      </p>
+      <input
+        type="file"
+        multiple
+        data-testid="live-resume-input"
+        onChange={(event) => props.onPick([...(event.currentTarget.files ?? [])])}
+      />
+      {props.problem && (
+        <p class="error" role="alert" data-testid="live-resume-problem">{props.problem}</p>
+      )}
+      <button type="button" data-testid="live-resume-discard" onClick={props.onDiscard}>
+        Send something else
+      </button>
+    </div>
+  );
+}
+
 /** Live transfer on `/share`: pick files, get a code, link and QR, send peer to peer. */
 export default function ShareLive(props: ShareLiveProps) {
   const [files, setFiles] = useState<File[]>([]);
@@ -220,6 +261,32 @@ export default function ShareLive(props: ShareLiveProps) {
   const [shareLost, setShareLost] = useState(false);
   const [view, setView] = useState<SenderView>(emptyView());
   const sender = useRef<LiveSender | null>(null);
+  const [resumable, setResumable] = useState<StoredSenderSession | null>(null);
+  const [resumeProblem, setResumeProblem] = useState("");
+
+  // A transfer this tab was sending before a reload: offer to go on with it.
+  useEffect(() => setResumable(readStoredSend(globalThis.sessionStorage)), []);
+
+  async function resume(files: File[]): Promise<void> {
+    if (!resumable) return;
+    sender.current?.dispose();
+    const live = new LiveSender({
+      fallbackTimeoutMs: props.fallbackTimeoutMs,
+      maxUploadBytes: props.maxUploadBytes,
+      iceTransportPolicy: icePolicy(),
+      onChange: setView,
+    });
+    sender.current = live;
+    const problem = await live.resume(resumable, files);
+    setResumeProblem(problem ?? "");
+    if (problem) return;
+    setResumable(null);
+  }
+
+  function discardResume(): void {
+    sessionStorage.removeItem(SENDER_STORAGE_KEY);
+    setResumable(null);
+  }
 
   useEffect(() => () => sender.current?.dispose(), []);
   // "Share → Switchboard" on a phone: the service worker kept the files; pick them here.
@@ -259,6 +326,14 @@ export default function ShareLive(props: ShareLiveProps) {
   if (phase === "idle") {
     return (
       <div class="live-share" data-testid="live-share" data-phase="idle">
+        {resumable && (
+          <ResumePrompt
+            stored={resumable}
+            problem={resumeProblem}
+            onPick={(picked) => void resume(picked)}
+            onDiscard={discardResume}
+          />
+        )}
         {shareLost && (
           <p class="notice warn" role="status" data-testid="share-lost">
             The shared files did not reach this page (the app was not set up on this device yet).
@@ -282,13 +357,18 @@ export default function ShareLive(props: ShareLiveProps) {
     view.bytes > 0 || view.route !== null;
   const ended = phase === "done" || phase === "failed" || phase === "canceled";
   return (
-    <div class="live-share" data-testid="live-share" data-phase={phase}>
+    <div
+      class="live-share"
+      data-testid="live-share"
+      data-phase={phase}
+      data-wire-bytes={view.wireBytes ?? 0}
+    >
       <PhaseSteps phase={phase} />
       {waiting && <Pairing view={view} />}
       {phase === "connecting" && (
         <p class="connecting" data-testid="live-connecting" role="status">
           <span class="pulse" aria-hidden="true" />
-          The receiver accepted. Connecting to their browser…
+          {view.reason || "The receiver accepted. Connecting to their browser…"}
           {view.code && <span class="muted">Code {view.code}</span>}
         </p>
       )}

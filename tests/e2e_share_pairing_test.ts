@@ -21,7 +21,7 @@ import {
   openSendPage,
   randomFile,
   receiverPhase,
-  saveAndHash,
+  saveAndCompare,
   senderPhase,
   wordsToCompare,
 } from "./share_fixtures.ts";
@@ -71,8 +71,7 @@ Deno.test({
       await screenshot(sender.page, "share-live-verified-desktop");
       await screenshot(receiver.page, "share-receive-verified-desktop");
 
-      const saved = await saveAndHash(receiver.page, file.name, dir);
-      assert.equal(saved.sha256, file.sha256, "byte-identical");
+      await saveAndCompare(receiver.page, file, dir);
       assert.equal(await receiver.page.getByTestId("share-snippet").textContent(), MESSAGE);
 
       const sent = outgoing.flat().join("\n");
@@ -175,8 +174,7 @@ Deno.test({
         assert.equal(await side.getByTestId("pairing-verified").count(), 0, "no Verified");
         assert.match((await check.textContent()) ?? "", /Compare them with the other person/);
       }
-      const saved = await saveAndHash(receiver.page, file.name, dir);
-      assert.equal(saved.sha256, file.sha256, "byte-identical");
+      await saveAndCompare(receiver.page, file, dir);
       assert.deepEqual(sender.errors, []);
       assert.deepEqual(receiver.errors, []);
     } finally {

@@ -10,7 +10,7 @@ import {
   openSendPage,
   randomFile,
   receiverPhase,
-  saveAndHash,
+  saveAndCompare,
   senderPhase,
   shownPercent,
   shownRoute,
@@ -67,7 +67,7 @@ Deno.test({
       const turn = receiverIce!.iceServers.find((entry) => entry.username);
       assert.match(turn?.username ?? "", /^\d+:/, "the page got time-limited HMAC credentials");
       assert.equal((await fileRows(receiver.page))[file.name]!.sha256, file.sha256);
-      assert.equal((await saveAndHash(receiver.page, file.name, dir)).sha256, file.sha256);
+      await saveAndCompare(receiver.page, file, dir);
       await screenshot(receiver.page, "share-receive-turn-desktop");
       assert.deepEqual(sender.errors, []);
       assert.deepEqual(receiver.errors, []);

@@ -165,6 +165,12 @@ export async function saveAndHash(
   };
 }
 
+/** Saves `file` from the receive page and asserts the browser saved it byte-identical, under its name. */
+export async function saveAndCompare(page: Page, file: TestFile, dir: string): Promise<void> {
+  const saved = await saveAndHash(page, file.name, dir);
+  assert.deepEqual(saved, { sha256: file.sha256, size: file.size, suggested: file.name });
+}
+
 /** Everything `page` sends to the server: WebSocket frames, request URLs (as sent), headers, bodies. */
 export function captureOutgoing(page: Page): string[] {
   const seen: string[] = [];

@@ -65,8 +65,8 @@ export class FakeChannel extends EventTarget implements DataChannelLike {
   close(): void {
     if (this.readyState === "closed") return;
     this.readyState = "closed";
+    // Like a browser's, `bufferedAmount` keeps what never left.
     this.#queue = [];
-    this.bufferedAmount = 0;
     setTimeout(() => this.dispatchEvent(new Event("close")), 0);
     this.peer?.close();
   }

@@ -158,8 +158,9 @@ export class FakePeer implements PeerConnector {
     this.channel = sending;
     joiner.channel = receiving;
     this.#world.channels.push(sending);
-    const dropAfter = this.#world.dropAfterChunks;
+    const dropAfter = this.#world.drops > 0 ? this.#world.dropAfterChunks : null;
     if (dropAfter !== null) {
+      this.#world.drops--;
       sending.tamper = (_bytes, index) => {
         // In a later task, as a browser reports a dropped connection.
         if (index === dropAfter) setTimeout(() => sending.close(), 0);
@@ -209,6 +210,8 @@ export class FakeShareWorld {
   peerMode: "connect" | "fail" = "connect";
   /** Close the sender's channel after this many binary messages (a connection lost midway). */
   dropAfterChunks: number | null = null;
+  /** How many channels `dropAfterChunks` breaks (the later ones stay up). */
+  drops = Infinity;
   /** Every frame each side sent on signaling. */
   sent: { role: Role; frame: SignalingClientFrame }[] = [];
   /** The channels opened, sender's ends. */

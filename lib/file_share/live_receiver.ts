@@ -21,8 +21,13 @@ import {
   PUBLIC_KEY_PATTERN,
   type StoredPairing,
 } from "./pairing/mod.ts";
-import { FileReceiver, type ReceivedFile } from "./receiver.ts";
-import { sha256OfBlob } from "./sha256.ts";
+import {
+  FileReceiver,
+  type PartialFile,
+  type ReceivedFile,
+  type ReceiveProgress,
+} from "./receiver.ts";
+import { Sha256, sha256OfBlob } from "./sha256.ts";
 import type { SignalingFrame } from "./signaling.ts";
 import { BlobSink, type FileSink, WritableSink } from "./sinks.ts";
 import type { ReceiveStore } from "./storage/receive_store.ts";
@@ -70,6 +75,16 @@ export interface LiveReceiverOptions extends LiveTransferOptions<ReceiverView> {
   fileStore?: ReceiveStore | null;
 }
 
+/**
+ * A file's committed OPFS segments, kept so that a reload resumes it:
+ * `sha256` once it was verified (a reload offers it as is), null while partial.
+ */
+export interface StoredReceivedFile {
+  index: number;
+  segments: string[];
+  sha256: string | null;
+}
+
 /** What is kept in session storage per code, so a reload rejoins instead of joining again. */
 export interface StoredReceiverSession {
   transferId: string;
@@ -80,6 +95,20 @@ export interface StoredReceiverSession {
   finished: boolean;
   /** This side's key pair and the sender's public key (absent in an older tab's storage). */
   pairing?: StoredPairing | null;
+  /** The files (or parts) already in the OPFS (absent: none). */
+  received?: StoredReceivedFile[];
+}
+
+/** The stored files that are well-formed. */
+function storedReceived(value: unknown): StoredReceivedFile[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((entry) =>
+    Number.isSafeInteger(entry?.index) && entry.index >= 0 && entry.index < MAX_FILES &&
+    Array.isArray(entry.segments) &&
+    entry.segments.every((name: unknown) => typeof name === "string" && name.length < 200) &&
+    (entry.sha256 === null ||
+      (typeof entry.sha256 === "string" && /^[0-9a-f]{64}$/.test(entry.sha256)))
+  ).map((entry) => ({ index: entry.index, segments: entry.segments, sha256: entry.sha256 }));
 }
 
 /** The session-storage key of a code. */
@@ -121,6 +150,7 @@ export function readStoredSession(
       accepted: value.accepted === true,
       finished: value.finished === true,
       pairing: storedPairing,
+      received: storedReceived(value.received),
     };
   } catch {
     return null;
@@ -178,6 +208,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   #paired: Promise<void> | null = null;
   /** This side's confirmation code over both public keys, once paired. */
   #readyCode: string | null = null;
+  /** What earlier connections received, for the next one to resume from. */
+  #progress: ReceiveProgress | null = null;
 
   constructor(options: LiveReceiverOptions) {
     super("joiner", options, { ...emptyView(), code: options.code, accepted: false });
@@ -235,6 +267,9 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       accepted: stored.accepted,
       phase: stored.accepted ? "connecting" : "signaling",
     });
+    // A reload midway: what the OPFS holds is not received again.
+    if (stored.accepted) await this.#restore(stored);
+    if (this.ended) return;
     this.openSignaling(
       { code, token: stored.receiverToken, initialCursor: stored.cursor },
       () => this.fail("signaling", "The transfer session cannot be reached. It may have ended."),
@@ -244,6 +279,60 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       this.#sendReady();
       void this.#showKeyWords();
     }
+  }
+
+  /**
+   * Rebuilds what an earlier page of this tab received from its OPFS segments:
+   * verified files as they were, and the partial file with its running
+   * SHA-256 re-hashed from the stored bytes (so the final hash covers them).
+   * A segment that is gone drops that file (it comes again).
+   */
+  async #restore(stored: StoredReceiverSession): Promise<void> {
+    const store = this.#options.fileStore;
+    if (!store || !stored.received?.length) return;
+    const results: ReceivedFile[] = [];
+    let partial: PartialFile | null = null;
+    const kept: StoredReceivedFile[] = [];
+    for (const entry of stored.received) {
+      const file = stored.files[entry.index];
+      const segments = file ? await store.reopen(entry.segments) : null;
+      if (!file || !segments || segments.length === 0) continue;
+      const size = segments.reduce((sum, segment) => sum + segment.file.size, 0);
+      const parts = segments.map((segment) => segment.file);
+      if (entry.sha256 !== null) {
+        if (size !== file.size) continue;
+        const blob = parts.length === 1 ? parts[0]! : new File(parts, segments[0]!.name);
+        const base = { index: entry.index, name: file.name, size: file.size, type: file.type };
+        results.push({ ...base, ok: true, sha256: entry.sha256, saved: { kind: "blob", blob } });
+      } else {
+        if (partial || size > file.size) continue;
+        const hash = new Sha256();
+        for (const part of parts) hash.update(new Uint8Array(await part.arrayBuffer()));
+        const sink = store.open({ index: entry.index }, {
+          stored: segments,
+          onCommit: (names) => this.#noteSegments(entry.index, names),
+        });
+        sink.catch(() => {});
+        partial = { index: entry.index, received: size, hash, sink };
+      }
+      kept.push(entry);
+    }
+    stored.received = kept;
+    this.#save();
+    if (this.ended) return;
+    this.#progress = { files: stored.files, results, partial, writes: Promise.resolve() };
+    for (const result of results) await this.#fileDone(result);
+    if (partial) this.setFile(partial.index, { bytes: partial.received, status: "active" });
+    this.set({ bytes: this.view.files.reduce((sum, file) => sum + file.bytes, 0) });
+  }
+
+  /** File `index`'s committed segments (a reload goes on after them). */
+  #noteSegments(index: number, segments: string[]): void {
+    const stored = this.#stored;
+    if (!stored) return;
+    const others = (stored.received ?? []).filter((entry) => entry.index !== index);
+    stored.received = [...others, { index, segments, sha256: null }];
+    this.#save();
   }
 
   /** `ready`, with this side's confirmation code over both public keys (sent at once). */
@@ -283,7 +372,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     if (!pairing?.paired || pairing.withSecret || this.ended || !this.view.accepted) return;
     if (this.view.files.some((file) => file.bytes > 0 || file.status === "verified")) return;
     const sas = await pairing.sas(null);
-    if (this.ended) return;
+    // A connection that came meanwhile shows its own words (over its fingerprints too).
+    if (this.ended || this.view.phase !== "connecting") return;
     this.set({ sas, pairing: "compare", awaitingWords: true });
   }
 
@@ -344,6 +434,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     if (this.ended) return;
     this.protocol?.cancel(reason);
     this.signaling?.send({ type: "cancel", reason });
+    // Between two connections the partial file is held here, not by a protocol end.
+    this.#dropProgress();
     this.#forget();
     this.end({ phase: "canceled", canceledBy: "you", reason });
   }
@@ -357,6 +449,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   }
 
   protected override onCanceled(): void {
+    this.#dropProgress();
     this.#forget();
   }
 
@@ -441,9 +534,24 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     });
   }
 
-  async #answer(offer: SessionDescription): Promise<void> {
-    this.protocol?.cancel("Starting again");
+  /** Keeps what the current protocol end received (for the next connection) and drops it. */
+  #keepProgress(): void {
+    const receiver = this.protocol;
     this.protocol = null;
+    if (!receiver) return;
+    receiver.suspend();
+    this.#progress = receiver.progress() ?? this.#progress;
+  }
+
+  /** Drops what earlier connections received (the relay sends whole files). */
+  #dropProgress(): void {
+    void this.#progress?.partial?.sink.then((sink) => sink.abort()).catch(() => {});
+    this.#progress = null;
+  }
+
+  async #answer(offer: SessionDescription): Promise<void> {
+    // A new offer: the sender reconnects (or restarts); what arrived so far stays.
+    this.#keepProgress();
     this.link?.close();
     this.link = null;
     this.#earlyCandidates = [];
@@ -452,8 +560,11 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     this.set({
       phase: "connecting",
       route: null,
-      bytes: 0,
-      files: this.view.files.map((file) => ({ ...file, bytes: 0, status: "waiting" })),
+      files: this.view.files.map((file) =>
+        file.status === "verified" || file.status === "failed"
+          ? file
+          : { ...file, status: "waiting" }
+      ),
     });
     const stored = this.#stored;
     const iceServers = stored
@@ -482,7 +593,12 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     const folder = this.#folder;
     if (isSnippet(file.type)) return new BlobSink(file.type);
     const store = this.#options.fileStore;
-    if (!folder) return store ? await store.open(file) : new BlobSink(file.type);
+    if (!folder) {
+      if (!store) return new BlobSink(file.type);
+      return await store.open(file, {
+        onCommit: (names) => this.#noteSegments(file.index, names),
+      });
+    }
     const handle = await folder.getFileHandle(file.name, { create: true });
     return new WritableSink(await handle.createWritable(), file.name, {
       remove: () => folder.removeEntry(file.name),
@@ -505,23 +621,33 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
       return; // closed meanwhile: the sender falls back to the relay
     }
     if (!confirmed) return;
+    const progress = this.#progress;
+    this.#progress = null;
     const receiver = new FileReceiver(channel, {
+      progress,
       openSink: (file) => this.#openSink(file),
       onManifest: (manifest) => {
         this.meter.reset();
+        const held = new Set(progress?.results.map((result) => result.index));
         this.set({
           awaitingWords: false,
           phase: "transferring",
-          startedAt: Date.now(),
+          reason: "",
+          startedAt: this.view.startedAt ?? Date.now(),
           totalBytes: manifest.totalBytes,
-          files: manifest.files.map((file) => ({
-            index: file.index,
-            name: file.name,
-            size: file.size,
-            type: file.type,
-            bytes: 0,
-            status: "waiting",
-          })),
+          files: manifest.files.map((file) => {
+            const shown = this.view.files[file.index];
+            // Files an earlier connection finished stay as they are.
+            if (shown && held.has(file.index) && shown.name === file.name) return shown;
+            return {
+              index: file.index,
+              name: file.name,
+              size: file.size,
+              type: file.type,
+              bytes: 0,
+              status: "waiting",
+            };
+          }),
         });
       },
       onFile: (result) => void this.#fileDone(result),
@@ -534,11 +660,13 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
         this.#finish();
         this.closeSoon(link, 1000);
       },
-      // The sender falls back to the relay for what is missing; wait for its links.
+      // The sender reconnects (or, if that fails, uses the relay); keep what arrived.
       lost: () => {
+        if (this.protocol === receiver) this.protocol = null;
+        this.#progress = receiver.progress() ?? this.#progress;
         this.set({
           phase: "connecting",
-          reason: "The direct connection was lost. Waiting for the sender to use the relay…",
+          reason: "The direct connection was lost. Reconnecting…",
         });
         // The relay's words cover the public keys only.
         void this.#showKeyWords();
@@ -547,6 +675,14 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   }
 
   async #fileDone(result: ReceivedFile): Promise<void> {
+    const stored = this.#stored;
+    const entry = stored?.received?.find((item) => item.index === result.index);
+    if (stored && entry) {
+      // A reload offers a verified file as is; a damaged one is gone from the OPFS.
+      if (result.ok) entry.sha256 = result.sha256;
+      else stored.received = stored.received!.filter((item) => item !== entry);
+      this.#save();
+    }
     if (!result.ok) {
       this.setFile(result.index, { status: "failed", message: result.message });
       return;
@@ -604,6 +740,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     if (this.view.route !== "relay") {
       this.protocol?.cancel("Switching to the relay");
       this.protocol = null;
+      this.#dropProgress();
       this.link?.close();
       this.link = null;
       this.stopProgress();

@@ -13,10 +13,20 @@ Deno.test("readStoredSession() returns a kept session and drops malformed entrie
     cursor: "abc-3",
     accepted: true,
     finished: false,
+    received: [
+      { index: 0, segments: ["1796454220559-e0911790-0-0"], sha256: null },
+      { index: 1, segments: ["x"], sha256: "not hex" },
+      { index: -1, segments: [], sha256: null },
+    ],
   };
   assert.deepEqual(
     readStoredSession(storage({ [storageKey("K7QX3M")]: JSON.stringify(session) }), "K7QX3M"),
-    { ...session, files: [{ name: "a", size: 1, type: "" }], pairing: null },
+    {
+      ...session,
+      files: [{ name: "a", size: 1, type: "" }],
+      pairing: null,
+      received: [session.received[0]],
+    },
   );
   const pairing = {
     own: { publicKey: "P".repeat(87), privateKey: { kty: "EC" } },

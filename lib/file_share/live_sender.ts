@@ -8,15 +8,17 @@
  */
 import { formatBytes, type UploadedFile } from "../link_client/mod.ts";
 import { ApiClientError } from "../client/mod.ts";
-import type { CreatedTransfer } from "./api.ts";
+import type { AnnouncedFile, CreatedTransfer } from "./api.ts";
 import type { DataChannelLike } from "./channel.ts";
-import { fallbackLinkUrl, safeFileName, safeFileType } from "./files.ts";
+import { fallbackLinkUrl, isSnippet, safeFileName, safeFileType, snippetFile } from "./files.ts";
 import { LiveTransfer, type LiveTransferOptions, type TransferFailure } from "./live_transfer.ts";
 import {
   firstConfirmation,
   generatePairingSecret,
   linkWithSecret,
   PairingSession,
+  PUBLIC_KEY_PATTERN,
+  type StoredPairing,
 } from "./pairing/mod.ts";
 import type { PeerConnector } from "./services.ts";
 import { FileSender, type OutgoingFile } from "./sender.ts";
@@ -29,10 +31,84 @@ export interface SenderView extends TransferView {
   code?: string;
   joinUrl?: string;
   expiresAt?: string;
+  /**
+   * File bytes that left this page over data channels, every connection
+   * together: above the files' size by what a break made send twice.
+   */
+  wireBytes?: number;
+}
+
+/**
+ * What the send page keeps in session storage while a transfer runs, so that
+ * a reload resumes it once the person picks the same files again (a page
+ * cannot read files it was not given).
+ */
+export interface StoredSenderSession {
+  session: CreatedTransfer;
+  /** The link's secret (it is in the page's link too). */
+  secret: string;
+  /** This side's key pair and the receiver's public key once it came. */
+  pairing: StoredPairing;
+  /** The receiver came through the link (its keys are bound to the secret). */
+  withSecret: boolean;
+  /** The person confirmed the words (a typed-code receiver). */
+  wordsConfirmed: boolean;
+  /** The files in transfer order (the message first, when there is one). */
+  files: AnnouncedFile[];
+  /** The message's text, when file 0 is the message. */
+  snippet: string | null;
+  cursor: string | null;
+}
+
+/** The session-storage key of the send page's transfer. */
+export const SENDER_STORAGE_KEY = "switchboard.send";
+
+/** Reads the send page's kept transfer; null when absent or not well-formed. */
+export function readStoredSend(
+  storage: Pick<Storage, "getItem"> | null | undefined,
+): StoredSenderSession | null {
+  try {
+    const value = JSON.parse(storage?.getItem(SENDER_STORAGE_KEY) ?? "null");
+    const session = value?.session;
+    if (
+      typeof session?.code !== "string" || typeof session?.senderToken !== "string" ||
+      typeof session?.joinUrl !== "string" || typeof value.secret !== "string" ||
+      !Array.isArray(value.files) || typeof value.pairing?.own?.publicKey !== "string" ||
+      !PUBLIC_KEY_PATTERN.test(value.pairing.own.publicKey)
+    ) return null;
+    const files: AnnouncedFile[] = value.files.filter((file: AnnouncedFile) =>
+      typeof file?.name === "string" && Number.isSafeInteger(file?.size) &&
+      typeof file?.type === "string"
+    );
+    const peer = value.pairing.peer;
+    return {
+      session: {
+        transferId: String(session.transferId ?? ""),
+        code: session.code,
+        senderToken: session.senderToken,
+        expiresAt: String(session.expiresAt ?? ""),
+        joinUrl: session.joinUrl,
+      },
+      secret: value.secret,
+      pairing: {
+        own: value.pairing.own,
+        peer: typeof peer === "string" && PUBLIC_KEY_PATTERN.test(peer) ? peer : null,
+      },
+      withSecret: value.withSecret === true,
+      wordsConfirmed: value.wordsConfirmed === true,
+      files,
+      snippet: typeof value.snippet === "string" ? value.snippet : null,
+      cursor: typeof value.cursor === "string" ? value.cursor : null,
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** Options of {@linkcode LiveSender}. */
 export interface LiveSenderOptions extends LiveTransferOptions<SenderView> {
+  /** Where the transfer survives a reload. Default `sessionStorage`; null: nowhere. */
+  storage?: Pick<Storage, "getItem" | "setItem" | "removeItem"> | null;
   /** Fall back to link mode when the data channel is not open this long after the receiver is ready. */
   fallbackTimeoutMs: number;
   /** The server's link-mode upload cap (bytes). */
@@ -43,6 +119,11 @@ export interface LiveSenderOptions extends LiveTransferOptions<SenderView> {
 
 /** Files up to this size are hashed before sending, so the manifest carries their SHA-256. */
 const PREHASH_BYTES = 1024 * 1024;
+/**
+ * New attempts a reconnect makes when one fails (a stale answer from before a
+ * receiver's reload, an ICE failure) before it waits for the fallback timer.
+ */
+const RECONNECT_RETRIES = 3;
 /** Downloads allowed per fallback upload (the receiver may retry a broken download). */
 const FALLBACK_DOWNLOADS = 5;
 
@@ -89,10 +170,123 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #words: { answer: Promise<boolean>; settle(match: boolean): void } | null = null;
   /** The person confirmed the words (or the receiver proved the secret): sending may start. */
   #wordsConfirmed = false;
+  /** The direct connection broke mid-transfer and a new one is being made. */
+  #reconnecting = false;
+  /** Attempts made since the reconnect started. */
+  #retries = 0;
+  /** A connection was confirmed once: later connection attempts are reconnects. */
+  #connectedOnce = false;
+  /** File bytes that left over the data channels of earlier connections. */
+  #wireBefore = 0;
+  /** What a reload needs, kept in session storage while the transfer runs. */
+  #stored: StoredSenderSession | null = null;
+  #storage: Pick<Storage, "getItem" | "setItem" | "removeItem"> | null;
 
   constructor(options: LiveSenderOptions) {
     super("creator", options, emptyView());
     this.#options = options;
+    this.#storage = options.storage === undefined
+      ? globalThis.sessionStorage ?? null
+      : options.storage;
+  }
+
+  /** Keeps the transfer for a reload (`patch` changes what is kept). */
+  #save(patch: Partial<StoredSenderSession> = {}): void {
+    if (!this.#stored) return;
+    this.#stored = { ...this.#stored, ...patch };
+    try {
+      this.#storage?.setItem(SENDER_STORAGE_KEY, JSON.stringify(this.#stored));
+    } catch { /* storage full or disabled: a reload starts over */ }
+  }
+
+  /** The transfer is over for this tab: a reload must not offer to resume it. */
+  #forget(): void {
+    this.#stored = null;
+    try {
+      this.#storage?.removeItem(SENDER_STORAGE_KEY);
+    } catch { /* disabled */ }
+  }
+
+  /**
+   * After a reload: goes on with the transfer kept in `stored` once the person
+   * picked the same files again. Each file is matched by name and size (the
+   * bytes already sent are checked against the receiver's SHA-256 when the
+   * transfer resumes; a file that differs starts over). Returns why the
+   * picked files do not match (nothing started), or null.
+   */
+  async resume(stored: StoredSenderSession, picked: File[]): Promise<string | null> {
+    const files: OutgoingFile[] = [];
+    const missing: string[] = [];
+    for (const file of stored.files) {
+      if (isSnippet(file.type) && stored.snippet !== null) {
+        files.push({ blob: snippetFile(stored.snippet), name: file.name, type: file.type });
+        continue;
+      }
+      const match = picked.find((candidate) =>
+        safeFileName(candidate.name) === file.name && candidate.size === file.size
+      );
+      if (match) files.push({ blob: match, name: file.name, type: file.type });
+      else missing.push(`"${file.name}"`);
+    }
+    if (missing.length > 0) {
+      return `Pick the same files again: ${missing.join(", ")} ${
+        missing.length === 1 ? "is" : "are"
+      } missing (same name and size).`;
+    }
+    this.#files = files;
+    this.#stored = stored;
+    this.#session = stored.session;
+    this.#wordsConfirmed = stored.wordsConfirmed;
+    this.ended = false;
+    this.set({
+      ...emptyView(),
+      phase: "signaling",
+      code: stored.session.code,
+      joinUrl: linkWithSecret(stored.session.joinUrl, stored.secret),
+      expiresAt: stored.session.expiresAt,
+      files: files.map((file, index) => ({
+        index,
+        name: file.name,
+        size: file.blob.size,
+        type: file.type ?? "",
+        bytes: 0,
+        status: "waiting",
+      })),
+      totalBytes: files.reduce((sum, file) => sum + file.blob.size, 0),
+    });
+    await Promise.all(files.map(async (file) => {
+      if (file.blob.size <= PREHASH_BYTES) file.sha256 = await sha256OfBlob(file.blob);
+    }));
+    const pairing = await PairingSession.create("sender", {
+      secret: stored.secret,
+      stored: { own: stored.pairing.own, peer: null },
+    });
+    this.pairing = pairing;
+    if (stored.pairing.peer) {
+      this.#paired = pairing.pair(stored.pairing.peer, { withSecret: stored.withSecret });
+      await this.#paired;
+      if (pairing.withSecret) this.set({ pairing: "verified" });
+    }
+    if (this.ended) return null;
+    const signaling = this.openSignaling(
+      {
+        code: stored.session.code,
+        token: stored.session.senderToken,
+        initialCursor: stored.cursor,
+      },
+      () => this.fail("signaling", "The connection to the server keeps failing"),
+    );
+    if (!stored.pairing.peer) {
+      signaling.send({ type: "pairing-key", publicKey: pairing.publicKey });
+    } else {
+      // The receiver is waiting with what it stored: offer a new connection at once.
+      void this.#connect();
+    }
+    return null;
+  }
+
+  protected override onCursor(cursor: string): void {
+    if (this.#stored) this.#save({ cursor });
   }
 
   /** Creates the session for `files` (the snippet, if any, among them); waits for the receiver. */
@@ -135,6 +329,24 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
         joinUrl: linkWithSecret(session.joinUrl, secret),
         expiresAt: session.expiresAt,
       });
+      const snippet = this.#files[0] && isSnippet(this.#files[0].type ?? "")
+        ? await this.#files[0].blob.text()
+        : null;
+      this.#stored = {
+        session,
+        secret,
+        pairing: this.pairing.toStored(),
+        withSecret: false,
+        wordsConfirmed: false,
+        files: this.#files.map((file) => ({
+          name: file.name,
+          size: file.blob.size,
+          type: file.type ?? "",
+        })),
+        snippet,
+        cursor: null,
+      };
+      this.#save();
       const signaling = this.openSignaling(
         { code: session.code, token: session.senderToken },
         () => this.fail("signaling", "The connection to the server keeps failing"),
@@ -155,6 +367,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   confirmWords(): void {
     if (!this.view.awaitingWords || this.ended) return;
     this.#wordsConfirmed = true;
+    this.#save({ wordsConfirmed: true });
     this.set({ awaitingWords: false });
     this.#words?.settle(true);
   }
@@ -231,6 +444,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
 
   protected override end(patch: Partial<SenderView>): void {
     clearTimeout(this.#timer);
+    this.#forget();
     this.#words?.settle(false);
     super.end(patch);
   }
@@ -272,6 +486,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     this.#paired ??= pairing.pair(publicKey, { withSecret });
     try {
       await this.#paired;
+      this.#save({ pairing: pairing.toStored(), withSecret: pairing.withSecret });
       const files = this.#files.map((file) => ({
         name: file.name,
         size: file.blob.size,
@@ -317,8 +532,42 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       }
       return;
     }
-    this.protocol?.cancel("The receiver reconnected; starting again");
+    // A receiver that reloaded resumes from what it stored, like a broken connection.
+    if (this.#connectedOnce) {
+      this.#reconnecting = true;
+      this.#retries = 0;
+    }
+    await this.#connect();
+  }
+
+  /**
+   * The direct connection broke mid-transfer: connect again through signaling
+   * (new offer and answer, same session and tokens) and go on from what the
+   * receiver holds; the relay only when that does not succeed within
+   * `fallbackTimeoutMs`.
+   */
+  #reconnect(reason: string): void {
+    if (this.ended) return;
+    this.#reconnecting = true;
+    this.#retries = 0;
+    this.set({ reason: `${reason}. Reconnecting…` });
+    void this.#connect();
+  }
+
+  /** Drops the protocol end of the current connection, counting the bytes it sent. */
+  #dropProtocol(): void {
+    const sender = this.protocol;
     this.protocol = null;
+    if (sender) this.#wireBefore += sender.wireBytes;
+  }
+
+  /**
+   * Starts a connection attempt (the first, or after a break or a receiver's
+   * reload); `keepTimer`: a retry within a reconnect, whose fallback timer runs on.
+   */
+  async #connect(options: { keepTimer?: boolean } = {}): Promise<void> {
+    // Closing the old link ends its protocol end; the receiver keeps what it stored.
+    this.#dropProtocol();
     this.link?.close();
     this.link = null;
     this.stopProgress();
@@ -326,15 +575,20 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     this.set({
       phase: "connecting",
       route: null,
-      bytes: 0,
       activeFile: -1,
-      files: this.view.files.map((file) => ({ ...file, bytes: 0, status: "waiting" })),
+      files: this.view.files.map((file) =>
+        file.status === "verified" || file.status === "failed"
+          ? file
+          : { ...file, status: "waiting" }
+      ),
     });
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(
-      () => void this.#fallBack("The browsers did not connect in time"),
-      this.#options.fallbackTimeoutMs,
-    );
+    if (!options.keepTimer) {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(
+        () => void this.#fallBack("The browsers did not connect in time"),
+        this.#options.fallbackTimeoutMs,
+      );
+    }
     const session = this.#session;
     const iceServers = session
       ? await this.iceServers({ code: session.code, token: session.senderToken })
@@ -349,9 +603,17 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
 
   #connectFailed(reason: string): void {
     const { phase } = this.view;
-    if (phase === "connecting" || phase === "connected" || phase === "transferring") {
-      void this.#fallBack(reason);
+    // While reconnecting, try a few new attempts; then the fallback timer decides.
+    if (this.#reconnecting) {
+      this.set({ reason: `${reason}. Reconnecting…` });
+      if (this.#retries < RECONNECT_RETRIES) {
+        this.#retries++;
+        void this.#connect({ keepTimer: true });
+      }
+      return;
     }
+    if (phase === "transferring") this.#reconnect(reason);
+    else if (phase === "connecting" || phase === "connected") void this.#fallBack(reason);
   }
 
   async #transfer(
@@ -369,19 +631,31 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     try {
       if (!await this.confirmConnection(link, channel, first)) return;
     } catch {
-      if (link === this.link) void this.#fallBack("The direct connection was lost");
+      if (link !== this.link) return;
+      if (this.#reconnecting) this.#connectFailed("The direct connection was lost");
+      else void this.#fallBack("The direct connection was lost");
       return;
     }
     clearTimeout(this.#timer);
+    this.#reconnecting = false;
+    this.#connectedOnce = true;
     // Without the secret, the person compares the words before a byte moves.
     if (!await this.#wordsMatch() || link !== this.link) return;
     const sender = new FileSender(channel, this.#files, {
       onVerified: (index) =>
         this.setFile(index, { status: "verified", bytes: this.#files[index]!.blob.size }),
       onFailed: (index, _code, message) => this.setFile(index, { status: "failed", message }),
+      onResume: (resume) => {
+        const verified = new Set(resume.verified);
+        this.set({
+          files: this.view.files.map((file) =>
+            verified.has(file.index) ? { ...file, status: "verified", bytes: file.size } : file
+          ),
+        });
+      },
     });
     this.meter.reset();
-    this.set({ phase: "transferring", startedAt: Date.now() });
+    this.set({ phase: "transferring", reason: "", startedAt: this.view.startedAt ?? Date.now() });
     await this.runProtocol(sender, sender.run(), {
       done: (result) => {
         const failed = new Set(result.failed);
@@ -398,10 +672,14 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
           ),
         });
         // The receiver has everything; signaling is no longer needed.
+        this.#forget();
         this.signaling?.close();
         this.closeSoon(link, 1000);
       },
-      lost: () => this.#fallBack("The direct connection was lost"),
+      lost: () => {
+        this.#dropProtocol();
+        this.#reconnect("The direct connection was lost");
+      },
     });
   }
 
@@ -418,7 +696,11 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
         status: moved > 0 || file.index === active ? "active" as const : file.status,
       };
     });
-    this.showBytes(sender.sentBytes, { files, activeFile: active });
+    this.showBytes(sender.sentBytes, {
+      files,
+      activeFile: active,
+      wireBytes: this.#wireBefore + sender.wireBytes,
+    });
   }
 
   /** Sends every file not yet delivered through link mode instead. */
@@ -428,8 +710,9 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     clearTimeout(this.#timer);
     this.stopProgress();
     this.attempt++;
+    this.#reconnecting = false;
     this.protocol?.cancel("Switching to the relay");
-    this.protocol = null;
+    this.#dropProtocol();
     this.link?.close();
     this.link = null;
     this.relayWork = new AbortController();
@@ -507,6 +790,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       }
     }
     if (this.ended) return;
+    // Everything is on the relay: a reload has nothing left to send.
+    this.#forget();
     this.set({ phase: "done", activeFile: -1, finishedAt: Date.now() });
     void this.#watchDownloads(signal);
   }

@@ -337,7 +337,7 @@ export abstract class LiveTransfer<V extends TransferView, P extends ProtocolEnd
   protected abstract progress(): void;
 
   /** Shows `bytes` moved of all files, with speed and time left, and `patch`. */
-  protected showBytes(bytes: number, patch: Partial<TransferView> = {}): void {
+  protected showBytes(bytes: number, patch: Partial<V> | Partial<TransferView> = {}): void {
     this.meter.update(bytes);
     this.set({
       ...patch,

@@ -4,8 +4,10 @@ import { FakeShareWorld } from "./_fake_services.ts";
 import { snippetFile } from "./files.ts";
 import { generateKeyPair, secretFromFragment } from "./pairing/mod.ts";
 import { LiveReceiver, type ReceiverView, storageKey } from "./live_receiver.ts";
-import { LiveSender, type SenderView } from "./live_sender.ts";
+import { LiveSender, readStoredSend, type SenderView } from "./live_sender.ts";
 import type { Phase, TransferView } from "./view.ts";
+import { FakeDirectory } from "./storage/_fake_directory.ts";
+import { DEFAULT_SEGMENT_BYTES, ReceiveStore } from "./storage/mod.ts";
 
 /** Every view a controller showed, and a way to wait for one (an event, not the clock). */
 class Views<V extends TransferView> {
@@ -91,6 +93,8 @@ class Transfer {
   readonly senderViews = new Views<SenderView>();
   readonly receiverViews = new Views<ReceiverView>();
   readonly storage = memoryStorage();
+  /** The send page's session storage. */
+  readonly senderStorage = memoryStorage();
   readonly sender: LiveSender;
   readonly receiver: LiveReceiver;
   readonly world: FakeShareWorld;
@@ -102,15 +106,16 @@ class Transfer {
    */
   constructor(
     world: FakeShareWorld,
-    options: { maxUploadBytes?: number; confirmWords?: boolean } = {},
+    options: { maxUploadBytes?: number; confirmWords?: boolean; fallbackTimeoutMs?: number } = {},
   ) {
     this.world = world;
     const confirmWords = options.confirmWords ?? true;
     this.sender = new LiveSender({
-      fallbackTimeoutMs: 60_000,
+      fallbackTimeoutMs: options.fallbackTimeoutMs ?? 60_000,
       maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024,
       downloadCheckMs: 1,
       services: world.services(),
+      storage: this.senderStorage,
       onChange: (view) => {
         this.senderViews.onChange(view);
         if (confirmWords && view.awaitingWords) queueMicrotask(() => this.sender.confirmWords());
@@ -124,11 +129,13 @@ class Transfer {
     storage: Storage,
     views: Views<ReceiverView>,
     secret: string | null = null,
+    fileStore: ReceiveStore | null = null,
   ): LiveReceiver {
     const receiver = new LiveReceiver({
       code: this.world.code,
       secret,
       storage,
+      fileStore,
       services: this.world.services(),
       onChange: views.onChange,
     });
@@ -241,29 +248,144 @@ Deno.test("when the browsers cannot connect, the sender uploads to the relay and
   assert.equal(world.sentTypes("creator").filter((type) => type === "fallback-link").length, 2);
 });
 
-Deno.test("a direct connection lost midway goes on through the relay, and both sides end done", async () => {
+Deno.test("a direct connection lost midway reconnects through signaling and resumes: done files are not sent again, the final SHA-256 covers every byte", async () => {
   const world = new FakeShareWorld();
-  world.dropAfterChunks = 8;
+  world.dropAfterChunks = 20; // 1.25 MiB: inside the second file
+  world.drops = 1;
   await using transfer = new Transfer(world);
   const { receiver, senderViews, receiverViews } = transfer;
+  const small = randomFile("small.bin", 200_000);
   const big = randomFile("big.bin", 3_000_000);
-  await transfer.review([big]);
+  await transfer.review([small, big]);
   receiver.accept();
-  await receiverViews.until(
+  await senderViews.until(
     (view) => view.reason?.startsWith("The direct connection was lost") ?? false,
-    "the receiver waiting for the relay",
+    "the sender reconnecting",
   );
   const received = await receiverViews.until(done, "the receiver done");
-  assert.equal(received.route, "relay");
-  assert.equal(received.files[0]?.sha256, await sha256Hex(big));
+  assert.equal(received.route, "direct");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(small));
+  assert.equal(received.files[1]?.sha256, await sha256Hex(big));
   const sent = await senderViews.until(done, "the sender done");
-  assert.equal(sent.relayReason, "The direct connection was lost");
-  assert.deepEqual(senderViews.phases.slice(0, 4), [
-    "signaling",
-    "connecting",
-    "connected",
-    "transferring",
-  ]);
+  assert.equal(sent.relayReason, undefined, "no relay");
+  assert.equal(world.channels.length, 2, "one reconnect");
+  // The second connection sends only the rest of the big file.
+  const starts = world.channels[1]!.sentLog.filter((entry) => typeof entry === "string")
+    .map((text) => JSON.parse(text as string)).filter((message) => message.type === "file-start");
+  assert.equal(starts.length, 1);
+  assert.equal(starts[0].index, 1);
+  assert.ok(starts[0].offset > 0, "resumed mid-file");
+  const total = small.size + big.size;
+  // Counted as bytes handed to the channel minus what it still buffered (control text included).
+  assert.ok(sent.wireBytes! > total * 0.99, `sent ${sent.wireBytes}`);
+  assert.ok(sent.wireBytes! - total < total * 0.1, `sent twice ${sent.wireBytes! - total}`);
+  assert.equal(world.relay.size, 0);
+});
+
+Deno.test("a send page reloaded mid-file resumes once the same files are picked again: other files are refused, the receiver's bytes are not sent again", async () => {
+  const world = new FakeShareWorld();
+  await using transfer = new Transfer(world);
+  const { receiver, senderViews, receiverViews, senderStorage } = transfer;
+  const small = randomFile("small.bin", 100_000);
+  const big = randomFile("big.bin", 3_000_000);
+  await transfer.review([snippetFile("hello"), small, big]);
+  receiver.accept();
+  await senderViews.until((view) => view.phase === "transferring", "the first connection");
+  // The page goes away once 1.5 MB arrived (inside the big file), as a reload does.
+  let arrived = 0;
+  world.channels[0]!.peer!.addEventListener("message", (event: MessageEvent) => {
+    const data = (event as MessageEvent).data;
+    if (typeof data !== "string") arrived += (data as ArrayBuffer).byteLength;
+    if (arrived >= 1_500_000) transfer.sender.dispose();
+  });
+  await receiverViews.until(
+    (view) => view.reason?.startsWith("The direct connection was lost") ?? false,
+    "the receiver waiting",
+  );
+  const stored = readStoredSend(senderStorage);
+  assert.ok(stored, "the send page kept its transfer");
+  const views = new Views<SenderView>();
+  using again = new LiveSender({
+    fallbackTimeoutMs: 60_000,
+    maxUploadBytes: 64 * 1024 * 1024,
+    services: world.services(),
+    storage: senderStorage,
+    onChange: views.onChange,
+  });
+  assert.match(
+    await again.resume(stored, [small, randomFile("big.bin", 5)]) ?? "",
+    /Pick the same files again: "big.bin" is missing/,
+  );
+  assert.equal(await again.resume(stored, [big, small]), null);
+  const received = await receiverViews.until(done, "the receiver done");
+  assert.equal(received.files[1]?.sha256, await sha256Hex(small));
+  assert.equal(received.files[2]?.sha256, await sha256Hex(big));
+  await views.until(done, "the reloaded sender done");
+  const starts = world.channels.at(-1)!.sentLog.filter((entry) => typeof entry === "string")
+    .map((text) => JSON.parse(text as string)).filter((message) => message.type === "file-start");
+  assert.deepEqual(starts.map((start) => start.index), [2], "only the big file, resumed");
+  assert.ok(starts[0].offset > 0);
+  assert.equal(readStoredSend(senderStorage), null, "forgotten once done");
+});
+
+Deno.test("a receive page reloaded mid-file resumes from its OPFS segments: the sender goes on after them, the SHA-256 covers every byte", async () => {
+  const world = new FakeShareWorld();
+  await using transfer = new Transfer(world);
+  const directory = new FakeDirectory();
+  const storage = memoryStorage();
+  const firstStore = new ReceiveStore(directory);
+  // A page that reloads gets no chance to delete anything.
+  firstStore.removeAll = () => Promise.resolve();
+  const firstViews = new Views<ReceiverView>();
+  const first = transfer.receiverIn(storage, firstViews, null, firstStore);
+  const big = randomFile("big.bin", 7_000_000);
+  await transfer.sender.start([big]);
+  await first.start();
+  await firstViews.until((view) => view.files.length === 1, "the file list");
+  first.accept();
+  await transfer.senderViews.until((view) => view.phase === "transferring", "transferring");
+  let arrived = 0;
+  world.channels[0]!.peer!.addEventListener("message", (event: MessageEvent) => {
+    if (typeof event.data !== "string") arrived += (event.data as ArrayBuffer).byteLength;
+    if (arrived >= 5_000_000) first.dispose();
+  });
+  const views = new Views<ReceiverView>();
+  await transfer.senderViews.until(
+    (view) => view.reason?.startsWith("The direct connection was lost") ?? false,
+    "the sender reconnecting",
+  );
+  await settle();
+  const reloaded = transfer.receiverIn(storage, views, null, new ReceiveStore(directory));
+  await reloaded.start();
+  const received = await views.until(done, "the reloaded receiver done");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(big));
+  const starts = world.channels.at(-1)!.sentLog.filter((entry) => typeof entry === "string")
+    .map((text) => JSON.parse(text as string)).filter((message) => message.type === "file-start");
+  assert.equal(starts.length, 1);
+  assert.ok(starts[0].offset >= DEFAULT_SEGMENT_BYTES, `resumed at ${starts[0].offset}`);
+  assert.equal(starts[0].offset % DEFAULT_SEGMENT_BYTES, 0, "after the last committed segment");
+  const saved = reloaded.fileBlob(0)!;
+  assert.equal(await sha256Hex(saved), await sha256Hex(big), "the saved file is byte-identical");
+});
+
+Deno.test("when the reconnect does not succeed within the fallback timeout, the relay gets only the files not yet verified", async () => {
+  const world = new FakeShareWorld();
+  await using transfer = new Transfer(world, { fallbackTimeoutMs: 50 });
+  const { receiver, senderViews, receiverViews } = transfer;
+  const small = randomFile("small.bin", 100_000);
+  const big = randomFile("big.bin", 12_000_000);
+  await transfer.review([small, big]);
+  receiver.accept();
+  await senderViews.until((view) => view.files[0]?.status === "verified", "the first file");
+  // The connection breaks mid-file, and the browsers cannot connect again.
+  world.peerMode = "fail";
+  world.channels[0]!.close();
+  const received = await receiverViews.until(done, "the receiver done");
+  assert.equal(received.route, "relay");
+  assert.equal(received.files[1]?.sha256, await sha256Hex(big));
+  const sent = await senderViews.until(done, "the sender done");
+  assert.equal(sent.relayReason, "The browsers did not connect in time");
+  assert.deepEqual([...world.relay.values()].map((file) => file.name), ["big.bin"]);
 });
 
 Deno.test("a file larger than the relay's limit ends the session when the browsers cannot connect", async () => {

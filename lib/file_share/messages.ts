@@ -9,7 +9,7 @@
  */
 
 /** Version of the data-channel protocol, sent in the manifest. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Most files in one transfer (the same cap as the signaling server's file list). */
 export const MAX_FILES = 100;
 /** Longest file name, in characters. */
@@ -46,10 +46,31 @@ export interface ManifestMessage {
   chunkBytes: number;
 }
 
-/** Sender → receiver: the bytes of file `index` follow, exactly `size` of them. */
+/**
+ * Sender → receiver: the bytes of file `index` follow, from byte `offset` to
+ * its end (`offset` is 0, or the receiver's `resume` offset when the sender's
+ * bytes before it hash to the receiver's `sha256`).
+ */
 export interface FileStartMessage {
   type: "file-start";
   index: number;
+  offset: number;
+}
+
+/**
+ * Receiver → sender, the answer to every `manifest`: what the receiver already
+ * holds from an earlier connection of the same transfer (nothing on a first
+ * connection). Files `verified` and `failed` are not sent again; of file
+ * `index` it holds the first `offset` bytes, whose SHA-256 is `sha256` (null
+ * when `offset` is 0). `index` equals the number of files when nothing is left.
+ */
+export interface ResumeMessage {
+  type: "resume";
+  verified: number[];
+  failed: number[];
+  index: number;
+  offset: number;
+  sha256: string | null;
 }
 
 /** Sender → receiver: every byte of file `index` was sent; its SHA-256. */
@@ -57,6 +78,17 @@ export interface FileEndMessage {
   type: "file-end";
   index: number;
   sha256: string;
+}
+
+/**
+ * Receiver → sender, as writes finish: every byte up to `bytes` (counted over
+ * all files back to back, in manifest order) is stored. The sender keeps at
+ * most a window of bytes beyond it in flight, so what a reload loses (received
+ * but not yet stored) stays small, and so does the receiver's write backlog.
+ */
+export interface StoredMessage {
+  type: "stored";
+  bytes: number;
 }
 
 /** Sender → receiver: no more files. */
@@ -98,6 +130,8 @@ export interface CancelMessage {
 export type ControlMessage =
   | ManifestMessage
   | FileStartMessage
+  | ResumeMessage
+  | StoredMessage
   | FileEndMessage
   | DoneMessage
   | FileVerifiedMessage
@@ -139,6 +173,11 @@ function text(value: unknown, max: number, what: string): string {
     fail(what);
   }
   return value;
+}
+
+function byteOffset(value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) fail("offset");
+  return value as number;
 }
 
 function indexList(value: unknown, what: string): number[] {
@@ -212,7 +251,22 @@ export function parseControlMessage(data: string): ControlMessage {
       };
     }
     case "file-start":
-      return { type: "file-start", index: index(fields) };
+      return { type: "file-start", index: index(fields), offset: byteOffset(fields.offset ?? 0) };
+    case "stored":
+      return { type: "stored", bytes: byteOffset(fields.bytes) };
+    case "resume": {
+      const offset = byteOffset(fields.offset);
+      const sha256 = fields.sha256 === null ? null : hex64(fields.sha256, "sha256");
+      if ((offset > 0) !== (sha256 !== null)) fail("sha256");
+      return {
+        type: "resume",
+        verified: indexList(fields.verified, "verified"),
+        failed: indexList(fields.failed, "failed"),
+        index: index(fields, MAX_FILES),
+        offset,
+        sha256,
+      };
+    }
     case "file-end":
       return { type: "file-end", index: index(fields), sha256: hex64(fields.sha256, "sha256") };
     case "done":

@@ -6,7 +6,7 @@ const SHA = "a".repeat(64);
 function manifest(overrides: Record<string, unknown> = {}): string {
   return JSON.stringify({
     type: "manifest",
-    version: 1,
+    version: 2,
     files: [{ index: 0, name: "a.txt", size: 3, type: "text/plain", sha256: null }],
     totalBytes: 3,
     chunkBytes: 65536,
@@ -17,7 +17,11 @@ function manifest(overrides: Record<string, unknown> = {}): string {
 Deno.test("parseControlMessage() accepts every message of the protocol", () => {
   const messages = [
     JSON.parse(manifest()),
-    { type: "file-start", index: 0 },
+    { type: "file-start", index: 0, offset: 0 },
+    { type: "file-start", index: 1, offset: 4_194_304 },
+    { type: "resume", verified: [], failed: [], index: 0, offset: 0, sha256: null },
+    { type: "stored", bytes: 2_097_152 },
+    { type: "resume", verified: [0], failed: [1], index: 2, offset: 65536, sha256: SHA },
     { type: "file-end", index: 0, sha256: SHA },
     { type: "done" },
     { type: "file-verified", index: 2, sha256: SHA },
@@ -43,7 +47,19 @@ Deno.test("parseControlMessage() refuses malformed or hostile messages with Prot
     JSON.stringify({ type: "file-failed", index: 0, code: "other", message: "" }),
     JSON.stringify({ type: "complete", verified: "0", failed: [] }),
     JSON.stringify({ type: "cancel", reason: "x".repeat(201) }),
-    manifest({ version: 2 }),
+    JSON.stringify({ type: "file-start", index: 0, offset: -1 }),
+    JSON.stringify({ type: "stored", bytes: "1" }),
+    JSON.stringify({ type: "resume", verified: [], failed: [], index: 0, offset: 5, sha256: null }),
+    JSON.stringify({ type: "resume", verified: [], failed: [], index: 0, offset: 0, sha256: SHA }),
+    JSON.stringify({
+      type: "resume",
+      verified: [],
+      failed: [],
+      index: 101,
+      offset: 0,
+      sha256: null,
+    }),
+    manifest({ version: 1 }),
     manifest({ totalBytes: 4 }),
     manifest({ chunkBytes: 1024 }),
     manifest({ chunkBytes: 1024 * 1024 }),

@@ -51,12 +51,19 @@ export {
   waitForRoom,
 } from "./channel.ts";
 export {
+  DEFAULT_STORED_WINDOW_BYTES,
   FileSender,
   type FileSenderOptions,
   type OutgoingFile,
   type SendResult,
 } from "./sender.ts";
-export { FileReceiver, type FileReceiverOptions, type ReceivedFile } from "./receiver.ts";
+export {
+  FileReceiver,
+  type FileReceiverOptions,
+  type PartialFile,
+  type ReceivedFile,
+  type ReceiveProgress,
+} from "./receiver.ts";
 export {
   BlobSink,
   DEFAULT_PART_BYTES,
@@ -122,7 +129,14 @@ export {
   type PeerConnector,
   type PeerConnectorOptions,
 } from "./services.ts";
-export { LiveSender, type LiveSenderOptions, type SenderView } from "./live_sender.ts";
+export {
+  LiveSender,
+  type LiveSenderOptions,
+  readStoredSend,
+  SENDER_STORAGE_KEY,
+  type SenderView,
+  type StoredSenderSession,
+} from "./live_sender.ts";
 export {
   type FolderLike,
   LiveReceiver,
@@ -130,5 +144,6 @@ export {
   readStoredSession,
   type ReceiverView,
   storageKey,
+  type StoredReceivedFile,
   type StoredReceiverSession,
 } from "./live_receiver.ts";

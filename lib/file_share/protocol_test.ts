@@ -4,7 +4,7 @@ import { TransferCanceledError } from "./errors.ts";
 import { type ManifestMessage, ProtocolError } from "./messages.ts";
 import { FileReceiver, type ReceivedFile } from "./receiver.ts";
 import { FileSender } from "./sender.ts";
-import { sha256OfBlob } from "./sha256.ts";
+import { Sha256, sha256OfBlob } from "./sha256.ts";
 import { BlobSink, type FileSink, WritableSink } from "./sinks.ts";
 
 function randomBlob(size: number, type = "application/octet-stream"): Blob {
@@ -105,6 +105,8 @@ Deno.test("FileSender keeps the send buffer under the high-water mark (backpress
     chunkBytes: 128 * 1024,
     highWaterBytes: 4 * 1024 * 1024,
     lowWaterBytes: 1024 * 1024,
+    // Not the receiver's stored point: the channel's buffer is what this test is about.
+    storedWindowBytes: 64 * 1024 * 1024,
   });
   let lowSeen = 0;
   a.addEventListener("bufferedamountlow", () => lowSeen++);
@@ -231,6 +233,99 @@ Deno.test("a dropped connection rejects both sides; nothing waits forever", asyn
   await dropped;
   await assert.rejects(running, /closed/);
   await assert.rejects(waiting, /closed/);
+});
+
+/** The `file-start` messages sent on a channel. */
+function fileStarts(log: (string | number)[]): { index: number; offset: number }[] {
+  return log.filter((entry): entry is string => typeof entry === "string")
+    .map((text) => JSON.parse(text))
+    .filter((message) => message.type === "file-start")
+    .map(({ index, offset }) => ({ index, offset }));
+}
+
+Deno.test("a connection broken mid-file resumes on a new channel from the receiver's byte: done files are not sent again, the SHA-256 covers every byte", async () => {
+  const files = [
+    { blob: randomBlob(100_000), name: "small.bin" },
+    { blob: randomBlob(4 * 1024 * 1024 + 7), name: "big.bin" },
+  ];
+  const [a1, b1] = fakeChannelPair({ bytesPerTick: 128 * 1024 });
+  // A slow disk: writes are still queued when the channel closes, and must not be lost.
+  const slowSink = (type: string): FileSink => {
+    const sink = new BlobSink(type);
+    return {
+      write: (bytes) => new Promise((resolve) => setTimeout(() => resolve(sink.write(bytes)), 1)),
+      close: () => sink.close(),
+      abort: () => sink.abort(),
+    };
+  };
+  const first = new FileReceiver(b1, { openSink: (file) => slowSink(file.type) });
+  const dropped = whenReceived(b1, 1_500_000, () => a1.close());
+  await assert.rejects(new FileSender(a1, files).run(), /closed/);
+  await assert.rejects(first.done, /closed/);
+  await dropped;
+  const progress = first.progress();
+  assert.ok(progress?.partial, "the cut-off file is kept");
+  assert.deepEqual(progress.results.map((result) => [result.index, result.ok]), [[0, true]]);
+  const offset = progress.partial.received;
+  assert.ok(offset > 1_000_000 && offset < files[1]!.blob.size, `offset ${offset}`);
+
+  const [a2, b2] = fakeChannelPair();
+  const second = new FileReceiver(b2, { progress, openSink: () => assert.fail("no new sink") });
+  const resumed: unknown[] = [];
+  const sender = new FileSender(a2, files, {
+    onResume: (resume, matched) => resumed.push({ ...resume, matched }),
+  });
+  const [result, received] = await Promise.all([sender.run(), second.done]);
+  assert.deepEqual(result, { verified: [0, 1], failed: [] });
+  assert.equal(resumed.length, 1);
+  assert.deepEqual(fileStarts(a2.sentLog), [{ index: 1, offset }]);
+  const sentAgain = a2.sentLog.filter((entry) => typeof entry === "number")
+    .reduce((sum: number, bytes) => sum + (bytes as number), 0);
+  assert.equal(sentAgain, files[1]!.blob.size - offset, "only the missing bytes move");
+  const big = received.find((file) => file.index === 1)!;
+  assert.ok(big.ok);
+  assert.equal(big.sha256, await sha256OfBlob(files[1]!.blob));
+  assert.equal(await sha256OfBlob(blobOf(big)), big.sha256);
+  assert.equal(sender.sentBytes, sender.totalBytes);
+  assert.equal(sender.wireBytes, sentAgain);
+});
+
+Deno.test("a resume whose prefix hash does not match the sender's bytes starts that file over", async () => {
+  const file = randomBlob(300_000);
+  let aborted = false;
+  const stale = new BlobSink("");
+  stale.write(new Uint8Array(65_536));
+  const progress = {
+    files: [{ name: "x.bin", size: file.size, type: file.type }],
+    results: [],
+    partial: {
+      index: 0,
+      received: 65_536,
+      // Bytes that are not the sender's: the hash proves it.
+      hash: new Sha256().update(new Uint8Array(65_536)),
+      sink: Promise.resolve<FileSink>({
+        write: (bytes) => stale.write(bytes),
+        close: () => stale.close(),
+        abort: () => {
+          aborted = true;
+          return stale.abort();
+        },
+      }),
+    },
+    writes: Promise.resolve(),
+  };
+  const [a, b] = fakeChannelPair();
+  const receiver = new FileReceiver(b, { progress, openSink: (f) => new BlobSink(f.type) });
+  let matched: boolean | null = null;
+  const sender = new FileSender(a, [{ blob: file, name: "x.bin" }], {
+    onResume: (_resume, prefixMatched) => matched = prefixMatched,
+  });
+  const [result, received] = await Promise.all([sender.run(), receiver.done]);
+  assert.equal(matched, false);
+  assert.deepEqual(result, { verified: [0], failed: [] });
+  assert.deepEqual(fileStarts(a.sentLog), [{ index: 0, offset: 0 }]);
+  assert.ok(aborted, "the bytes that did not match are dropped");
+  assert.equal(await sha256OfBlob(blobOf(received[0]!)), await sha256OfBlob(file));
 });
 
 Deno.test("the receiver rejects bytes beyond the announced size and out-of-order messages", async () => {

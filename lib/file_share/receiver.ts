@@ -26,8 +26,35 @@ export type ReceivedFile =
     }
   );
 
+/** The file a connection broke in: its first `received` bytes went to `sink` and into `hash`. */
+export interface PartialFile {
+  index: number;
+  received: number;
+  /** The running SHA-256 of those bytes (the final hash goes on from it). */
+  hash: Sha256;
+  sink: Promise<FileSink>;
+}
+
+/**
+ * What a receiver holds of a transfer between two connections (or across a
+ * reload, rebuilt from the OPFS): the next {@linkcode FileReceiver} tells the
+ * sender with `resume` and goes on from it.
+ */
+export interface ReceiveProgress {
+  /** The files as announced; a manifest with other files starts over. */
+  files: Pick<ManifestFile, "name" | "size" | "type">[];
+  /** Files finished (verified or failed). */
+  results: ReceivedFile[];
+  /** The file cut off midway, if any. */
+  partial: PartialFile | null;
+  /** Writes still under way into the partial sink: the next receiver writes after them. */
+  writes: Promise<void>;
+}
+
 /** Options of {@linkcode FileReceiver}. */
 export interface FileReceiverOptions {
+  /** What an earlier connection of this transfer received (absent: nothing). */
+  progress?: ReceiveProgress | null;
   /** Where file `file.index`'s bytes go (a {@linkcode BlobSink} unless saving to disk). */
   openSink(file: ManifestFile): FileSink | Promise<FileSink>;
   /** The manifest arrived. */
@@ -41,6 +68,9 @@ interface OpeningSink {
   promise: Promise<FileSink>;
   opened: FileSink | null;
 }
+
+/** The receiver tells the sender its stored point after this many more bytes are stored. */
+const STORED_EVERY_BYTES = 256 * 1024;
 
 type Phase =
   | { kind: "manifest" }
@@ -77,6 +107,14 @@ export class FileReceiver {
   #done = Promise.withResolvers<ReceivedFile[]>();
   #failure: unknown = null;
   #sinks: OpeningSink[] = [];
+  /** What an earlier connection left, until the manifest says whether it still counts. */
+  #carried: ReceiveProgress | null;
+  /** The partial file the sender will continue, once the manifest matched. */
+  #partial: PartialFile | null = null;
+  /** Where each file starts in all files back to back. */
+  #starts: number[] = [];
+  /** The stored point last told to the sender. */
+  #toldStored = 0;
   #onMessage = (event: MessageEvent) => this.#handle(event.data);
   #onClose = () => {
     if (this.#phase.kind !== "ended") {
@@ -87,6 +125,7 @@ export class FileReceiver {
   constructor(channel: DataChannelLike, options: FileReceiverOptions) {
     this.#channel = channel;
     this.#options = options;
+    this.#carried = options.progress ?? null;
     this.#done.promise.catch(() => {});
     channel.addEventListener("message", this.#onMessage);
     channel.addEventListener("close", this.#onClose);
@@ -112,6 +151,34 @@ export class FileReceiver {
     return this.#fileBytes[index] ?? 0;
   }
 
+  /**
+   * What this receiver holds, for the next connection to go on from (after the
+   * channel closed, or `suspend()`); null once the transfer ended or failed
+   * for another reason.
+   */
+  progress(): ReceiveProgress | null {
+    if (!(this.#failure instanceof ChannelClosedError)) return null;
+    const manifest = this.#manifest;
+    if (!manifest) return this.#carried;
+    const phase = this.#lastFile;
+    return {
+      files: manifest.files,
+      // The same array: writes still queued here may finish a file after this call.
+      results: this.#results,
+      partial: phase ?? this.#partial,
+      writes: this.#writes,
+    };
+  }
+
+  /**
+   * Stops listening without a word to the sender and keeps what arrived (a
+   * new connection takes over): `done` rejects with `ChannelClosedError`.
+   */
+  suspend(): void {
+    if (this.#failure || this.#phase.kind === "ended") return;
+    this.#fail(new ChannelClosedError("Another connection took over"));
+  }
+
   /** Stops: tells the sender and makes `done` reject. */
   cancel(reason = "Canceled by the receiver"): void {
     if (this.#failure || this.#phase.kind === "ended") return;
@@ -127,15 +194,64 @@ export class FileReceiver {
     } catch { /* the close event reports it */ }
   }
 
+  /** The file under way when the connection closed (kept for the next one). */
+  #lastFile: PartialFile | null = null;
+
   #fail(error: unknown): void {
     if (this.#failure) return;
     this.#failure = error;
+    const phase = this.#phase;
     this.#phase = { kind: "ended" };
     this.#detach();
-    for (const sink of this.#sinks) {
-      void sink.promise.then((opened) => opened.abort()).catch(() => {});
+    if (error instanceof ChannelClosedError) {
+      // The bytes so far stay: a new connection resumes from them.
+      if (phase.kind === "file") {
+        this.#lastFile = {
+          index: phase.index,
+          received: phase.received,
+          hash: phase.hash,
+          sink: phase.sink.promise,
+        };
+      }
+    } else {
+      for (const sink of this.#sinks) {
+        void sink?.promise.then((opened) => opened.abort()).catch(() => {});
+      }
+      void this.#partial?.sink.then((opened) => opened.abort()).catch(() => {});
+      void this.#carried?.partial?.sink.then((opened) => opened.abort()).catch(() => {});
     }
     this.#done.reject(error);
+  }
+
+  /** The first file from `index` on that is not finished yet (the files length when none). */
+  #nextFile(index: number): number {
+    const finished = new Set(this.#results.map((result) => result.index));
+    const count = this.#manifest?.files.length ?? 0;
+    while (index < count && finished.has(index)) index++;
+    return index;
+  }
+
+  /** Takes up what an earlier connection left when `manifest` announces the same files. */
+  #takeOver(manifest: ManifestMessage): void {
+    const carried = this.#carried;
+    this.#carried = null;
+    if (!carried) return;
+    const same = carried.files.length === manifest.files.length &&
+      carried.files.every((file, index) => {
+        const announced = manifest.files[index]!;
+        return announced.name === file.name && announced.size === file.size &&
+          announced.type === file.type;
+      });
+    if (!same) {
+      void carried.partial?.sink.then((opened) => opened.abort()).catch(() => {});
+      return;
+    }
+    this.#results = carried.results;
+    for (const result of this.#results) this.#fileBytes[result.index] = result.size;
+    this.#partial = carried.partial;
+    if (this.#partial) this.#fileBytes[this.#partial.index] = this.#partial.received;
+    this.#receivedBytes = this.#fileBytes.reduce((sum, bytes) => sum + bytes, 0);
+    this.#track(carried.writes);
   }
 
   #detach(): void {
@@ -167,7 +283,13 @@ export class FileReceiver {
       if (result instanceof Promise) this.#track(result);
       return;
     }
-    this.#track(this.#writes.then(() => this.#failure ? undefined : step()));
+    // Steps already queued still run when only the channel closed: what arrived is stored.
+    this.#track(this.#writes.then(() => this.#stopped() ? undefined : step()));
+  }
+
+  /** The transfer failed for good (not just its channel): queued steps are dropped. */
+  #stopped(): boolean {
+    return this.#failure !== null && !(this.#failure instanceof ChannelClosedError);
   }
 
   #track(work: Promise<void>): void {
@@ -220,35 +342,79 @@ export class FileReceiver {
     this.#fileBytes[phase.index] = phase.received;
     phase.hash.update(bytes);
     const sink = phase.sink;
-    this.#then(() =>
-      sink.opened ? sink.opened.write(bytes) : sink.promise.then((opened) => opened.write(bytes))
-    );
+    const stored = this.#starts[phase.index]! + phase.received;
+    const last = phase.received === file.size;
+    this.#then(() => {
+      const writing = sink.opened
+        ? sink.opened.write(bytes)
+        : sink.promise.then((opened) => opened.write(bytes));
+      if (!(writing instanceof Promise)) return this.#tellStored(stored, last);
+      return writing.then(() => this.#tellStored(stored, last));
+    });
+  }
+
+  /** Tells the sender how far bytes are stored (every few hundred KiB, and at each file's end). */
+  #tellStored(bytes: number, force: boolean): void {
+    if (!force && bytes - this.#toldStored < STORED_EVERY_BYTES) return;
+    this.#toldStored = bytes;
+    this.#tell({ type: "stored", bytes });
   }
 
   #control(message: ControlMessage): void {
     const phase = this.#phase;
     switch (message.type) {
-      case "manifest":
+      case "manifest": {
         if (phase.kind !== "manifest") return this.#protocolError("A second manifest");
         this.#manifest = message;
         this.#fileBytes = message.files.map(() => 0);
+        let start = 0;
+        this.#starts = message.files.map((file) => (start += file.size) - file.size);
+        this.#takeOver(message);
         this.#phase = { kind: "between", next: 0 };
         this.#options.onManifest?.(message);
+        // After the writes of the earlier connection: only stored bytes count.
+        this.#then(() => {
+          const partial = this.#partial;
+          const finished = (ok: boolean) =>
+            this.#results.filter((result) => result.ok === ok).map((result) => result.index);
+          this.#tell({
+            type: "resume",
+            verified: finished(true),
+            failed: finished(false),
+            index: partial?.index ?? this.#nextFile(0),
+            offset: partial?.received ?? 0,
+            sha256: partial && partial.received > 0 ? partial.hash.clone().hex() : null,
+          });
+        });
         return;
+      }
       case "file-start": {
-        if (phase.kind !== "between" || message.index !== phase.next) {
+        if (phase.kind !== "between" || message.index !== this.#nextFile(phase.next)) {
           return this.#protocolError(`Unexpected start of file ${message.index}`);
         }
         const file = this.#manifest!.files[message.index];
         if (!file) return this.#protocolError(`No file ${message.index} in the manifest`);
+        const partial = this.#partial?.index === message.index ? this.#partial : null;
+        this.#partial = null;
+        if (message.offset > 0 && message.offset !== partial?.received) {
+          return this.#protocolError(`File ${message.index} resumed at a byte not held here`);
+        }
         let sink: OpeningSink;
-        try {
-          const opening = this.#options.openSink(file);
-          sink = opening instanceof Promise
-            ? { promise: opening, opened: null }
-            : { promise: Promise.resolve(opening), opened: opening };
-        } catch (error) {
-          sink = { promise: Promise.reject(error), opened: null };
+        if (partial && message.offset > 0) {
+          sink = { promise: partial.sink, opened: null };
+        } else {
+          // The sender starts the file over (its bytes did not match): drop the old ones.
+          if (partial) this.#then(() => partial.sink.then((opened) => opened.abort()));
+          this.#receivedBytes -= this.#fileBytes[message.index] ?? 0;
+          this.#fileBytes[message.index] = 0;
+          try {
+            const opening = this.#options.openSink(file);
+            sink = opening instanceof Promise
+              ? { promise: opening, opened: null }
+              : { promise: Promise.resolve(opening), opened: opening };
+          } catch (error) {
+            sink = { promise: Promise.reject(error), opened: null };
+          }
         }
         sink.promise.catch(() => {});
         this.#sinks[message.index] = sink;
@@ -263,8 +429,8 @@ export class FileReceiver {
         this.#phase = {
           kind: "file",
           index: message.index,
-          received: 0,
-          hash: new Sha256(),
+          received: message.offset,
+          hash: partial && message.offset > 0 ? partial.hash : new Sha256(),
           sink,
         };
         return;
@@ -284,7 +450,9 @@ export class FileReceiver {
         return;
       }
       case "done": {
-        if (phase.kind !== "between" || phase.next !== this.#manifest!.files.length) {
+        if (
+          phase.kind !== "between" || this.#nextFile(phase.next) !== this.#manifest!.files.length
+        ) {
           return this.#protocolError("Done before every file was sent");
         }
         this.#phase = { kind: "ended" };

@@ -17,8 +17,16 @@ import {
   parseControlMessage,
   PROTOCOL_VERSION,
   ProtocolError,
+  type ResumeMessage,
 } from "./messages.ts";
 import { Sha256 } from "./sha256.ts";
+
+/**
+ * Bytes in flight beyond the receiver's stored point: bounds what a reload of
+ * the receive page loses, and the receiver's write backlog. At 100 ms round
+ * trip it allows ~20 MB/s.
+ */
+export const DEFAULT_STORED_WINDOW_BYTES = 2 * 1024 * 1024;
 
 /** A file to send. */
 export interface OutgoingFile {
@@ -38,6 +46,11 @@ export interface FileSenderOptions {
   highWaterBytes?: number;
   /** …and resumes below this. Default 2 MiB. */
   lowWaterBytes?: number;
+  /**
+   * Bytes sent at most beyond what the receiver said it stored. Default
+   * {@linkcode DEFAULT_STORED_WINDOW_BYTES}.
+   */
+  storedWindowBytes?: number;
   /** Bytes read from the file at a time (rounded to whole chunks). Default 1 MiB. */
   readBytes?: number;
   /** Aborting sends `cancel` to the peer; `run()` rejects with the reason. */
@@ -48,6 +61,13 @@ export interface FileSenderOptions {
   onFailed?(index: number, code: string, message: string): void;
   /** File `index` was handed to the channel completely; its SHA-256. */
   onFileSent?(index: number, sha256: string): void;
+  /**
+   * The receiver said what it already holds (its answer to the manifest): the
+   * files it verified are not sent again, and file `resume.index` continues at
+   * `resume.offset` when `prefixMatched` (this side's bytes before it hash to
+   * the receiver's SHA-256); otherwise that file starts over.
+   */
+  onResume?(resume: ResumeMessage, prefixMatched: boolean): void;
 }
 
 /** How a transfer ended. */
@@ -57,9 +77,11 @@ export interface SendResult {
 }
 
 /**
- * Sends files over an open data channel: a `manifest`, then per file
- * `file-start`, its bytes in chunks, `file-end` with its SHA-256; then `done`,
- * and waits for the receiver's `complete`. Sending pauses while the channel's
+ * Sends files over an open data channel: a `manifest`, waits for the
+ * receiver's `resume` (what it already holds), then per file not yet there
+ * `file-start`, its bytes in chunks (from the resume offset when the
+ * receiver's prefix hash matches), `file-end` with the SHA-256 of the whole
+ * file; then `done`, and waits for the receiver's `complete`. Sending pauses while the channel's
  * buffer is above the high-water mark, so memory stays flat for any file size.
  *
  * @example
@@ -78,13 +100,27 @@ export class FileSender {
   #highWater: number;
   #readBytes: number;
   #offsets: number[];
-  #queuedFileBytes = 0;
+  /** Where sending is in all files' bytes back to back (resumed and skipped bytes included). */
+  #position = 0;
+  /** File bytes handed to this channel (what actually goes over the wire). */
+  #wireQueued = 0;
+  /** The channel's buffered bytes when it closed: they never left. */
+  #bufferedAtClose = 0;
+  #resume = Promise.withResolvers<ResumeMessage>();
+  #window: number;
+  /** The receiver's stored point (bytes of all files back to back). */
+  #stored = 0;
+  /** Wakes a sender waiting for the receiver's stored point to move. */
+  #storedMoved: (() => void) | null = null;
   #currentFile = -1;
   #complete = Promise.withResolvers<CompleteMessage>();
   #failure: unknown = null;
   #abort = new AbortController();
   #onMessage = (event: MessageEvent) => this.#handle(event.data);
-  #onClose = () => this.#fail(new ChannelClosedError("The connection to the other browser closed"));
+  #onClose = () => {
+    this.#bufferedAtClose = this.#channel.bufferedAmount;
+    this.#fail(new ChannelClosedError("The connection to the other browser closed"));
+  };
 
   constructor(channel: DataChannelLike, files: OutgoingFile[], options: FileSenderOptions = {}) {
     this.#channel = channel;
@@ -95,6 +131,7 @@ export class FileSender {
       throw new RangeError(`chunkBytes must be ${MIN_CHUNK_BYTES}–${MAX_CHUNK_BYTES}`);
     }
     this.#highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+    this.#window = options.storedWindowBytes ?? DEFAULT_STORED_WINDOW_BYTES;
     const chunks = Math.max(1, Math.round((options.readBytes ?? 1024 * 1024) / this.#chunkBytes));
     this.#readBytes = chunks * this.#chunkBytes;
     this.#offsets = [];
@@ -106,6 +143,7 @@ export class FileSender {
     this.#offsets.push(total);
     channel.bufferedAmountLowThreshold = options.lowWaterBytes ?? DEFAULT_LOW_WATER_BYTES;
     this.#complete.promise.catch(() => {});
+    this.#resume.promise.catch(() => {});
     options.signal?.addEventListener(
       "abort",
       () => this.cancel(String(options.signal?.reason?.message ?? "Canceled")),
@@ -118,10 +156,21 @@ export class FileSender {
     return this.#offsets[this.#offsets.length - 1]!;
   }
 
-  /** File bytes that left the send buffer (queued minus still buffered). */
+  /**
+   * How far the receiver is, in all files' bytes back to back: what it held
+   * before this connection plus the file bytes that left the send buffer.
+   */
   get sentBytes(): number {
     const buffered = this.#channel.readyState === "open" ? this.#channel.bufferedAmount : 0;
-    return Math.max(0, Math.min(this.totalBytes, this.#queuedFileBytes - buffered));
+    return Math.max(0, Math.min(this.totalBytes, this.#position - buffered));
+  }
+
+  /** File bytes that left this side over this channel (what a break makes count twice). */
+  get wireBytes(): number {
+    const buffered = this.#channel.readyState === "open"
+      ? this.#channel.bufferedAmount
+      : this.#bufferedAtClose;
+    return Math.max(0, this.#wireQueued - buffered);
   }
 
   /** Bytes of file `index` that left the send buffer. */
@@ -156,10 +205,29 @@ export class FileSender {
         totalBytes: this.totalBytes,
         chunkBytes: this.#chunkBytes,
       });
+      const resume = await this.#resume.promise;
+      const resumed = this.#files[resume.index];
+      if (resume.index > this.#files.length || resume.offset > (resumed?.blob.size ?? 0)) {
+        throw new ProtocolError("The receiver's resume point is outside the files");
+      }
+      const skip = new Set([...resume.verified, ...resume.failed]);
+      let prefix: Sha256 | null = null;
+      if (resumed && resume.offset > 0) {
+        // The receiver's bytes must be this file's: its SHA-256 over them proves it.
+        const hash = await this.#hashPrefix(resumed.blob, resume.offset, signal);
+        if (hash.clone().hex() === resume.sha256) prefix = hash;
+      }
+      this.#options.onResume?.(resume, prefix !== null);
       for (const [index, file] of this.#files.entries()) {
+        if (skip.has(index)) {
+          this.#position = this.#offsets[index + 1]!;
+          continue;
+        }
         this.#currentFile = index;
-        this.#send({ type: "file-start", index });
-        const sha256 = await this.#sendBytes(file.blob, signal);
+        const from = index === resume.index && prefix ? resume.offset : 0;
+        this.#position = this.#offsets[index]! + from;
+        this.#send({ type: "file-start", index, offset: from });
+        const sha256 = await this.#sendBytes(file.blob, signal, from, from > 0 ? prefix! : null);
         this.#send({ type: "file-end", index, sha256 });
         this.#options.onFileSent?.(index, sha256);
       }
@@ -184,14 +252,32 @@ export class FileSender {
     this.#fail(new TransferCanceledError("local", reason));
   }
 
-  async #sendBytes(blob: Blob, signal: AbortSignal): Promise<string> {
+  /** The running SHA-256 of `blob`'s first `length` bytes. */
+  async #hashPrefix(blob: Blob, length: number, signal: AbortSignal): Promise<Sha256> {
     const hash = new Sha256();
+    for (let offset = 0; offset < length; offset += this.#readBytes) {
+      signal.throwIfAborted();
+      const end = Math.min(length, offset + this.#readBytes);
+      hash.update(new Uint8Array(await blob.slice(offset, end).arrayBuffer()));
+    }
+    if (this.#failure) throw this.#failure;
+    return hash;
+  }
+
+  /** Sends `blob` from byte `from` on; `prefix` is the running hash of the bytes before it. */
+  async #sendBytes(
+    blob: Blob,
+    signal: AbortSignal,
+    from: number,
+    prefix: Sha256 | null,
+  ): Promise<string> {
+    const hash = prefix ?? new Sha256();
     const read = (offset: number) =>
       blob.slice(offset, offset + this.#readBytes).arrayBuffer().then((buffer) =>
         new Uint8Array(buffer)
       );
-    let next = blob.size > 0 ? read(0) : null;
-    for (let offset = 0; offset < blob.size; offset += this.#readBytes) {
+    let next = from < blob.size ? read(from) : null;
+    for (let offset = from; offset < blob.size; offset += this.#readBytes) {
       const bytes = await next!;
       // Read ahead while this slice is being sent.
       next = offset + this.#readBytes < blob.size ? read(offset + this.#readBytes) : null;
@@ -200,12 +286,21 @@ export class FileSender {
       for (let start = 0; start < bytes.byteLength; start += this.#chunkBytes) {
         const chunk = bytes.subarray(start, start + this.#chunkBytes);
         await waitForRoom(this.#channel, chunk.byteLength, { highWater: this.#highWater, signal });
+        while (this.#position - this.#stored > this.#window && !this.#failure) {
+          await new Promise<void>((resolve) => this.#storedMoved = resolve);
+        }
         if (this.#failure) throw this.#failure;
         this.#channel.send(chunk);
-        this.#queuedFileBytes += chunk.byteLength;
+        this.#position += chunk.byteLength;
+        this.#wireQueued += chunk.byteLength;
       }
     }
     return hash.hex();
+  }
+
+  /** Where the receiver's resume point is, in bytes of all files back to back. */
+  #resumePoint(resume: ResumeMessage): number {
+    return (this.#offsets[resume.index] ?? this.totalBytes) + resume.offset;
   }
 
   #send(message: ControlMessage): void {
@@ -218,6 +313,8 @@ export class FileSender {
     this.#failure = error;
     this.#abort.abort(error);
     this.#complete.reject(error);
+    this.#resume.reject(error);
+    this.#storedMoved?.();
   }
 
   #handle(data: unknown): void {
@@ -241,6 +338,16 @@ export class FileSender {
         return;
       case "complete":
         this.#complete.resolve(message);
+        return;
+      case "resume":
+        this.#resume.resolve(message);
+        // What the receiver holds counts as stored.
+        this.#stored = Math.max(this.#stored, this.#resumePoint(message));
+        return;
+      case "stored":
+        this.#stored = Math.max(this.#stored, message.bytes);
+        this.#storedMoved?.();
+        this.#storedMoved = null;
         return;
       case "cancel":
         this.#fail(new TransferCanceledError("peer", message.reason));

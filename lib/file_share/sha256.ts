@@ -64,6 +64,21 @@ export class Sha256 {
     return this;
   }
 
+  /**
+   * An independent copy of this running hash: reading the copy's digest leaves
+   * this one open for more bytes (the receiver proves the prefix it holds
+   * before a transfer resumes, then hashes on).
+   */
+  clone(): Sha256 {
+    const copy = new Sha256();
+    copy.#state.set(this.#state);
+    copy.#block.set(this.#block);
+    copy.#blockLength = this.#blockLength;
+    copy.#bytes = this.#bytes;
+    copy.#finished = this.#finished;
+    return copy;
+  }
+
   /** The 32-byte digest (the same array on every call). */
   digest(): Uint8Array {
     if (this.#finished) return this.#finished;

@@ -95,3 +95,12 @@ Deno.test("_sha256_rounds.ts is exactly what its generator prints (nobody edited
   const onDisk = await Deno.readTextFile(new URL("./_sha256_rounds.ts", import.meta.url));
   assert.equal(onDisk, generateRounds());
 });
+
+Deno.test("Sha256.clone() gives the prefix's digest and leaves the original hashing on", () => {
+  const bytes = new TextEncoder().encode("abc".repeat(50));
+  const running = new Sha256().update(bytes.subarray(0, 70));
+  const prefix = running.clone();
+  running.update(bytes.subarray(70));
+  assert.equal(prefix.hex(), new Sha256().update(bytes.subarray(0, 70)).hex());
+  assert.equal(running.hex(), new Sha256().update(bytes).hex());
+});

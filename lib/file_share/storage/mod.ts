@@ -18,9 +18,12 @@
 export { checkSpace, estimateSpace, type SpaceCheck, type SpaceEstimate } from "./space.ts";
 export {
   DEFAULT_BATCH_BYTES,
+  DEFAULT_SEGMENT_BYTES,
   type FileHandleLike,
   OpfsSink,
   type OpfsSinkOptions,
+  type SegmentFiles,
+  type StoredSegment,
   type WritableLike,
 } from "./opfs_sink.ts";
 export {

@@ -1,6 +1,12 @@
 /**
  * A file sink that writes into the Origin Private File System as bytes arrive,
  * so a received file lives on disk, not in the page or the browser's memory.
+ *
+ * A file is cut into segment files of a few MiB, each closed (committed) when
+ * full: Chromium keeps what a `FileSystemWritableFileStream` writes in a swap
+ * file until `close()`, so a reload would lose everything written into one
+ * open stream. Committed segments survive a reload, and the page resumes the
+ * transfer from their end.
  */
 import type { FileSink, SavedFile } from "../sinks.ts";
 
@@ -17,6 +23,20 @@ export interface FileHandleLike {
   getFile(): Promise<File>;
 }
 
+/** Where an {@linkcode OpfsSink} makes and deletes its segment files (a `ReceiveStore`). */
+export interface SegmentFiles {
+  /** A new, empty segment file. */
+  create(): Promise<{ name: string; handle: FileHandleLike }>;
+  /** Deletes segment files. */
+  remove(names: string[]): Promise<void>;
+}
+
+/** A committed segment: its name in the folder and its bytes (a disk-backed File). */
+export interface StoredSegment {
+  name: string;
+  file: File;
+}
+
 /**
  * Bytes gathered before one write. A data channel delivers 64 KiB messages and
  * each `write()` of a `FileSystemWritableFileStream` is a round trip to the
@@ -24,44 +44,70 @@ export interface FileHandleLike {
  */
 export const DEFAULT_BATCH_BYTES = 1024 * 1024;
 
+/**
+ * Bytes per segment file: at most this much is received again after a reload
+ * (what was written but not yet committed).
+ */
+export const DEFAULT_SEGMENT_BYTES = 2 * 1024 * 1024;
+
 /** Options of {@linkcode OpfsSink}. */
 export interface OpfsSinkOptions {
   /** Bytes gathered before a write. Default {@linkcode DEFAULT_BATCH_BYTES}. */
   batchBytes?: number;
-  /** Removes the file (on abort). */
-  remove(): Promise<void>;
+  /** Bytes per segment file (a multiple of the batch). Default {@linkcode DEFAULT_SEGMENT_BYTES}. */
+  segmentBytes?: number;
+  /** Segments an earlier page committed: the file goes on after them. */
+  stored?: StoredSegment[];
+  /** A segment was committed: the names of all committed so far (kept for a reload). */
+  onCommit?(names: string[]): void;
+}
+
+interface OpenSegment {
+  name: string;
+  handle: FileHandleLike;
+  writable: WritableLike;
+  written: number;
 }
 
 /**
- * Streams one file into an OPFS file handle; `close()` gives back the file as
- * a disk-backed `File` (from `getFile()`), which "Save" streams from disk.
- * `abort()` deletes what was written.
+ * Streams one file into OPFS segment files; `close()` gives back the file as
+ * a disk-backed `File` (the segments' Files together), which "Save" streams
+ * from disk. `abort()` deletes what was written.
  *
  * @example
  * ```ts
- * declare const handle: FileHandleLike; // from OPFS getFileHandle(name, { create: true })
- * const sink = await OpfsSink.open(handle, { remove: async () => {} });
+ * declare const segments: SegmentFiles; // a ReceiveStore's, for one file
+ * const sink = await OpfsSink.open(segments);
  * await sink.write(new TextEncoder().encode("hi"));
  * const saved = await sink.close(); // { kind: "blob", blob: File }
  * ```
  */
 export class OpfsSink implements FileSink {
-  #handle: FileHandleLike;
-  #writable: WritableLike;
+  #segments: SegmentFiles;
   #options: OpfsSinkOptions;
+  #segmentBytes: number;
+  #committed: StoredSegment[];
+  #open: OpenSegment | null = null;
   #batch: Uint8Array<ArrayBuffer>;
   #batched = 0;
 
-  /** Opens a writable on `handle` (an OPFS file, truncated). */
-  static async open(handle: FileHandleLike, options: OpfsSinkOptions): Promise<OpfsSink> {
-    return new OpfsSink(handle, await handle.createWritable(), options);
+  /** Opens the first (or next, after `stored`) segment file. */
+  static async open(segments: SegmentFiles, options: OpfsSinkOptions = {}): Promise<OpfsSink> {
+    const sink = new OpfsSink(segments, options);
+    await sink.#next();
+    return sink;
   }
 
-  private constructor(handle: FileHandleLike, writable: WritableLike, options: OpfsSinkOptions) {
-    this.#handle = handle;
-    this.#writable = writable;
+  private constructor(segments: SegmentFiles, options: OpfsSinkOptions) {
+    this.#segments = segments;
     this.#options = options;
-    this.#batch = new Uint8Array(options.batchBytes ?? DEFAULT_BATCH_BYTES);
+    const batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
+    this.#batch = new Uint8Array(batchBytes);
+    this.#segmentBytes = Math.max(
+      batchBytes,
+      Math.round((options.segmentBytes ?? DEFAULT_SEGMENT_BYTES) / batchBytes) * batchBytes,
+    );
+    this.#committed = [...options.stored ?? []];
   }
 
   /**
@@ -86,14 +132,35 @@ export class OpfsSink implements FileSink {
 
   async close(): Promise<SavedFile> {
     await this.#flush();
-    await this.#writable.close();
-    return { kind: "blob", blob: await this.#handle.getFile() };
+    if (this.#open) await this.#commit();
+    const files = this.#committed.map((segment) => segment.file);
+    const blob = files.length === 1 ? files[0]! : new File(files, this.#committed[0]!.name);
+    return { kind: "blob", blob };
   }
 
   async abort(): Promise<void> {
     this.#batched = 0;
-    await this.#writable.abort().catch(() => {});
-    await this.#options.remove().catch(() => {});
+    const open = this.#open;
+    this.#open = null;
+    await open?.writable.abort().catch(() => {});
+    const names = this.#committed.map((segment) => segment.name);
+    if (open) names.push(open.name);
+    this.#committed = [];
+    await this.#segments.remove(names).catch(() => {});
+  }
+
+  async #next(): Promise<OpenSegment> {
+    const { name, handle } = await this.#segments.create();
+    this.#open = { name, handle, writable: await handle.createWritable(), written: 0 };
+    return this.#open;
+  }
+
+  async #commit(): Promise<void> {
+    const open = this.#open!;
+    this.#open = null;
+    await open.writable.close();
+    this.#committed.push({ name: open.name, file: await open.handle.getFile() });
+    this.#options.onCommit?.(this.#committed.map((segment) => segment.name));
   }
 
   async #flush(): Promise<void> {
@@ -101,6 +168,9 @@ export class OpfsSink implements FileSink {
     // The writable may keep the buffer it was given until the write settles: hand it a copy.
     const chunk = this.#batch.slice(0, this.#batched);
     this.#batched = 0;
-    await this.#writable.write(chunk);
+    const open = this.#open ?? await this.#next();
+    await open.writable.write(chunk);
+    open.written += chunk.byteLength;
+    if (open.written >= this.#segmentBytes) await this.#commit();
   }
 }

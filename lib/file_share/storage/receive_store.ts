@@ -1,12 +1,17 @@
 /**
- * The receive page's folder in the Origin Private File System: one file per
- * received file (named by when the page started and a random id, never by the
- * sender's file name), deleted when a transfer stops short, when the page
+ * The receive page's folder in the Origin Private File System: a few segment
+ * files per received file (named by when the page started, a random id, the
+ * file's index and the segment's, never by the sender's file name), deleted when a transfer stops short, when the page
  * leaves, or by the next page load once older than a day.
  */
 import type { ManifestFile } from "../messages.ts";
-import type { FileSink } from "../sinks.ts";
-import { type FileHandleLike, OpfsSink, type WritableLike } from "./opfs_sink.ts";
+import {
+  type FileHandleLike,
+  OpfsSink,
+  type OpfsSinkOptions,
+  type StoredSegment,
+  type WritableLike,
+} from "./opfs_sink.ts";
 
 /** The part of an OPFS `FileSystemDirectoryHandle` a {@linkcode ReceiveStore} uses. */
 export interface DirectoryLike {
@@ -59,11 +64,43 @@ export class ReceiveStore {
     return [...this.#names];
   }
 
-  /** A sink for `file`: a new OPFS file, deleted again if the sink is aborted. */
-  async open(file: Pick<ManifestFile, "index">): Promise<FileSink> {
-    const name = this.#newName(`${file.index}`);
-    const handle = await this.#directory.getFileHandle(name, { create: true });
-    return await OpfsSink.open(handle, { remove: () => this.remove(name) });
+  /**
+   * A sink for `file`: new OPFS segment files, deleted again if the sink is
+   * aborted. With `options.stored` (segments a page before a reload
+   * committed), the file goes on after them.
+   */
+  async open(
+    file: Pick<ManifestFile, "index">,
+    options: Pick<OpfsSinkOptions, "stored" | "onCommit" | "segmentBytes"> = {},
+  ): Promise<OpfsSink> {
+    let segment = options.stored?.length ?? 0;
+    return await OpfsSink.open({
+      create: async () => {
+        const name = this.#newName(`${file.index}-${segment++}`);
+        return { name, handle: await this.#directory.getFileHandle(name, { create: true }) };
+      },
+      remove: async (names) => {
+        await Promise.all(names.map((name) => this.remove(name)));
+      },
+    }, options);
+  }
+
+  /**
+   * The committed segments `names` (of this page, or of this tab before a
+   * reload: they become this page's), in order; null when one is missing.
+   */
+  async reopen(names: string[]): Promise<StoredSegment[] | null> {
+    try {
+      const segments: StoredSegment[] = [];
+      for (const name of names) {
+        const handle = await this.#directory.getFileHandle(name);
+        segments.push({ name, file: await handle.getFile() });
+        this.#names.add(name);
+      }
+      return segments;
+    } catch {
+      return null;
+    }
   }
 
   /**

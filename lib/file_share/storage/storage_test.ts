@@ -20,22 +20,55 @@ function randomBytes(size: number): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-Deno.test("an OPFS sink writes in 1 MiB batches and gives back the file from disk", async () => {
+Deno.test("an OPFS sink writes in 1 MiB batches into 2 MiB segment files, each committed when full, and gives back the file from disk", async () => {
   const directory = new FakeDirectory();
   const store = new ReceiveStore(directory);
-  const sink = await store.open({ index: 0 });
+  const committed: string[][] = [];
+  const sink = await store.open({ index: 0 }, { onCommit: (names) => committed.push(names) });
   const bytes = randomBytes(2.5 * 1024 * 1024);
   for (let offset = 0; offset < bytes.byteLength; offset += 64 * 1024) {
     await sink.write(bytes.subarray(offset, offset + 64 * 1024));
   }
-  const [handle] = [...directory.files.values()];
-  assert.deepEqual(handle!.writes, [1024 * 1024, 1024 * 1024], "nothing past the last full batch");
+  const [first] = [...directory.files.values()];
+  assert.deepEqual(first!.writes, [1024 * 1024, 1024 * 1024]);
+  assert.equal(first!.bytes.byteLength, 2 * 1024 * 1024, "the full segment is committed");
+  assert.equal(directory.files.size, 1, "nothing past the last full batch");
+  assert.deepEqual(committed, [[first!.name]]);
   const saved = await sink.close();
+  const second = [...directory.files.values()][1];
   assert.equal(saved.kind, "blob");
   const file = saved.kind === "blob" ? saved.blob : new Blob();
-  assert.ok(file instanceof File, "the File from getFile()");
+  assert.ok(file instanceof File, "a File of the segments' Files");
   assert.deepEqual(new Uint8Array(await file.arrayBuffer()), bytes);
-  assert.deepEqual(handle!.writes, [1024 * 1024, 1024 * 1024, 512 * 1024]);
+  assert.deepEqual(second!.writes, [512 * 1024]);
+  assert.deepEqual(committed.at(-1), [first!.name, second!.name]);
+});
+
+Deno.test("after a reload a new store reopens the committed segments and the file goes on after them; abort deletes them all", async () => {
+  const directory = new FakeDirectory();
+  const before = new ReceiveStore(directory);
+  let names: string[] = [];
+  const sink = await before.open({ index: 3 }, { onCommit: (committed) => names = committed });
+  const bytes = randomBytes(5 * 1024 * 1024);
+  await sink.write(bytes.subarray(0, 4.5 * 1024 * 1024));
+  // The page reloads: the open segment's bytes were never committed.
+  assert.equal(names.length, 2);
+  const after = new ReceiveStore(directory);
+  const stored = await after.reopen(names);
+  assert.ok(stored);
+  assert.equal(stored.reduce((sum, segment) => sum + segment.file.size, 0), 4 * 1024 * 1024);
+  const resumed = await after.open({ index: 3 }, { stored });
+  await resumed.write(bytes.subarray(4 * 1024 * 1024));
+  const saved = await resumed.close();
+  assert.ok(saved.kind === "blob");
+  assert.deepEqual(new Uint8Array(await saved.blob.arrayBuffer()), bytes);
+  assert.equal(await after.reopen(["no-such-segment"]), null);
+  await after.removeAll();
+  assert.deepEqual(
+    [...directory.files.keys()],
+    before.names.filter((name) => !names.includes(name)),
+    "only the segment never committed (and never reopened) is left, for the sweep",
+  );
 });
 
 Deno.test("an aborted OPFS sink deletes its file; other files stay", async () => {
