@@ -111,12 +111,10 @@ const RECORD_DEFAULTS = {
 /** A new record as stored: fields at their defaults left out (see {@linkcode RECORD_DEFAULTS}). */
 function compactRecord(record: NotificationRecord): Record<string, unknown> {
   const stored: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(record)) {
-    if (
-      field in RECORD_DEFAULTS && RECORD_DEFAULTS[field as keyof typeof RECORD_DEFAULTS] === value
-    ) {
-      continue;
-    }
+  const defaults: Record<string, unknown> = RECORD_DEFAULTS;
+  for (const field in record) {
+    const value = record[field as keyof NotificationRecord];
+    if (field in defaults && defaults[field] === value) continue;
     if (field === "sentAt" && value === record.timestamp) continue;
     stored[field] = value;
   }
