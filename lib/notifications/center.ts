@@ -30,11 +30,6 @@ import { newId } from "../ids/mod.ts";
 import { NotificationTypes } from "./types.ts";
 import { utf8Bytes } from "../text/mod.ts";
 
-/** Delivery marks are committed once deliveries paused this long (ms)… */
-const DELIVERED_QUIET_MS = 20;
-/** …or once the oldest of them waited this long. */
-const DELIVERED_MAX_WAIT_MS = 250;
-
 /** What user ids look like (the same rule as token subjects minted by `POST /api/tokens`). */
 const USER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 /** What notification ids given by publishers look like. */
@@ -149,12 +144,6 @@ export class NotificationCenter implements AsyncDisposable {
   readonly #delivered = new Set<string>();
   readonly #deliveredQueue: { userId: string; seq: string }[] = [];
   #deliveredTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The commit of queued delivery marks under way, if any. */
-  #deliveredFlush: Promise<void> | null = null;
-  /** When the oldest queued mark and the newest one were noted (ms). */
-  #firstNotedAt = 0;
-  #lastNotedAt = 0;
-  #disposed = false;
   /** Tells the other isolates of this process which user's preferences changed. */
   #preferencesChannel: BroadcastChannel | null = null;
 
@@ -403,47 +392,22 @@ export class NotificationCenter implements AsyncDisposable {
     if (this.#delivered.size > 20_000) {
       this.#delivered.delete(this.#delivered.values().next().value!);
     }
-    const now = Date.now();
-    if (this.#deliveredQueue.length === 0) this.#firstNotedAt = now;
-    this.#lastNotedAt = now;
     this.#deliveredQueue.push({ userId, seq });
-    if (this.#deliveredTimer === undefined && this.#deliveredFlush === null && !this.#disposed) {
-      this.#deliveredTimer = setTimeout(() => this.#flushWhenQuiet(), DELIVERED_QUIET_MS);
-    }
+    this.#deliveredTimer ??= setTimeout(() => void this.#flushDelivered(), 20);
   }
 
-  /**
-   * Commits the queued delivery marks once deliveries paused for
-   * `DELIVERED_QUIET_MS` (a fan-out's marks go out together, not as a train of
-   * commits racing the fan-out's own), or once the oldest waited `DELIVERED_MAX_WAIT_MS`.
-   */
-  #flushWhenQuiet(): void {
-    this.#deliveredTimer = undefined;
-    const now = Date.now();
-    const wait = Math.min(
-      DELIVERED_QUIET_MS - (now - this.#lastNotedAt),
-      DELIVERED_MAX_WAIT_MS - (now - this.#firstNotedAt),
-    );
-    if (wait > 0 && !this.#disposed) {
-      this.#deliveredTimer = setTimeout(() => this.#flushWhenQuiet(), wait);
-      return;
-    }
-    // 500 per commit, concurrently; what queues meanwhile waits for its own pause.
-    const batch = this.#deliveredQueue.splice(0, 2000);
-    this.#deliveredFlush = this.#markDelivered(batch).finally(() => {
-      this.#deliveredFlush = null;
-      if (this.#deliveredQueue.length > 0 && !this.#disposed) {
-        this.#deliveredTimer = setTimeout(() => this.#flushWhenQuiet(), DELIVERED_QUIET_MS);
+  async #flushDelivered(): Promise<void> {
+    while (this.#deliveredQueue.length > 0) {
+      // All that queued up meanwhile (500 per commit, concurrently): a fan-out's marks
+      // land together, not as a train of commits that each wait for the one before.
+      const batch = this.#deliveredQueue.splice(0, 2000);
+      try {
+        await this.store.markDeliveredMany(batch);
+      } catch (error) {
+        this.#deps.log?.warn("notification_delivery_record_failed", { error });
       }
-    });
-  }
-
-  async #markDelivered(batch: { userId: string; seq: string }[]): Promise<void> {
-    try {
-      await this.store.markDeliveredMany(batch);
-    } catch (error) {
-      this.#deps.log?.warn("notification_delivery_record_failed", { error });
     }
+    this.#deliveredTimer = undefined;
   }
 
   /**
@@ -622,12 +586,9 @@ export class NotificationCenter implements AsyncDisposable {
     this.#preferencesChannel?.close();
     this.#preferencesChannel = null;
     await this.#retries[Symbol.asyncDispose]();
-    this.#disposed = true;
-    clearTimeout(this.#deliveredTimer);
-    this.#deliveredTimer = undefined;
-    await this.#deliveredFlush;
-    while (this.#deliveredQueue.length > 0) {
-      await this.#markDelivered(this.#deliveredQueue.splice(0, 2000));
+    if (this.#deliveredTimer !== undefined) {
+      clearTimeout(this.#deliveredTimer);
+      await this.#flushDelivered();
     }
   }
 }
