@@ -110,7 +110,8 @@ function delayedWatch<T extends readonly unknown[]>(
 
 /**
  * Wraps `kv` so that every operation pays the modelled round trip first (see the
- * module doc). Retries of busy errors wrap outside this, so each retry pays again.
+ * module doc). `openKv` puts this outside its retries of a busy local file: a retry
+ * is this machine's artifact, not a second round trip.
  *
  * @example
  * ```ts

@@ -22,8 +22,10 @@ export interface OpenKvOptions {
  * `retryWhileBusy` below), so callers never see that transient error.
  */
 export async function openKv(path: string, options: OpenKvOptions = {}): Promise<Deno.Kv> {
+  // The modelled round trip wraps the busy retries: a busy local file is this machine's
+  // artifact (Deno KV has no writer lock to wait for), so a retry pays no second round trip.
   const model = (kv: Deno.Kv) => options.latency ? withSimulatedLatency(kv, options.latency) : kv;
-  if (path === ":memory:") return retryingKv(model(await Deno.openKv(":memory:")));
+  if (path === ":memory:") return model(retryingKv(await Deno.openKv(":memory:")));
   // "default" is the platform's own KV: the managed database on Deno Deploy.
   if (path === "default") return model(await Deno.openKv());
   if (/^https?:\/\//.test(path)) return model(await Deno.openKv(path));
@@ -37,7 +39,7 @@ export async function openKv(path: string, options: OpenKvOptions = {}): Promise
   // A file made by an older version (0644) is tightened too; SQLite gives new -wal and
   // -shm files the mode of the database file.
   await restrictToOwner([path, `${path}-wal`, `${path}-shm`]);
-  return retryingKv(model(kv));
+  return model(retryingKv(kv));
 }
 
 /** Creates an empty file with mode 0600 unless `path` exists (SQLite takes an empty file as new). */

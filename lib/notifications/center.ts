@@ -268,39 +268,52 @@ export class NotificationCenter implements AsyncDisposable {
     // (unless the publisher chose one) and the order of history and the audit log.
     const seq = newSeq(now);
     const preferences = await this.store.preferencesOf(userIds);
+    const id = request.id ?? seq;
+    const dataBytes = utf8Bytes(JSON.stringify(data));
+    const idempotencyKey = request.id === undefined ? undefined : `notification:${request.id}`;
+    const retry = requiresAck
+      ? { owner: this.#retries.owner, firstAt, leaseUntil: firstAt + this.#intervalMs }
+      : undefined;
+    // Every recipient gets the same notification (id, type, time, data, message): one
+    // payload object each for sent and muted ones, shared by all their events (its
+    // message rendered once; one copy per BroadcastChannel post).
+    let shared: { sent: StoredNotification; muted: StoredNotification } | undefined;
+    const payloadOf = (record: NotificationRecord, muted: boolean): StoredNotification => {
+      shared ??= {
+        sent: { kind: "notification", notification: toNotification(record), seq },
+        muted: { kind: "muted", notification: toNotification(record), seq },
+      };
+      return muted ? shared.muted : shared.sent;
+    };
     const sent: NotificationRecord[] = [];
+    const counts = { published: 0, muted: 0, duplicate: 0, rateLimited: 0 };
     // All at once: the topic log puts the events of many users into shared commits.
     const outcomes = await Promise.all(userIds.map(async (userId): Promise<PublishOutcome> => {
       const muted = isMuted(preferences.get(userId) ?? null, request.type, data);
       const { record, writes } = this.store.prepare({
         userId,
-        id: request.id ?? seq,
+        id,
         seq,
         type: request.type,
         data,
+        dataBytes,
         requiresAck,
         now,
         muted,
-        retry: requiresAck
-          ? { owner: this.#retries.owner, firstAt, leaseUntil: firstAt + this.#intervalMs }
-          : undefined,
+        retry,
       });
-      const payload: StoredNotification = {
-        kind: muted ? "muted" : "notification",
-        notification: toNotification(record),
-        seq,
-      };
+      const payload = payloadOf(record, muted);
       let event;
       try {
         event = await this.#deps.broker.publish(userTopic(userId), payload, {
-          idempotencyKey: request.id === undefined ? undefined : `notification:${request.id}`,
+          idempotencyKey,
           writes,
           // Counted in the user topic's head, within this very commit: exact on every isolate.
           perMinute: this.#perMinute,
         });
       } catch (error) {
         if (!(error instanceof PublishError) || error.code !== "rate_limited") throw error;
-        this.#count("rate_limited");
+        counts.rateLimited += 1;
         return {
           userId,
           id: record.id,
@@ -310,7 +323,7 @@ export class NotificationCenter implements AsyncDisposable {
         };
       }
       if (event.duplicate) {
-        this.#count("duplicate");
+        counts.duplicate += 1;
         const stored: unknown = event.data;
         const first =
           isPayload(stored) && (stored.kind === "notification" || stored.kind === "muted")
@@ -324,10 +337,9 @@ export class NotificationCenter implements AsyncDisposable {
         };
       }
       if (muted) {
-        this.#count("muted");
+        counts.muted += 1;
       } else {
-        this.#count("published");
-        this.#series("switchboard_publishes_total", "kind", "notifications")?.add();
+        counts.published += 1;
         sent.push(record);
         if (record.nextRetryAt !== null) {
           this.#retries.track(record.userId, record.id, record.nextRetryAt);
@@ -339,7 +351,18 @@ export class NotificationCenter implements AsyncDisposable {
         );
       }
       return { userId, id: record.id, duplicate: false, muted };
-    }));
+    })).finally(() => {
+      // Counted once per publish, not per recipient.
+      if (counts.published > 0) {
+        this.#count("published", counts.published);
+        this.#series("switchboard_publishes_total", "kind", "notifications")?.add(
+          counts.published,
+        );
+      }
+      if (counts.muted > 0) this.#count("muted", counts.muted);
+      if (counts.duplicate > 0) this.#count("duplicate", counts.duplicate);
+      if (counts.rateLimited > 0) this.#count("rate_limited", counts.rateLimited);
+    });
     if (sent.length > 0) this.#deps.push?.published(sent);
     return outcomes;
   }
@@ -375,7 +398,9 @@ export class NotificationCenter implements AsyncDisposable {
 
   async #flushDelivered(): Promise<void> {
     while (this.#deliveredQueue.length > 0) {
-      const batch = this.#deliveredQueue.splice(0, 200);
+      // All that queued up meanwhile (500 per commit, concurrently): a fan-out's marks
+      // land together, not as a train of commits that each wait for the one before.
+      const batch = this.#deliveredQueue.splice(0, 2000);
       try {
         await this.store.markDeliveredMany(batch);
       } catch (error) {

@@ -49,6 +49,8 @@ export interface CreateInput {
   seq: string;
   type: string;
   data: Record<string, unknown>;
+  /** UTF-8 bytes of `data` as JSON, when the caller knows them (a fan-out measures once). */
+  dataBytes?: number;
   requiresAck: boolean;
   /** The user muted it: stored with status `muted`, never pushed or re-sent. Default false. */
   muted?: boolean;
@@ -89,8 +91,44 @@ function iso(ms: number): string {
   return lastIso.text;
 }
 
+/**
+ * The fields a new record always starts with: {@linkcode NotificationStore.prepare}
+ * stores a record without those still at these values (and without `sentAt` when
+ * it is the `timestamp`), so a fan-out writes about a third fewer bytes per
+ * recipient; {@linkcode parseRecord} puts them back.
+ */
+const RECORD_DEFAULTS = {
+  read: false,
+  readAt: null,
+  deliveredAt: null,
+  acknowledged: false,
+  acknowledgedAt: null,
+  retryCount: 0,
+  lastRetryAt: null,
+  nextRetryAt: null,
+} as const satisfies Partial<NotificationRecord>;
+
+/** A new record as stored: fields at their defaults left out (see {@linkcode RECORD_DEFAULTS}). */
+function compactRecord(record: NotificationRecord): Record<string, unknown> {
+  const stored: Record<string, unknown> = {};
+  const defaults: Record<string, unknown> = RECORD_DEFAULTS;
+  for (const field in record) {
+    const value = record[field as keyof NotificationRecord];
+    if (field in defaults && defaults[field] === value) continue;
+    if (field === "sentAt" && value === record.timestamp) continue;
+    stored[field] = value;
+  }
+  return stored;
+}
+
 function parseRecord(value: unknown): NotificationRecord | null {
-  const parsed = notificationRecordSchema.safeParse(value);
+  if (typeof value !== "object" || value === null) return null;
+  const stored = value as Record<string, unknown>;
+  const parsed = notificationRecordSchema.safeParse({
+    ...RECORD_DEFAULTS,
+    ...stored,
+    sentAt: "sentAt" in stored ? stored.sentAt : stored.timestamp,
+  });
   return parsed.success ? parsed.data : null;
 }
 
@@ -183,11 +221,12 @@ export class NotificationStore {
     const expireIn = this.#maxAgeMs;
     const unacked = input.requiresAck && !muted;
     const aliased = id !== seq;
+    const stored = compactRecord(record);
     const writes: EventWrites = {
       mutations: 2 + (aliased ? 1 : 0) + (unacked ? 1 : 0) + (retry ? 2 : 0),
-      bytes: utf8Bytes(JSON.stringify(record.data) ?? "") + 1024,
+      bytes: (input.dataBytes ?? utf8Bytes(JSON.stringify(record.data) ?? "")) + 1024,
       write: (operation) => {
-        operation.set(recordKey(userId, seq), record, { expireIn });
+        operation.set(recordKey(userId, seq), stored, { expireIn });
         if (aliased) operation.set(aliasKey(userId, id), seq, { expireIn });
         if (unacked) operation.set(pendingKey(userId, seq), id, { expireIn });
         if (retry) {

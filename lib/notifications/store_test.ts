@@ -323,3 +323,44 @@ Deno.test("markDeliveredMany() records deliveries without reading, in one commit
     assert.deepEqual(log.entries.map((record) => record.id).sort(), ["a", "b"]);
   });
 });
+
+Deno.test("a new record is stored without its default fields and reads back whole; a muted one keeps sentAt null", async () => {
+  await withStore(async (store, kv) => {
+    const seq = newSeq();
+    const { record } = await create(store, kv, {
+      userId: "ada",
+      id: seq,
+      seq,
+      type: "success",
+      data: message("a"),
+      requiresAck: false,
+    });
+    const raw = (await kv.get<Record<string, unknown>>(["notify", "n", "ada", seq])).value!;
+    for (const field of ["read", "readAt", "deliveredAt", "acknowledged", "retryCount", "sentAt"]) {
+      assert.ok(!(field in raw), `${field} is left out while at its default`);
+    }
+    assert.deepEqual(await store.get("ada", seq), record);
+    assert.equal(record.sentAt, record.timestamp);
+
+    const mutedSeq = newSeq();
+    const { record: muted } = await create(store, kv, {
+      userId: "ada",
+      id: mutedSeq,
+      seq: mutedSeq,
+      type: "success",
+      data: message("b"),
+      requiresAck: false,
+      muted: true,
+    });
+    assert.equal(muted.sentAt, null);
+    assert.deepEqual(await store.get("ada", mutedSeq), muted);
+    await store.markRead("ada", [seq]);
+    const read = await store.get("ada", seq);
+    assert.equal(read?.read, true);
+    assert.equal(
+      read?.sentAt,
+      record.timestamp,
+      "a changed record is stored whole and keeps sentAt",
+    );
+  });
+});

@@ -79,6 +79,9 @@ export class TopicFeed {
 
   /** Makes sure every offset up to `position` is known, reading missing ones from the log. */
   advanceTo(position: Position): Promise<void> {
+    // Known already (a head watch reporting what a publish or the BroadcastChannel
+    // brought, a fan-out's many topics at once): nothing to chain.
+    if (position.epoch === this.epoch && position.offset <= this.knownHead) return this.#filling;
     this.#filling = this.#filling.then(() => this.#fill(position)).catch(() => {});
     return this.#filling;
   }

@@ -242,6 +242,9 @@ export class KvTopicLog implements TopicLog {
   #inFlight = 0;
   #pumpScheduled = false;
   #headReads = new Map<string, Promise<Position | null>>();
+  /** The data of the last append and its JSON (see `append`). */
+  #lastData: unknown = undefined;
+  #lastJson: string | undefined = undefined;
 
   constructor(kv: Deno.Kv, options: KvTopicLogOptions = {}) {
     this.#kv = kv;
@@ -256,7 +259,13 @@ export class KvTopicLog implements TopicLog {
   }
 
   append<T>(topic: string, data: T, options: PublishOptions = {}): Promise<PublishResult<T>> {
-    const json = JSON.stringify(data) ?? "";
+    // A fan-out appends one payload object to many topics in one go: measured once
+    // (forgotten at the next microtask, so an object changed later is measured again).
+    if (data !== this.#lastData || this.#lastJson === undefined) {
+      this.#lastData = data;
+      this.#lastJson = JSON.stringify(data) ?? "";
+    }
+    const json = this.#lastJson;
     if (exceedsUtf8Bytes(json, MAX_EVENT_BYTES)) {
       return Promise.reject(
         new PublishError(
@@ -290,6 +299,7 @@ export class KvTopicLog implements TopicLog {
         this.#pumpScheduled = true;
         queueMicrotask(() => {
           this.#pumpScheduled = false;
+          this.#lastData = this.#lastJson = undefined;
           this.#pump();
         });
       }
