@@ -388,6 +388,105 @@ Deno.test("when the reconnect does not succeed within the fallback timeout, the 
   assert.deepEqual([...world.relay.values()].map((file) => file.name), ["big.bin"]);
 });
 
+/**
+ * A transfer of `files` into an in-memory OPFS folder whose connection breaks
+ * for good once `breakAt` file bytes arrived, so that the relay takes over.
+ */
+async function brokenForGood(
+  world: FakeShareWorld,
+  transfer: Transfer,
+  files: File[],
+  breakAt: number,
+): Promise<{ receiver: LiveReceiver; views: Views<ReceiverView>; directory: FakeDirectory }> {
+  const directory = new FakeDirectory();
+  const views = new Views<ReceiverView>();
+  const receiver = transfer.receiverIn(memoryStorage(), views, null, new ReceiveStore(directory));
+  await transfer.sender.start(files);
+  await receiver.start();
+  await views.until((view) => view.files.length === files.length, "the file list");
+  receiver.accept();
+  await transfer.senderViews.until((view) => view.phase === "transferring", "transferring");
+  let arrived = 0;
+  const channel = world.channels[0]!;
+  channel.peer!.addEventListener("message", (event: MessageEvent) => {
+    if (typeof event.data !== "string") arrived += (event.data as ArrayBuffer).byteLength;
+    if (arrived >= breakAt && world.peerMode === "connect") {
+      // The browsers cannot connect again.
+      world.peerMode = "fail";
+      channel.close();
+    }
+  });
+  return { receiver, views, directory };
+}
+
+Deno.test("after a break that never heals, the relay gets only the rest of the half-received file; the receiver appends it to its OPFS segments and the SHA-256 covers every byte", async () => {
+  const world = new FakeShareWorld();
+  await using transfer = new Transfer(world, { fallbackTimeoutMs: 50 });
+  const small = randomFile("small.bin", 100_000);
+  const big = randomFile("big.bin", 7_000_000);
+  const { receiver, views } = await brokenForGood(world, transfer, [small, big], 4_500_000);
+  const received = await views.until(done, "the receiver done");
+  const sent = await transfer.senderViews.until(done, "the sender done");
+  assert.equal(received.route, "relay");
+  assert.equal(sent.relayReason, "The browsers did not connect in time");
+  assert.deepEqual(received.files.map((file) => file.status), ["verified", "verified"]);
+  // Only the end of the big file went to the relay.
+  const uploads = [...world.relay.values()];
+  assert.deepEqual(uploads.map((file) => file.name), ["big.bin"]);
+  const relayed = uploads[0]!.blob.size;
+  assert.ok(relayed < big.size * 0.8, `relayed ${relayed} of ${big.size}`);
+  assert.deepEqual(
+    new Uint8Array(await uploads[0]!.blob.arrayBuffer()),
+    new Uint8Array(await big.slice(big.size - relayed).arrayBuffer()),
+    "the upload is the file's end",
+  );
+  // The link says where that end starts only sealed; it carries no key.
+  const link = world.sent.flatMap(({ frame }) => frame.type === "fallback-link" ? [frame.url] : []);
+  assert.equal(link.length, 1);
+  const fragment = new URLSearchParams(new URL(link[0]!).hash.slice(1));
+  assert.equal(fragment.get("k"), null, "no key");
+  assert.ok(fragment.get("t"), "sealed tail details");
+  assert.ok(!link[0]!.includes(String(big.size - relayed)), "no offset in clear");
+  // The receiver's own bytes and the relay's rest make the file, byte for byte.
+  assert.equal(received.files[1]?.sha256, await sha256Hex(big));
+  const saved = receiver.fileBlob(1)!;
+  assert.deepEqual(
+    new Uint8Array(await saved.arrayBuffer()),
+    new Uint8Array(await big.arrayBuffer()),
+  );
+});
+
+Deno.test("a relayed rest that does not make the sender's file with the receiver's bytes fails that file, and its partial copy is deleted", async () => {
+  const world = new FakeShareWorld();
+  await using transfer = new Transfer(world, { fallbackTimeoutMs: 50 });
+  const small = randomFile("small.bin", 100_000);
+  const big = randomFile("big.bin", 7_000_000);
+  // The relay copy's last byte is changed on the way (the real relay's AES-GCM would refuse
+  // this; it stands for any rest that does not continue the receiver's bytes). The last one:
+  // the receiver may skip the first bytes of the rest (it may hold more than the sender knew).
+  const lastByte = new Uint8Array(await big.slice(-1).arrayBuffer())[0]!;
+  const store = world.relay.set.bind(world.relay);
+  world.relay.set = (id, file) =>
+    store(id, {
+      ...file,
+      blob: new Blob([file.blob.slice(0, -1), new Uint8Array([lastByte ^ 0xff])]),
+    });
+  const { receiver, views, directory } = await brokenForGood(
+    world,
+    transfer,
+    [small, big],
+    4_500_000,
+  );
+  const received = await views.until(done, "the receiver done");
+  assert.equal(received.route, "relay");
+  assert.equal(received.files[0]?.status, "verified");
+  assert.equal(received.files[1]?.status, "failed");
+  assert.match(received.files[1]?.message ?? "", /Arrived damaged/);
+  assert.equal(receiver.fileBlob(1), null, "never offered");
+  assert.equal(directory.files.size, 1, "only the small file's segment is left");
+  assert.ok([...world.relay.values()][0]!.blob.size < big.size, "only the rest was relayed");
+});
+
 Deno.test("a file larger than the relay's limit ends the session when the browsers cannot connect", async () => {
   const world = new FakeShareWorld();
   world.peerMode = "fail";
