@@ -810,10 +810,13 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
         // The beginning of the file this page holds, when the relay has only the rest.
         const partial = next.relayTail ? this.#tailStart(next.index, next.relayTail) : null;
         if (next.relayTail && !partial) {
-          throw new Error(
-            `The relay holds only the end of "${file.name}", and this page no longer has its beginning`,
-          );
+          // This page lost part of what it held (a reload keeps only committed segments):
+          // its `ready` made the sender upload the whole file instead; that link comes next.
+          this.#links.delete(next.index);
+          this.set({ reason: `Waiting for the sender to upload all of "${file.name}"…` });
+          continue;
         }
+        if (this.view.reason) this.set({ reason: "" });
         if (!partial && this.#progress?.partial?.index === next.index) {
           // A whole copy replaces what arrived over the data channel.
           this.#dropProgress();

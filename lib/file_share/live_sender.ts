@@ -187,6 +187,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
    * anew.
    */
   #held: { index: number; offset: number } | null = null;
+  /** Uploads of a file's rest that a whole upload replaced (deleted with the others). */
+  #replaced: UploadedFile[] = [];
   /** The receiver's key arrived and the pairing keys are derived. */
   #paired: Promise<void> | null = null;
   /**
@@ -560,9 +562,10 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
         ? [...this.#uploaded].filter(([, upload]) => upload.offset > 0)
         : [];
       for (const [index, { link }] of tails) {
+        // Still there for a receiver that can use it (it is deleted with the others).
+        this.#replaced.push(link);
         this.#uploaded.delete(index);
         this.setFile(index, { status: "waiting", bytes: 0 });
-        void this.services.deleteFile(link.id, link.deleteToken).catch(() => {});
       }
       for (const { url } of this.#uploaded.values()) {
         this.signaling?.send({ type: "fallback-link", url });
@@ -881,10 +884,11 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   }
 
   async #deleteUploads(): Promise<void> {
-    const uploads = [...this.#uploaded.values()];
+    const uploads = [...this.#uploaded.values()].map(({ link }) => link);
+    uploads.push(...this.#replaced.splice(0));
     this.#uploaded.clear();
     await Promise.allSettled(
-      uploads.map(({ link }) => this.services.deleteFile(link.id, link.deleteToken)),
+      uploads.map((link) => this.services.deleteFile(link.id, link.deleteToken)),
     );
   }
 }

@@ -397,10 +397,16 @@ async function brokenForGood(
   transfer: Transfer,
   files: File[],
   breakAt: number,
-): Promise<{ receiver: LiveReceiver; views: Views<ReceiverView>; directory: FakeDirectory }> {
+): Promise<
+  { receiver: LiveReceiver; views: Views<ReceiverView>; directory: FakeDirectory; storage: Storage }
+> {
   const directory = new FakeDirectory();
   const views = new Views<ReceiverView>();
-  const receiver = transfer.receiverIn(memoryStorage(), views, null, new ReceiveStore(directory));
+  const storage = memoryStorage();
+  const store = new ReceiveStore(directory);
+  // A page that reloads gets no chance to delete anything.
+  store.removeAll = () => Promise.resolve();
+  const receiver = transfer.receiverIn(storage, views, null, store);
   await transfer.sender.start(files);
   await receiver.start();
   await views.until((view) => view.files.length === files.length, "the file list");
@@ -416,7 +422,7 @@ async function brokenForGood(
       channel.close();
     }
   });
-  return { receiver, views, directory };
+  return { receiver, views, directory, storage };
 }
 
 Deno.test("after a break that never heals, the relay gets only the rest of the half-received file; the receiver appends it to its OPFS segments and the SHA-256 covers every byte", async () => {
@@ -485,6 +491,52 @@ Deno.test("a relayed rest that does not make the sender's file with the receiver
   assert.equal(receiver.fileBlob(1), null, "never offered");
   assert.equal(directory.files.size, 1, "only the small file's segment is left");
   assert.ok([...world.relay.values()][0]!.blob.size < big.size, "only the rest was relayed");
+});
+
+Deno.test("a receive page reloaded while the relay holds only the rest of its file: the sender uploads the whole file again, the file ends byte-identical", async () => {
+  const world = new FakeShareWorld();
+  await using transfer = new Transfer(world, { fallbackTimeoutMs: 50 });
+  const big = randomFile("big.bin", 7_000_000);
+  const { receiver, directory, storage } = await brokenForGood(world, transfer, [big], 4_500_000);
+  // The page reloads as the rest's link is sent (before it reads it): its storage and
+  // committed OPFS segments survive, and a page that reloads deletes nothing.
+  const publish = world.publish.bind(world);
+  let reloaded: LiveReceiver | null = null;
+  const views = new Views<ReceiverView>();
+  world.publish = (from, frame) => {
+    if (frame.type === "fallback-link" && !reloaded) {
+      receiver.dispose();
+      const store = new ReceiveStore(directory);
+      reloaded = transfer.receiverIn(storage, views, null, store);
+      queueMicrotask(() => void reloaded!.start());
+    }
+    publish(from, frame);
+  };
+  const received = await views.until(done, "the reloaded receiver done");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(big));
+  const saved = reloaded!.fileBlob(0)!;
+  assert.deepEqual(
+    new Uint8Array(await saved.arrayBuffer()),
+    new Uint8Array(await big.arrayBuffer()),
+  );
+  const links = world.sent.flatMap(({ frame }) =>
+    frame.type === "fallback-link" ? [new URLSearchParams(new URL(frame.url).hash.slice(1))] : []
+  );
+  assert.ok(links[0]?.get("t"), "first only the rest");
+  assert.equal(links.at(-1)?.get("t"), null, "then the whole file");
+  await transfer.senderViews.until(
+    (view) => view.phase === "done" && world.relay.size === 2,
+    "the whole file uploaded",
+  );
+  assert.deepEqual(
+    [...world.relay.values()].map((file) => file.blob.size === big.size),
+    [false, true],
+    "the rest, then the whole file",
+  );
+  assert.ok(
+    !views.all.some((view) => view.phase === "failed"),
+    "the reloaded page never shows a failure",
+  );
 });
 
 Deno.test("a file larger than the relay's limit ends the session when the browsers cannot connect", async () => {
