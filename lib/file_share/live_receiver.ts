@@ -809,6 +809,12 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
         this.set({ activeFile: next.index });
         // The beginning of the file this page holds, when the relay has only the rest.
         const partial = next.relayTail ? this.#tailStart(next.index, next.relayTail) : null;
+        if (next.relayTail && !partial && file.status === "failed") {
+          // It arrived damaged over the data channel, but the sender did not hear of it: the
+          // rest cannot mend it. It stays failed (never offered).
+          this.#relayFailed.add(next.index);
+          continue;
+        }
         if (next.relayTail && !partial) {
           // This page lost part of what it held (a reload keeps only committed segments):
           // its `ready` made the sender upload the whole file instead; that link comes next.

@@ -806,9 +806,9 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     for (const [index, file] of this.#files.entries()) {
       if (this.view.files[index]?.status === "verified" || this.#uploaded.has(index)) continue;
       const before = this.view.bytes;
-      // The receiver holds the beginning of the file under way: upload only the rest.
-      const held = pairing && this.#held?.index === index ? this.#held.offset : 0;
-      const offset = held > 0 && held < file.blob.size ? held : 0;
+      // What the receiver holds of this file: upload only the rest. Of a file it stored in
+      // full (its `file-verified` may have been lost with the connection) the rest is empty.
+      const offset = this.#heldBytes(index);
       const body = offset > 0 ? file.blob.slice(offset) : file.blob;
       this.setFile(index, { status: "encrypting", bytes: offset });
       this.set({ activeFile: index });
@@ -859,6 +859,17 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     this.#forget();
     this.set({ phase: "done", activeFile: -1, finishedAt: Date.now() });
     void this.#watchDownloads(signal);
+  }
+
+  /**
+   * Bytes of file `index` the receiver holds as far as this page knows (0 when
+   * unknown, or when the receiver reported the file damaged).
+   */
+  #heldBytes(index: number): number {
+    const held = this.#held;
+    if (!held || !this.pairing?.paired || this.view.files[index]?.status === "failed") return 0;
+    if (index < held.index) return this.#files[index]!.blob.size;
+    return index === held.index ? held.offset : 0;
   }
 
   /** Marks relayed files "downloaded" once the receiver fetched them. */
