@@ -906,17 +906,18 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     const base = { index, name: file.name, size: file.size, type: file.type };
     await this.#progress?.writes;
     const sink = await partial.sink;
-    // This page's own bytes end at `received`; the upload starts at `tail.offset`.
-    let position = partial.received - tail.offset;
+    // This page's own bytes end at `received`; the upload starts at `tail.offset`. What is
+    // appended counts as held at once, so a retry after a failed write goes on from there.
     const good = bytes.size === file.size - tail.offset;
-    while (good && position < bytes.size) {
+    while (good && partial.received < file.size) {
       signal.throwIfAborted();
+      const position = partial.received - tail.offset;
       const chunk = new Uint8Array(
         await bytes.slice(position, position + TAIL_CHUNK_BYTES).arrayBuffer(),
       );
-      partial.hash.update(chunk);
       await sink.write(chunk);
-      position += chunk.byteLength;
+      partial.hash.update(chunk);
+      partial.received += chunk.byteLength;
     }
     if (this.#progress?.partial === partial) this.#progress.partial = null;
     const actual = partial.hash.hex();
