@@ -61,6 +61,43 @@ export interface FallbackLink {
   key: string | null;
   index: number;
   count: number;
+  /**
+   * The sealed {@linkcode RelayTail} (`t`) when the upload is only the end of
+   * the file (the receiver holds the beginning); null for a whole file.
+   */
+  tail: string | null;
+}
+
+/**
+ * What a relay upload that holds only the end of a file says about it, sealed
+ * with the pairing's key (label {@linkcode relayTailLabel}) so that neither the
+ * server nor anyone rewriting the link can change it: where in the file the
+ * uploaded bytes start, and the SHA-256 of the whole file, which the
+ * receiver's hash over its own first bytes plus the downloaded rest must equal.
+ */
+export interface RelayTail {
+  /** Where the uploaded bytes start in the file. */
+  offset: number;
+  /** The whole file's size. */
+  size: number;
+  /** SHA-256 (64 lower-case hex) of the whole file. */
+  sha256: string;
+}
+
+/** The sealing label of file `index`'s {@linkcode RelayTail}: a box opens for that file only. */
+export function relayTailLabel(index: number): string {
+  return `relay-tail:${index}`;
+}
+
+/** Checks an opened {@linkcode RelayTail}; null when it is not well-formed. */
+export function parseRelayTail(value: unknown): RelayTail | null {
+  const tail = value as Partial<RelayTail> | null;
+  if (
+    !Number.isSafeInteger(tail?.offset) || !Number.isSafeInteger(tail?.size) ||
+    typeof tail?.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(tail.sha256)
+  ) return null;
+  if (tail.offset! < 0 || tail.offset! > tail.size!) return null;
+  return { offset: tail.offset!, size: tail.size!, sha256: tail.sha256 };
 }
 
 /**
@@ -68,6 +105,8 @@ export interface FallbackLink {
  * which file of the transfer it is (`f`) and how many there are (`n`), so the
  * receive page can match links to its file list. The key (`k`) is dropped
  * unless `keepKey`: the paired pages derive it, so the server never sees it.
+ * `tail`: the sealed {@linkcode RelayTail} of an upload that holds only the
+ * end of the file.
  *
  * @example
  * ```ts
@@ -78,13 +117,14 @@ export function fallbackLinkUrl(
   linkUrl: string,
   index: number,
   count: number,
-  options: { keepKey?: boolean } = {},
+  options: { keepKey?: boolean; tail?: string } = {},
 ): string {
   const url = new URL(linkUrl);
   const fragment = new URLSearchParams(url.hash.slice(1));
   if (!options.keepKey) fragment.delete("k");
   fragment.set("f", String(index));
   fragment.set("n", String(count));
+  if (options.tail) fragment.set("t", options.tail);
   url.hash = fragment.toString();
   return url.href;
 }
@@ -102,8 +142,10 @@ export function parseFallbackLink(linkUrl: string): FallbackLink | null {
   const key = fragment.get("k");
   const index = Number(fragment.get("f"));
   const count = Number(fragment.get("n"));
+  const tail = fragment.get("t");
   if (!id || (key !== null && !/^[A-Za-z0-9_-]{43}$/.test(key))) return null;
+  if (tail !== null && !/^[A-Za-z0-9_-]{1,1024}$/.test(tail)) return null;
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count)) return null;
   if (index < 0 || count < 1 || index >= count || count > 100) return null;
-  return { id, key, index, count };
+  return { id, key, index, count, tail };
 }

@@ -3,6 +3,7 @@ import {
   fallbackLinkUrl,
   isSnippet,
   parseFallbackLink,
+  parseRelayTail,
   safeFileName,
   safeFileType,
   SNIPPET_TYPE,
@@ -19,7 +20,21 @@ Deno.test("fallback links carry the file's place in the transfer and no key", ()
     key: null,
     index: 1,
     count: 3,
+    tail: null,
   });
+});
+
+Deno.test("a fallback link of a file's end carries its sealed details; only well-formed ones open", () => {
+  const url = fallbackLinkUrl(`https://sb.example/d/abc#k=${KEY}`, 0, 1, { tail: "c2VhbGVk_-" });
+  assert.equal(url, "https://sb.example/d/abc#f=0&n=1&t=c2VhbGVk_-");
+  assert.equal(parseFallbackLink(url)?.tail, "c2VhbGVk_-");
+  assert.equal(parseFallbackLink("https://sb.example/d/abc#f=0&n=1&t=not%20sealed"), null);
+  const sha256 = "a".repeat(64);
+  assert.deepEqual(parseRelayTail({ offset: 5, size: 9, sha256 }), { offset: 5, size: 9, sha256 });
+  assert.equal(parseRelayTail({ offset: 10, size: 9, sha256 }), null, "past the end");
+  assert.equal(parseRelayTail({ offset: -1, size: 9, sha256 }), null);
+  assert.equal(parseRelayTail({ offset: 1, size: 9, sha256: "A".repeat(64) }), null);
+  assert.equal(parseRelayTail(null), null);
 });
 
 Deno.test("fallback links with a key (an older sender page) still work", () => {
@@ -27,7 +42,13 @@ Deno.test("fallback links with a key (an older sender page) still work", () => {
     keepKey: true,
   });
   assert.equal(url, `https://sb.example/d/abc_DEF-123#k=${KEY}&f=1&n=3`);
-  assert.deepEqual(parseFallbackLink(url), { id: "abc_DEF-123", key: KEY, index: 1, count: 3 });
+  assert.deepEqual(parseFallbackLink(url), {
+    id: "abc_DEF-123",
+    key: KEY,
+    index: 1,
+    count: 3,
+    tail: null,
+  });
 });
 
 Deno.test("parseFallbackLink() refuses links this page cannot use", () => {

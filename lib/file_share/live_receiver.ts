@@ -10,7 +10,14 @@ import { ApiClientError } from "../client/mod.ts";
 import type { IceCandidate, SessionDescription } from "../transfer/signaling.ts";
 import type { AnnouncedFile } from "./api.ts";
 import type { DataChannelLike } from "./channel.ts";
-import { type FallbackLink, isSnippet, parseFallbackLink } from "./files.ts";
+import {
+  type FallbackLink,
+  isSnippet,
+  parseFallbackLink,
+  parseRelayTail,
+  type RelayTail,
+  relayTailLabel,
+} from "./files.ts";
 import { LiveTransfer, type LiveTransferOptions } from "./live_transfer.ts";
 import { transferProblemReason } from "./problems.ts";
 import type { PeerConnector } from "./services.ts";
@@ -177,6 +184,8 @@ function announcedFiles(value: unknown): AnnouncedFile[] {
   });
 }
 
+/** Bytes of a relay upload appended to a partial file per write. */
+const TAIL_CHUNK_BYTES = 1024 * 1024;
 /** Candidates kept while an answer is being prepared (a browser trickles a few dozen). */
 const MAX_EARLY_CANDIDATES = 200;
 
@@ -197,7 +206,10 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   /** The sender's candidates that arrived while the link for its offer was being set up. */
   #earlyCandidates: IceCandidate[] = [];
   #folder: FolderLike | null = null;
-  #links = new Map<number, FallbackLink>();
+  /** Relay links by file index, with the opened tail details of an upload that is a file's end. */
+  #links = new Map<number, FallbackLink & { relayTail: RelayTail | null }>();
+  /** Files the relay path could not complete (a damaged or unusable upload): not fetched again. */
+  #relayFailed = new Set<number>();
   #downloading = false;
   /** The relay's words (over the public keys) are shown. */
   #relayWords = false;
@@ -543,7 +555,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     this.#progress = receiver.progress() ?? this.#progress;
   }
 
-  /** Drops what earlier connections received (the relay sends whole files). */
+  /** Drops what earlier connections received (the partial file's bytes included). */
   #dropProgress(): void {
     void this.#progress?.partial?.sink.then((sink) => sink.abort()).catch(() => {});
     this.#progress = null;
@@ -737,10 +749,22 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     if (!parsed || parsed.index >= this.view.files.length) return;
     const pairing = this.pairing?.paired ? this.pairing : null;
     if (!parsed.key && !pairing) return;
+    let relayTail: RelayTail | null = null;
+    if (parsed.tail) {
+      // Only the end of the file is on the relay: where it starts and the whole file's
+      // SHA-256 come sealed by the sender (the server cannot change them).
+      try {
+        relayTail = parseRelayTail(await pairing!.open(parsed.tail, relayTailLabel(parsed.index)));
+      } catch { /* refused below */ }
+      const file = this.view.files[parsed.index];
+      if (!pairing || !relayTail || relayTail.size !== file?.size) {
+        this.fail("relay", "The relay link's file details do not open with the agreed key");
+        return;
+      }
+    }
     if (this.view.route !== "relay") {
-      this.protocol?.cancel("Switching to the relay");
-      this.protocol = null;
-      this.#dropProgress();
+      // What arrived over the data channel stays: the relay may send only the rest of a file.
+      this.#keepProgress();
       this.link?.close();
       this.link = null;
       this.stopProgress();
@@ -754,7 +778,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
           .reduce((sum, file) => sum + file.size, 0),
       });
     }
-    this.#links.set(parsed.index, parsed);
+    this.#links.set(parsed.index, { ...parsed, relayTail });
     if (pairing && !this.#relayWords) {
       // No DTLS on this path: the words cover both public keys.
       this.#relayWords = true;
@@ -776,13 +800,34 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     try {
       while (!this.ended) {
         const next = [...this.#links.values()].find((link) =>
-          this.view.files[link.index]?.status !== "verified"
+          this.view.files[link.index]?.status !== "verified" && !this.#relayFailed.has(link.index)
         );
         if (!next) break;
         const file = this.view.files[next.index]!;
         const before = this.view.files.filter((item) => item.status === "verified")
           .reduce((sum, item) => sum + item.size, 0);
         this.set({ activeFile: next.index });
+        // The beginning of the file this page holds, when the relay has only the rest.
+        const partial = next.relayTail ? this.#tailStart(next.index, next.relayTail) : null;
+        if (next.relayTail && !partial && file.status === "failed") {
+          // It arrived damaged over the data channel, but the sender did not hear of it: the
+          // rest cannot mend it. It stays failed (never offered).
+          this.#relayFailed.add(next.index);
+          continue;
+        }
+        if (next.relayTail && !partial) {
+          // This page lost part of what it held (a reload keeps only committed segments):
+          // its `ready` made the sender upload the whole file instead; that link comes next.
+          this.#links.delete(next.index);
+          this.set({ reason: `Waiting for the sender to upload all of "${file.name}"…` });
+          continue;
+        }
+        if (this.view.reason) this.set({ reason: "" });
+        if (!partial && this.#progress?.partial?.index === next.index) {
+          // A whole copy replaces what arrived over the data channel.
+          this.#dropProgress();
+        }
+        const from = next.relayTail?.offset ?? 0;
         // A paired sender's link has no key: both pages derive it.
         const key = next.key ?? await this.pairing!.fileKeyText(next.index);
         const downloaded = await this.services.downloadFile(next.id, {
@@ -791,12 +836,16 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
           onProgress: ({ loaded, total }) => {
             const moved = Math.min(
               file.size,
-              Math.round(file.size * (loaded / Math.max(1, total))),
+              from + Math.round((file.size - from) * (loaded / Math.max(1, total))),
             );
             this.setFile(next.index, { status: "active", bytes: moved });
             this.showBytes(before + moved);
           },
         });
+        if (partial) {
+          await this.#appendTail(next.index, partial, next.relayTail!, downloaded.blob, signal);
+          continue;
+        }
         // AES-GCM already authenticated every record; the hash is shown and can be compared.
         const sha256 = await sha256OfBlob(downloaded.blob, { signal });
         this.#blobs.set(next.index, downloaded.blob);
@@ -811,8 +860,13 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
         });
       }
       const all = this.view.files.length > 0 &&
-        this.view.files.every((file) => file.status === "verified");
-      if (all && !this.ended) this.#finish();
+        this.view.files.every((file) =>
+          file.status === "verified" || this.#relayFailed.has(file.index)
+        );
+      if (all && !this.ended) {
+        this.#dropProgress();
+        this.#finish();
+      }
     } catch (error) {
       if (signal.aborted || this.ended) return;
       this.fail(
@@ -822,5 +876,66 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     } finally {
       this.#downloading = false;
     }
+  }
+
+  /**
+   * The partial file a relay upload of file `index` from `tail.offset` on
+   * continues: this page must hold at least the bytes before the offset (it
+   * may hold more: they are skipped in the upload). Null when it does not.
+   */
+  #tailStart(index: number, tail: RelayTail): PartialFile | null {
+    const partial = this.#progress?.partial;
+    if (!partial || partial.index !== index || partial.received < tail.offset) return null;
+    return partial;
+  }
+
+  /**
+   * Appends the relay's `tail` bytes this page does not hold yet to the
+   * partial file (its OPFS segments, or wherever it was going), hashing them
+   * on from the running SHA-256 of the bytes it held: the file is good only
+   * when that hash of every byte equals the sender's whole-file SHA-256.
+   */
+  async #appendTail(
+    index: number,
+    partial: PartialFile,
+    tail: RelayTail,
+    bytes: Blob,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const file = this.view.files[index]!;
+    const base = { index, name: file.name, size: file.size, type: file.type };
+    await this.#progress?.writes;
+    const sink = await partial.sink;
+    // This page's own bytes end at `received`; the upload starts at `tail.offset`. What is
+    // appended counts as held at once, so a retry after a failed write goes on from there.
+    const good = bytes.size === file.size - tail.offset;
+    while (good && partial.received < file.size) {
+      signal.throwIfAborted();
+      const position = partial.received - tail.offset;
+      const chunk = new Uint8Array(
+        await bytes.slice(position, position + TAIL_CHUNK_BYTES).arrayBuffer(),
+      );
+      await sink.write(chunk);
+      partial.hash.update(chunk);
+      partial.received += chunk.byteLength;
+    }
+    if (this.#progress?.partial === partial) this.#progress.partial = null;
+    const actual = partial.hash.hex();
+    if (!good || actual !== tail.sha256) {
+      await sink.abort().catch(() => {});
+      this.#relayFailed.add(index);
+      await this.#fileDone({
+        ...base,
+        ok: false,
+        code: "hash_mismatch",
+        message:
+          "Arrived damaged: this page's part and the relay's rest do not make the sender's file",
+        expected: tail.sha256,
+        actual,
+      });
+      return;
+    }
+    const saved = await sink.close();
+    await this.#fileDone({ ...base, ok: true, sha256: actual, saved });
   }
 }

@@ -10,7 +10,15 @@ import { formatBytes, type UploadedFile } from "../link_client/mod.ts";
 import { ApiClientError } from "../client/mod.ts";
 import type { AnnouncedFile, CreatedTransfer } from "./api.ts";
 import type { DataChannelLike } from "./channel.ts";
-import { fallbackLinkUrl, isSnippet, safeFileName, safeFileType, snippetFile } from "./files.ts";
+import {
+  fallbackLinkUrl,
+  isSnippet,
+  type RelayTail,
+  relayTailLabel,
+  safeFileName,
+  safeFileType,
+  snippetFile,
+} from "./files.ts";
 import { LiveTransfer, type LiveTransferOptions, type TransferFailure } from "./live_transfer.ts";
 import {
   firstConfirmation,
@@ -160,7 +168,27 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #session: CreatedTransfer | null = null;
   /** Falls back to the relay when the browsers have not connected in time. */
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #uploaded = new Map<number, { link: UploadedFile; url: string }>();
+  /** Relay uploads by file index; `offset` > 0: the upload is the file's end from there. */
+  #uploaded = new Map<number, { link: UploadedFile; url: string; offset: number }>();
+  /**
+   * What the receiver holds, as its last connection said (see
+   * {@linkcode FileSender.receiverStored}); null when unknown. The relay
+   * fallback uploads file `index` only from `offset` on.
+   *
+   * Why the sender's own record and not a fresh report from the receiver: by
+   * the time the relay is used there is no channel to ask on, and signaling
+   * has no frame for the receiver to say it (the server relays only the
+   * frames it knows). The record is safe because every figure in it came from
+   * the receiver after the bytes were written (its `resume`, then `stored`),
+   * so the same receive page holds at least that much; holding more is fine
+   * (it skips what it has of the upload). Only a reload of the receive page
+   * can lose written bytes (an OPFS segment not yet committed): its `ready`
+   * therefore clears the record, and the next connection's `resume` makes it
+   * anew.
+   */
+  #held: { index: number; offset: number } | null = null;
+  /** Uploads of a file's rest that a whole upload replaced (deleted with the others). */
+  #replaced: UploadedFile[] = [];
   /** The receiver's key arrived and the pairing keys are derived. */
   #paired: Promise<void> | null = null;
   /**
@@ -526,13 +554,33 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     const { phase, route } = this.view;
     if (phase === "done" && route !== "relay") return;
     if (route === "relay") {
-      // The receiver reloaded while the relay was used: send it the links again.
+      // The receiver reloaded while the relay was used: send it the links again. It may
+      // have lost the end of what it held of a file whose rest alone is on the relay
+      // (bytes written but not committed): that file goes up whole instead.
+      this.#held = null;
+      const tails = phase === "done"
+        ? [...this.#uploaded].filter(([, upload]) => upload.offset > 0)
+        : [];
+      for (const [index, { link }] of tails) {
+        // Still there for a receiver that can use it (it is deleted with the others).
+        this.#replaced.push(link);
+        this.#uploaded.delete(index);
+        this.setFile(index, { status: "waiting", bytes: 0 });
+      }
       for (const { url } of this.#uploaded.values()) {
         this.signaling?.send({ type: "fallback-link", url });
       }
+      if (tails.length > 0) {
+        this.relayWork.abort();
+        this.set({ phase: "connecting" });
+        void this.#fallBack(this.view.relayReason ?? "The receiver's page reloaded");
+      }
       return;
     }
-    // A receiver that reloaded resumes from what it stored, like a broken connection.
+    // A receiver that reloaded resumes from what it stored, like a broken connection;
+    // it may have lost bytes it had written but not committed.
+    this.#dropProtocol();
+    this.#held = null;
     if (this.#connectedOnce) {
       this.#reconnecting = true;
       this.#retries = 0;
@@ -558,7 +606,9 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #dropProtocol(): void {
     const sender = this.protocol;
     this.protocol = null;
-    if (sender) this.#wireBefore += sender.wireBytes;
+    if (!sender) return;
+    this.#wireBefore += sender.wireBytes;
+    this.#held = sender.receiverStored ?? this.#held;
   }
 
   /**
@@ -756,10 +806,25 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     for (const [index, file] of this.#files.entries()) {
       if (this.view.files[index]?.status === "verified" || this.#uploaded.has(index)) continue;
       const before = this.view.bytes;
-      this.setFile(index, { status: "encrypting", bytes: 0 });
+      // What the receiver holds of this file: upload only the rest. Of a file it stored in
+      // full (its `file-verified` may have been lost with the connection) the rest is empty.
+      const offset = this.#heldBytes(index);
+      const body = offset > 0 ? file.blob.slice(offset) : file.blob;
+      this.setFile(index, { status: "encrypting", bytes: offset });
       this.set({ activeFile: index });
       try {
-        const link = await this.services.uploadFile(file.blob, {
+        // The whole file's SHA-256, for the receiver to check its bytes and the rest together.
+        const tail = offset > 0 && pairing
+          ? await pairing.seal(
+            {
+              offset,
+              size: file.blob.size,
+              sha256: await sha256OfBlob(file.blob, { signal }),
+            } satisfies RelayTail,
+            relayTailLabel(index),
+          )
+          : undefined;
+        const link = await this.services.uploadFile(body, {
           // The key both pages derive from their pairing: the link sent needs none.
           ...(pairing ? { key: await pairing.fileCryptoKey(index) } : {}),
           name: file.name,
@@ -768,15 +833,15 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
           signal,
           onProgress: (progress) => {
             if (progress.phase !== "uploading") return;
-            const moved = Math.round(
-              file.blob.size * (progress.loaded / Math.max(1, progress.total)),
+            const moved = offset + Math.round(
+              body.size * (progress.loaded / Math.max(1, progress.total)),
             );
             this.setFile(index, { status: "active", bytes: moved });
             this.showBytes(before + moved);
           },
         });
-        const url = fallbackLinkUrl(link.url, index, count, { keepKey: !pairing });
-        this.#uploaded.set(index, { link, url });
+        const url = fallbackLinkUrl(link.url, index, count, { keepKey: !pairing, tail });
+        this.#uploaded.set(index, { link, url, offset });
         this.signaling?.send({ type: "fallback-link", url });
         this.setFile(index, { status: "uploaded", bytes: file.blob.size });
         this.set({ bytes: before + file.blob.size });
@@ -794,6 +859,17 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     this.#forget();
     this.set({ phase: "done", activeFile: -1, finishedAt: Date.now() });
     void this.#watchDownloads(signal);
+  }
+
+  /**
+   * Bytes of file `index` the receiver holds as far as this page knows (0 when
+   * unknown, or when the receiver reported the file damaged).
+   */
+  #heldBytes(index: number): number {
+    const held = this.#held;
+    if (!held || !this.pairing?.paired || this.view.files[index]?.status === "failed") return 0;
+    if (index < held.index) return this.#files[index]!.blob.size;
+    return index === held.index ? held.offset : 0;
   }
 
   /** Marks relayed files "downloaded" once the receiver fetched them. */
@@ -819,10 +895,11 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   }
 
   async #deleteUploads(): Promise<void> {
-    const uploads = [...this.#uploaded.values()];
+    const uploads = [...this.#uploaded.values()].map(({ link }) => link);
+    uploads.push(...this.#replaced.splice(0));
     this.#uploaded.clear();
     await Promise.allSettled(
-      uploads.map(({ link }) => this.services.deleteFile(link.id, link.deleteToken)),
+      uploads.map((link) => this.services.deleteFile(link.id, link.deleteToken)),
     );
   }
 }

@@ -272,9 +272,14 @@ Deno.test("a connection broken mid-file resumes on a new channel from the receiv
   const [a2, b2] = fakeChannelPair();
   const second = new FileReceiver(b2, { progress, openSink: () => assert.fail("no new sink") });
   const resumed: unknown[] = [];
+  let storedAtResume: unknown = "never";
   const sender = new FileSender(a2, files, {
-    onResume: (resume, matched) => resumed.push({ ...resume, matched }),
+    onResume: (resume, matched) => {
+      resumed.push({ ...resume, matched });
+      storedAtResume = sender.receiverStored;
+    },
   });
+  assert.equal(sender.receiverStored, null, "unknown before the receiver's resume");
   const [result, received] = await Promise.all([sender.run(), second.done]);
   assert.deepEqual(result, { verified: [0, 1], failed: [] });
   assert.equal(resumed.length, 1);
@@ -288,6 +293,9 @@ Deno.test("a connection broken mid-file resumes on a new channel from the receiv
   assert.equal(await sha256OfBlob(blobOf(big)), big.sha256);
   assert.equal(sender.sentBytes, sender.totalBytes);
   assert.equal(sender.wireBytes, sentAgain);
+  // What the relay fallback would start from: the receiver's own word, then its acks.
+  assert.deepEqual(storedAtResume, { index: 1, offset });
+  assert.deepEqual(sender.receiverStored, { index: 2, offset: 0 }, "everything stored");
 });
 
 Deno.test("a resume whose prefix hash does not match the sender's bytes starts that file over", async () => {
@@ -317,14 +325,19 @@ Deno.test("a resume whose prefix hash does not match the sender's bytes starts t
   const [a, b] = fakeChannelPair();
   const receiver = new FileReceiver(b, { progress, openSink: (f) => new BlobSink(f.type) });
   let matched: boolean | null = null;
+  let storedAtResume: unknown = "never";
   const sender = new FileSender(a, [{ blob: file, name: "x.bin" }], {
-    onResume: (_resume, prefixMatched) => matched = prefixMatched,
+    onResume: (_resume, prefixMatched) => {
+      matched = prefixMatched;
+      storedAtResume = sender.receiverStored;
+    },
   });
   const [result, received] = await Promise.all([sender.run(), receiver.done]);
   assert.equal(matched, false);
   assert.deepEqual(result, { verified: [0], failed: [] });
   assert.deepEqual(fileStarts(a.sentLog), [{ index: 0, offset: 0 }]);
   assert.ok(aborted, "the bytes that did not match are dropped");
+  assert.deepEqual(storedAtResume, { index: 0, offset: 0 }, "the dropped bytes do not count");
   assert.equal(await sha256OfBlob(blobOf(received[0]!)), await sha256OfBlob(file));
 });
 

@@ -107,6 +107,8 @@ export class FileSender {
   /** The channel's buffered bytes when it closed: they never left. */
   #bufferedAtClose = 0;
   #resume = Promise.withResolvers<ResumeMessage>();
+  /** The receiver's `resume` came: `#stored` says what it holds. */
+  #resumed = false;
   #window: number;
   /** The receiver's stored point (bytes of all files back to back). */
   #stored = 0;
@@ -180,6 +182,24 @@ export class FileSender {
     return Math.max(0, Math.min(end, this.sentBytes) - start);
   }
 
+  /**
+   * What the receiver said it stored on this connection (its `resume`, then
+   * its `stored` acknowledgements, each sent only after the bytes were
+   * written): every file before `index` in full, and `offset` bytes of file
+   * `index` (`index` = the number of files when all are stored). Null before
+   * the receiver's `resume` came.
+   */
+  get receiverStored(): { index: number; offset: number } | null {
+    if (!this.#resumed) return null;
+    const point = Math.min(this.#stored, this.totalBytes);
+    for (let index = 0; index < this.#files.length; index++) {
+      if (point < this.#offsets[index + 1]!) {
+        return { index, offset: point - this.#offsets[index]! };
+      }
+    }
+    return { index: this.#files.length, offset: 0 };
+  }
+
   /** The file being sent, or -1. */
   get currentFile(): number {
     return this.#currentFile;
@@ -217,6 +237,8 @@ export class FileSender {
         const hash = await this.#hashPrefix(resumed.blob, resume.offset, signal);
         if (hash.clone().hex() === resume.sha256) prefix = hash;
       }
+      // A file that starts over: the receiver drops its bytes of it.
+      if (resume.offset > 0 && !prefix) this.#stored = this.#offsets[resume.index]!;
       this.#options.onResume?.(resume, prefix !== null);
       for (const [index, file] of this.#files.entries()) {
         if (skip.has(index)) {
@@ -341,6 +363,7 @@ export class FileSender {
         return;
       case "resume":
         this.#resume.resolve(message);
+        this.#resumed = true;
         // What the receiver holds counts as stored.
         this.#stored = Math.max(this.#stored, this.#resumePoint(message));
         return;
