@@ -128,10 +128,15 @@ export interface LiveSenderOptions extends LiveTransferOptions<SenderView> {
 /** Files up to this size are hashed before sending, so the manifest carries their SHA-256. */
 const PREHASH_BYTES = 1024 * 1024;
 /**
- * New attempts a reconnect makes when one fails (a stale answer from before a
- * receiver's reload, an ICE failure) before it waits for the fallback timer.
+ * A reconnect whose attempt fails (a stale answer from before a receiver's
+ * reload, an ICE failure, a page still loading) makes a new one after this
+ * pause, doubled each time up to {@linkcode RECONNECT_MAX_PAUSE_MS}, until one
+ * connects or the fallback timer gives the transfer to the relay. (A fixed number
+ * of quick retries could all fail on a busy machine while the receiver's reloaded
+ * page was still re-reading its files, leaving the rest of the timer unused.)
  */
-const RECONNECT_RETRIES = 3;
+const RECONNECT_FIRST_PAUSE_MS = 250;
+const RECONNECT_MAX_PAUSE_MS = 4000;
 /** Downloads allowed per fallback upload (the receiver may retry a broken download). */
 const FALLBACK_DOWNLOADS = 5;
 
@@ -200,6 +205,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #wordsConfirmed = false;
   /** The direct connection broke mid-transfer and a new one is being made. */
   #reconnecting = false;
+  /** The pause before a reconnect's next attempt. */
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Attempts made since the reconnect started. */
   #retries = 0;
   /** A connection was confirmed once: later connection attempts are reconnects. */
@@ -456,8 +463,13 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     return false;
   }
 
-  override dispose(): void {
+  #stopTimers(): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#retryTimer);
+  }
+
+  override dispose(): void {
+    this.#stopTimers();
     super.dispose();
   }
 
@@ -466,12 +478,12 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   }
 
   protected override fail(kind: TransferFailure, reason: string): void {
-    if (!this.ended) clearTimeout(this.#timer);
+    if (!this.ended) this.#stopTimers();
     super.fail(kind, reason);
   }
 
   protected override end(patch: Partial<SenderView>): void {
-    clearTimeout(this.#timer);
+    this.#stopTimers();
     this.#forget();
     this.#words?.settle(false);
     super.end(patch);
@@ -633,7 +645,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       ),
     });
     if (!options.keepTimer) {
-      clearTimeout(this.#timer);
+      this.#stopTimers();
       this.#timer = setTimeout(
         () => void this.#fallBack("The browsers did not connect in time"),
         this.#options.fallbackTimeoutMs,
@@ -656,10 +668,18 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     // While reconnecting, try a few new attempts; then the fallback timer decides.
     if (this.#reconnecting) {
       this.set({ reason: `${reason}. Reconnecting…` });
-      if (this.#retries < RECONNECT_RETRIES) {
-        this.#retries++;
-        void this.#connect({ keepTimer: true });
-      }
+      const attempt = this.attempt;
+      const wait = Math.min(
+        RECONNECT_FIRST_PAUSE_MS * 2 ** this.#retries++,
+        RECONNECT_MAX_PAUSE_MS,
+      );
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => {
+        // Unless something else started meanwhile (the receiver came back, the relay took over).
+        if (attempt === this.attempt && this.#reconnecting && !this.ended) {
+          void this.#connect({ keepTimer: true });
+        }
+      }, wait);
       return;
     }
     if (phase === "transferring") this.#reconnect(reason);
@@ -686,7 +706,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       else void this.#fallBack("The direct connection was lost");
       return;
     }
-    clearTimeout(this.#timer);
+    this.#stopTimers();
     this.#reconnecting = false;
     this.#connectedOnce = true;
     // Without the secret, the person compares the words before a byte moves.
@@ -757,7 +777,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   async #fallBack(reason: string): Promise<void> {
     if (this.ended || !this.signaling) return;
     if (this.view.route === "relay" && this.view.phase === "transferring") return;
-    clearTimeout(this.#timer);
+    this.#stopTimers();
     this.stopProgress();
     this.attempt++;
     this.#reconnecting = false;
