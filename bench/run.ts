@@ -6,12 +6,17 @@
  *     deno task bench [--quick] [name...]
  */
 const here = new URL("./", import.meta.url);
+/**
+ * Not run here: this runner, and share_receive_memory (two more 1 GiB transfers,
+ * OPFS vs memory, run by hand; share.ts already measures the OPFS receiver's memory).
+ */
+const STANDALONE = new Set(["run", "share_receive_memory"]);
 const flags = Deno.args.filter((arg) => arg.startsWith("--"));
 const wanted = Deno.args.filter((arg) => !arg.startsWith("--"));
 const names: string[] = [];
 for await (const entry of Deno.readDir(here)) {
   const match = /^([a-z][a-z0-9_]*)\.ts$/.exec(entry.name);
-  if (entry.isFile && match && match[1] !== "run") names.push(match[1]!);
+  if (entry.isFile && match && !STANDALONE.has(match[1]!)) names.push(match[1]!);
 }
 names.sort();
 const selected = wanted.length ? names.filter((name) => wanted.includes(name)) : names;
