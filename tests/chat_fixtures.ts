@@ -4,7 +4,7 @@
  * sockets spread over the isolates of a `deno serve --parallel` server.
  */
 import assert from "node:assert/strict";
-import { request, TEST_API_KEY, type TestServer } from "./harness.ts";
+import { request, TEST_API_KEY, type TestServer, waitFor } from "./harness.ts";
 import { type Frame, openSocket, type TestSocket } from "./ws_client.ts";
 
 /** Options for every integration test that starts servers. */
@@ -86,7 +86,15 @@ export async function connectSpread(
     if (new Set(clients.map((client) => client.isolate)).size >= isolates) return clients;
     const last = clients.pop()!;
     await last.socket.close();
-    clients.push(await connectChat(server, channelId, tokens[clients.length]!));
+    // In a channel at its limit the closed connection's place is given back in the
+    // background (a KV write): until it lands the channel may still be full.
+    const token = tokens[clients.length]!;
+    clients.push(
+      await waitFor(() => connectChat(server, channelId, token).catch(() => null), {
+        timeoutMs: 10_000,
+        message: "a place for the reopened connection",
+      }),
+    );
   }
   throw new Error(`could not spread ${tokens.length} connections over ${isolates} isolates`);
 }

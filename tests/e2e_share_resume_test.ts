@@ -82,8 +82,9 @@ for (
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
-      // A long fallback timeout: the relay must not be what saves the transfer.
-      await using server = await startServer({ env: { FALLBACK_TIMEOUT_MS: "45000" } });
+      // A long fallback timeout: the relay must not be what saves the transfer (a reloaded
+      // page re-reads and re-hashes 32 MiB first, slow on a busy 2-core machine).
+      await using server = await startServer({ env: { FALLBACK_TIMEOUT_MS: "120000" } });
       const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-resume-" });
       const file = await randomFile(dir, "big.bin", SIZE);
       const browser = await launchBrowser();
@@ -95,7 +96,7 @@ for (
         await receiver.context.addInitScript(keepPeers);
         await openReceivePage(receiver.page, link);
         await receiver.page.getByTestId("receive-accept").click();
-        await progressAtLeast(receiver.page, 45);
+        await progressAtLeast(receiver.page, 45, 120_000);
         // What the send page sent before a reload of its own (its count starts again after it).
         let sentBefore = 0;
         if (breakWay.what === "the receive page reloads") {
@@ -110,7 +111,8 @@ for (
             (globalThis as unknown as { peers: RTCPeerConnection[] }).peers.at(-1)!.close()
           );
         }
-        await receiverPhase(receiver.page, "done");
+        // Bounds, not waits: the rest of 64 MiB, hashed on both pages, under load.
+        await receiverPhase(receiver.page, "done", 180_000);
         await senderPhase(sender.page, "done");
         assert.equal(await shownRoute(sender.page), "direct");
         const sent = sentBefore + await wireBytes(sender.page);
