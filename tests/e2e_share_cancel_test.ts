@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { browserAvailable, launchBrowser, screenshot } from "./browser.ts";
-import { startServer } from "./harness.ts";
+import { browserAvailable, screenshot } from "./browser.ts";
 import {
   confirmWords,
   createTransfer,
@@ -11,6 +10,7 @@ import {
   randomFile,
   receiverPhase,
   senderPhase,
+  shareScene,
   shownPercent,
 } from "./share_fixtures.ts";
 
@@ -21,85 +21,82 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using server = await startServer({ env: { FALLBACK_TIMEOUT_MS: "45000" } });
-    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-cancel-" });
+    await using setup = await shareScene({
+      env: { FALLBACK_TIMEOUT_MS: "45000" },
+      prefix: "switchboard-e2e-share-cancel-",
+    });
+    const { server, dir, browser } = setup;
     // Large enough that the transfer is still running when the cancel is clicked.
     const file = await randomFile(dir, "large.bin", 96 * 1024 * 1024);
-    const browser = await launchBrowser();
-    try {
-      const sender = await newPage(browser);
-      const receiver = await newPage(browser);
-      await openSendPage(sender.page, server.url);
-      const first = await createTransfer(sender.page, [file]);
-      await openReceivePage(receiver.page, first.link);
-      await receiver.page.getByTestId("receive-accept").click();
+    const sender = await newPage(browser);
+    const receiver = await newPage(browser);
+    await openSendPage(sender.page, server.url);
+    const first = await createTransfer(sender.page, [file]);
+    await openReceivePage(receiver.page, first.link);
+    await receiver.page.getByTestId("receive-accept").click();
 
-      // 1. The sender cancels mid-transfer.
-      await progressAtLeast(receiver.page, 1);
-      await sender.page.getByTestId("live-cancel").click();
-      await senderPhase(sender.page, "canceled", 15_000);
-      await receiverPhase(receiver.page, "canceled", 15_000);
-      assert.ok(await shownPercent(receiver.page) < 100, "it stopped before the end");
-      assert.match(
-        await receiver.page.getByTestId("receive-canceled").textContent() ?? "",
-        /Canceled by the sender/,
-      );
-      assert.match(
-        await sender.page.getByTestId("live-canceled").textContent() ?? "",
-        /You canceled/,
-      );
-      await screenshot(receiver.page, "share-receive-canceled-desktop");
+    // 1. The sender cancels mid-transfer.
+    await progressAtLeast(receiver.page, 1);
+    await sender.page.getByTestId("live-cancel").click();
+    await senderPhase(sender.page, "canceled", 15_000);
+    await receiverPhase(receiver.page, "canceled", 15_000);
+    assert.ok(await shownPercent(receiver.page) < 100, "it stopped before the end");
+    assert.match(
+      await receiver.page.getByTestId("receive-canceled").textContent() ?? "",
+      /Canceled by the sender/,
+    );
+    assert.match(
+      await sender.page.getByTestId("live-canceled").textContent() ?? "",
+      /You canceled/,
+    );
+    await screenshot(receiver.page, "share-receive-canceled-desktop");
 
-      // 2. Both start over: the sender keeps its files and makes a new code; the receiver
-      // enters that code in the box its canceled page shows.
-      await sender.page.getByTestId("live-start-over").click();
-      await senderPhase(sender.page, "idle");
-      assert.match(await sender.page.getByTestId("live-picked").textContent() ?? "", /large\.bin/);
-      await sender.page.getByTestId("live-start").click();
-      const code = (await sender.page.getByTestId("live-code").textContent({ timeout: 15_000 }))!;
-      assert.notEqual(code, first.code);
-      await receiver.page.getByTestId("receive-code-input").fill(code.toLowerCase());
-      await receiver.page.getByTestId("receive-code-submit").click();
-      await receiver.page.waitForURL(`${server.url}/r/${code}`);
-      await receiver.page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
-      await receiver.page.getByTestId("receive-accept").click();
-      // A typed code has no secret: the sender confirms the words before anything is sent.
-      await confirmWords(sender.page);
+    // 2. Both start over: the sender keeps its files and makes a new code; the receiver
+    // enters that code in the box its canceled page shows.
+    await sender.page.getByTestId("live-start-over").click();
+    await senderPhase(sender.page, "idle");
+    assert.match(await sender.page.getByTestId("live-picked").textContent() ?? "", /large\.bin/);
+    await sender.page.getByTestId("live-start").click();
+    const code = (await sender.page.getByTestId("live-code").textContent({ timeout: 15_000 }))!;
+    assert.notEqual(code, first.code);
+    await receiver.page.getByTestId("receive-code-input").fill(code.toLowerCase());
+    await receiver.page.getByTestId("receive-code-submit").click();
+    await receiver.page.waitForURL(`${server.url}/r/${code}`);
+    await receiver.page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
+    await receiver.page.getByTestId("receive-accept").click();
+    // A typed code has no secret: the sender confirms the words before anything is sent.
+    await confirmWords(sender.page);
 
-      // 3. Now the receiver cancels mid-transfer.
-      await progressAtLeast(sender.page, 1);
-      await receiver.page.getByTestId("receive-cancel").click();
-      await receiverPhase(receiver.page, "canceled", 15_000);
-      await senderPhase(sender.page, "canceled", 15_000);
-      assert.match(
-        await sender.page.getByTestId("live-canceled").textContent() ?? "",
-        /Canceled by the receiver/,
-      );
-      assert.ok(await shownPercent(sender.page) < 100);
-      await screenshot(sender.page, "share-live-canceled-desktop");
+    // 3. Now the receiver cancels mid-transfer.
+    await progressAtLeast(sender.page, 1);
+    await receiver.page.getByTestId("receive-cancel").click();
+    await receiverPhase(receiver.page, "canceled", 15_000);
+    await senderPhase(sender.page, "canceled", 15_000);
+    assert.match(
+      await sender.page.getByTestId("live-canceled").textContent() ?? "",
+      /Canceled by the receiver/,
+    );
+    assert.ok(await shownPercent(sender.page) < 100);
+    await screenshot(sender.page, "share-live-canceled-desktop");
 
-      // 4. And both can go again; this time the receiver declines before anything is sent.
-      await sender.page.getByTestId("live-start-over").click();
-      await senderPhase(sender.page, "idle");
-      await sender.page.getByTestId("live-start").click();
-      const third = (await sender.page.getByTestId("live-code").textContent({ timeout: 15_000 }))!;
-      await receiver.page.getByTestId("receive-code-input").fill(third);
-      await receiver.page.getByTestId("receive-code-submit").click();
-      await receiver.page.waitForURL(`${server.url}/r/${third}`);
-      await receiver.page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
-      await receiver.page.getByTestId("receive-decline").click();
-      await receiverPhase(receiver.page, "canceled", 15_000);
-      await senderPhase(sender.page, "canceled", 15_000);
-      assert.match(
-        await sender.page.getByTestId("live-canceled").textContent() ?? "",
-        /Declined by the receiver/,
-      );
+    // 4. And both can go again; this time the receiver declines before anything is sent.
+    await sender.page.getByTestId("live-start-over").click();
+    await senderPhase(sender.page, "idle");
+    await sender.page.getByTestId("live-start").click();
+    const third = (await sender.page.getByTestId("live-code").textContent({ timeout: 15_000 }))!;
+    await receiver.page.getByTestId("receive-code-input").fill(third);
+    await receiver.page.getByTestId("receive-code-submit").click();
+    await receiver.page.waitForURL(`${server.url}/r/${third}`);
+    await receiver.page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
+    await receiver.page.getByTestId("receive-decline").click();
+    await receiverPhase(receiver.page, "canceled", 15_000);
+    await senderPhase(sender.page, "canceled", 15_000);
+    assert.match(
+      await sender.page.getByTestId("live-canceled").textContent() ?? "",
+      /Declined by the receiver/,
+    );
 
-      assert.deepEqual(sender.errors, []);
-      assert.deepEqual(receiver.errors, []);
-    } finally {
-      await browser.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    assert.deepEqual(sender.errors, []);
+    assert.deepEqual(receiver.errors, []);
   },
 });

@@ -27,8 +27,7 @@
  */
 import assert from "node:assert/strict";
 import type { BrowserContext } from "playwright-core";
-import { browserAvailable, launchBrowser, screenshot, watchConsole } from "./browser.ts";
-import { startServer } from "./harness.ts";
+import { browserAvailable, screenshot, watchConsole } from "./browser.ts";
 import {
   createTransfer,
   openReceivePage,
@@ -36,6 +35,7 @@ import {
   randomFile,
   receiverPhase,
   senderPhase,
+  shareScene,
   type WatchedPage,
   wordsToCompare,
 } from "./share_fixtures.ts";
@@ -97,76 +97,70 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    await using server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-mitm-" });
+    await using setup = await shareScene({ prefix: "switchboard-e2e-mitm-" });
+    const { server, dir, browser } = setup;
     const file = await randomFile(dir, "ledger.bin", 32 * 1024);
-    const browser = await launchBrowser();
-    try {
-      const context = () =>
-        browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
-      const [sender, receiver, middle] = await Promise.all([context(), context(), context()]);
-      const contexts = { sender, receiver, middle };
-      await t.step("link, keys passed through: the connection is refused", async () => {
-        const run = await scene(contexts, false);
-        await openSendPage(run.sender.page, server.url);
-        const { link } = await createTransfer(run.sender.page, [file]);
-        await openReceivePage(run.receiver.page, link);
-        await run.receiver.page.getByTestId("receive-accept").click();
-        await assertRefused(run);
-        await screenshot(run.receiver.page, "share-receive-mitm-refused-desktop");
-        const relayed = await run.mitm.relayed();
-        assert.equal(relayed.fromSender.text, 1, "the middle got the sender's confirmation");
-        assert.equal(relayed.fromSender.binary, 0, "no file byte crossed the middle");
-        assert.equal(relayed.fromReceiver.text + relayed.fromReceiver.binary, 0);
-      });
+    const context = () =>
+      browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+    const [sender, receiver, middle] = await Promise.all([context(), context(), context()]);
+    const contexts = { sender, receiver, middle };
+    await t.step("link, keys passed through: the connection is refused", async () => {
+      const run = await scene(contexts, false);
+      await openSendPage(run.sender.page, server.url);
+      const { link } = await createTransfer(run.sender.page, [file]);
+      await openReceivePage(run.receiver.page, link);
+      await run.receiver.page.getByTestId("receive-accept").click();
+      await assertRefused(run);
+      await screenshot(run.receiver.page, "share-receive-mitm-refused-desktop");
+      const relayed = await run.mitm.relayed();
+      assert.equal(relayed.fromSender.text, 1, "the middle got the sender's confirmation");
+      assert.equal(relayed.fromSender.binary, 0, "no file byte crossed the middle");
+      assert.equal(relayed.fromReceiver.text + relayed.fromReceiver.binary, 0);
+    });
 
-      await t.step("link, keys swapped: the sealed file list is refused", async () => {
+    await t.step("link, keys swapped: the sealed file list is refused", async () => {
+      const run = await scene(contexts, true);
+      await openSendPage(run.sender.page, server.url);
+      const { link } = await createTransfer(run.sender.page, [file]);
+      await openReceivePage(run.receiver.page, link);
+      await assertRefused(run);
+      assert.equal(await run.receiver.page.getByTestId("receive-review").count(), 0);
+      const relayed = await run.mitm.relayed();
+      assert.equal(relayed.fromSender.text + relayed.fromSender.binary, 0, "no connection");
+    });
+
+    await t.step(
+      "typed code, keys swapped: different words, and 'They differ' sends nothing",
+      async () => {
         const run = await scene(contexts, true);
         await openSendPage(run.sender.page, server.url);
-        const { link } = await createTransfer(run.sender.page, [file]);
-        await openReceivePage(run.receiver.page, link);
-        await assertRefused(run);
-        assert.equal(await run.receiver.page.getByTestId("receive-review").count(), 0);
+        const { code } = await createTransfer(run.sender.page, [file]);
+        await openReceivePage(run.receiver.page, `${server.url}/r/${code}`);
+        await run.receiver.page.getByTestId("receive-accept").click();
+        const words = await wordsToCompare(run.sender.page, run.receiver.page);
+        for (const side of [run.sender.page, run.receiver.page]) {
+          assert.equal(await side.getByTestId("pairing-verified").count(), 0, "no Verified");
+        }
+        assert.match(words[0], /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
+        assert.match(words[1], /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
+        assert.notEqual(words[0], words[1], "the words differ");
+        await screenshot(run.sender.page, "share-live-mitm-words-desktop");
+        await run.sender.page.getByTestId("pairing-words-differ").click();
+        await run.sender.page.getByTestId("pairing-mismatch").waitFor();
+        await receiverPhase(run.receiver.page, "canceled");
+        assert.match(
+          (await run.receiver.page.getByTestId("receive-canceled").textContent()) ?? "",
+          /the words on the two pages differ/,
+        );
+        // The middle could read the sealed list (it did both exchanges), but no file byte
+        // crossed it: only the sender's confirmation code did.
+        assert.deepEqual(run.mitm.fileNamesRead, [file.name]);
         const relayed = await run.mitm.relayed();
-        assert.equal(relayed.fromSender.text + relayed.fromSender.binary, 0, "no connection");
-      });
-
-      await t.step(
-        "typed code, keys swapped: different words, and 'They differ' sends nothing",
-        async () => {
-          const run = await scene(contexts, true);
-          await openSendPage(run.sender.page, server.url);
-          const { code } = await createTransfer(run.sender.page, [file]);
-          await openReceivePage(run.receiver.page, `${server.url}/r/${code}`);
-          await run.receiver.page.getByTestId("receive-accept").click();
-          const words = await wordsToCompare(run.sender.page, run.receiver.page);
-          for (const side of [run.sender.page, run.receiver.page]) {
-            assert.equal(await side.getByTestId("pairing-verified").count(), 0, "no Verified");
-          }
-          assert.match(words[0], /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
-          assert.match(words[1], /^[a-z]+ [a-z]+ [a-z]+ [a-z]+$/);
-          assert.notEqual(words[0], words[1], "the words differ");
-          await screenshot(run.sender.page, "share-live-mitm-words-desktop");
-          await run.sender.page.getByTestId("pairing-words-differ").click();
-          await run.sender.page.getByTestId("pairing-mismatch").waitFor();
-          await receiverPhase(run.receiver.page, "canceled");
-          assert.match(
-            (await run.receiver.page.getByTestId("receive-canceled").textContent()) ?? "",
-            /the words on the two pages differ/,
-          );
-          // The middle could read the sealed list (it did both exchanges), but no file byte
-          // crossed it: only the sender's confirmation code did.
-          assert.deepEqual(run.mitm.fileNamesRead, [file.name]);
-          const relayed = await run.mitm.relayed();
-          assert.equal(relayed.fromSender.binary, 0, "no file byte crossed the middle");
-          assert.equal(relayed.fromSender.text, 1, "no manifest either");
-          assert.equal(await run.receiver.page.getByTestId("share-save").count(), 0);
-          assert.deepEqual(run.downloads, [], "nothing saved");
-        },
-      );
-    } finally {
-      await browser.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+        assert.equal(relayed.fromSender.binary, 0, "no file byte crossed the middle");
+        assert.equal(relayed.fromSender.text, 1, "no manifest either");
+        assert.equal(await run.receiver.page.getByTestId("share-save").count(), 0);
+        assert.deepEqual(run.downloads, [], "nothing saved");
+      },
+    );
   },
 });

@@ -8,8 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { browserAvailable, launchBrowser } from "./browser.ts";
-import { startServer } from "./harness.ts";
+import { browserAvailable } from "./browser.ts";
 import {
   captureOutgoing,
   createTransfer,
@@ -21,6 +20,7 @@ import {
   receiverPhase,
   saveAndCompare,
   senderPhase,
+  shareScene,
   shownRoute,
 } from "./share_fixtures.ts";
 
@@ -84,55 +84,52 @@ for (
     async fn() {
       // A long fallback timeout: the relay must not be what saves the transfer (a reloaded
       // page re-reads and re-hashes 32 MiB first, slow on a busy 2-core machine).
-      await using server = await startServer({ env: { FALLBACK_TIMEOUT_MS: "120000" } });
-      const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-resume-" });
+      await using setup = await shareScene({
+        env: { FALLBACK_TIMEOUT_MS: "120000" },
+        prefix: "switchboard-e2e-share-resume-",
+      });
+      const { server, dir, browser } = setup;
       const file = await randomFile(dir, "big.bin", SIZE);
-      const browser = await launchBrowser();
-      try {
-        const sender = await newPage(browser);
-        await openSendPage(sender.page, server.url);
-        const { link } = await createTransfer(sender.page, [file]);
-        const receiver = await newPage(browser);
-        await receiver.context.addInitScript(keepPeers);
-        await openReceivePage(receiver.page, link);
-        await receiver.page.getByTestId("receive-accept").click();
-        await progressAtLeast(receiver.page, 45, 120_000);
-        // What the send page sent before a reload of its own (its count starts again after it).
-        let sentBefore = 0;
-        if (breakWay.what === "the receive page reloads") {
-          await receiver.page.reload();
-        } else if (breakWay.what === "the send page reloads") {
-          sentBefore = await wireBytes(sender.page);
-          await sender.page.reload();
-          await sender.page.getByTestId("live-resume").waitFor();
-          await sender.page.getByTestId("live-resume-input").setInputFiles(file.path);
-        } else {
-          await receiver.page.evaluate(() =>
-            (globalThis as unknown as { peers: RTCPeerConnection[] }).peers.at(-1)!.close()
-          );
-        }
-        // Bounds, not waits: the rest of 64 MiB, hashed on both pages, under load.
-        await receiverPhase(receiver.page, "done", 180_000);
-        await senderPhase(sender.page, "done");
-        assert.equal(await shownRoute(sender.page), "direct");
-        const sent = sentBefore + await wireBytes(sender.page);
-        const twice = sent - SIZE;
-        // (After a send page reload, its count before it is the last one shown: up to 250 ms old.)
-        console.log(`${breakWay.what}: ${sent} bytes sent, ${twice} twice`);
-        assert.ok(twice < SIZE / 10, `${twice} bytes sent twice`);
-        if (sentBefore > 0) {
-          // The count from before the reload may be stale: the reloaded page's own count is exact,
-          // and with the receiver past 45 % it must send only what is missing.
-          const after = sent - sentBefore;
-          assert.ok(after < SIZE * 0.6, `${after} bytes sent after the reload`);
-        }
-        await saveAndCompare(receiver.page, file, dir);
-        assert.deepEqual(receiver.errors, []);
-        assert.deepEqual(sender.errors, []);
-      } finally {
-        await browser.close();
-        await Deno.remove(dir, { recursive: true });
+      const sender = await newPage(browser);
+      await openSendPage(sender.page, server.url);
+      const { link } = await createTransfer(sender.page, [file]);
+      const receiver = await newPage(browser);
+      await receiver.context.addInitScript(keepPeers);
+      await openReceivePage(receiver.page, link);
+      await receiver.page.getByTestId("receive-accept").click();
+      await progressAtLeast(receiver.page, 45, 120_000);
+      // What the send page sent before a reload of its own (its count starts again after it).
+      let sentBefore = 0;
+      if (breakWay.what === "the receive page reloads") {
+        await receiver.page.reload();
+      } else if (breakWay.what === "the send page reloads") {
+        sentBefore = await wireBytes(sender.page);
+        await sender.page.reload();
+        await sender.page.getByTestId("live-resume").waitFor();
+        await sender.page.getByTestId("live-resume-input").setInputFiles(file.path);
+      } else {
+        await receiver.page.evaluate(() =>
+          (globalThis as unknown as { peers: RTCPeerConnection[] }).peers.at(-1)!.close()
+        );
       }
+      // Bounds, not waits: the rest of 64 MiB, hashed on both pages, under load.
+      await receiverPhase(receiver.page, "done", 180_000);
+      await senderPhase(sender.page, "done");
+      assert.equal(await shownRoute(sender.page), "direct");
+      const sent = sentBefore + await wireBytes(sender.page);
+      const twice = sent - SIZE;
+      // (After a send page reload, its count before it is the last one shown: up to 250 ms old.)
+      console.log(`${breakWay.what}: ${sent} bytes sent, ${twice} twice`);
+      assert.ok(twice < SIZE / 10, `${twice} bytes sent twice`);
+      if (sentBefore > 0) {
+        // The count from before the reload may be stale: the reloaded page's own count is exact,
+        // and with the receiver past 45 % it must send only what is missing.
+        const after = sent - sentBefore;
+        assert.ok(after < SIZE * 0.6, `${after} bytes sent after the reload`);
+      }
+      await saveAndCompare(receiver.page, file, dir);
+      assert.deepEqual(receiver.errors, []);
+      assert.deepEqual(sender.errors, []);
     },
   });
 }
@@ -146,42 +143,39 @@ Deno.test({
   async fn() {
     const SIZE = 16 * MIB;
     // Short enough for the test, long enough for the first connection to open.
-    await using server = await startServer({ env: { FALLBACK_TIMEOUT_MS: "5000" } });
-    const dir = await Deno.makeTempDir({ prefix: "switchboard-e2e-share-tail-" });
+    await using setup = await shareScene({
+      env: { FALLBACK_TIMEOUT_MS: "5000" },
+      prefix: "switchboard-e2e-share-tail-",
+    });
+    const { server, dir, browser } = setup;
     const file = await randomFile(dir, "big.bin", SIZE);
-    const browser = await launchBrowser();
-    try {
-      const sender = await newPage(browser);
-      const outgoing = captureOutgoing(sender.page);
-      await openSendPage(sender.page, server.url);
-      const { link } = await createTransfer(sender.page, [file]);
-      const receiver = await newPage(browser);
-      await receiver.context.addInitScript(keepPeers);
-      await openReceivePage(receiver.page, link);
-      await receiver.page.getByTestId("receive-accept").click();
-      // Past 60 %: what the sender knows is stored lags by at most 2 MiB (its window).
-      await progressAtLeast(receiver.page, 60);
-      await receiver.page.evaluate(() => {
-        const page = globalThis as unknown as { peers: RTCPeerConnection[]; noMorePeers: boolean };
-        page.noMorePeers = true;
-        page.peers.at(-1)!.close();
-      });
-      await receiverPhase(receiver.page, "done");
-      await senderPhase(sender.page, "done");
-      assert.equal(await shownRoute(receiver.page), "relay");
-      // The relay got one upload, the file's rest: its stored size is what left for it.
-      const ids = [...outgoing.join("\n").matchAll(/"fallback-link","url":"[^"#]*\/d\/([\w-]+)#/g)]
-        .map((match) => match[1]!);
-      assert.equal(ids.length, 1);
-      const info = await (await fetch(`${server.url}/api/files/${ids[0]}`)).json();
-      console.log(`relayed ${info.size} bytes of ${SIZE}`);
-      assert.ok(info.size < SIZE * 0.6, `${info.size} bytes uploaded to the relay`);
-      await saveAndCompare(receiver.page, file, dir);
-      assert.deepEqual(receiver.errors, []);
-      assert.deepEqual(sender.errors, []);
-    } finally {
-      await browser.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    const sender = await newPage(browser);
+    const outgoing = captureOutgoing(sender.page);
+    await openSendPage(sender.page, server.url);
+    const { link } = await createTransfer(sender.page, [file]);
+    const receiver = await newPage(browser);
+    await receiver.context.addInitScript(keepPeers);
+    await openReceivePage(receiver.page, link);
+    await receiver.page.getByTestId("receive-accept").click();
+    // Past 60 %: what the sender knows is stored lags by at most 2 MiB (its window).
+    await progressAtLeast(receiver.page, 60);
+    await receiver.page.evaluate(() => {
+      const page = globalThis as unknown as { peers: RTCPeerConnection[]; noMorePeers: boolean };
+      page.noMorePeers = true;
+      page.peers.at(-1)!.close();
+    });
+    await receiverPhase(receiver.page, "done");
+    await senderPhase(sender.page, "done");
+    assert.equal(await shownRoute(receiver.page), "relay");
+    // The relay got one upload, the file's rest: its stored size is what left for it.
+    const ids = [...outgoing.join("\n").matchAll(/"fallback-link","url":"[^"#]*\/d\/([\w-]+)#/g)]
+      .map((match) => match[1]!);
+    assert.equal(ids.length, 1);
+    const info = await (await fetch(`${server.url}/api/files/${ids[0]}`)).json();
+    console.log(`relayed ${info.size} bytes of ${SIZE}`);
+    assert.ok(info.size < SIZE * 0.6, `${info.size} bytes uploaded to the relay`);
+    await saveAndCompare(receiver.page, file, dir);
+    assert.deepEqual(receiver.errors, []);
+    assert.deepEqual(sender.errors, []);
   },
 });

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { sha256Hex } from "./link_fixtures.ts";
-import { watchConsole } from "./browser.ts";
+import { launchBrowser, watchConsole } from "./browser.ts";
+import { startServer, type TestServer } from "./harness.ts";
 
 /** A file written for a test. */
 export interface TestFile {
@@ -75,6 +76,35 @@ export async function openReceivePage(page: Page, link: string, query = ""): Pro
   url.search = query;
   await page.goto(url.href);
   await page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
+}
+
+/** What a share browser test runs against: a server, a temp folder for its files, a browser. */
+export interface ShareScene extends AsyncDisposable {
+  server: TestServer;
+  dir: string;
+  browser: Browser;
+}
+
+/**
+ * Starts a server (with `env`), makes a temp folder and launches a browser;
+ * disposing closes the browser, removes the folder and stops the server.
+ */
+export async function shareScene(
+  options: { env?: Record<string, string>; prefix?: string } = {},
+): Promise<ShareScene> {
+  const server = await startServer({ env: options.env });
+  const dir = await Deno.makeTempDir({ prefix: options.prefix ?? "switchboard-e2e-share-" });
+  const browser = await launchBrowser();
+  return {
+    server,
+    dir,
+    browser,
+    async [Symbol.asyncDispose]() {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+      await server[Symbol.asyncDispose]();
+    },
+  };
 }
 
 /** Waits until the send page is in `phase`. */
