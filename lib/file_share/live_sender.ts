@@ -137,6 +137,12 @@ const PREHASH_BYTES = 1024 * 1024;
  */
 const RECONNECT_FIRST_PAUSE_MS = 250;
 const RECONNECT_MAX_PAUSE_MS = 4000;
+/**
+ * A reconnect attempt that has not opened its channel by then counts as failed.
+ * Offers and answers carry no attempt number, so after a receiver's reload an
+ * attempt can take a stale answer and then wait with no failure ever reported.
+ */
+const RECONNECT_ATTEMPT_MS = 10_000;
 /** Downloads allowed per fallback upload (the receiver may retry a broken download). */
 const FALLBACK_DOWNLOADS = 5;
 
@@ -207,6 +213,8 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #reconnecting = false;
   /** The pause before a reconnect's next attempt. */
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends a reconnect attempt that never opened (see {@linkcode RECONNECT_ATTEMPT_MS}). */
+  #attemptTimer: ReturnType<typeof setTimeout> | undefined;
   /** Attempts made since the reconnect started. */
   #retries = 0;
   /** A connection was confirmed once: later connection attempts are reconnects. */
@@ -466,6 +474,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
   #stopTimers(): void {
     clearTimeout(this.#timer);
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#attemptTimer);
   }
 
   override dispose(): void {
@@ -661,6 +670,14 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
       onFailed: (reason) => this.#connectFailed(reason),
     });
     link.start().catch((error) => this.#connectFailed(`Could not start WebRTC: ${error}`));
+    clearTimeout(this.#attemptTimer);
+    if (this.#reconnecting) {
+      this.#attemptTimer = setTimeout(() => {
+        if (attempt === this.attempt && link === this.link && this.view.phase === "connecting") {
+          this.#connectFailed("The new connection got no answer in time");
+        }
+      }, RECONNECT_ATTEMPT_MS);
+    }
   }
 
   #connectFailed(reason: string): void {
@@ -691,6 +708,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
     channel: DataChannelLike,
   ): Promise<void> {
     if (link !== this.link || this.ended) return;
+    clearTimeout(this.#attemptTimer);
     // Listen before anything is awaited: the receiver's confirmation may come quickly.
     const first = firstConfirmation(channel);
     first.catch(() => {});
