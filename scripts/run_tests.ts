@@ -2,7 +2,8 @@
  * The whole suite, as `deno task test` runs it: first the fast tier (unit tests
  * under lib/ and routes/, and the in-process HTTP tests of tests/in_process/:
  * `app.request()` on `:memory:` KV, no subprocess), with its time; then the
- * integration tests (real server processes) in parallel; then the realtime
+ * integration tests (real server processes) in parallel, after one type check of
+ * every test module (the passes themselves run with `--no-check`); then the realtime
  * integration tests once more against a modelled remote KV
  * (`TEST_KV_LATENCY=20/5`: every KV operation 20 ms, eventual reads 5 ms, so
  * whatever only worked because a local KV answers at once shows up); then the
@@ -92,31 +93,57 @@ for await (const entry of Deno.readDir(`${root}tests`)) {
 e2e.sort();
 /** Unit tests and the in-process HTTP tier: no server process, meant to stay under 60 s. */
 const FAST_TIER = ["lib/", "routes/", "tests/in_process/"];
+/**
+ * Type-checks every test module once (the passes below then run with `--no-check`):
+ * checking each pass's files on its own took about 15 s on a fresh clone, this about 12 s.
+ */
+async function checkTests(): Promise<{ ok: boolean; seconds: number }> {
+  const started = performance.now();
+  const checked = await new Deno.Command(Deno.execPath(), {
+    args: ["check", "tests/"],
+    cwd: root,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return { ok: checked.success, seconds: (performance.now() - started) / 1000 };
+}
+
 await buildIslands();
 const fastStarted = performance.now();
-// Type checking is `deno task check`'s job (`deno task ok` runs it first, over every file).
+// The unit tests are type-checked by `deno task check` (`deno task ok` runs it first).
 const fast = await denoTest(["--parallel", "--no-check", ...FAST_TIER]);
 const fastSeconds = ((performance.now() - fastStarted) / 1000).toFixed(1);
 console.log(`\n--- unit + in-process tier: ${fastSeconds} s ---`);
+console.log("\n--- type check of the test modules ---");
+const checked = await checkTests();
+console.log(`--- type check: ${checked.seconds.toFixed(1)} s ---`);
+if (!checked.ok) {
+  console.log("\nFAILED | the test modules do not type-check (no test pass ran after it)");
+  Deno.exit(1);
+}
 console.log("\n--- integration tests (real server processes) ---");
 const parallel = await denoTest([
   "--parallel",
+  "--no-check",
   `--ignore=${[...e2e, ...FAST_TIER].join(",")}`,
 ]);
 console.log("\n--- realtime tests again, with every KV operation modelled as remote (20/5 ms) ---");
-const modelled = await denoTest(["--parallel", ...REALTIME_TESTS], { TEST_KV_LATENCY: "20/5" });
+const modelled = await denoTest(["--parallel", "--no-check", ...REALTIME_TESTS], {
+  TEST_KV_LATENCY: "20/5",
+});
 // One file at a time, after everything else: tried beside the modelled pass, the load
 // passed 14 on 2 cores and three tests timed out; two files at a time took 253 s instead of
 // about 280 s (the browsers are CPU-bound), not worth the load.
 console.log("\n--- Chromium end-to-end tests, one file at a time ---");
-const browser = await denoTest(e2e);
+const browser = await denoTest(["--no-check", ...e2e]);
 const passes = [fast, parallel, modelled, browser];
 const passed = passes.reduce((sum, pass) => sum + pass.passed, 0);
 const failed = passes.reduce((sum, pass) => sum + pass.failed, 0);
 const ok = passes.every((pass) => pass.ok);
 console.log(
   `\n${ok ? "ok" : "FAILED"} | ${passed} passed | ${failed} failed (whole suite; ` +
-    `unit + in-process tier ${fastSeconds} s, integration ${parallel.seconds.toFixed(0)} s, ` +
+    `unit + in-process tier ${fastSeconds} s, type check ${checked.seconds.toFixed(0)} s, ` +
+    `integration ${parallel.seconds.toFixed(0)} s, ` +
     `modelled ${modelled.seconds.toFixed(0)} s, Chromium ${browser.seconds.toFixed(0)} s)`,
 );
 Deno.exit(ok ? 0 : 1);

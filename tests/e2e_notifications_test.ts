@@ -57,6 +57,9 @@ Deno.test({
           document.querySelector('[data-testid="bell-badge"]')?.textContent === "1"
         );
       }
+      // The tab acted on is brought to the front: a background tab's animation frames are
+      // throttled, and each click's wait for a stable element took about 2 s there.
+      await tabOne.bringToFront();
       await tabOne.getByTestId("toast").filter({ hasText: "Build finished" })
         .getByTestId("toast-read").click();
       await tabTwo.getByTestId("bell-badge").waitFor({ state: "detached" });
@@ -93,6 +96,7 @@ Deno.test({
 
       await tabOne.getByTestId("bell-read-all").click();
       await tabTwo.getByTestId("bell-badge").waitFor({ state: "detached" });
+      await tabTwo.bringToFront();
       await tabTwo.setViewportSize({ width: 390, height: 844 });
       await tabTwo.getByTestId("bell-button").click();
       await tabTwo.getByTestId("bell-panel").waitFor();

@@ -55,7 +55,7 @@ export interface ServerOptions {
   denoFlags?: string[];
 }
 
-/** A running test server. */
+/** A running test server; disposing it kills the process (`stop()` shuts it down gracefully). */
 export interface TestServer extends AsyncDisposable {
   url: string;
   wsUrl: string;
@@ -65,7 +65,7 @@ export interface TestServer extends AsyncDisposable {
   pid: number;
   /** Everything the server printed so far. */
   output(): string;
-  /** SIGTERM and wait. */
+  /** SIGTERM and wait (a graceful shutdown: about 0.5 s, see main.ts). */
   stop(): Promise<void>;
   /** SIGKILL and wait (a crash). */
   kill(): Promise<void>;
@@ -156,9 +156,58 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
       await (restartOptions.kill ? server.kill() : server.stop());
       return await startServer({ ...options, port, kvPath });
     },
-    [Symbol.asyncDispose]: () => end("SIGTERM"),
+    // Disposing at the end of a test: nothing is asserted after it, so SIGKILL rather than
+    // waiting the graceful shutdown's half second (tests of shutdown call stop()).
+    [Symbol.asyncDispose]: () => end("SIGKILL"),
   };
+  processes.set(server, child);
   return server;
+}
+
+/** The per-address limits of a {@linkcode sharedServer}, out of the way. */
+export const SHARED_SERVER_LIMITS: Readonly<Record<string, string>> = {
+  REQUESTS_PER_MINUTE: "1000000",
+  JOIN_ATTEMPTS_PER_MINUTE: "1000000",
+  TRANSFERS_PER_HOUR: "1000000",
+  UPLOADS_PER_HOUR: "1000000",
+};
+
+/** The process of each server {@linkcode startServer} started (for {@linkcode sharedServer}). */
+const processes = new WeakMap<TestServer, Deno.ChildProcess>();
+
+/**
+ * One server for the tests of a test module that need nothing of their own (no
+ * special environment, restart or kill): the first test that calls the returned
+ * function starts it, the others get the same one, and it is killed when the
+ * module's tests are done (`unload`). Tests sharing it must not see each other:
+ * each uses its own user ids, topics and channels. Don't dispose it in a test.
+ * Its per-address limits are raised ({@linkcode SHARED_SERVER_LIMITS}): they would
+ * count the requests of every test sharing it (tests of a limit start their own).
+ *
+ * @example
+ * ```ts
+ * const server = sharedServer();
+ * Deno.test("healthz", async () => {
+ *   const response = await fetch(`${(await server()).url}/healthz`);
+ *   await response.body?.cancel();
+ * });
+ * ```
+ */
+export function sharedServer(options: ServerOptions = {}): () => Promise<TestServer> {
+  let started: Promise<TestServer> | null = null;
+  return () => {
+    const env = { ...SHARED_SERVER_LIMITS, ...options.env };
+    started ??= startServer({ ...options, env }).then((server) => {
+      // unload listeners run synchronously: a kill is all there is time for.
+      globalThis.addEventListener("unload", () => {
+        try {
+          processes.get(server)?.kill("SIGKILL");
+        } catch { /* already gone */ }
+      });
+      return server;
+    });
+    return started;
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { request, startServer, waitFor } from "./harness.ts";
+import { request, sharedServer, startServer, waitFor } from "./harness.ts";
 import { eventIdCursor } from "../lib/transport/mod.ts";
 import {
   INTEGRATION,
@@ -10,6 +10,9 @@ import {
   userToken,
 } from "./notifications_fixtures.ts";
 
+/** The server of the tests below that need none of their own (each has its own user). */
+const shared = sharedServer();
+
 const isNotification = (frame: { id?: unknown; data?: unknown }) =>
   typeof frame.id === "string" && typeof frame.data === "object";
 
@@ -18,7 +21,7 @@ Deno.test({
     "SSE (EventSource): 10 notifications, a disconnect, 5 more, Last-Event-ID resumes with exactly the 5",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const token = await userToken(server, "ada");
     const first = openEventSource(
       `${server.url}/api/notifications/stream?token=${await streamToken(server, token)}`,
@@ -111,7 +114,7 @@ Deno.test({
     "a first connection's ready frame carries a cursor; a reconnect from it gets what came in between",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const token = await userToken(server, "newcomer");
     // No notification yet: the stream starts at the beginning, and says so with cursor "0".
     const { socket: first, ready } = await openNotificationSocket(server, token);
@@ -140,11 +143,15 @@ Deno.test({
   name: "WebSocket: 10 notifications, a disconnect, 5 more, since= resumes with exactly the 5",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
-    const token = await userToken(server, "ada");
+    const server = await shared();
+    const token = await userToken(server, "ada_ws");
     const { socket: first } = await openNotificationSocket(server, token);
     for (let index = 1; index <= 10; index++) {
-      await publishOk(server, { userId: "ada", type: "success", data: { message: `m${index}` } });
+      await publishOk(server, {
+        userId: "ada_ws",
+        type: "success",
+        data: { message: `m${index}` },
+      });
     }
     const ten = await first.collect(isNotification, 10);
     assert.deepEqual(Object.keys(ten[0]!).sort(), [
@@ -159,12 +166,16 @@ Deno.test({
     const cursor = ten.at(-1)!.cursor as string;
     await first.close();
     for (let index = 11; index <= 15; index++) {
-      await publishOk(server, { userId: "ada", type: "success", data: { message: `m${index}` } });
+      await publishOk(server, {
+        userId: "ada_ws",
+        type: "success",
+        data: { message: `m${index}` },
+      });
     }
     await using second = (await openNotificationSocket(server, token, cursor)).socket;
     await second.collect(isNotification, 5);
     // Delivery is in order: anything replayed twice would come before this one.
-    await publishOk(server, { userId: "ada", type: "success", data: { message: "m16" } });
+    await publishOk(server, { userId: "ada_ws", type: "success", data: { message: "m16" } });
     await second.next((frame) => isNotification(frame) && frame.data.message === "m16");
     assert.deepEqual(second.frames.filter(isNotification).map((frame) => frame.data.message), [
       "m11",
@@ -218,13 +229,13 @@ Deno.test({
     "history pages newest first with read state; reading on one connection updates the other live",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
-    const token = await userToken(server, "ada");
+    const server = await shared();
+    const token = await userToken(server, "ada_history");
     const ids: string[] = [];
     for (let index = 1; index <= 5; index++) {
       ids.push(
         ...await publishOk(server, {
-          userId: "ada",
+          userId: "ada_history",
           type: "success",
           data: { message: `m${index}` },
         }),
@@ -296,8 +307,8 @@ Deno.test({
   name: "a muted type is kept in history but not pushed; unmuting pushes the next one",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
-    const token = await userToken(server, "ada");
+    const server = await shared();
+    const token = await userToken(server, "ada_muted");
     const mute = await request(`${server.url}/api/notifications/preferences`, {
       method: "PUT",
       bearer: token,
@@ -320,14 +331,18 @@ Deno.test({
 
     await using socket = (await openNotificationSocket(server, token)).socket;
     const file = { fileId: "f1", fileName: "a.pdf", size: 1 };
-    const [mutedId] = await publishOk(server, { userId: "ada", type: "file_uploaded", data: file });
-    await publishOk(server, { userId: "ada", type: "success", data: { message: "loud" } });
+    const [mutedId] = await publishOk(server, {
+      userId: "ada_muted",
+      type: "file_uploaded",
+      data: file,
+    });
+    await publishOk(server, { userId: "ada_muted", type: "success", data: { message: "loud" } });
     const loud = await socket.next(isNotification);
     assert.equal(loud.type, "success", "the muted one was not pushed before the next one");
     const history = await request(`${server.url}/api/notifications`, { bearer: token });
     const stored = history.body.notifications.find((item: { id: string }) => item.id === mutedId);
     assert.equal(stored.muted, true, "a muted one is in the history");
-    const log = await request(`${server.url}/api/notifications/log?userId=ada&status=muted`, {
+    const log = await request(`${server.url}/api/notifications/log?userId=ada_muted&status=muted`, {
       bearer: "sb_test_api_key_0123456789abcdef",
     });
     assert.deepEqual(log.body.entries.map((entry: { id: string }) => entry.id), [mutedId]);
@@ -338,7 +353,7 @@ Deno.test({
       json: { muted: [] },
     });
     const [pushedId] = await publishOk(server, {
-      userId: "ada",
+      userId: "ada_muted",
       type: "file_uploaded",
       data: file,
     });
@@ -346,7 +361,7 @@ Deno.test({
     assert.equal(pushed.id, pushedId);
     assert.equal(pushed.type, "file_uploaded");
     await waitFor(async () => {
-      const entries = await request(`${server.url}/api/notifications/log?userId=ada`, {
+      const entries = await request(`${server.url}/api/notifications/log?userId=ada_muted`, {
         bearer: "sb_test_api_key_0123456789abcdef",
       });
       return entries.body.entries.find((entry: { id: string }) => entry.id === pushedId)

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { request, startServer, TEST_API_KEY } from "./harness.ts";
+import { request, sharedServer, TEST_API_KEY } from "./harness.ts";
 import {
   INTEGRATION,
   openNotificationSocket,
@@ -9,6 +9,9 @@ import {
 } from "./notifications_fixtures.ts";
 import { EventSource } from "eventsource";
 import { chatToken, connectChat, contents } from "./chat_fixtures.ts";
+
+/** The server of every test below (each has its own user or channel). */
+const shared = sharedServer();
 
 /** Runs curl (a real process, as a user would) and returns its status code and JSON body. */
 async function curl(args: string[]): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -27,7 +30,7 @@ Deno.test({
   name: 'curl -d "Backup done" with ntfy headers reaches the user as a `message` notification',
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const token = await userToken(server, "ada");
     await using socket = (await openNotificationSocket(server, token)).socket;
 
@@ -77,7 +80,7 @@ Deno.test({
   name: "one-line publish: bad requests get their documented errors",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const post = (path: string, body: string, headers: Record<string, string> = {}) =>
       request(`${server.url}${path}`, {
         method: "POST",
@@ -109,14 +112,14 @@ Deno.test({
   name: "since= takes all, a duration, a timestamp or a cursor on streams and history",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
-    const token = await userToken(server, "ada");
+    const server = await shared();
+    const token = await userToken(server, "ada_since");
     const history = (since: string) =>
       request(`${server.url}/api/notifications?since=${encodeURIComponent(since)}`, {
         bearer: token,
       });
     const [first] = await publishOk(server, {
-      userId: "ada",
+      userId: "ada_since",
       type: "success",
       data: { message: "first" },
     });
@@ -125,7 +128,7 @@ Deno.test({
     let later: { id: string; time: number };
     for (;;) {
       const [id] = await publishOk(server, {
-        userId: "ada",
+        userId: "ada_since",
         type: "success",
         data: { message: "later" },
       });
@@ -204,7 +207,7 @@ Deno.test({
   name: "chat: since=10m replays the channel's recent messages after a resumed initial_state",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const token = await chatToken(server, "ada", { name: "Ada" });
     const first = await connectChat(server, "room", token);
     for (const content of ["one", "two"]) first.socket.send({ type: "message", content });

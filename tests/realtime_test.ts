@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
-import { request, startServer, TEST_API_KEY, type TestServer, waitFor } from "./harness.ts";
+import {
+  request,
+  sharedServer,
+  startServer,
+  TEST_API_KEY,
+  type TestServer,
+  waitFor,
+} from "./harness.ts";
 import { openSocket, upgradeStatus } from "./ws_client.ts";
+
+/** The server of the tests below that need none of their own (see sharedServer). */
+const shared = sharedServer();
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 
@@ -28,7 +38,7 @@ Deno.test({
   name: "tokens: API key mints user tokens, guests get one, stream tokens work once",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const noKey = await request(`${server.url}/api/tokens`, {
       method: "POST",
       json: { userId: "a" },
@@ -81,7 +91,7 @@ Deno.test({
   name: "auth: missing, forged and expired tokens are refused, and user A cannot read user B",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const missing = await request(`${server.url}/api/topics/user:a/events`);
     assert.equal(missing.status, 401);
     assert.equal(missing.body.error.code, "missing_token");
@@ -109,7 +119,7 @@ Deno.test({
   name: "a WebSocket can carry its token as the 'token.<token>' subprotocol instead of the URL",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const reader = await token(server, "subprotocol", ["topics:read"]);
     const socket = new WebSocket(`${server.wsUrl}/api/ws/topics/app:proto`, [
       "switchboard",
@@ -144,7 +154,7 @@ Deno.test({
   name: "bad frames each get their documented error and the connection keeps serving",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const reader = await token(server, "writer", ["topics:read", "topics:publish"]);
     await using socket = await openSocket(
       `${server.wsUrl}/api/ws/topics/app:frames?token=${reader}`,
@@ -201,7 +211,7 @@ Deno.test({
   name: "SSE: Last-Event-ID resumes exactly after the cursor; a malformed cursor is a 400",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const reader = await token(server, "reader", ["topics:read"]);
     for (let index = 1; index <= 5; index++) await publish(server, "app:sse", { index });
     const history = await request(`${server.url}/api/topics/app:sse/history?limit=10`, {
@@ -269,7 +279,7 @@ Deno.test({
   name: "frames that arrived right before a client closed are still handled",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const writer = await token(server, "hasty", ["topics:read", "topics:publish"]);
     const socket = await openSocket(`${server.wsUrl}/api/ws/topics/app:hasty?token=${writer}`);
     for (let index = 0; index < 20; index++) socket.send({ type: "publish", data: { index } });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RealtimeClient, type ServerFrame } from "../lib/client/mod.ts";
-import { request, startServer, type TestServer, waitFor } from "./harness.ts";
+import { request, sharedServer, startServer, type TestServer, waitFor } from "./harness.ts";
 import { openKv } from "../lib/kv/mod.ts";
 import { toReceiverTopic } from "../lib/transfer/mod.ts";
 import {
@@ -13,6 +13,9 @@ import {
   signalingUrl,
 } from "./transfer_fixtures.ts";
 import { type Frame, refusedSocket, type TestSocket, upgradeStatus } from "./ws_client.ts";
+
+/** The server of the tests below that need none of their own (see sharedServer). */
+const shared = sharedServer();
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 
@@ -35,7 +38,7 @@ Deno.test({
   name: "both online: offer, answer and ICE candidates both ways, with peer-joined and peer-left",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const session = await createSession(server, {
       files: [{ name: "holiday.jpg", size: 2_000_000, type: "image/jpeg" }],
     });
@@ -168,7 +171,7 @@ Deno.test({
   name: "an invalid code is session_not_found, for joining and for the signaling socket",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     for (const code of ["ZZZZZZ", "zzzzzz", "nope", "0OIL1U"]) {
       const response = await request(`${server.url}/api/transfer/join`, {
         method: "POST",
@@ -264,7 +267,7 @@ Deno.test({
     "wrong tokens, wrong roles, closed, expired and unknown sessions get their documented answers",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const session = await createSession(server);
     const status = async (options: Parameters<typeof signalingUrl>[1]) => {
       const result = await upgradeStatus(signalingUrl(server, options));
@@ -457,7 +460,7 @@ Deno.test({
   name: "HTTP close tells connected peers and ends their sockets",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const session = await createSession(server);
     const joined = await joinSession(server, session.code);
     await using joiner = await openJoiner(server, session.code, joined);
