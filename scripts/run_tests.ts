@@ -29,19 +29,38 @@ const root = new URL("../", import.meta.url).pathname;
  * that its two 20-second runs go side by side).
  */
 const REALTIME_TESTS = [
-  "realtime_test.ts",
+  // The longest first (deno test starts the files in the order given), so that no long
+  // file starts last and runs on alone.
   "realtime_cross_isolate_test.ts",
   "realtime_cross_isolate_kv_test.ts",
+  "transfer_signaling_test.ts",
   "realtime_limits_test.ts",
+  "notifications_ack_test.ts",
+  "realtime_test.ts",
   "chat_delivery_test.ts",
   "chat_presence_test.ts",
   "chat_access_test.ts",
   "notifications_stream_test.ts",
-  "notifications_ack_test.ts",
   "notifications_api_test.ts",
-  "transfer_signaling_test.ts",
   "transfer_join_race_test.ts",
   "transfer_api_test.ts",
+].map((name) => `tests/${name}`);
+
+/**
+ * The integration test files that take longest (10–25 s each), started first; the
+ * others follow in deno's own order.
+ */
+const LONG_INTEGRATION_TESTS = [
+  "link_transfer_test.ts",
+  "realtime_limits_test.ts",
+  "transfer_signaling_test.ts",
+  "docs_examples_test.ts",
+  "reliability_soak_test.ts",
+  "client_package_test.ts",
+  "foundation_test.ts",
+  "link_api_test.ts",
+  "realtime_cross_isolate_test.ts",
+  "notifications_ack_test.ts",
 ].map((name) => `tests/${name}`);
 
 /** Builds the island bundles once, so test processes running side by side only read them. */
@@ -146,6 +165,36 @@ for await (const entry of Deno.readDir(`${root}tests`)) {
 e2e.sort();
 /** Unit tests and the in-process HTTP tier: no server process, meant to stay under 60 s. */
 const FAST_TIER = ["lib/", "routes/", "tests/in_process/"];
+
+/**
+ * Every other test module (what `deno test` would find, less the fast tier and the
+ * Chromium tests), the long ones first: given files, deno test starts them in that
+ * order (and would ignore `--ignore`, hence the list).
+ */
+async function integrationTests(): Promise<string[]> {
+  const skipped = new Set([
+    ".git",
+    "node_modules",
+    "_build",
+    "data",
+    "packages/client/dist",
+    ...FAST_TIER.map((dir) => dir.replace(/\/$/, "")),
+  ]);
+  const found: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    for await (const entry of Deno.readDir(`${root}${dir}`)) {
+      const path = dir ? `${dir}/${entry.name}` : entry.name;
+      if (entry.isDirectory && !skipped.has(path)) await walk(path);
+      else if (entry.isFile && /_test\.tsx?$/.test(entry.name) && !e2e.includes(path)) {
+        found.push(path);
+      }
+    }
+  }
+  await walk("");
+  const long = LONG_INTEGRATION_TESTS.filter((path) => found.includes(path));
+  return [...long, ...found.filter((path) => !long.includes(path)).sort()];
+}
+
 await buildIslands();
 console.log("--- unit + in-process tier, beside the type check of the test modules ---");
 const fastStarted = performance.now();
@@ -167,7 +216,7 @@ if (!checked.ok) {
 // average under 4, where one after the other took about 165 + 66 s.
 console.log("\n--- integration tests (real server processes), beside the modelled pass ---");
 const [parallel, modelled] = await Promise.all([
-  denoTest(["--parallel", "--no-check", `--ignore=${[...e2e, ...FAST_TIER].join(",")}`]),
+  denoTest(["--parallel", "--no-check", ...await integrationTests()]),
   denoTest(["--parallel", "--no-check", ...REALTIME_TESTS], {
     TEST_KV_LATENCY: "20/5",
     DENO_JOBS: "2",
