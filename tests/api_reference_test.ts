@@ -5,7 +5,10 @@
  */
 import assert from "node:assert/strict";
 import type { OpenApiDocument } from "../lib/api_docs/mod.ts";
-import { request, startServer } from "./harness.ts";
+import { request, sharedServer } from "./harness.ts";
+
+/** The server of the tests below that need none of their own (see sharedServer). */
+const shared = sharedServer();
 
 const OPTIONS = { sanitizeOps: false, sanitizeResources: false };
 
@@ -13,7 +16,7 @@ Deno.test({
   name: "the OpenAPI document describes every registered /api route, and only those",
   ...OPTIONS,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const response = await request(`${server.url}/docs/openapi.json`);
     assert.equal(response.status, 200);
     const document = response.body as OpenApiDocument;
@@ -39,7 +42,7 @@ Deno.test({
   name: "/docs renders every operation and the guides; unknown guides are 404",
   ...OPTIONS,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const document = (await request(`${server.url}/docs/openapi.json`)).body as OpenApiDocument;
     const page = await fetch(`${server.url}/docs`);
     assert.equal(page.status, 200);

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { startServer } from "./harness.ts";
+import { sharedServer, startServer } from "./harness.ts";
 import { createSession, joinSession, openJoiner, sdp } from "./transfer_fixtures.ts";
 import { upgradeStatus } from "./ws_client.ts";
+
+/** The server of the tests below that need none of their own (see sharedServer). */
+const shared = sharedServer();
 
 const INTEGRATION = { sanitizeOps: false, sanitizeResources: false };
 
@@ -42,7 +45,7 @@ Deno.test({
   name: "codes typed in any form lead to /r/<CODE>; impossible codes get a 404 page",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const go = (path: string) => fetch(`${server.url}${path}`, { redirect: "manual" });
     const typed = await go("/r?code=%20k7q-x3m%20");
     assert.equal(typed.status, 302);
@@ -65,7 +68,7 @@ Deno.test({
     "the signaling socket takes the transfer token as a WebSocket subprotocol, keeping it out of the URL",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const session = await createSession(server);
     const joined = await joinSession(server, session.code);
     await using joiner = await openJoiner(server, session.code, joined);

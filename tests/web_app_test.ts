@@ -7,8 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { manifestProblems, type WebAppManifest } from "../lib/web_app/mod.ts";
-import { startServer } from "./harness.ts";
+import { sharedServer } from "./harness.ts";
 import { INTEGRATION } from "./notifications_fixtures.ts";
+
+/** The server of the tests below that need none of their own (see sharedServer). */
+const webAppServer = sharedServer();
 
 /** Width and height from a PNG's IHDR chunk; throws when the bytes are not a PNG. */
 function pngSize(bytes: Uint8Array): { width: number; height: number } {
@@ -23,7 +26,7 @@ Deno.test({
   name: "the manifest has the required members, real 192 and 512 PNG icons and a share target",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await webAppServer();
     const response = await fetch(`${server.url}/manifest.webmanifest`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type") ?? "", /^application\/manifest\+json/);
@@ -75,7 +78,7 @@ Deno.test({
   name: "/sw.js is served for scope / and never from a stale cache; pages link the manifest",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await webAppServer();
     const worker = await fetch(`${server.url}/sw.js`);
     assert.equal(worker.status, 200);
     assert.match(worker.headers.get("content-type") ?? "", /^text\/javascript/);

@@ -6,10 +6,13 @@
  */
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { startServer } from "./harness.ts";
+import { sharedServer } from "./harness.ts";
 import { chatToken, connectChat, INTEGRATION } from "./chat_fixtures.ts";
 import { publishOk, streamToken, userToken } from "./notifications_fixtures.ts";
 import { type Frame, openSocket, refusedSocket } from "./ws_client.ts";
+
+/** The server of the tests below that need none of their own (see sharedServer). */
+const shared = sharedServer();
 
 /** A socket with request headers (npm `ws`), recording frames and its close. */
 function headerSocket(url: string, headers: Record<string, string>) {
@@ -58,7 +61,7 @@ Deno.test({
   name: "/ws/notifications takes the token as Bearer, subprotocol or ?token= and delivers alike",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const token = await userToken(server, "ada");
     const url = `${server.wsUrl}/ws/notifications`;
     const bearerUser = headerSocket(url, { Authorization: `Bearer ${token}` });
@@ -102,7 +105,7 @@ Deno.test({
   name: "/channel/:channelId/websocket with a Bearer header is the channel socket",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const ada = await chatToken(server, "ada");
     const bob = await chatToken(server, "bob");
     const viaApi = await connectChat(server, "lobby", bob);

@@ -6,11 +6,14 @@
  * the HTTP answer before the upgrade.
  */
 import assert from "node:assert/strict";
-import { request, startServer } from "./harness.ts";
+import { request, sharedServer, startServer } from "./harness.ts";
 import { channelUrl, chatToken, INTEGRATION } from "./chat_fixtures.ts";
 import { createSession, signalingUrl } from "./transfer_fixtures.ts";
 import { streamToken, userToken } from "./notifications_fixtures.ts";
 import { openSocket, refusedSocket, upgradeStatus } from "./ws_client.ts";
+
+/** The server of the tests below that need none of their own (see sharedServer). */
+const shared = sharedServer();
 
 function assertRefused(
   refusal: Awaited<ReturnType<typeof refusedSocket>>,
@@ -31,7 +34,7 @@ Deno.test({
     "transfer signaling: an unknown or closed session and a wrong token are an error frame and 4404/4410/4403",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const session = await createSession(server);
     const unknown = signalingUrl(server, { code: "ZZZZZZ", role: "creator", token: "ts_x" });
     assertRefused(await refusedSocket(unknown), "session_not_found", 4404);
@@ -57,7 +60,7 @@ Deno.test({
     "tokens and permissions: forged, missing and spent tokens are 4401, no chat:read is 4403, a bad cursor 4400",
   ...INTEGRATION,
   async fn() {
-    await using server = await startServer();
+    const server = await shared();
     const ada = await userToken(server, "ada");
     assertRefused(
       await refusedSocket(`${server.wsUrl}/api/ws/notifications?token=not.a.token`),
