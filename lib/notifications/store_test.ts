@@ -26,7 +26,8 @@ async function commitWrites(
   const operation = kv.atomic();
   writes.write(operation, { topic: `user:${userId}`, offset: 1, epoch: "e", time: 0, data: null });
   if (writes.collect) {
-    operation.set([...writes.collect.key, "commit"], [writes.collect.item]);
+    // One row per commit, as the topic log writes it (recipients of one seq can span commits).
+    operation.set([...writes.collect.key, crypto.randomUUID()], [writes.collect.item]);
   }
   assert.ok((await operation.commit()).ok);
 }
@@ -362,5 +363,47 @@ Deno.test("a new record is stored without its default fields and reads back whol
       record.timestamp,
       "a changed record is stored whole and keeps sentAt",
     );
+  });
+});
+
+Deno.test("a fan-out's delivery marks are a few shared rows; marks of older releases still count; the latest time wins", async () => {
+  await withStore(async (store, kv) => {
+    const seq = newSeq();
+    const users = Array.from({ length: 1000 }, (_, index) => `user-${index}`);
+    for (const userId of users.slice(0, 3)) {
+      await create(store, kv, {
+        userId,
+        id: seq,
+        seq,
+        type: "success",
+        data: message("fan-out"),
+        requiresAck: false,
+      });
+    }
+    await store.markDeliveredMany(
+      users.map((userId) => ({ userId, seq })),
+      Date.parse("2020-01-01T00:00:00Z"),
+    );
+    let rows = 0;
+    for await (const _ of kv.list({ prefix: ["notify", "dby", seq] })) rows += 1;
+    assert.ok(rows <= 16, `1,000 marks are at most one row per shard, got ${rows}`);
+    assert.equal((await store.get("user-0", seq))?.deliveredAt, "2020-01-01T00:00:00.000Z");
+    assert.equal((await store.get("user-1", seq))?.status, "delivered");
+
+    // Delivered again later by another isolate: that time.
+    await store.markDeliveredMany([{ userId: "user-0", seq }], Date.parse("2020-01-02T00:00:00Z"));
+    assert.equal((await store.get("user-0", seq))?.deliveredAt, "2020-01-02T00:00:00.000Z");
+    const history = await store.history("user-0");
+    assert.equal(history.items[0]?.deliveredAt, "2020-01-02T00:00:00.000Z");
+
+    // A mark as releases before shared rows wrote it (one key per user and notification).
+    await kv.set(["notify", "delivered", "user-2", seq], "2020-01-03T00:00:00.000Z");
+    assert.equal((await store.get("user-2", seq))?.deliveredAt, "2020-01-03T00:00:00.000Z");
+    const log = await store.log({ status: "delivered" });
+    assert.deepEqual(log.entries.map((record) => record.userId).sort(), [
+      "user-0",
+      "user-1",
+      "user-2",
+    ]);
   });
 });
