@@ -27,8 +27,14 @@ import {
   preferencesSchema,
 } from "./record.ts";
 
-/** How long this isolate reuses preferences it read for publishing. */
+/** How long this isolate reuses preferences it read for publishing without reading them again. */
 const PREFERENCES_CACHE_MS = 2000;
+/**
+ * Until this age, preferences past {@linkcode PREFERENCES_CACHE_MS} are still used
+ * while a read in the background renews them, so a steady stream of publishes
+ * never waits for that read; older ones are read first.
+ */
+const PREFERENCES_STALE_MS = 10_000;
 /** Users whose preferences this isolate keeps at most. */
 const PREFERENCES_CACHED = 50_000;
 /** Shards of a publish's delivery rows: a user's mark is read from one (a few small rows). */
@@ -46,6 +52,8 @@ export interface NotificationStoreOptions {
   maxAgeMs?: number;
   /** Records kept per user; older ones are trimmed (default 1000). */
   maxHistory?: number;
+  /** The clock of the preferences cache (default `Date.now`; tests inject one). */
+  now?: () => number;
 }
 
 /** What {@linkcode NotificationStore.prepare} stores. */
@@ -192,11 +200,17 @@ export class NotificationStore {
     string,
     { preferences: Preferences | null; until: number }
   >();
+  /** Users whose preferences a background read is renewing. */
+  readonly #preferencesRenewing = new Set<string>();
+  /** Moves on at every change of preferences: a read that began before one caches nothing. */
+  #preferencesGeneration = 0;
+  readonly #now: () => number;
 
   constructor(kv: Deno.Kv, options: NotificationStoreOptions = {}) {
     this.#kv = kv;
     this.#maxAgeMs = options.maxAgeMs ?? retentionFor("user:x").maxAgeMs;
     this.#maxHistory = options.maxHistory ?? 1000;
+    this.#now = options.now ?? Date.now;
   }
 
   /** How long records are kept. */
@@ -270,38 +284,65 @@ export class NotificationStore {
    * The preferences of several users for a publish, in one round trip at most: an
    * eventually consistent read (a local replica on Deno Deploy), reused by this
    * isolate for 2 s, since a preference changed a moment ago reaching the next
-   * publish a moment late is harmless. A change made through this store (or
-   * reported with {@linkcode forgetPreferences}) is seen at once.
+   * publish a moment late is harmless. For 8 s more they are still used while a
+   * read in the background renews them (a fan-out every few seconds never waits
+   * for that read); another instance's change reaches publishes here within 10 s.
+   * A change made through this store (or reported with
+   * {@linkcode forgetPreferences}) is seen at once.
    */
   async preferencesOf(userIds: readonly string[]): Promise<Map<string, Preferences>> {
     const found = new Map<string, Preferences>();
-    const now = Date.now();
+    const now = this.#now();
     const missing: string[] = [];
+    const renew: string[] = [];
     for (const userId of userIds) {
       const cached = this.#preferencesCache.get(userId);
-      if (cached && cached.until > now) {
+      if (cached && cached.until + PREFERENCES_STALE_MS - PREFERENCES_CACHE_MS > now) {
         if (cached.preferences) found.set(userId, cached.preferences);
+        if (cached.until <= now && !this.#preferencesRenewing.has(userId)) renew.push(userId);
       } else {
         missing.push(userId);
       }
     }
+    if (renew.length > 0) {
+      for (const userId of renew) this.#preferencesRenewing.add(userId);
+      void this.#readPreferences(renew, new Map(), now)
+        .catch(() => {/* the next publish reads them first */})
+        .finally(() => {
+          for (const userId of renew) this.#preferencesRenewing.delete(userId);
+        });
+    }
+    await this.#readPreferences(missing, found, now);
+    return found;
+  }
+
+  /** Reads the preferences of `userIds` (10 per `getMany`, concurrently) into `found` and the cache. */
+  async #readPreferences(
+    userIds: readonly string[],
+    found: Map<string, Preferences>,
+    now: number,
+  ): Promise<void> {
+    const generation = this.#preferencesGeneration;
     await Promise.all(
-      chunked(missing, 10).map(async (chunk) => {
+      chunked(userIds, 10).map(async (chunk) => {
         const entries = await this.#kv.getMany(chunk.map((userId) => preferencesKey(userId)), {
           consistency: "eventual",
         });
         chunk.forEach((userId, index) => {
           const preferences = parsePreferences(entries[index]!.value);
-          this.#cachePreferences(userId, preferences, now);
+          // A change arrived while this read was under way: its value may be the old one.
+          if (generation === this.#preferencesGeneration) {
+            this.#cachePreferences(userId, preferences, now);
+          }
           if (preferences) found.set(userId, preferences);
         });
       }),
     );
-    return found;
   }
 
   /** Drops what this isolate remembers of a user's preferences (another isolate changed them). */
   forgetPreferences(userId: string): void {
+    this.#preferencesGeneration += 1;
     this.#preferencesCache.delete(userId);
   }
 
@@ -746,7 +787,8 @@ export class NotificationStore {
       mutedGroups: [...new Set(preferences.mutedGroups)],
     };
     await this.#kv.set(preferencesKey(userId), clean);
-    this.#cachePreferences(userId, clean, Date.now());
+    this.#preferencesGeneration += 1;
+    this.#cachePreferences(userId, clean, this.#now());
     return clean;
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type CreateInput, newSeq, NotificationStore } from "./store.ts";
 import type { NotificationRecord } from "./record.ts";
 import { roundTripCounter } from "../kv/testing.ts";
+import { waitFor } from "../clock/testing.ts";
 
 async function withStore(
   fn: (store: NotificationStore, kv: Deno.Kv) => Promise<void>,
@@ -406,4 +407,44 @@ Deno.test("a fan-out's delivery marks are a few shared rows; marks of older rele
       "user-2",
     ]);
   });
+});
+
+Deno.test("preferences for publishing: fresh for 2 s, then used while a background read renews them, read first after 10 s", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    let now = 1_000_000;
+    const store = new NotificationStore(kv, { now: () => now });
+    // Another instance's writes: straight to KV, this store hears nothing of them.
+    const elsewhere = (muted: string[]) =>
+      kv.set(["notify", "preferences", "ada"], { muted, mutedGroups: [] });
+    await elsewhere(["error"]);
+    const mutedNow = async () => (await store.preferencesOf(["ada"])).get("ada")?.muted ?? [];
+    assert.deepEqual(await mutedNow(), ["error"], "a first publish reads them");
+
+    await elsewhere(["warning"]);
+    now += 1_000;
+    assert.deepEqual(await mutedNow(), ["error"], "fresh for 2 s: no read");
+
+    now += 2_000;
+    assert.deepEqual(await mutedNow(), ["error"], "stale: used at once, renewed behind");
+    const renewed = await waitFor(async () => {
+      const muted = await mutedNow();
+      return muted[0] === "warning" ? muted : null;
+    });
+    assert.deepEqual(renewed, ["warning"], "the background read brought the change");
+
+    await elsewhere(["success"]);
+    now += 11_000;
+    assert.deepEqual(await mutedNow(), ["success"], "older than 10 s: read before the publish");
+
+    // A change through this store is seen at once, and a renewal under way cannot undo it.
+    now += 3_000;
+    const stale = store.preferencesOf(["ada"]);
+    await store.setPreferences("ada", { muted: ["info"], mutedGroups: [] });
+    await stale;
+    await waitFor(async () => (await store.preferencesOf(["ada"])).size === 1 || null);
+    assert.deepEqual(await mutedNow(), ["info"]);
+  } finally {
+    kv.close();
+  }
 });
