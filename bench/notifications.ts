@@ -20,7 +20,7 @@
  * Writes bench/results/notifications.json and prints a table.
  */
 import { startServer, TEST_API_KEY, type TestServer } from "../tests/harness.ts";
-import { writeResult } from "./_common.ts";
+import { settle, writeResult } from "./_common.ts";
 
 type Transport = "ws" | "sse";
 type Target = "bare" | "switchboard";
@@ -592,6 +592,7 @@ async function orchestrate(): Promise<void> {
       `2 isolates, KV ${FAR.strongMs}/${FAR.eventualMs} ms, and ${options.big} recipients`,
   );
   const local = only === "far" ? null : await localPass(options);
+  if (local && only !== "local") await settle();
   const far = only === "local" ? null : await farPass(options);
   const output = {
     benchmark: "notifications",
