@@ -115,3 +115,38 @@ export async function writeResult(name: string, result: unknown): Promise<string
 export function fixed(value: number, digits = 1): string {
   return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
 }
+
+/** Busy and total CPU time of the whole machine so far (Linux: /proc/stat), or null. */
+function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/)
+      .slice(1).map(Number);
+    const idle = fields[3]! + (fields[4] ?? 0);
+    const total = fields.reduce((sum, value) => sum + value, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits until the machine is quiet (under 15 % of its CPU busy over one second),
+ * at most a minute: what the previous benchmark left behind (a server shutting
+ * down 10,000 sockets, the kernel closing them) would otherwise count against
+ * the next one. Says how long it waited.
+ */
+export async function settle(): Promise<void> {
+  const started = performance.now();
+  let before = machineCpu();
+  if (!before) return;
+  while (performance.now() - started < 60_000) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = machineCpu()!;
+    const busy = (after.busy - before.busy) / Math.max(1, after.total - before.total);
+    before = after;
+    if (busy < 0.15) break;
+  }
+  console.log(
+    `(waited ${((performance.now() - started) / 1000).toFixed(0)} s for a quiet machine)`,
+  );
+}

@@ -5,6 +5,8 @@
  *
  *     deno task bench [--quick] [name...]
  */
+import { settle } from "./_common.ts";
+
 const here = new URL("./", import.meta.url);
 /**
  * Not run here: this runner, and share_receive_memory (two more 1 GiB transfers,
@@ -35,6 +37,7 @@ let failed = 0;
 for (const [name, ...extra] of runs) {
   const label = [name, ...extra].join(" ");
   console.log(`\n=== bench/${name}.ts${extra.length ? ` ${extra.join(" ")}` : ""} ===`);
+  await settle();
   const started = performance.now();
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(`${name}.ts`, here).pathname, ...extra, ...flags],

@@ -73,8 +73,25 @@ export interface TestServer extends AsyncDisposable {
   restart(options?: { kill?: boolean }): Promise<TestServer>;
 }
 
-/** Starts the server and waits until `/healthz` answers. */
+/** The server could not bind its port: something took it after {@linkcode freePort} chose it. */
+class PortTaken extends Error {}
+
+/**
+ * Starts the server and waits until `/healthz` answers. When the port chosen for
+ * it was taken before the server bound it (another test's server, or a client's
+ * ephemeral port, on a busy machine), it starts again on another one.
+ */
 export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startServerOnce(options);
+    } catch (error) {
+      if (!(error instanceof PortTaken) || options.port !== undefined || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function startServerOnce(options: ServerOptions): Promise<TestServer> {
   await ensureBuilt();
   const isolates = options.isolates ?? 1;
   const port = options.port ?? freePort();
@@ -115,13 +132,20 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   let exited = false;
   child.status.then(() => exited = true);
   while (true) {
-    if (exited) throw new Error(`server exited during start:\n${printed}`);
+    if (exited) {
+      await drained;
+      if (/AddrInUse|address already in use/i.test(printed)) throw new PortTaken(printed);
+      throw new Error(`server exited during start:\n${printed}`);
+    }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`server did not become healthy:\n${printed}`);
     }
     try {
-      const body = await healthOnNewConnection(url);
+      // Only once this process said it listens: an answer before that would come from
+      // whatever else holds the port.
+      const listening = printed.includes(`Listening on ${url}/`);
+      const body = listening ? await healthOnNewConnection(url) : { ok: false, isolate: "" };
       if (body.ok) seen.add(body.isolate);
       if (seen.size >= isolates) break;
     } catch { /* not listening yet */ }
@@ -219,7 +243,7 @@ export async function healthOnNewConnection(
 ): Promise<{ ok: boolean; isolate: string }> {
   const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   try {
-    const response = await fetch(`${url}/healthz`, { client });
+    const response = await fetch(`${url}/healthz`, { client, signal: AbortSignal.timeout(5000) });
     return await response.json();
   } finally {
     client.close();

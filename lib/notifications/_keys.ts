@@ -22,11 +22,27 @@ export function aliasKey(userId: string, id: string): Deno.KvKey {
 }
 
 /**
- * When a notification first reached a connection (ISO time), kept beside its
- * record so marking deliveries needs no read: many go into one commit.
+ * When a notification reached a connection (ISO time), one key per user and
+ * notification: what releases before 2026-12-05 wrote, still read (and trimmed)
+ * so their marks are not lost. New marks go to {@linkcode deliveryRowKey}.
  */
 export function deliveredKey(userId: string, id: string): Deno.KvKey {
   return ["notify", "delivered", userId, id];
+}
+
+/**
+ * Delivery marks of one publish (`seq`) for the users of one shard, written by
+ * one flush of one isolate: value `{at, users}`. A fan-out to 1,000 users
+ * costs a few rows instead of 1,000; a user's mark is found by listing
+ * {@linkcode deliveryShardPrefix} (a few small rows).
+ */
+export function deliveryRowKey(seq: string, shard: number, row: string): Deno.KvKey {
+  return ["notify", "dby", seq, shard, row];
+}
+
+/** The delivery rows of one publish that can hold a user of `shard`. */
+export function deliveryShardPrefix(seq: string, shard: number): Deno.KvKey {
+  return ["notify", "dby", seq, shard];
 }
 
 /** A user's notifications that require an ack and have none yet: value is the id. */

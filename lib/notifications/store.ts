@@ -5,6 +5,8 @@ import { utf8Bytes } from "../text/mod.ts";
 import {
   aliasKey,
   deliveredKey,
+  deliveryRowKey,
+  deliveryShardPrefix,
   DUE_PREFIX,
   dueKey,
   leaseKey,
@@ -25,10 +27,22 @@ import {
   preferencesSchema,
 } from "./record.ts";
 
-/** How long this isolate reuses preferences it read for publishing. */
+/** How long this isolate reuses preferences it read for publishing without reading them again. */
 const PREFERENCES_CACHE_MS = 2000;
+/**
+ * Until this age, preferences past {@linkcode PREFERENCES_CACHE_MS} are still used
+ * while a read in the background renews them, so a steady stream of publishes
+ * never waits for that read; older ones are read first.
+ */
+const PREFERENCES_STALE_MS = 10_000;
 /** Users whose preferences this isolate keeps at most. */
 const PREFERENCES_CACHED = 50_000;
+/** Shards of a publish's delivery rows: a user's mark is read from one (a few small rows). */
+const DELIVERY_SHARDS = 16;
+/** Users per delivery row: user ids are at most 64 characters, a row stays far below 64 KiB. */
+const USERS_PER_ROW = 400;
+/** Bytes of delivery rows per commit (Deno KV takes 800 KiB per atomic operation). */
+const DELIVERY_COMMIT_BYTES = 400 * 1024;
 /** What a generated notification id (a publish's `seq`) looks like: a ULID. */
 const GENERATED_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -38,6 +52,8 @@ export interface NotificationStoreOptions {
   maxAgeMs?: number;
   /** Records kept per user; older ones are trimmed (default 1000). */
   maxHistory?: number;
+  /** The clock of the preferences cache (default `Date.now`; tests inject one). */
+  now?: () => number;
 }
 
 /** What {@linkcode NotificationStore.prepare} stores. */
@@ -132,6 +148,24 @@ function parseRecord(value: unknown): NotificationRecord | null {
   return parsed.success ? parsed.data : null;
 }
 
+/** The shard of a user's delivery marks (FNV-1a of the id). */
+function deliveryShard(userId: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < userId.length; index++) {
+    hash = Math.imul(hash ^ userId.charCodeAt(index), 0x01000193);
+  }
+  return (hash >>> 0) % DELIVERY_SHARDS;
+}
+
+/** The later of two delivery marks (ISO times; anything else is no mark). */
+function laterMark(a: unknown, b: unknown): string | null {
+  const first = typeof a === "string" ? a : null;
+  const second = typeof b === "string" ? b : null;
+  if (first === null) return second;
+  if (second === null) return first;
+  return first > second ? first : second;
+}
+
 /** A record with its delivery mark (kept in its own key) folded in. */
 function withDelivery(record: NotificationRecord, delivered: unknown): NotificationRecord {
   if (record.deliveredAt !== null || typeof delivered !== "string") return record;
@@ -166,11 +200,17 @@ export class NotificationStore {
     string,
     { preferences: Preferences | null; until: number }
   >();
+  /** Users whose preferences a background read is renewing. */
+  readonly #preferencesRenewing = new Set<string>();
+  /** Moves on at every change of preferences: a read that began before one caches nothing. */
+  #preferencesGeneration = 0;
+  readonly #now: () => number;
 
   constructor(kv: Deno.Kv, options: NotificationStoreOptions = {}) {
     this.#kv = kv;
     this.#maxAgeMs = options.maxAgeMs ?? retentionFor("user:x").maxAgeMs;
     this.#maxHistory = options.maxHistory ?? 1000;
+    this.#now = options.now ?? Date.now;
   }
 
   /** How long records are kept. */
@@ -244,38 +284,65 @@ export class NotificationStore {
    * The preferences of several users for a publish, in one round trip at most: an
    * eventually consistent read (a local replica on Deno Deploy), reused by this
    * isolate for 2 s, since a preference changed a moment ago reaching the next
-   * publish a moment late is harmless. A change made through this store (or
-   * reported with {@linkcode forgetPreferences}) is seen at once.
+   * publish a moment late is harmless. For 8 s more they are still used while a
+   * read in the background renews them (a fan-out every few seconds never waits
+   * for that read); another instance's change reaches publishes here within 10 s.
+   * A change made through this store (or reported with
+   * {@linkcode forgetPreferences}) is seen at once.
    */
   async preferencesOf(userIds: readonly string[]): Promise<Map<string, Preferences>> {
     const found = new Map<string, Preferences>();
-    const now = Date.now();
+    const now = this.#now();
     const missing: string[] = [];
+    const renew: string[] = [];
     for (const userId of userIds) {
       const cached = this.#preferencesCache.get(userId);
-      if (cached && cached.until > now) {
+      if (cached && cached.until + PREFERENCES_STALE_MS - PREFERENCES_CACHE_MS > now) {
         if (cached.preferences) found.set(userId, cached.preferences);
+        if (cached.until <= now && !this.#preferencesRenewing.has(userId)) renew.push(userId);
       } else {
         missing.push(userId);
       }
     }
+    if (renew.length > 0) {
+      for (const userId of renew) this.#preferencesRenewing.add(userId);
+      void this.#readPreferences(renew, new Map(), now)
+        .catch(() => {/* the next publish reads them first */})
+        .finally(() => {
+          for (const userId of renew) this.#preferencesRenewing.delete(userId);
+        });
+    }
+    await this.#readPreferences(missing, found, now);
+    return found;
+  }
+
+  /** Reads the preferences of `userIds` (10 per `getMany`, concurrently) into `found` and the cache. */
+  async #readPreferences(
+    userIds: readonly string[],
+    found: Map<string, Preferences>,
+    now: number,
+  ): Promise<void> {
+    const generation = this.#preferencesGeneration;
     await Promise.all(
-      chunked(missing, 10).map(async (chunk) => {
+      chunked(userIds, 10).map(async (chunk) => {
         const entries = await this.#kv.getMany(chunk.map((userId) => preferencesKey(userId)), {
           consistency: "eventual",
         });
         chunk.forEach((userId, index) => {
           const preferences = parsePreferences(entries[index]!.value);
-          this.#cachePreferences(userId, preferences, now);
+          // A change arrived while this read was under way: its value may be the old one.
+          if (generation === this.#preferencesGeneration) {
+            this.#cachePreferences(userId, preferences, now);
+          }
           if (preferences) found.set(userId, preferences);
         });
       }),
     );
-    return found;
   }
 
   /** Drops what this isolate remembers of a user's preferences (another isolate changed them). */
   forgetPreferences(userId: string): void {
+    this.#preferencesGeneration += 1;
     this.#preferencesCache.delete(userId);
   }
 
@@ -302,17 +369,20 @@ export class NotificationStore {
     const keys = generated
       ? [recordKey(userId, id), deliveredKey(userId, id), aliasKey(userId, id)]
       : [aliasKey(userId, id)];
-    const entries = await this.#kv.getMany(keys);
+    const [entries, rowMark] = await Promise.all([
+      this.#kv.getMany(keys),
+      generated ? this.#rowMark(userId, id) : null,
+    ]);
     let entry = generated ? entries[0]! : null;
-    let delivered = generated ? entries[1]!.value : null;
+    let delivered = generated ? laterMark(entries[1]!.value, rowMark) : null;
     const alias = entries.at(-1)!.value;
     if ((!entry || entry.value === null) && typeof alias === "string") {
-      const [record, mark] = await this.#kv.getMany([
-        recordKey(userId, alias),
-        deliveredKey(userId, alias),
+      const [[record, mark], aliasRowMark] = await Promise.all([
+        this.#kv.getMany([recordKey(userId, alias), deliveredKey(userId, alias)]),
+        this.#rowMark(userId, alias),
       ]);
       entry = record!;
-      delivered = mark!.value;
+      delivered = laterMark(mark!.value, aliasRowMark);
     }
     const record = entry?.value ? parseRecord(entry.value) : null;
     if (!record || record.id !== id || this.#expired(record)) return null;
@@ -356,27 +426,73 @@ export class NotificationStore {
   }
 
   /**
-   * Records deliveries: a delivery mark per notification beside its record (by
-   * `seq`), written without reading (500 per commit, one round trip for a whole
-   * burst), folded into the record whenever it is read. A notification delivered
-   * again (another isolate, a re-send) gets that time instead; an acknowledged
-   * or failed one keeps its status.
+   * Records deliveries, written without reading (one round trip for a whole
+   * burst) and folded into a record whenever it is read: per publish (`seq`) and
+   * shard of users, one row `{at, users}` per call, so a fan-out's marks are a
+   * few dozen rows, not one per recipient. A notification delivered again
+   * (another isolate, a re-send) reads as the latest time; an acknowledged or
+   * failed one keeps its status.
    */
   async markDeliveredMany(
     items: readonly { userId: string; seq: string }[],
     now = Date.now(),
   ): Promise<void> {
+    const groups = new Map<string, { seq: string; shard: number; users: Set<string> }>();
+    for (const { userId, seq } of items) {
+      const shard = deliveryShard(userId);
+      const id = `${seq}\u0000${shard}`;
+      let group = groups.get(id);
+      if (!group) {
+        group = { seq, shard, users: new Set() };
+        groups.set(id, group);
+      }
+      group.users.add(userId);
+    }
+    const at = iso(now);
+    const flush = crypto.randomUUID().slice(0, 13);
+    const commits: { key: Deno.KvKey; users: string[] }[][] = [[]];
+    let bytes = 0;
+    let row = 0;
+    for (const group of groups.values()) {
+      const users = [...group.users];
+      for (let start = 0; start < users.length; start += USERS_PER_ROW) {
+        const part = users.slice(start, start + USERS_PER_ROW);
+        const size = part.reduce((sum, user) => sum + user.length + 4, 200);
+        if (bytes + size > DELIVERY_COMMIT_BYTES || commits.at(-1)!.length >= 500) {
+          commits.push([]);
+          bytes = 0;
+        }
+        bytes += size;
+        commits.at(-1)!.push({
+          key: deliveryRowKey(group.seq, group.shard, `${flush}.${row++}`),
+          users: part,
+        });
+      }
+    }
     await Promise.all(
-      chunked(items, 500).map(async (chunk) => {
+      commits.filter((rows) => rows.length > 0).map(async (rows) => {
         const operation = this.#kv.atomic();
-        for (const item of chunk) {
-          operation.set(deliveredKey(item.userId, item.seq), iso(now), {
-            expireIn: this.#maxAgeMs,
-          });
+        for (const { key, users } of rows) {
+          operation.set(key, { at, users }, { expireIn: this.#maxAgeMs });
         }
         await operation.commit();
       }),
     );
+  }
+
+  /** The latest delivery mark of one notification of a user in the delivery rows, if any. */
+  async #rowMark(userId: string, seq: string): Promise<string | null> {
+    let latest: string | null = null;
+    const rows = this.#kv.list<unknown>({
+      prefix: deliveryShardPrefix(seq, deliveryShard(userId)),
+    });
+    for await (const row of rows) {
+      const value = row.value as { at?: unknown; users?: unknown } | null;
+      if (Array.isArray(value?.users) && value.users.includes(userId)) {
+        latest = laterMark(latest, value.at);
+      }
+    }
+    return latest;
   }
 
   /**
@@ -479,12 +595,16 @@ export class NotificationStore {
     const pages = await Promise.all(
       chunked(seqs, 5).map(async (chunk) => {
         const keys = chunk.flatMap((seq) => [recordKey(userId, seq), deliveredKey(userId, seq)]);
-        const entries = await this.#kv.getMany(keys);
+        const [entries, rowMarks] = await Promise.all([
+          this.#kv.getMany(keys),
+          Promise.all(chunk.map((seq) => this.#rowMark(userId, seq))),
+        ]);
         const records: NotificationRecord[] = [];
         for (let index = 0; index < entries.length; index += 2) {
           const record = parseRecord(entries[index]!.value);
           if (record && !this.#expired(record)) {
-            records.push(withDelivery(record, entries[index + 1]!.value));
+            const mark = laterMark(entries[index + 1]!.value, rowMarks[index / 2]);
+            records.push(withDelivery(record, mark));
           }
         }
         return records;
@@ -502,10 +622,13 @@ export class NotificationStore {
     const marks = new Map<string, unknown>();
     await Promise.all(
       chunked(pending, 10).map(async (chunk) => {
-        const entries = await this.#kv.getMany(
-          chunk.map((record) => deliveredKey(userId, record.seq)),
+        const [entries, rowMarks] = await Promise.all([
+          this.#kv.getMany(chunk.map((record) => deliveredKey(userId, record.seq))),
+          Promise.all(chunk.map((record) => this.#rowMark(userId, record.seq))),
+        ]);
+        chunk.forEach((record, index) =>
+          marks.set(record.seq, laterMark(entries[index]!.value, rowMarks[index]))
         );
-        chunk.forEach((record, index) => marks.set(record.seq, entries[index]!.value));
       }),
     );
     return records.map((record) => withDelivery(record, marks.get(record.seq)));
@@ -664,7 +787,8 @@ export class NotificationStore {
       mutedGroups: [...new Set(preferences.mutedGroups)],
     };
     await this.#kv.set(preferencesKey(userId), clean);
-    this.#cachePreferences(userId, clean, Date.now());
+    this.#preferencesGeneration += 1;
+    this.#cachePreferences(userId, clean, this.#now());
     return clean;
   }
 
@@ -814,8 +938,9 @@ export class NotificationStore {
 
   /**
    * Deletes the user's oldest notifications beyond `maxHistory` with what belongs
-   * to them; resolves to how many. (Audit-log rows are shared by a publish's
-   * recipients: they expire with the records, and readers skip missing ones.)
+   * to them; resolves to how many. (Audit-log and delivery rows are shared by a
+   * publish's recipients: they expire with the records, and readers skip missing
+   * ones.)
    */
   async trim(userId: string): Promise<number> {
     let index = 0;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type CreateInput, newSeq, NotificationStore } from "./store.ts";
 import type { NotificationRecord } from "./record.ts";
 import { roundTripCounter } from "../kv/testing.ts";
+import { waitFor } from "../clock/testing.ts";
 
 async function withStore(
   fn: (store: NotificationStore, kv: Deno.Kv) => Promise<void>,
@@ -26,7 +27,8 @@ async function commitWrites(
   const operation = kv.atomic();
   writes.write(operation, { topic: `user:${userId}`, offset: 1, epoch: "e", time: 0, data: null });
   if (writes.collect) {
-    operation.set([...writes.collect.key, "commit"], [writes.collect.item]);
+    // One row per commit, as the topic log writes it (recipients of one seq can span commits).
+    operation.set([...writes.collect.key, crypto.randomUUID()], [writes.collect.item]);
   }
   assert.ok((await operation.commit()).ok);
 }
@@ -363,4 +365,86 @@ Deno.test("a new record is stored without its default fields and reads back whol
       "a changed record is stored whole and keeps sentAt",
     );
   });
+});
+
+Deno.test("a fan-out's delivery marks are a few shared rows; marks of older releases still count; the latest time wins", async () => {
+  await withStore(async (store, kv) => {
+    const seq = newSeq();
+    const users = Array.from({ length: 1000 }, (_, index) => `user-${index}`);
+    for (const userId of users.slice(0, 3)) {
+      await create(store, kv, {
+        userId,
+        id: seq,
+        seq,
+        type: "success",
+        data: message("fan-out"),
+        requiresAck: false,
+      });
+    }
+    await store.markDeliveredMany(
+      users.map((userId) => ({ userId, seq })),
+      Date.parse("2020-01-01T00:00:00Z"),
+    );
+    let rows = 0;
+    for await (const _ of kv.list({ prefix: ["notify", "dby", seq] })) rows += 1;
+    assert.ok(rows <= 16, `1,000 marks are at most one row per shard, got ${rows}`);
+    assert.equal((await store.get("user-0", seq))?.deliveredAt, "2020-01-01T00:00:00.000Z");
+    assert.equal((await store.get("user-1", seq))?.status, "delivered");
+
+    // Delivered again later by another isolate: that time.
+    await store.markDeliveredMany([{ userId: "user-0", seq }], Date.parse("2020-01-02T00:00:00Z"));
+    assert.equal((await store.get("user-0", seq))?.deliveredAt, "2020-01-02T00:00:00.000Z");
+    const history = await store.history("user-0");
+    assert.equal(history.items[0]?.deliveredAt, "2020-01-02T00:00:00.000Z");
+
+    // A mark as releases before shared rows wrote it (one key per user and notification).
+    await kv.set(["notify", "delivered", "user-2", seq], "2020-01-03T00:00:00.000Z");
+    assert.equal((await store.get("user-2", seq))?.deliveredAt, "2020-01-03T00:00:00.000Z");
+    const log = await store.log({ status: "delivered" });
+    assert.deepEqual(log.entries.map((record) => record.userId).sort(), [
+      "user-0",
+      "user-1",
+      "user-2",
+    ]);
+  });
+});
+
+Deno.test("preferences for publishing: fresh for 2 s, then used while a background read renews them, read first after 10 s", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    let now = 1_000_000;
+    const store = new NotificationStore(kv, { now: () => now });
+    // Another instance's writes: straight to KV, this store hears nothing of them.
+    const elsewhere = (muted: string[]) =>
+      kv.set(["notify", "preferences", "ada"], { muted, mutedGroups: [] });
+    await elsewhere(["error"]);
+    const mutedNow = async () => (await store.preferencesOf(["ada"])).get("ada")?.muted ?? [];
+    assert.deepEqual(await mutedNow(), ["error"], "a first publish reads them");
+
+    await elsewhere(["warning"]);
+    now += 1_000;
+    assert.deepEqual(await mutedNow(), ["error"], "fresh for 2 s: no read");
+
+    now += 2_000;
+    assert.deepEqual(await mutedNow(), ["error"], "stale: used at once, renewed behind");
+    const renewed = await waitFor(async () => {
+      const muted = await mutedNow();
+      return muted[0] === "warning" ? muted : null;
+    });
+    assert.deepEqual(renewed, ["warning"], "the background read brought the change");
+
+    await elsewhere(["success"]);
+    now += 11_000;
+    assert.deepEqual(await mutedNow(), ["success"], "older than 10 s: read before the publish");
+
+    // A change through this store is seen at once, and a renewal under way cannot undo it.
+    now += 3_000;
+    const stale = store.preferencesOf(["ada"]);
+    await store.setPreferences("ada", { muted: ["info"], mutedGroups: [] });
+    await stale;
+    await waitFor(async () => (await store.preferencesOf(["ada"])).size === 1 || null);
+    assert.deepEqual(await mutedNow(), ["info"]);
+  } finally {
+    kv.close();
+  }
 });
