@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
 import { browserAvailable, screenshot } from "./browser.ts";
 import {
   confirmWords,
@@ -13,6 +14,21 @@ import {
   shareScene,
   shownPercent,
 } from "./share_fixtures.ts";
+
+/** Types `typed` into the receive page's code form and waits for `/r/<code>`, hydrated. */
+async function typeCode(page: Page, origin: string, typed: string, code: string): Promise<void> {
+  await page.getByTestId("receive-code-input").fill(typed);
+  await page.getByTestId("receive-code-submit").click();
+  await page.waitForURL(`${origin}/r/${code}`);
+  await page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
+}
+
+/** Both pages end canceled, and the send page says why. */
+async function bothCanceled(sender: Page, receiver: Page, why: RegExp): Promise<void> {
+  await receiverPhase(receiver, "canceled", 15_000);
+  await senderPhase(sender, "canceled", 15_000);
+  assert.match(await sender.getByTestId("live-canceled").textContent() ?? "", why);
+}
 
 Deno.test({
   name:
@@ -59,10 +75,7 @@ Deno.test({
     await sender.page.getByTestId("live-start").click();
     const code = (await sender.page.getByTestId("live-code").textContent({ timeout: 15_000 }))!;
     assert.notEqual(code, first.code);
-    await receiver.page.getByTestId("receive-code-input").fill(code.toLowerCase());
-    await receiver.page.getByTestId("receive-code-submit").click();
-    await receiver.page.waitForURL(`${server.url}/r/${code}`);
-    await receiver.page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
+    await typeCode(receiver.page, server.url, code.toLowerCase(), code);
     await receiver.page.getByTestId("receive-accept").click();
     // A typed code has no secret: the sender confirms the words before anything is sent.
     await confirmWords(sender.page);
@@ -70,12 +83,7 @@ Deno.test({
     // 3. Now the receiver cancels mid-transfer.
     await progressAtLeast(sender.page, 1);
     await receiver.page.getByTestId("receive-cancel").click();
-    await receiverPhase(receiver.page, "canceled", 15_000);
-    await senderPhase(sender.page, "canceled", 15_000);
-    assert.match(
-      await sender.page.getByTestId("live-canceled").textContent() ?? "",
-      /Canceled by the receiver/,
-    );
+    await bothCanceled(sender.page, receiver.page, /Canceled by the receiver/);
     assert.ok(await shownPercent(sender.page) < 100);
     await screenshot(sender.page, "share-live-canceled-desktop");
 
@@ -84,17 +92,9 @@ Deno.test({
     await senderPhase(sender.page, "idle");
     await sender.page.getByTestId("live-start").click();
     const third = (await sender.page.getByTestId("live-code").textContent({ timeout: 15_000 }))!;
-    await receiver.page.getByTestId("receive-code-input").fill(third);
-    await receiver.page.getByTestId("receive-code-submit").click();
-    await receiver.page.waitForURL(`${server.url}/r/${third}`);
-    await receiver.page.waitForSelector('[data-island="ReceiveFiles"][data-hydrated="true"]');
+    await typeCode(receiver.page, server.url, third, third);
     await receiver.page.getByTestId("receive-decline").click();
-    await receiverPhase(receiver.page, "canceled", 15_000);
-    await senderPhase(sender.page, "canceled", 15_000);
-    assert.match(
-      await sender.page.getByTestId("live-canceled").textContent() ?? "",
-      /Declined by the receiver/,
-    );
+    await bothCanceled(sender.page, receiver.page, /Declined by the receiver/);
 
     assert.deepEqual(sender.errors, []);
     assert.deepEqual(receiver.errors, []);

@@ -20,8 +20,11 @@ import {
   receiverPhase,
   saveAndCompare,
   senderPhase,
+  type ShareScene,
   shareScene,
   shownRoute,
+  type TestFile,
+  type WatchedPage,
 } from "./share_fixtures.ts";
 
 const MIB = 1024 * 1024;
@@ -47,6 +50,28 @@ function keepPeers(): void {
 }
 
 /** File bytes the send page says left it over data channels. */
+/**
+ * A transfer of one random file of `size` bytes, made on a send page (everything
+ * it sends captured in `outgoing` when `capture` is set) and accepted on a receive
+ * page that keeps its peer connections (see {@linkcode keepPeers}).
+ */
+async function acceptedTransfer(
+  scene: ShareScene,
+  size: number,
+  options: { capture?: boolean } = {},
+): Promise<{ file: TestFile; sender: WatchedPage; receiver: WatchedPage; outgoing: string[] }> {
+  const file = await randomFile(scene.dir, "big.bin", size);
+  const sender = await newPage(scene.browser);
+  const outgoing = options.capture ? captureOutgoing(sender.page) : [];
+  await openSendPage(sender.page, scene.server.url);
+  const { link } = await createTransfer(sender.page, [file]);
+  const receiver = await newPage(scene.browser);
+  await receiver.context.addInitScript(keepPeers);
+  await openReceivePage(receiver.page, link);
+  await receiver.page.getByTestId("receive-accept").click();
+  return { file, sender, receiver, outgoing };
+}
+
 async function wireBytes(page: Page): Promise<number> {
   return Number(await page.getByTestId("live-share").getAttribute("data-wire-bytes"));
 }
@@ -92,15 +117,8 @@ for (
         env: { FALLBACK_TIMEOUT_MS: "120000" },
         prefix: "switchboard-e2e-share-resume-",
       });
-      const { server, dir, browser } = setup;
-      const file = await randomFile(dir, "big.bin", SIZE);
-      const sender = await newPage(browser);
-      await openSendPage(sender.page, server.url);
-      const { link } = await createTransfer(sender.page, [file]);
-      const receiver = await newPage(browser);
-      await receiver.context.addInitScript(keepPeers);
-      await openReceivePage(receiver.page, link);
-      await receiver.page.getByTestId("receive-accept").click();
+      const { dir } = setup;
+      const { file, sender, receiver } = await acceptedTransfer(setup, SIZE);
       await progressAtLeast(receiver.page, 45, 120_000);
       // What the send page sent before a reload of its own (its count starts again after it).
       let sentBefore = 0;
@@ -151,16 +169,10 @@ Deno.test({
       env: { FALLBACK_TIMEOUT_MS: "5000" },
       prefix: "switchboard-e2e-share-tail-",
     });
-    const { server, dir, browser } = setup;
-    const file = await randomFile(dir, "big.bin", SIZE);
-    const sender = await newPage(browser);
-    const outgoing = captureOutgoing(sender.page);
-    await openSendPage(sender.page, server.url);
-    const { link } = await createTransfer(sender.page, [file]);
-    const receiver = await newPage(browser);
-    await receiver.context.addInitScript(keepPeers);
-    await openReceivePage(receiver.page, link);
-    await receiver.page.getByTestId("receive-accept").click();
+    const { dir } = setup;
+    const { file, sender, receiver, outgoing } = await acceptedTransfer(setup, SIZE, {
+      capture: true,
+    });
     // Past 60 %: what the sender knows is stored lags by at most 2 MiB (its window).
     await progressAtLeast(receiver.page, 60);
     await receiver.page.evaluate(() => {
@@ -175,7 +187,7 @@ Deno.test({
     const ids = [...outgoing.join("\n").matchAll(/"fallback-link","url":"[^"#]*\/d\/([\w-]+)#/g)]
       .map((match) => match[1]!);
     assert.equal(ids.length, 1);
-    const info = await (await fetch(`${server.url}/api/files/${ids[0]}`)).json();
+    const info = await (await fetch(`${setup.server.url}/api/files/${ids[0]}`)).json();
     console.log(`relayed ${info.size} bytes of ${SIZE}`);
     assert.ok(info.size < SIZE * 0.6, `${info.size} bytes uploaded to the relay`);
     await saveAndCompare(receiver.page, file, dir);
