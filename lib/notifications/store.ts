@@ -366,23 +366,19 @@ export class NotificationStore {
    */
   async #find(userId: string, id: string): Promise<Found | null> {
     const generated = GENERATED_ID.test(id);
-    const keys = generated
-      ? [recordKey(userId, id), deliveredKey(userId, id), aliasKey(userId, id)]
-      : [aliasKey(userId, id)];
-    const [entries, rowMark] = await Promise.all([
+    const keys = generated ? [recordKey(userId, id), aliasKey(userId, id)] : [aliasKey(userId, id)];
+    const [entries, [mark]] = await Promise.all([
       this.#kv.getMany(keys),
-      generated ? this.#rowMark(userId, id) : null,
+      generated ? this.#marks(userId, [id]) : [null],
     ]);
     let entry = generated ? entries[0]! : null;
-    let delivered = generated ? laterMark(entries[1]!.value, rowMark) : null;
+    let delivered: string | null | undefined = mark;
     const alias = entries.at(-1)!.value;
     if ((!entry || entry.value === null) && typeof alias === "string") {
-      const [[record, mark], aliasRowMark] = await Promise.all([
-        this.#kv.getMany([recordKey(userId, alias), deliveredKey(userId, alias)]),
-        this.#rowMark(userId, alias),
+      [entry, [delivered]] = await Promise.all([
+        this.#kv.get(recordKey(userId, alias)),
+        this.#marks(userId, [alias]),
       ]);
-      entry = record!;
-      delivered = laterMark(mark!.value, aliasRowMark);
     }
     const record = entry?.value ? parseRecord(entry.value) : null;
     if (!record || record.id !== id || this.#expired(record)) return null;
@@ -478,6 +474,23 @@ export class NotificationStore {
         await operation.commit();
       }),
     );
+  }
+
+  /**
+   * The delivery marks of a user's notifications (by `seq`, in that order): the
+   * latest of the delivery rows and the key an older release wrote, read at once.
+   */
+  async #marks(userId: string, seqs: readonly string[]): Promise<(string | null)[]> {
+    const [legacy, rows] = await Promise.all([
+      Promise.all(
+        chunked(seqs, 10).map((chunk) =>
+          this.#kv.getMany(chunk.map((seq) => deliveredKey(userId, seq)))
+        ),
+      ),
+      Promise.all(seqs.map((seq) => this.#rowMark(userId, seq))),
+    ]);
+    const old = legacy.flat();
+    return rows.map((mark, index) => laterMark(old[index]!.value, mark));
   }
 
   /** The latest delivery mark of one notification of a user in the delivery rows, if any. */
@@ -590,27 +603,22 @@ export class NotificationStore {
     return (await this.#unread(userId, 1000)).map((record) => record.id);
   }
 
-  /** Records by `seq` (in the order given, missing ones left out), five per `getMany`, all at once. */
+  /** Records by `seq` (in the order given, missing ones left out), ten per `getMany`, all at once. */
   async #records(userId: string, seqs: readonly string[]): Promise<NotificationRecord[]> {
-    const pages = await Promise.all(
-      chunked(seqs, 5).map(async (chunk) => {
-        const keys = chunk.flatMap((seq) => [recordKey(userId, seq), deliveredKey(userId, seq)]);
-        const [entries, rowMarks] = await Promise.all([
-          this.#kv.getMany(keys),
-          Promise.all(chunk.map((seq) => this.#rowMark(userId, seq))),
-        ]);
-        const records: NotificationRecord[] = [];
-        for (let index = 0; index < entries.length; index += 2) {
-          const record = parseRecord(entries[index]!.value);
-          if (record && !this.#expired(record)) {
-            const mark = laterMark(entries[index + 1]!.value, rowMarks[index / 2]);
-            records.push(withDelivery(record, mark));
-          }
-        }
-        return records;
-      }),
-    );
-    return pages.flat();
+    const [pages, marks] = await Promise.all([
+      Promise.all(
+        chunked(seqs, 10).map((chunk) =>
+          this.#kv.getMany(chunk.map((seq) => recordKey(userId, seq)))
+        ),
+      ),
+      this.#marks(userId, seqs),
+    ]);
+    const records: NotificationRecord[] = [];
+    pages.flat().forEach((entry, index) => {
+      const record = parseRecord(entry.value);
+      if (record && !this.#expired(record)) records.push(withDelivery(record, marks[index]));
+    });
+    return records;
   }
 
   /** Delivery marks folded into records listed without them. */
@@ -618,19 +626,9 @@ export class NotificationStore {
     userId: string,
     records: NotificationRecord[],
   ): Promise<NotificationRecord[]> {
-    const pending = records.filter((record) => record.deliveredAt === null);
-    const marks = new Map<string, unknown>();
-    await Promise.all(
-      chunked(pending, 10).map(async (chunk) => {
-        const [entries, rowMarks] = await Promise.all([
-          this.#kv.getMany(chunk.map((record) => deliveredKey(userId, record.seq))),
-          Promise.all(chunk.map((record) => this.#rowMark(userId, record.seq))),
-        ]);
-        chunk.forEach((record, index) =>
-          marks.set(record.seq, laterMark(entries[index]!.value, rowMarks[index]))
-        );
-      }),
-    );
+    const pending = records.filter((record) => record.deliveredAt === null).map((r) => r.seq);
+    const found = await this.#marks(userId, pending);
+    const marks = new Map(pending.map((seq, index) => [seq, found[index]]));
     return records.map((record) => withDelivery(record, marks.get(record.seq)));
   }
 
