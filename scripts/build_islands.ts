@@ -130,4 +130,32 @@ async function build(force: boolean): Promise<void> {
   console.log(`islands: built ${names.join(", ")}`);
 }
 
-await build(Deno.args.includes("--force"));
+/**
+ * Runs `work` holding `_build/.lock`, so that builds started side by side (test
+ * processes of `deno test --parallel` after a source changed) run one after
+ * another: the later one then finds the bundles up to date instead of deleting
+ * the staging folders the first one is writing. A lock older than two minutes
+ * is left from a build that died and is taken over.
+ */
+async function withBuildLock(work: () => Promise<void>): Promise<void> {
+  await Deno.mkdir(buildDir, { recursive: true });
+  const lock = new URL(".lock", buildDir);
+  while (true) {
+    try {
+      (await Deno.open(lock, { createNew: true, write: true })).close();
+      break;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      const age = Date.now() - ((await Deno.stat(lock).catch(() => null))?.mtime?.getTime() ?? 0);
+      if (age > 120_000) await Deno.remove(lock).catch(() => {});
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    await work();
+  } finally {
+    await Deno.remove(lock).catch(() => {});
+  }
+}
+
+await withBuildLock(() => build(Deno.args.includes("--force")));
