@@ -170,6 +170,8 @@ interface ClientFrame {
   confirm?: string;
   offer?: { sdp: string };
   answer?: { sdp: string };
+  /** The offer's attempt id (echoed in the answer to it). */
+  attempt?: string;
   candidate?: RTCIceCandidateInit;
 }
 
@@ -210,7 +212,8 @@ export async function startMitm(
     switch (frame.type) {
       case "offer": {
         const sdp = await inMiddle.senderOffer(frame.offer!.sdp);
-        return { type: "offer", offer: { type: "offer", sdp } as { sdp: string } };
+        // The attempt id passes on, as a middle copying the frame would do.
+        return { ...frame, offer: { type: "offer", sdp } as { sdp: string } };
       }
       case "ice-candidate":
         await inMiddle.candidate("sender", frame.candidate!);
@@ -235,7 +238,7 @@ export async function startMitm(
     switch (frame.type) {
       case "answer": {
         const sdp = await inMiddle.receiverAnswer(frame.answer!.sdp);
-        return { type: "answer", answer: { type: "answer", sdp } as { sdp: string } };
+        return { ...frame, answer: { type: "answer", sdp } as { sdp: string } };
       }
       case "ice-candidate":
         await inMiddle.candidate("receiver", frame.candidate!);

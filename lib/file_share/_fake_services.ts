@@ -118,6 +118,10 @@ export class FakePeer implements PeerConnector {
   closed = false;
   channel: FakeChannel | null = null;
   offer: string | null = null;
+  /** The sender's attempt id (sent with its offer). */
+  attempt: string | null = null;
+  /** The sender took an answer (a browser's `signalingState` left `have-local-offer`). */
+  answered = false;
   candidates: IceCandidate[] = [];
   readonly options: PeerConnectorOptions;
   #world: FakeShareWorld;
@@ -129,7 +133,12 @@ export class FakePeer implements PeerConnector {
 
   start(): Promise<void> {
     this.offer = `offer-${++this.#world.offers}`;
-    this.options.signal({ type: "offer", offer: { type: "offer", sdp: this.offer } });
+    this.attempt = `attempt-${this.#world.offers}`;
+    this.options.signal({
+      type: "offer",
+      offer: { type: "offer", sdp: this.offer },
+      attempt: this.attempt,
+    });
     this.options.signal({ type: "ice-candidate", candidate: { candidate: `c-${this.offer}` } });
     if (this.#world.peerMode === "fail") {
       queueMicrotask(() =>
@@ -140,18 +149,35 @@ export class FakePeer implements PeerConnector {
     return Promise.resolve();
   }
 
-  acceptOffer(offer: SessionDescription): Promise<void> {
+  acceptOffer(offer: SessionDescription, attempt?: string): Promise<void> {
     const sdp = typeof offer === "string" ? offer : offer.sdp ?? "";
     this.offer = sdp;
     this.#world.answering.set(sdp, this);
-    this.options.signal({ type: "answer", answer: { type: "answer", sdp: `answer-${sdp}` } });
+    const answer = { type: "answer" as const, sdp: `answer-${sdp}` };
+    this.options.signal(
+      attempt === undefined || this.#world.answersWithoutAttempt
+        ? { type: "answer", answer }
+        : { type: "answer", answer, attempt },
+    );
     return Promise.resolve();
   }
 
-  acceptAnswer(answer: SessionDescription): Promise<void> {
+  /**
+   * As a browser's: the first answer while an offer is outstanding is taken (one of
+   * another attempt's offer, unless its attempt id tells, and then the connection
+   * never opens and never reports a failure either).
+   */
+  acceptAnswer(answer: SessionDescription, attempt?: string): Promise<void> {
+    if (this.answered || this.closed) return Promise.resolve();
+    if (attempt !== undefined && attempt !== this.attempt) return Promise.resolve();
+    this.answered = true;
     const sdp = typeof answer === "string" ? answer : answer.sdp ?? "";
-    const joiner = this.#world.answering.get(sdp.replace(/^answer-/, ""));
-    if (!joiner || joiner.closed || this.closed || this.#world.peerMode !== "connect") {
+    const answered = sdp.replace(/^answer-/, "");
+    if (answered !== this.offer) this.#world.staleAnswersTaken++;
+    const joiner = this.#world.answering.get(answered);
+    if (
+      answered !== this.offer || !joiner || joiner.closed || this.#world.peerMode !== "connect"
+    ) {
       return Promise.resolve();
     }
     const [sending, receiving] = fakeChannelPair();
@@ -233,6 +259,15 @@ export class FakeShareWorld {
   dtlsInBetween = false;
   offers = 0;
   answering = new Map<string, FakePeer>();
+  /** Receivers answer without the offer's attempt id (a client from before attempt ids). */
+  answersWithoutAttempt = false;
+  /** Answers to another offer than the sender's current one that a sender took. */
+  staleAnswersTaken = 0;
+  /**
+   * Each offer after the first is followed at once by the receiver's answer to the
+   * offer before it, as a reloaded receiver answers the offers its signaling replays.
+   */
+  replayStaleAnswers = false;
   #files: AnnouncedFile[] = [];
   #joined = false;
   #topics: Record<Role, SignalEvent[]> = { creator: [], joiner: [] };
@@ -294,6 +329,12 @@ export class FakeShareWorld {
       this.#topics[other(from)].push({ ...frame, publicKey: this.rewritePairingKeys(frame) });
     } else {
       this.#topics[other(from)].push(frame);
+    }
+    if (this.replayStaleAnswers && from === "creator" && frame.type === "offer") {
+      const earlier = this.sent.findLast((entry) =>
+        entry.role === "joiner" && entry.frame.type === "answer"
+      )?.frame;
+      if (earlier?.type === "answer") this.#topics.creator.push(earlier);
     }
     for (const socket of this.#sockets) queueMicrotask(() => socket.pump());
   }

@@ -474,7 +474,9 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
   protected override onSignal(frame: SignalingFrame): void {
     switch (frame.type) {
       case "offer":
-        if (this.view.accepted && this.view.route !== "relay") void this.#answer(frame.offer);
+        if (this.view.accepted && this.view.route !== "relay") {
+          void this.#answer(frame.offer, frame.attempt);
+        }
         return;
       case "ice-candidate":
         if (this.link) void this.link.addCandidate(frame.candidate);
@@ -561,7 +563,8 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     this.#progress = null;
   }
 
-  async #answer(offer: SessionDescription): Promise<void> {
+  /** Answers an offer (`attemptId`: its id, echoed so the sender can tell answers apart). */
+  async #answer(offer: SessionDescription, attemptId: string | undefined): Promise<void> {
     // A new offer: the sender reconnects (or restarts); what arrived so far stays.
     this.#keepProgress();
     this.link?.close();
@@ -595,7 +598,7 @@ export class LiveReceiver extends LiveTransfer<ReceiverView, FileReceiver> {
     // Queued by the link until the offer is set as its remote description.
     for (const candidate of this.#earlyCandidates.splice(0)) void link.addCandidate(candidate);
     try {
-      await link.acceptOffer(offer);
+      await link.acceptOffer(offer, attemptId);
     } catch (error) {
       if (link === this.link) this.set({ reason: `Could not answer the sender: ${error}` });
     }

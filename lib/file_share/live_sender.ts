@@ -128,8 +128,7 @@ export interface LiveSenderOptions extends LiveTransferOptions<SenderView> {
 /** Files up to this size are hashed before sending, so the manifest carries their SHA-256. */
 const PREHASH_BYTES = 1024 * 1024;
 /**
- * A reconnect whose attempt fails (a stale answer from before a receiver's
- * reload, an ICE failure, a page still loading) makes a new one after this
+ * A reconnect whose attempt fails (an ICE failure, a page still loading) makes a new one after this
  * pause, doubled each time up to {@linkcode RECONNECT_MAX_PAUSE_MS}, until one
  * connects or the fallback timer gives the transfer to the relay. (A fixed number
  * of quick retries could all fail on a busy machine while the receiver's reloaded
@@ -138,9 +137,10 @@ const PREHASH_BYTES = 1024 * 1024;
 const RECONNECT_FIRST_PAUSE_MS = 250;
 const RECONNECT_MAX_PAUSE_MS = 4000;
 /**
- * A reconnect attempt that has not opened its channel by then counts as failed.
- * Offers and answers carry no attempt number, so after a receiver's reload an
- * attempt can take a stale answer and then wait with no failure ever reported.
+ * A reconnect attempt that has not opened its channel by then counts as failed
+ * (no answer came, or one from a receiver that sends no attempt id answered an
+ * older offer: then no failure would ever be reported). Answers that carry
+ * another attempt's id are ignored (`PeerLink.acceptAnswer`).
  */
 const RECONNECT_ATTEMPT_MS = 10_000;
 /** Downloads allowed per fallback upload (the receiver may retry a broken download). */
@@ -511,7 +511,7 @@ export class LiveSender extends LiveTransfer<SenderView, FileSender> {
         void this.#onReady(frame.confirm);
         return;
       case "answer":
-        this.link?.acceptAnswer(frame.answer).catch((error) =>
+        this.link?.acceptAnswer(frame.answer, frame.attempt).catch((error) =>
           this.#connectFailed(`The receiver's answer was not usable: ${error}`)
         );
         return;

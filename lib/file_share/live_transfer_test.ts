@@ -282,6 +282,41 @@ Deno.test("a direct connection lost midway reconnects through signaling and resu
   assert.equal(world.relay.size, 0);
 });
 
+Deno.test("an answer to an earlier offer reaching a reconnecting sender first is ignored by its attempt id: the right answer connects at once", async () => {
+  const world = new FakeShareWorld();
+  world.dropAfterChunks = 20;
+  world.drops = 1;
+  world.replayStaleAnswers = true;
+  await using transfer = new Transfer(world);
+  const file = randomFile("big.bin", 2_000_000);
+  await transfer.review([file]);
+  transfer.receiver.accept();
+  const received = await transfer.receiverViews.until(done, "the receiver done");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(file));
+  assert.equal(world.staleAnswersTaken, 0, "no answer of another attempt taken");
+  const answers = world.sent.filter((entry) => entry.frame.type === "answer");
+  assert.equal(answers.length, 2, "each offer answered once");
+  assert.deepEqual(
+    answers.map((entry) => entry.frame.type === "answer" && entry.frame.attempt),
+    world.sent.filter((entry) => entry.frame.type === "offer")
+      .map((entry) => entry.frame.type === "offer" && entry.frame.attempt),
+    "each answer echoes its offer's attempt id",
+  );
+  assert.equal(world.channels.length, 2, "one reconnect, no attempt wasted");
+});
+
+Deno.test("answers without an attempt id (a receiver from before attempt ids) are still taken", async () => {
+  const world = new FakeShareWorld();
+  world.answersWithoutAttempt = true;
+  await using transfer = new Transfer(world);
+  const file = randomFile("small.bin", 100_000);
+  await transfer.review([file]);
+  transfer.receiver.accept();
+  const received = await transfer.receiverViews.until(done, "the receiver done");
+  assert.equal(received.files[0]?.sha256, await sha256Hex(file));
+  assert.ok(world.sent.some((entry) => entry.frame.type === "answer" && !entry.frame.attempt));
+});
+
 Deno.test("a send page reloaded mid-file resumes once the same files are picked again: other files are refused, the receiver's bytes are not sent again", async () => {
   const world = new FakeShareWorld();
   await using transfer = new Transfer(world);

@@ -9,6 +9,7 @@ import type {
   SessionDescription,
   SignalingClientFrame,
 } from "../transfer/signaling.ts";
+import { encodeBase64Url } from "../text/mod.ts";
 
 /** Label of the data channel the files travel on. */
 export const CHANNEL_LABEL = "switchboard-files";
@@ -86,6 +87,11 @@ export class PeerLink {
   #closed = false;
   #opened = false;
   #channel: RTCDataChannel | null = null;
+  /**
+   * This connection's attempt id: the creator's, random, sent with its offer; the
+   * joiner's, the one of the offer it answers, echoed with its answer.
+   */
+  #attempt: string | undefined;
 
   constructor(options: PeerLinkOptions) {
     this.#options = options;
@@ -138,22 +144,38 @@ export class PeerLink {
     const offer = await this.#pc.createOffer();
     await this.#pc.setLocalDescription(offer);
     if (this.#closed) return;
-    this.#options.signal({ type: "offer", offer: { type: "offer", sdp: offer.sdp ?? "" } });
+    this.#attempt = encodeBase64Url(crypto.getRandomValues(new Uint8Array(12)));
+    this.#options.signal({
+      type: "offer",
+      offer: { type: "offer", sdp: offer.sdp ?? "" },
+      attempt: this.#attempt,
+    });
   }
 
-  /** The joiner answers an offer. */
-  async acceptOffer(offer: SessionDescription): Promise<void> {
+  /** The joiner answers an offer, echoing its attempt id (when it has one). */
+  async acceptOffer(offer: SessionDescription, attempt?: string): Promise<void> {
+    this.#attempt = attempt;
     await this.#pc.setRemoteDescription(descriptionOf(offer, "offer"));
     await this.#remoteReady();
     const answer = await this.#pc.createAnswer();
     await this.#pc.setLocalDescription(answer);
     if (this.#closed) return;
-    this.#options.signal({ type: "answer", answer: { type: "answer", sdp: answer.sdp ?? "" } });
+    const sdp = { type: "answer" as const, sdp: answer.sdp ?? "" };
+    this.#options.signal(
+      attempt === undefined
+        ? { type: "answer", answer: sdp }
+        : { type: "answer", answer: sdp, attempt },
+    );
   }
 
-  /** The creator takes the joiner's answer (ignored unless an offer is outstanding). */
-  async acceptAnswer(answer: SessionDescription): Promise<void> {
+  /**
+   * The creator takes the joiner's answer: ignored unless an offer is outstanding,
+   * and when it answers another attempt's offer (one without an attempt id, from a
+   * client that does not send them, is taken).
+   */
+  async acceptAnswer(answer: SessionDescription, attempt?: string): Promise<void> {
     if (this.#pc.signalingState !== "have-local-offer") return;
+    if (attempt !== undefined && attempt !== this.#attempt) return;
     await this.#pc.setRemoteDescription(descriptionOf(answer, "answer"));
     await this.#remoteReady();
   }

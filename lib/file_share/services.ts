@@ -17,8 +17,10 @@ import { openSignaling, type SignalingOptions, type SignalingSession } from "./s
 export interface PeerConnector {
   /** The sender's first step: the data channel and the offer. */
   start(): Promise<void>;
-  acceptOffer(offer: SessionDescription): Promise<void>;
-  acceptAnswer(answer: SessionDescription): Promise<void>;
+  /** The receiver answers an offer, echoing its attempt id. */
+  acceptOffer(offer: SessionDescription, attempt?: string): Promise<void>;
+  /** The sender takes an answer, unless it answers another attempt's offer. */
+  acceptAnswer(answer: SessionDescription, attempt?: string): Promise<void>;
   addCandidate(candidate: IceCandidate): Promise<void>;
   /** How the browsers are connected; null when unknown. */
   route(): Promise<PeerRoute | null>;

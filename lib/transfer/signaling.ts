@@ -54,9 +54,25 @@ const publicKeySchema = z.string().regex(/^[A-Za-z0-9_-]{87}$/);
 /** A key-confirmation code (HMAC-SHA-256), base64url. */
 const confirmationSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 
+/**
+ * Which connection attempt an offer belongs to (the sender's choice, random), echoed
+ * in the answer to it: a sender ignores answers to its earlier offers (a reloaded
+ * receiver answers every offer its signaling replays). Optional: frames without it
+ * are relayed as before.
+ */
+export const attemptSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
 const clientFrames = {
-  offer: z.object({ type: z.literal("offer"), offer: sessionDescriptionSchema }).strict(),
-  answer: z.object({ type: z.literal("answer"), answer: sessionDescriptionSchema }).strict(),
+  offer: z.object({
+    type: z.literal("offer"),
+    offer: sessionDescriptionSchema,
+    attempt: attemptSchema.optional(),
+  }).strict(),
+  answer: z.object({
+    type: z.literal("answer"),
+    answer: sessionDescriptionSchema,
+    attempt: attemptSchema.optional(),
+  }).strict(),
   "ice-candidate": z.object({
     type: z.literal("ice-candidate"),
     candidate: iceCandidateSchema,
@@ -100,8 +116,8 @@ export const ALLOWED_FRAMES: Record<TransferRole, ReadonlySet<SignalingClientFra
 
 /** What is stored on a direction's topic and delivered, with a `cursor`, to the other side. */
 export type SignalEvent =
-  | { type: "offer"; offer: SessionDescription }
-  | { type: "answer"; answer: SessionDescription }
+  | { type: "offer"; offer: SessionDescription; attempt?: string }
+  | { type: "answer"; answer: SessionDescription; attempt?: string }
   | { type: "ice-candidate"; candidate: IceCandidate }
   | { type: "ready"; confirm?: string }
   | { type: "fallback-link"; url: string }
@@ -158,9 +174,9 @@ export function presenceScope(transferId: string): string {
 export function signalEventOf(frame: SignalingClientFrame): SignalEvent | null {
   switch (frame.type) {
     case "offer":
-      return { type: "offer", offer: frame.offer };
     case "answer":
-      return { type: "answer", answer: frame.answer };
+      // Strict schemas: nothing but the type, the description and the attempt is in it.
+      return frame;
     case "ice-candidate":
       return { type: "ice-candidate", candidate: frame.candidate };
     case "ready":

@@ -26,6 +26,8 @@ Deno.test("signaling frames accept browser shapes and refuse oversized or unknow
   const offer = { type: "offer", sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n" };
   assert.ok(parse({ type: "offer", offer }).ok);
   assert.ok(parse({ type: "answer", answer: "v=0\r\n" }).ok, "a bare SDP string");
+  assert.ok(parse({ type: "offer", offer, attempt: "a1_B-2" }).ok, "with its attempt id");
+  assert.ok(parse({ type: "answer", answer: "v=0\r\n", attempt: "a1_B-2" }).ok);
   const candidate = {
     candidate: "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host",
     sdpMid: "0",
@@ -47,6 +49,10 @@ Deno.test("signaling frames accept browser shapes and refuse oversized or unknow
     { type: "offer", offer: { type: "bogus", sdp: "v=0" } },
     { type: "offer", offer: { type: "offer", sdp: "v=0", extra: 1 } },
     { type: "offer" },
+    { type: "offer", offer, attempt: "" },
+    { type: "answer", answer: "v=0", attempt: "x".repeat(65) },
+    { type: "answer", answer: "v=0", attempt: "no spaces" },
+    { type: "answer", answer: "v=0", attempt: 7 },
     { type: "ice-candidate", candidate: { candidate: "x".repeat(MAX_CANDIDATE_CHARS + 1) } },
     { type: "ice-candidate", candidate: { candidate: "c", sdpMLineIndex: -1 } },
     { type: "ice-candidate", candidate: 42 },
@@ -85,6 +91,11 @@ Deno.test("roles: only the creator offers and sends links, only the joiner answe
 Deno.test("signalEventOf() stores exactly the payload, never interpreting it", () => {
   const offer = { type: "offer" as const, sdp: "v=0 anything at all" };
   assert.deepEqual(signalEventOf({ type: "offer", offer }), { type: "offer", offer });
+  assert.deepEqual(signalEventOf({ type: "answer", answer: "v=0", attempt: "k2" }), {
+    type: "answer",
+    answer: "v=0",
+    attempt: "k2",
+  });
   assert.deepEqual(signalEventOf({ type: "ice-candidate", candidate: "c" }), {
     type: "ice-candidate",
     candidate: "c",
