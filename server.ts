@@ -8,6 +8,7 @@
  */
 import type { Hono } from "hono";
 import { createApp } from "./app.ts";
+import type { Clock } from "./lib/clock/mod.ts";
 import type { IsolateDetails } from "./lib/admin/mod.ts";
 import { type Config, ConfigError, loadConfig } from "./lib/config/mod.ts";
 import type { AppContext } from "./lib/context.ts";
@@ -32,6 +33,12 @@ export interface StartServerOptions {
   isolate?: string;
   /** The built islands; default read from `_build/islands/manifest.json`. */
   manifest?: IslandManifest;
+  /**
+   * The live-transfer job's time: its sessions' expiry and the timers of its
+   * sweeper and keeper (tests pass a `FakeClock` from `lib/clock/testing.ts`).
+   * Default the system clock; the other jobs always use the system clock.
+   */
+  clock?: Clock;
 }
 
 /** A started isolate. `await using` (or `stop()`) stops it. */
@@ -197,7 +204,7 @@ export async function startServer(
     userConnections,
     shutdown: draining.signal,
   };
-  const jobs = stack.use(await startJobs({ ...ctx, kv }, config));
+  const jobs = stack.use(await startJobs({ ...ctx, kv }, config, { clock: options.clock }));
   const app = createApp(ctx, jobs);
   // Clients reconnect and resume from their cursors on another isolate or after the restart.
   // Their close handlers (presence, channel places) still write to KV: waited for.

@@ -26,7 +26,8 @@ const root = new URL("../", import.meta.url).pathname;
 /**
  * The realtime integration tests that run a second time against the KV latency model
  * (the randomized cross-isolate test is in two files, BroadcastChannel on and off, so
- * that its two 20-second runs go side by side).
+ * that its two 20-second runs go side by side), and the in-process transfer lifetime
+ * test, which models it too when `TEST_KV_LATENCY` is set (about 2 s then).
  */
 const REALTIME_TESTS = [
   // The longest first (deno test starts the files in the order given), so that no long
@@ -44,6 +45,7 @@ const REALTIME_TESTS = [
   "notifications_api_test.ts",
   "transfer_join_race_test.ts",
   "transfer_api_test.ts",
+  "in_process/transfer_lifetime_test.ts",
 ].map((name) => `tests/${name}`);
 
 /**

@@ -403,60 +403,6 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "lifecycle: a joined session lives while a peer is connected and expires an idle time after both left",
-  ...INTEGRATION,
-  async fn() {
-    await using server = await startServer({
-      env: {
-        TRANSFER_IDLE_SECONDS: "2",
-        TRANSFER_MAX_SECONDS: "8",
-        TRANSFER_SWEEP_SECONDS: "1",
-        JOIN_ATTEMPTS_PER_MINUTE: "1000",
-      },
-    });
-    const session = await createSession(server, { ttlSeconds: 2 });
-    const joined = await joinSession(server, session.code);
-    {
-      await using creator = await openCreator(server, session);
-      // Connected for twice the idle time (and past the unjoined ttl): still alive. Time
-      // passing on the server's clock is what is tested here.
-      await new Promise((resolve) => setTimeout(resolve, 4000));
-      creator.send({ type: "ready" });
-      await using joiner = await openJoiner(server, session.code, joined);
-      await joiner.next(isType("ready"));
-    }
-    // Both left: an idle time later it is expired (asked by joining: a socket would keep it alive).
-    const leftAt = Date.now();
-    const expiredAt = await waitFor(async () => {
-      const result = await request(`${server.url}/api/transfer/join`, {
-        method: "POST",
-        json: { code: session.code },
-      });
-      if (result.status === 409) return null;
-      assert.equal(result.status, 410, JSON.stringify(result.body));
-      assert.equal(result.body.error.code, "session_expired");
-      return Date.now();
-    }, { timeoutMs: 8000, intervalMs: 200, message: "session_expired after the idle time" });
-    assert.ok(expiredAt - leftAt >= 1500, `expired ${expiredAt - leftAt} ms after both left`);
-
-    // A creator waiting for its joiner keeps the session past its ttl and idle time, up to its
-    // maximum age (TRANSFER_MAX_SECONDS); a peer still connected then is told and disconnected.
-    const lonely = await createSession(server, { ttlSeconds: 1 });
-    const createdAt = Date.now();
-    await using creator = await openCreator(server, lonely);
-    const cancel = await creator.next(isType("cancel"), 12_000);
-    const lived = Date.now() - createdAt;
-    assert.ok(lived >= 6000, `an unjoined session with its creator connected lived ${lived} ms`);
-    assert.equal(cancel.reason, "expired");
-    assert.equal(cancel.by, "server");
-    assert.equal((await creator.closed).code, 4410);
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    assert.match(metrics, /switchboard_transfer_sessions_total\{event="expired"\} [2-9]/);
-  },
-});
-
-Deno.test({
   name: "HTTP close tells connected peers and ends their sockets",
   ...INTEGRATION,
   async fn() {

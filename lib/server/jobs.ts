@@ -2,6 +2,7 @@
  * The job services of one isolate, each built from the core with plain options
  * taken from the configuration; disposed in reverse order of their start.
  */
+import type { Clock } from "../clock/mod.ts";
 import { type Config, ConfigError } from "../config/mod.ts";
 import type { AppContext } from "../context.ts";
 import { type ChatService, startChatService } from "../chat/mod.ts";
@@ -28,11 +29,22 @@ export interface JobServices extends AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** Options of {@linkcode startJobs}. */
+export interface StartJobsOptions {
+  /** The live-transfer job's clock (default the system's); the other jobs use the system's. */
+  clock?: Clock;
+}
+
 /** Starts every job's service. If one fails to start, those already started are stopped. */
-export async function startJobs(core: JobCore, config: Config): Promise<JobServices> {
+export async function startJobs(
+  core: JobCore,
+  config: Config,
+  options: StartJobsOptions = {},
+): Promise<JobServices> {
   await using stack = new AsyncDisposableStack();
   const transfer = stack.use(
     new TransferService(core, {
+      clock: options.clock,
       defaultTtlMs: config.TRANSFER_TTL_SECONDS * 1000,
       idleMs: config.TRANSFER_IDLE_SECONDS * 1000,
       maxAgeMs: config.TRANSFER_MAX_SECONDS * 1000,

@@ -1,4 +1,5 @@
 /** Keeps joined sessions alive while this isolate serves one of their peers. */
+import type { Clock } from "../clock/mod.ts";
 import { type Periodic, runPeriodically } from "../periodic/mod.ts";
 import type { TransferStore } from "./store.ts";
 
@@ -8,6 +9,8 @@ export interface SessionKeeperOptions {
   intervalMs?: number;
   /** Called when a touch fails (the next one runs anyway). */
   onError?: (error: unknown) => void;
+  /** The timer of the touches (default the system's). */
+  clock?: Clock;
 }
 
 /**
@@ -28,6 +31,7 @@ export class SessionKeeper implements Disposable, AsyncDisposable {
     this.#toucher = runPeriodically(() => this.#touchAll(), {
       intervalMs: options.intervalMs ?? 60_000,
       onError: this.#onError,
+      clock: options.clock,
     });
   }
 

@@ -2,7 +2,9 @@
  * The live-transfer job of one isolate: its session store, the sweeper that
  * expires sessions (and tells connected peers), the keeper that keeps joined
  * sessions alive while a peer is connected here, and the ICE server provider.
+ * The sessions' time and the two loops' timers come from one {@linkcode Clock}.
  */
+import { type Clock, systemClock } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { type Periodic, reportLoopFailures, startSweeper } from "../periodic/mod.ts";
@@ -33,6 +35,12 @@ export interface TransferServiceOptions {
   sweepIntervalMs: number;
   /** STUN and TURN servers handed to peers. */
   ice: IceSettings;
+  /**
+   * The time of sessions (creation, expiry, touches) and the timers of the
+   * sweeper and the keeper (not of TURN credentials: a TURN server checks them
+   * on its own clock). Default {@linkcode systemClock}.
+   */
+  clock?: Clock;
 }
 
 /**
@@ -55,12 +63,16 @@ export class TransferService implements AsyncDisposable {
   /** STUN and TURN servers (TURN credentials minted or fetched on demand). */
   readonly ice: IceServerProvider;
   readonly #kv: Deno.Kv;
+  readonly #clock: Clock;
   readonly #sweeper: Periodic;
 
   constructor(core: TransferCore, options: TransferServiceOptions) {
     const { broker, log, metrics } = core;
+    const clock = options.clock ?? systemClock;
     this.#kv = core.kv;
+    this.#clock = clock;
     const store = new KvTransferStore(core.kv, {
+      now: () => clock.now(),
       defaultTtlMs: options.defaultTtlMs,
       idleMs: options.idleMs,
       maxAgeMs: options.maxAgeMs,
@@ -69,6 +81,7 @@ export class TransferService implements AsyncDisposable {
     this.keeper = new SessionKeeper(store, {
       intervalMs: Math.min(60_000, options.idleMs / 4),
       onError: reportLoopFailures(core, "transfer_touch"),
+      clock,
     });
     this.#sweeper = startSweeper(store, {
       intervalMs: options.sweepIntervalMs,
@@ -82,7 +95,10 @@ export class TransferService implements AsyncDisposable {
         }
       },
       onError: reportLoopFailures(core, "transfer_sweep"),
+      clock,
     });
+    // On the system clock whatever `clock` is: a TURN server checks its credentials' expiry
+    // against its own, real time.
     this.ice = new IceServerProvider(options.ice, {
       onServiceError: (error) => {
         metrics.increment("switchboard_turn_service_errors_total");
@@ -93,7 +109,7 @@ export class TransferService implements AsyncDisposable {
 
   /** Sessions by effective state (the admin dashboard's view). */
   countByState(): Promise<Record<string, number>> {
-    return countTransfersByState(this.#kv);
+    return countTransfersByState(this.#kv, { now: this.#clock.now() });
   }
 
   /** Stops the sweeper and the keeper, waiting for their runs in progress. */

@@ -1,9 +1,10 @@
 /**
  * @module
  * The in-process tier's server: {@linkcode startServer} on `:memory:` KV, no
- * socket, no island build (requests go through `app.request()`).
+ * island build; requests go through `app.request()`, or through `Deno.serve` on
+ * port 0 where a test needs WebSockets.
  */
-import { type Server, startServer } from "../../server.ts";
+import { type Server, startServer, type StartServerOptions } from "../../server.ts";
 import type { IslandManifest } from "../../lib/islands/mod.ts";
 
 /** The API key of every in-process server. */
@@ -12,15 +13,21 @@ export const API_KEY = "sb_test_api_key_0123456789abcdef";
 /** No islands: the in-process tier tests the HTTP API, not the pages' scripts. */
 const NO_ISLANDS: IslandManifest = { sourceHash: "none", islands: {}, files: [] };
 
-/** Starts an isolate on `:memory:` KV; `env` adds or overrides variables. */
-export function startInProcess(env: Record<string, string> = {}): Promise<Server> {
+/**
+ * Starts an isolate on `:memory:` KV; `env` adds or overrides variables, and
+ * `options.clock` sets the live-transfer job's clock.
+ */
+export function startInProcess(
+  env: Record<string, string> = {},
+  options: Pick<StartServerOptions, "clock"> = {},
+): Promise<Server> {
   return startServer({
     KV_PATH: ":memory:",
     LOG_LEVEL: "error",
     SWITCHBOARD_API_KEY: API_KEY,
     BROADCAST_CHANNEL: "off",
     ...env,
-  }, { manifest: NO_ISLANDS, isolate: "inproc" });
+  }, { manifest: NO_ISLANDS, isolate: "inproc", ...options });
 }
 
 /**
