@@ -15,6 +15,15 @@
  *   subscription to the server and stores its token for the worker.
  * - The push service's hop to the browser is `ServiceWorker.deliverPushMessage`
  *   with the payload the fake push service decrypted from the server's request.
+ *   The test learns that the worker finished handling it from Chromium's own
+ *   record of push events (DevTools `BackgroundService`, "Push event
+ *   completed"), and only then reads the worker's notifications, once:
+ *   Chromium's `getNotifications()` deletes from its store every notification
+ *   the platform does not list as displayed yet, unless it was created after
+ *   that read began. A read racing the show (the test used to poll every 25 ms
+ *   from the push on) could drop the notification for good while it stayed on
+ *   screen, and every later read listed nothing: on a busy machine, where the
+ *   show takes longer, the test then waited 30 s and failed.
  * - The click: headless Chromium has no notification UI to click, so the test
  *   dispatches a `notificationclick` NotificationEvent (with the notification
  *   `getNotifications()` returned) in the worker, which runs the worker's own
@@ -131,6 +140,18 @@ Deno.test({
       });
       await cdp.send("ServiceWorker.enable");
       const registrationId = await registration;
+      let pushHandled: string | null = null;
+      cdp.on("BackgroundService.backgroundServiceEventReceived", ({ backgroundServiceEvent }) => {
+        const { eventName, eventMetadata, serviceWorkerRegistrationId } = backgroundServiceEvent;
+        if (eventName !== "Push event completed") return;
+        if (serviceWorkerRegistrationId !== registrationId) return;
+        pushHandled = eventMetadata.find((item) => item.key === "Status")?.value ?? "no status";
+      });
+      await cdp.send("BackgroundService.startObserving", { service: "pushMessaging" });
+      await cdp.send("BackgroundService.setRecording", {
+        shouldRecord: true,
+        service: "pushMessaging",
+      });
       await page.goto("about:blank");
 
       const [id] = await publishOk(server, {
@@ -148,17 +169,27 @@ Deno.test({
         data: JSON.stringify(push!.payload),
       });
 
-      // The worker that shows it: Chromium may have stopped the idle one after the tab left
+      // Its push handler has settled (showNotification resolved: the notification is on
+      // display); no read of the notifications before that (see the module comment).
+      assert.equal(
+        await waitFor(() => pushHandled, {
+          timeoutMs: 30_000,
+          message: "the worker finished handling the push",
+        }),
+        "Success",
+      );
+
+      // The worker that showed it: Chromium may have stopped the idle one after the tab left
       // and started another for the push (then the context lists the new one last).
       const pushedWorker = () => context.serviceWorkers().at(-1) ?? worker;
-      const shown = await waitFor(() =>
-        pushedWorker().evaluate(async (tag) => {
-          const scope = globalThis as unknown as { registration: ServiceWorkerRegistration };
-          const [notification] = await scope.registration.getNotifications({ tag });
-          return notification
-            ? { title: notification.title, body: notification.body, data: notification.data }
-            : null;
-        }, id!), { timeoutMs: 30_000, message: "the worker showed the pushed notification" });
+      const shown = await pushedWorker().evaluate(async (tag) => {
+        const scope = globalThis as unknown as { registration: ServiceWorkerRegistration };
+        const [notification] = await scope.registration.getNotifications({ tag });
+        return notification
+          ? { title: notification.title, body: notification.body, data: notification.data }
+          : null;
+      }, id!);
+      assert.ok(shown, "the worker showed the pushed notification");
       assert.equal(shown.title, "File uploaded");
       assert.match(shown.body, /report\.pdf/);
       assert.deepEqual(shown.data, {
