@@ -37,20 +37,27 @@ Deno.test({
       });
       const token: string = minted.body.token;
       // The long-lived token travels as a WebSocket subprotocol, never in a URL.
-      const socket = new WebSocket(`${server.wsUrl}/api/ws/topics/app:otel`, [
+      // From offset 0: a publish that commits before the server has read the topic's head for
+      // this subscription (a busy machine) is still delivered.
+      const socket = new WebSocket(`${server.wsUrl}/api/ws/topics/app:otel?since=0`, [
         "switchboard",
         `token.${token}`,
       ]);
-      const received = new Promise<string>((resolve) => {
-        socket.onmessage = (event) => resolve(String(event.data));
-      });
+      const messages: string[] = [];
+      socket.onmessage = (event) => messages.push(String(event.data));
       await new Promise((resolve) => socket.onopen = resolve);
-      await request(`${server.url}/api/topics/app:otel/publish`, {
-        method: "POST",
-        bearer: TEST_API_KEY,
-        json: { data: { hello: "otel" } },
-      });
-      assert.match(await received, /hello/);
+      // The first event proves the subscription is live; the second is delivered live to it
+      // (what records a deliver span).
+      for (const hello of ["warm-up", "otel"]) {
+        await request(`${server.url}/api/topics/app:otel/publish`, {
+          method: "POST",
+          bearer: TEST_API_KEY,
+          json: { data: { hello } },
+        });
+        await waitFor(() => messages.some((message) => message.includes(hello)), {
+          message: `the "${hello}" event delivered`,
+        });
+      }
       socket.close();
       // A failed request with a bad bearer token must not log it either.
       await request(`${server.url}/api/topics/app:otel/history`, { bearer: `${token}x` });
