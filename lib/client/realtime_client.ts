@@ -115,6 +115,12 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ping: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /**
+   * Counts connection attempts: one that finds a newer one started while it awaited its
+   * URL or token (a `reconnectNow()` meanwhile) gives way, or both would open and the
+   * older socket or stream would stay open with nothing holding it.
+   */
+  #generation = 0;
   /** The last error frame without a cursor on this socket: a refusal, if a close follows. */
   #lastError: RefusalError | undefined;
 
@@ -236,6 +242,7 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
 
   async #connect(): Promise<void> {
     if (this.#stopped) return;
+    const generation = ++this.#generation;
     this.#setStatus(this.#attempt === 0 && this.#status === "idle" ? "connecting" : "reconnecting");
     let url: string;
     let token: string | undefined;
@@ -243,10 +250,10 @@ export class RealtimeClient<F extends ServerFrame = ServerFrame> {
       url = await this.#options.url(this.#tracker.cursor);
       token = await this.#options.token?.();
     } catch (error) {
-      this.#scheduleReconnect({ reason: String(error) });
+      if (generation === this.#generation) this.#scheduleReconnect({ reason: String(error) });
       return;
     }
-    if (this.#stopped) return;
+    if (this.#stopped || generation !== this.#generation) return;
     if (this.#options.transport === "sse") {
       if (token) url += `${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
       this.#openSse(url);

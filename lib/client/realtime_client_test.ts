@@ -83,3 +83,28 @@ Deno.test("RealtimeClient retries a full channel (4503) with a backoff that keep
   assert.deepEqual(statuses.find(([status]) => status === "reconnecting")?.[1]?.error, full);
   FakeSocket.created = [];
 });
+
+Deno.test("RealtimeClient: reconnectNow() while the URL is still being fetched opens one socket, not two", async () => {
+  FakeSocket.created = [];
+  // Each connect asks for its URL (a stream token to mint); the test answers them.
+  const pending: ((url: string) => void)[] = [];
+  const realtime = new RealtimeClient({
+    url: () => new Promise<string>((resolve) => pending.push(resolve)),
+    onFrame: () => {},
+    WebSocket: FakeSocket as unknown as typeof WebSocket,
+  });
+  realtime.start();
+  realtime.reconnectNow();
+  assert.equal(pending.length, 2, "both connects asked for a URL");
+  pending[1]!("ws://switchboard.test/second");
+  pending[0]!("ws://switchboard.test/first");
+  await socketNumber(1);
+  await Promise.resolve();
+  assert.deepEqual(
+    FakeSocket.created.map((socket) => socket.url),
+    ["ws://switchboard.test/second"],
+    "the older connect gave way",
+  );
+  realtime.close();
+  FakeSocket.created = [];
+});
