@@ -471,8 +471,10 @@ Deno.test("after a break that never heals, the relay gets only the rest of the h
   assert.equal(received.route, "relay");
   assert.equal(sent.relayReason, "The browsers did not connect in time");
   assert.deepEqual(received.files.map((file) => file.status), ["verified", "verified"]);
-  // Only the end of the big file went to the relay.
-  const uploads = [...world.relay.values()];
+  // Only the end of the big file went to the relay. (On a busy machine the small file's
+  // confirmation can still be on its way when the channel breaks: then its rest goes up,
+  // empty, as the next test checks.)
+  const uploads = [...world.relay.values()].filter((file) => file.blob.size > 0);
   assert.deepEqual(uploads.map((file) => file.name), ["big.bin"]);
   const relayed = uploads[0]!.blob.size;
   assert.ok(relayed < big.size * 0.8, `relayed ${relayed} of ${big.size}`);
